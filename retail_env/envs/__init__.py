@@ -1,0 +1,1 @@
+"""Gymnasium environments over the batched simulator (attribution and promotion)."""

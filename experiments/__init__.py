@@ -1,0 +1,1 @@
+"""Experiments: training, evaluation, benchmarks and leaderboards (run as ``python -m experiments.X``)."""

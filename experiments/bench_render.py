@@ -1,0 +1,102 @@
+"""Rendering and recording benchmark: rgb_array frames/s at 800x600 and the size of a
+recorded 20-minute episode (DESIGN.md budget: >= 120 frames/s, <= 10 MB).
+
+    python -m experiments.bench_render [--preset medium] [--minutes 20] [--out FILE.json]
+
+Runs one simulated store for ``--minutes`` (one frame per 0.1 s tick), records every
+tick, then times ``Renderer.render`` (draw + copy to a uint8 array) over those frames.
+Prints JSON (and writes it to ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from retail_env.atomic import write_json  # noqa: E402
+from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
+from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
+from retail_env.sim import store  # noqa: E402
+
+
+def simulate(preset: str, minutes: float, seed: int):
+    params = store.make_params(preset)
+    header = header_from_params(params)
+    state, rng = store.reset(params, [seed])
+    frames = []
+    t0 = time.perf_counter()
+    for _ in range(int(minutes * 60 * params.config.tick_hz)):
+        store.step(state, params, rng)
+        frames.append(frame_from_state(state, params, 0, header=header))
+    return params, header, frames, time.perf_counter() - t0
+
+
+def bench_fps(header, frames, n: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` runs over ``n`` frames spread through the episode."""
+    r = Renderer(header, "rgb_array")
+    pick = [frames[i] for i in np.linspace(0, len(frames) - 1, n).astype(int)]
+    r.render(pick[0])                                  # warm caches (background, glyphs)
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for f in pick:
+            img = r.render(f)
+        best = max(best, n / (time.perf_counter() - t0))
+    assert img.shape == (600, 800, 3) and img.dtype == np.uint8
+    r.close()
+    return best
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--minutes", type=float, default=20.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--frames", type=int, default=600, help="frames timed per run")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+
+    params, header, frames, sim_s = simulate(args.preset, args.minutes, args.seed)
+    present = np.array([np.count_nonzero(f.shopper_kind == 0) for f in frames])
+    sizes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for every in (1, 2):
+            path = Path(tmp) / f"ep{every}.npz"
+            t0 = time.perf_counter()
+            save_recording(path, header, frames[::every], {"seed": args.seed, "preset": args.preset})
+            save_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            n = len(load_recording(path))
+            sizes[f"every_{every}"] = {"frames": n, "mb": round(path.stat().st_size / 1e6, 3),
+                                       "save_s": round(save_s, 2),
+                                       "load_s": round(time.perf_counter() - t0, 2)}
+    result = {
+        "preset": args.preset, "layout": params.config.layout, "minutes": args.minutes,
+        "grid": list(header.grid.shape), "plates": header.n_plates,
+        "shopper_slots": len(frames[0].shopper_pos),
+        "shoppers_present_mean": round(float(present.mean()), 1),
+        "shoppers_present_max": int(present.max()),
+        "sim_and_snapshot_s": round(sim_s, 2),
+        "rgb_array_fps_800x600": round(bench_fps(header, frames, args.frames), 1),
+        "recording": sizes,
+        "targets": {"rgb_array_fps": 120, "recording_20min_mb": 10},
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

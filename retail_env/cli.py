@@ -1,0 +1,96 @@
+"""The ``retail-env`` command: play, export and summarise recorded episodes.
+
+    retail-env play FILE [--speed 2] [--start 60]
+    retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
+    retail-env heatmap FILE OUT.png
+    retail-env info FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from retail_env.render.recording import RecordingError, load_recording
+
+
+def _play(args) -> None:
+    from retail_env.render.playback import play
+
+    play(load_recording(args.file), speed=args.speed, start_s=args.start)
+
+
+def _export(args) -> None:
+    from retail_env.render.export import export_gif, export_mp4
+
+    if not (args.mp4 or args.gif):
+        raise SystemExit("export: give --mp4 OUT and/or --gif OUT")
+    rec = load_recording(args.file)
+    if args.mp4:
+        path, n = export_mp4(rec, args.mp4, fps=args.fps, every=args.every or 1,
+                             start_s=args.start, end_s=args.end)
+        print(f"wrote {path} ({n} frames)")
+    if args.gif:
+        path, n = export_gif(rec, args.gif, every=args.every, scale=args.gif_scale,
+                             start_s=args.start, end_s=args.end)
+        print(f"wrote {path} ({n} frames)")
+
+
+def _heatmap(args) -> None:
+    from retail_env.render.export import export_heatmap
+
+    print(f"wrote {export_heatmap(load_recording(args.file), args.out)}")
+
+
+def _info(args) -> None:
+    rec = load_recording(args.file)
+    h = rec.header
+    summary = {**{k: v for k, v in rec.meta.items() if k != "config"}, "frames": len(rec),
+               "minutes": round(float(rec.times[-1] - rec.times[0]) / 60, 2),
+               "grid": list(h.grid.shape), "plates": h.n_plates,
+               "shopper_slots": int(rec.arrays["shopper_pos"].shape[1])}
+    print(json.dumps(summary, indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="retail-env", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("play", help="watch a recording in a window")
+    p.add_argument("file")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed (x real time)")
+    p.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
+    p.set_defaults(run=_play)
+    p = sub.add_parser("export", help="write a recording as MP4 and/or GIF")
+    p.add_argument("file")
+    p.add_argument("--mp4")
+    p.add_argument("--gif")
+    p.add_argument("--every", type=int, default=None,
+                   help="keep one frame in N (GIF default: at most 300 frames)")
+    p.add_argument("--fps", type=float, default=None, help="MP4 frame rate (default real time)")
+    p.add_argument("--gif-scale", type=float, default=0.5)
+    p.add_argument("--start", type=float, default=None, help="seconds from the episode start")
+    p.add_argument("--end", type=float, default=None, help="seconds from the episode start")
+    p.set_defaults(run=_export)
+    p = sub.add_parser("heatmap", help="PNG of where shoppers walk and dwell")
+    p.add_argument("file")
+    p.add_argument("out")
+    p.set_defaults(run=_heatmap)
+    p = sub.add_parser("info", help="print a recording's header")
+    p.add_argument("file")
+    p.set_defaults(run=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except RecordingError as err:
+        print(f"retail-env: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Store inventory: periodic order-up-to replenishment with lead time, FIFO lots, spoilage.
+
+Stock is kept in lots ``(B, N, K)`` with an expiry time each (``inf`` for
+shelf-stable goods, which use lot 0 only). A perishable delivery goes to lot
+``(time // review_h) % K``; K is large enough that a lot is empty (spoiled or
+sold) before it is reused. Per period the caller sells, then at the period's
+end calls ``receive``, ``spoil`` and ``order`` (in that order), so an order
+arrives exactly ``lead periods`` later. Sales take the oldest lot first; demand beyond stock is
+lost. Replenishment is automatic and deterministic (no RNG): every ``review_h``
+hours the store orders up to ``cover x`` the list-price demand over review +
+lead time, delivered ``lead_time_h`` later. Books: cumulative received = sold +
+spoiled + on hand, per product (the initial stock counts as received).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from retail_env.sim.validation import config, spec
+
+HOURS_PER_YEAR = 24.0 * 365.0
+
+
+@config
+class InventoryParams:
+    """Replenishment policy and costs."""
+
+    # [A] daily direct-store delivery, ordered once a day, arriving next day.
+    review_h: int = spec(24, lo=1, hi=24 * 28)
+    lead_time_h: int = spec(24, lo=0, hi=24 * 28)
+    # [A] order-up-to level = cover x mean list-price demand over review + lead time;
+    # above 1 is safety stock (and, for perishables, a source of spoilage).
+    cover: float = spec(1.5, lo=0.1, hi=20.0)
+    # Holding cost 20-40 %/yr of unit cost, 25 % rule of thumb (SIG glossary).
+    holding_rate: float = spec(0.25, lo=0.0, hi=5.0)
+    # [A] disposal cost per spoiled unit as a share of unit cost, on top of the write-off.
+    disposal_share: float = spec(0.0, lo=0.0, hi=5.0)
+
+
+@dataclasses.dataclass
+class InventoryState:
+    """Arrays (B, ...), updated in place."""
+
+    lot_qty: np.ndarray      # (B, N, K) int units per lot
+    lot_expiry: np.ndarray   # (B, N, K) float hours (inf = never)
+    pipeline: np.ndarray     # (B, D, N) int units arriving at the end of the period d+1 from now
+    received: np.ndarray     # (B, N) int cumulative
+    sold: np.ndarray         # (B, N) int cumulative
+    spoiled: np.ndarray      # (B, N) int cumulative
+
+    @property
+    def on_hand(self) -> np.ndarray:
+        return self.lot_qty.sum(axis=-1)
+
+    @property
+    def on_order(self) -> np.ndarray:
+        return self.pipeline.sum(axis=1)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class InventoryPlan:
+    """Static per-product targets derived from the params, catalog and base demand."""
+
+    params: InventoryParams
+    period_h: float
+    order_up_to: np.ndarray  # (N,) int
+    shelf_life_h: np.ndarray  # (N,)
+    perishable: np.ndarray   # (N,) bool
+    n_lots: int
+    lead_periods: int
+
+
+def make_plan(params: InventoryParams, shelf_life_h: np.ndarray, base_units_per_h: np.ndarray,
+              period_h: float) -> InventoryPlan:
+    """Order-up-to levels from list-price demand ``base_units_per_h`` (N,)."""
+    life = np.asarray(shelf_life_h, dtype=np.float64)
+    perishable = np.isfinite(life)
+    horizon = params.review_h + params.lead_time_h
+    s = np.ceil(params.cover * base_units_per_h * horizon).astype(np.int64)
+    max_life = life[perishable].max() if perishable.any() else 0.0
+    n_lots = int(math.ceil(max_life / params.review_h)) + 2 if perishable.any() else 1
+    lead_periods = int(math.ceil(params.lead_time_h / period_h - 1e-9))
+    return InventoryPlan(params=params, period_h=period_h, order_up_to=np.maximum(s, 1),
+                         shelf_life_h=life, perishable=perishable, n_lots=n_lots,
+                         lead_periods=lead_periods)
+
+
+def init_inventory(plan: InventoryPlan, batch: int, now_h: float = 0.0) -> InventoryState:
+    """Shelves filled to the order-up-to level; nothing on order."""
+    n = plan.order_up_to.size
+    st = InventoryState(
+        lot_qty=np.zeros((batch, n, plan.n_lots), dtype=np.int64),
+        lot_expiry=np.full((batch, n, plan.n_lots), np.inf),
+        pipeline=np.zeros((batch, max(plan.lead_periods, 1), n), dtype=np.int64),
+        received=np.zeros((batch, n), dtype=np.int64),
+        sold=np.zeros((batch, n), dtype=np.int64),
+        spoiled=np.zeros((batch, n), dtype=np.int64),
+    )
+    _put_away(st, plan, np.broadcast_to(plan.order_up_to, (batch, n)).copy(), now_h)
+    return st
+
+
+def _put_away(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float) -> None:
+    """Add a delivery to the lots (perishables: the lot picked by the delivery time)."""
+    k = int(now_h // plan.params.review_h) % plan.n_lots
+    per = plan.perishable[None, :]
+    new = per & (qty > 0)
+    forced = np.where(new, st.lot_qty[:, :, k], 0)  # only if a lot outlived n_lots reviews
+    st.lot_qty[:, :, k] = np.where(new, qty, st.lot_qty[:, :, k])
+    st.lot_expiry[:, :, k] = np.where(new, now_h + plan.shelf_life_h[None, :],
+                                      st.lot_expiry[:, :, k])
+    st.lot_qty[:, :, 0] += np.where(per, 0, qty)
+    st.received += qty
+    st.spoiled += forced
+
+
+def receive(st: InventoryState, plan: InventoryPlan, now_h: float) -> np.ndarray:
+    """Deliveries due at ``now_h`` (end of a period) go on the shelf; returns (B, N) units."""
+    if plan.lead_periods == 0:
+        return np.zeros_like(st.received)
+    due = st.pipeline[:, 0].copy()
+    st.pipeline[:, :-1] = st.pipeline[:, 1:]
+    st.pipeline[:, -1] = 0
+    _put_away(st, plan, due, now_h)
+    return due
+
+
+def sell(st: InventoryState, demand: np.ndarray) -> np.ndarray:
+    """Take ``demand`` (B, N) units oldest-lot first; returns units sold (the rest is lost)."""
+    order = np.argsort(st.lot_expiry, axis=-1, kind="stable")
+    q = np.take_along_axis(st.lot_qty, order, axis=-1)
+    before = np.cumsum(q, axis=-1) - q
+    take = np.clip(demand[..., None] - before, 0, q)
+    np.put_along_axis(st.lot_qty, order, q - take, axis=-1)
+    sold = take.sum(axis=-1)
+    st.sold += sold
+    return sold
+
+
+def spoil(st: InventoryState, now_h: float) -> np.ndarray:
+    """Lots past their expiry are written off; returns (B, N) units spoiled."""
+    dead = st.lot_expiry <= now_h
+    out = np.where(dead, st.lot_qty, 0).sum(axis=-1)
+    st.lot_qty[dead] = 0
+    st.spoiled += out
+    return out
+
+
+def order(st: InventoryState, plan: InventoryPlan, now_h: float) -> np.ndarray:
+    """If the period ending at ``now_h`` crossed a review time, order up to the target."""
+    r = plan.params.review_h
+    if math.floor(now_h / r + 1e-9) == math.floor((now_h - plan.period_h) / r + 1e-9):
+        return np.zeros_like(st.received)
+    qty = np.maximum(plan.order_up_to[None, :] - st.on_hand - st.on_order, 0)
+    if plan.lead_periods == 0:
+        _put_away(st, plan, qty, now_h)
+    else:
+        st.pipeline[:, plan.lead_periods - 1] += qty
+    return qty
+
+
+def expiring_within(st: InventoryState, now_h: float, hours: float) -> np.ndarray:
+    """(B, N) units that expire within ``hours`` (what a markdown should move)."""
+    soon = st.lot_expiry <= now_h + hours
+    return np.where(soon, st.lot_qty, 0).sum(axis=-1)
+
+
+def holding_cost(st: InventoryState, plan: InventoryPlan, unit_cost: np.ndarray) -> np.ndarray:
+    """(B,) cost of holding the current stock for one period."""
+    rate = plan.params.holding_rate * plan.period_h / HOURS_PER_YEAR
+    return (st.on_hand * unit_cost[None, :]).sum(axis=-1) * rate

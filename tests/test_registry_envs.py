@@ -37,7 +37,7 @@ def _assert_same(a, b) -> None:
             _assert_same(a[k], b[k])
     elif isinstance(a, (tuple, list)):
         assert len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             _assert_same(x, y)
     else:
         np.testing.assert_array_equal(a, b)

@@ -13,10 +13,23 @@ PROMOTION = "retail_env.envs.promotion:PromotionEnv"
 
 # --- Attribution task (one step = one detected shelf event) -----------------
 ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
+    ("RetailStore/Attribution-v0", ATTRIBUTION, {"scenario": "medium"}),
+    ("RetailStore/Attribution-Easy-v0", ATTRIBUTION, {"scenario": "easy"}),
+    ("RetailStore/Attribution-Hard-v0", ATTRIBUTION, {"scenario": "hard"}),
+    ("RetailStore/Attribution-Crowded-v0", ATTRIBUTION, {"scenario": "crowded"}),
+    ("RetailStore/Attribution-Produce-v0", ATTRIBUTION, {"scenario": "produce"}),
+    # The same medium store seen through the raw sensor streams (sensor-fusion research).
+    ("RetailStore/Attribution-Raw-v0", ATTRIBUTION, {"scenario": "medium", "observation": "raw"}),
 ]
 
 # --- Promotion task (one step = one trading period) -------------------------
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
+    ("RetailStore/Promotion-v0", PROMOTION, {"preset": "default"}),
+    ("RetailStore/Promotion-Continuous-v0", PROMOTION, {"preset": "continuous"}),
+    ("RetailStore/Promotion-Category-v0", PROMOTION, {"preset": "category"}),
+    ("RetailStore/Promotion-Fresh-v0", PROMOTION, {"preset": "fresh"}),
+    ("RetailStore/Promotion-Mini-v0", PROMOTION, {"preset": "mini"}),
+    ("RetailStore/Promotion-Spatial-v0", PROMOTION, {"preset": "spatial"}),
 ]
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS

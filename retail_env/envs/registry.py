@@ -2,6 +2,8 @@
 
 Each entry is ``(id, entry_point, kwargs)``; several ids share one class and
 differ only in kwargs (MiniGrid style). Tests are generated from this list.
+``VECTOR_ENTRY_POINTS`` maps each class to its native batched vector env, registered
+as ``vector_entry_point`` so ``gym.make_vec(id, num_envs=B)`` steps B stores at once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ import gymnasium as gym
 
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
 PROMOTION = "retail_env.envs.promotion:PromotionEnv"
+VECTOR_ENTRY_POINTS = {
+    ATTRIBUTION: "retail_env.envs.attribution_vector:AttributionVectorEnv",
+    # every promotion preset, the spatial (walking-store) one included, batches natively
+    PROMOTION: "retail_env.envs.promotion_vector:PromotionVectorEnv",
+}
 
 # --- Attribution task (one step = one detected shelf event) -----------------
 ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
@@ -40,4 +47,5 @@ def register_all() -> None:
     """Register every id once (idempotent, so re-imports are harmless)."""
     for env_id, entry_point, kwargs in ENV_SPECS:
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs)
+            gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,
+                         vector_entry_point=VECTOR_ENTRY_POINTS[entry_point])

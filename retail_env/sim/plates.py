@@ -73,7 +73,7 @@ def plate_force(sstate: SensorState, touch: np.ndarray) -> np.ndarray:
 
 
 def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray,
-                  force: np.ndarray, u: np.ndarray) -> None:
+                  force: np.ndarray, u: np.ndarray, tick: np.ndarray | None = None) -> None:
     """Write one tick of readings into ``raw`` (k, B, P) quanta; advance drift, level, force.
 
     Truth and hand force ramp linearly from last tick's value to this tick's over the
@@ -95,7 +95,13 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray,
     # Spikes: all of a tick's spikes land on one sample (which one rotates); the
     # detector's window sums do not care where, and this keeps the cost dense and flat.
     # A spike's amplitude reuses the tick's drift normal (that drift step is ~1e-4 of it).
-    x[s.slot % k] += (frac < s.spike_p_tick) * s.spike_q * z[k]
+    # The sample follows each store's own clock (``tick``, (B,)), not the batch's ring
+    # cursor, so a store restarted mid-batch (reset_stores) matches a fresh one.
+    spike = (frac < s.spike_p_tick) * s.spike_q * z[k]
+    if tick is None:
+        x[s.slot % k] += spike
+    else:
+        x[(tick - 1) % s.ring.shape[0] % k, np.arange(x.shape[1])] += spike
     if sp.quant_kg > 0:
         np.rint(x, out=x)
 

@@ -316,7 +316,8 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     P = s.level.shape[1]
     u = rng.uniform(P + s.track_body.shape[1] + 1)
     weight = np.asarray(plate_weight, np.float32)
-    plate_samples(s, sp, weight, plate_force(s, np.asarray(touch, np.float32)), u[:, :P])
+    plate_samples(s, sp, weight, plate_force(s, np.asarray(touch, np.float32)), u[:, :P],
+                  np.broadcast_to(tick, s.level.shape[:1]))
     detector_stats(s)
     np.multiply(s.tick_stats[0], s.unit / s.k, out=s.plate_hist[s.hist_pos])
     s.plate_hist[s.hist_pos] += s.baseline

@@ -108,6 +108,8 @@ def arrivals(ctx: Ctx, u: np.ndarray) -> None:
     t = pr.t
     hour = ((t["start_s"] + st.tick * (1.0 / t["hz"])) // 3600.0).astype(np.int64) % 24
     come = u[:, 0] < pr.arrive_p[hour]
+    if st.gate_open is not None:
+        come &= st.gate_open
     if not come.any():
         return
     bi = np.flatnonzero(come)
@@ -117,7 +119,7 @@ def arrivals(ctx: Ctx, u: np.ndarray) -> None:
     free = st.phase[bi, pr.n_staff:] == FREE
     ok = free.sum(axis=1) >= size
     st.n_balked[bi[~ok]] += 1
-    bi, size, free = bi[ok], size[ok], free[ok]
+    bi, size, free, party = bi[ok], size[ok], free[ok], party[ok]
     if not len(bi):
         return
     account = st.next_account[bi]

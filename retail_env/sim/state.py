@@ -76,6 +76,9 @@ class StoreState:
     buy_prob: np.ndarray      # (B, 2, N) float64
     buy_extra: np.ndarray     # (B, 2, N) float64 P(second unit | buys)
     sensors: Any = None       # SensorState of retail_env.sim.sensors
+    # (B,) bool entry gate open; a closed gate turns arrivals away (closing time of one
+    # store of a batch, without changing its random draws). None: always open.
+    gate_open: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:

@@ -180,6 +180,7 @@ def _fresh_state(params: StoreParams, B: int, reset_rng: BatchRNG) -> StoreState
         buy_extra=np.broadcast_to(params.buy_extra, (B, 2, N)).copy(),
     )
     st.sensors = sensor_reset(params.sensors, params.layout, weight, reset_rng, B, S)
+    st.gate_open = np.ones(B, bool)
     return st
 
 

@@ -1,0 +1,125 @@
+"""stable-baselines3 algorithms built from the YAML in ``conf/agent/`` (one file per algorithm).
+
+``build_model(agent_cfg, env, task, seed)`` merges the algorithm's ``hyperparams`` with its
+``by_task[task]`` overrides (rl-zoo style), turns ``"lin_<x>"`` strings into linear
+schedules and activation names into torch modules, picks ``MultiInputPolicy`` for Dict
+observations, and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
+model as a factory :class:`~agents.factory.Agent`, so it is evaluated like any baseline.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from gymnasium import spaces
+
+from agents.factory import Agent
+from retail_env.sim.validation import ConfigError
+
+ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
+
+
+def _algos() -> dict[str, tuple[type, tuple[type, ...]]]:
+    from stable_baselines3 import A2C, DQN, PPO, SAC
+
+    every = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+    return {"ppo": (PPO, every), "a2c": (A2C, every), "dqn": (DQN, (spaces.Discrete,)),
+            "sac": (SAC, (spaces.Box,))}
+
+
+def algo_names() -> list[str]:
+    return sorted(_algos())
+
+
+def linear_schedule(start: float):
+    """Decays from ``start`` to 0 over training (SB3 passes progress_remaining 1 -> 0)."""
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * start
+    return schedule
+
+
+def _plain(x: Any) -> Any:
+    """OmegaConf nodes -> plain dicts/lists (SB3 checks ``isinstance(net_arch, list)``)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(x, resolve=True) if OmegaConf.is_config(x) else x
+
+
+def resolved_hyperparams(agent_cfg: Mapping[str, Any], task: str) -> dict[str, Any]:
+    """``hyperparams`` updated by ``by_task[task]``; plain data, as stored in checkpoints."""
+    agent_cfg = _plain(agent_cfg)
+    hp = copy.deepcopy(dict(agent_cfg.get("hyperparams") or {}))
+    hp.update(copy.deepcopy(dict((agent_cfg.get("by_task") or {}).get(task) or {})))
+    return hp
+
+
+def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
+    import torch
+
+    out = dict(hp)
+    for key, val in hp.items():
+        if isinstance(val, str) and val.startswith("lin_"):
+            try:
+                out[key] = linear_schedule(float(val[4:]))
+            except ValueError:
+                raise ConfigError(f"agent.hyperparams.{key}={val!r} is not allowed: a schedule "
+                                  "is 'lin_<number>', e.g. 'lin_3e-4'") from None
+    pk = dict(out.get("policy_kwargs") or {})
+    act = pk.get("activation_fn")
+    if act is not None:
+        if act not in ACTIVATIONS:
+            raise ConfigError(f"agent.hyperparams.policy_kwargs.activation_fn={act!r} is not "
+                              f"allowed: must be one of {ACTIVATIONS}")
+        pk["activation_fn"] = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
+                               "leaky_relu": torch.nn.LeakyReLU}[act]
+    if "net_arch" in pk and not isinstance(pk["net_arch"], (list, dict)):
+        raise ConfigError(f"agent.hyperparams.policy_kwargs.net_arch={pk['net_arch']!r} is not "
+                          "allowed: must be a list of layer sizes (or a dict pi/qf/vf of lists)")
+    if pk:
+        out["policy_kwargs"] = pk
+    return out
+
+
+def policy_name(observation_space: spaces.Space) -> str:
+    return "MultiInputPolicy" if isinstance(observation_space, spaces.Dict) else "MlpPolicy"
+
+
+def build_model(algo: str, hyperparams: Mapping[str, Any], env, seed: int = 0,
+                tensorboard_log: str | None = None, inference: bool = False):
+    """A fresh SB3 model on ``env`` (a VecEnv or gym.Env); ConfigError on a bad combination.
+
+    ``inference=True`` shrinks replay buffers (a model built only to load weights into).
+    """
+    algos = _algos()
+    if algo not in algos:
+        raise ConfigError(f"agent.algo={algo!r} is not allowed: must be one of {sorted(algos)}")
+    cls, allowed = algos[algo]
+    if not isinstance(env.action_space, allowed):
+        raise ConfigError(f"agent.algo={algo!r} needs a {'/'.join(a.__name__ for a in allowed)} "
+                          f"action space; this env has {env.action_space}")
+    hp = _materialise(dict(_plain(hyperparams)), algo)
+    if inference and "buffer_size" in hp:
+        hp.update(buffer_size=1, learning_starts=0)
+    try:
+        with warnings.catch_warnings():
+            if inference:   # rollout-size advice is about training, not about loading weights
+                warnings.simplefilter("ignore", UserWarning)
+            return cls(policy_name(env.observation_space), env, seed=seed, device="cpu",
+                       verbose=0, tensorboard_log=tensorboard_log, **hp)
+    except TypeError as err:
+        raise ConfigError(f"agent.hyperparams is not allowed for {cls.__name__}: {err}") from err
+
+
+class SB3Agent(Agent):
+    """A trained SB3 model as a factory Agent: ``act(obs, info)`` -> its (greedy) action."""
+
+    def __init__(self, env, model, deterministic: bool = True, seed: int | None = None):
+        super().__init__(env, seed)
+        self.model, self.deterministic = model, deterministic
+
+    def act(self, obs, info):
+        action, _ = self.model.predict(obs, deterministic=self.deterministic)
+        return action

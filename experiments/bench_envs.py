@@ -1,0 +1,175 @@
+"""Environment throughput in one run: simulator, both tasks' envs, and PPO's env-time share.
+
+Usage: ``python -m experiments.bench_envs --json OUT [--quick] [--profile]``
+
+Reports (writes OUT as JSON, atomically, and a Markdown table to OUT with ``.md``):
+
+- simulator store-ticks/s and shopper-ticks/s at B = 1, 64, 1024
+  (``experiments.bench_sim.measure``, medium preset);
+- Attribution decisions/s and Promotion steps/s for the single env, Gymnasium's
+  ``SyncVectorEnv`` of 64 and the native vector env of 64 and 1024 (random valid
+  actions; autoresets included as they come; reset before timing excluded);
+- the share of ``PPO.learn()`` wall time spent inside the environment
+  (``VecEnv.reset`` + ``step_wait``) for a short run through the native VecEnv.
+
+``--profile`` adds cProfile's top functions of the native vector envs (64 and 1024).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+import retail_env  # noqa: F401  (registers the ids)
+from experiments.bench_sim import measure
+from retail_env.atomic import write_json, write_text
+from retail_env.sim.store import make_params
+
+ATTRIBUTION = "RetailStore/Attribution-v0"
+PROMOTION = "RetailStore/Promotion-v0"
+
+
+def _make(env_id: str, kind: str, n: int):
+    if kind == "single":
+        return gym.make(env_id).unwrapped
+    mode = "sync" if kind == "sync" else "vector_entry_point"
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode=mode)
+
+
+def rate(env_id: str, kind: str, n: int, seconds: float, min_steps: int = 3,
+         warm_steps: int = 2, profile: bool = False) -> dict:
+    """Decisions (or periods) per second summed over all stores, after reset and a warm-up."""
+    env = _make(env_id, kind, n)
+    t0 = time.perf_counter()
+    env.reset(seed=0)
+    reset_s = time.perf_counter() - t0
+    env.action_space.seed(0)
+    for _ in range(warm_steps):
+        out = env.step(env.action_space.sample())
+        if kind == "single" and (out[2] or out[3]):
+            env.reset()
+    prof = cProfile.Profile() if profile else None
+    steps = 0
+    if prof:
+        prof.enable()
+    t0 = time.perf_counter()
+    while True:
+        out = env.step(env.action_space.sample())
+        steps += 1
+        if kind == "single" and (out[2] or out[3]):
+            env.reset()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds and steps >= min_steps:
+            break
+    if prof:
+        prof.disable()
+    env.close()
+    res = {"per_s": steps * n / elapsed, "batch_steps": steps, "seconds": elapsed,
+           "reset_s": reset_s}
+    if prof:
+        s = io.StringIO()
+        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(12)
+        res["profile"] = s.getvalue()
+    return res
+
+
+def ppo_env_share(env_id: str, n_envs: int, total: int, n_steps: int, **env_kwargs) -> dict:
+    """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait)."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    from retail_env.envs.sb3_vec import make_sb3_vec_env
+
+    class Timed(VecEnvWrapper):
+        spent = 0.0
+
+        def reset(self):
+            t = time.perf_counter()
+            obs = self.venv.reset()
+            Timed.spent += time.perf_counter() - t
+            return obs
+
+        def step_wait(self):
+            t = time.perf_counter()
+            out = self.venv.step_wait()
+            Timed.spent += time.perf_counter() - t
+            return out
+
+    torch.set_num_threads(1)
+    venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
+    policy = "MultiInputPolicy" if isinstance(venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
+    model = PPO(policy, venv, n_steps=n_steps, batch_size=min(256, n_envs * n_steps),
+                n_epochs=4, seed=0, device="cpu")
+    t0 = time.perf_counter()
+    model.learn(total)
+    wall = time.perf_counter() - t0
+    return {"env_s": Timed.spent, "learn_s": wall, "env_share": Timed.spent / wall,
+            "timesteps": int(model.num_timesteps), "sps": model.num_timesteps / wall,
+            "n_envs": n_envs}
+
+
+def table(res: dict) -> str:
+    sim = res["simulator"]
+    lines = ["| measure | value |", "|---|---:|"]
+    for b, r in sim.items():
+        lines.append(f"| simulator store-ticks/s, B = {b} | {r['store_ticks_per_s']:,.0f} |")
+        lines.append(f"| simulator shopper-ticks/s, B = {b} | {r['shopper_ticks_per_s']:,.0f} |")
+    for task, unit in (("attribution", "decisions/s"), ("promotion", "steps/s")):
+        for name, r in res[task].items():
+            lines.append(f"| {task} {unit}, {name} | {r['per_s']:,.0f} |")
+        t = res[task]
+        lines.append(f"| {task}: native 64 / SyncVectorEnv 64 | "
+                     f"{t['native 64']['per_s'] / t['sync 64']['per_s']:.1f}x |")
+    for task, r in res["ppo"].items():
+        lines.append(f"| PPO env share of wall time, {task} ({r['n_envs']} envs, "
+                     f"{r['timesteps']} steps, {r['sps']:,.0f} SPS) | {100 * r['env_share']:.1f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", required=True, help="output JSON (Markdown table beside it, .md)")
+    ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
+    ap.add_argument("--profile", action="store_true", help="cProfile the native vector envs")
+    args = ap.parse_args(argv)
+    sec = 2.0 if args.quick else 5.0
+    res: dict = {"quick": args.quick}
+    params = make_params("medium")
+    res["simulator"] = {str(b): measure(params, b, sec, 300 if args.quick else 3000)
+                        for b in (1, 64, 1024)}
+    for task, env_id in (("attribution", ATTRIBUTION), ("promotion", PROMOTION)):
+        # Attribution: the first decisions of an episode wait for every store's first
+        # event (hundreds of ticks); warm past them to time the steady state.
+        warm = 10 if task == "attribution" else 2
+        res[task] = {
+            "single": rate(env_id, "single", 1, sec, min_steps=5, warm_steps=2 * warm),
+            "sync 64": rate(env_id, "sync", 64, sec, min_steps=2 if args.quick else 3, warm_steps=1),
+            "native 64": rate(env_id, "native", 64, sec, warm_steps=warm, profile=args.profile),
+            "native 1024": rate(env_id, "native", 1024, sec, min_steps=2 if args.quick else 5,
+                                warm_steps=max(2, warm // 3), profile=args.profile),
+        }
+        print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
+    res["ppo"] = {
+        "promotion": ppo_env_share(PROMOTION, 64, 4096 if args.quick else 32768, 32),
+        "attribution": ppo_env_share(ATTRIBUTION, 64, 1024 if args.quick else 8192, 16),
+    }
+    md = table(res)
+    print(md)
+    if args.profile:
+        for task in ("attribution", "promotion"):
+            for k in ("native 64", "native 1024"):
+                print(f"--- {task} {k} ---\n{res[task][k]['profile']}")
+    write_json(args.json, res)
+    write_text(Path(args.json).with_suffix(".md"), md)
+    return res
+
+
+if __name__ == "__main__":
+    main()

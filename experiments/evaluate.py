@@ -1,0 +1,154 @@
+"""Evaluate a baseline or a trained checkpoint on the frozen evaluation seeds (Hydra app).
+
+    python -m experiments.evaluate env=attribution_hard agent=hungarian
+    python -m experiments.evaluate env=attribution_hard agent=ppo \\
+        checkpoint=outputs/runs/attribution_hard/ppo/seed0/checkpoints/final
+    python -m experiments.evaluate -m env=promotion_mini agent=list_price,myopic,lookahead
+
+Writes ``config.yaml`` and ``results.json`` (score = the env's ``score`` metric per frozen
+episode, mean / IQM / 95% bootstrap CI, every metric) into the run folder. Attribution
+baselines run as one batched simulation (experiments/evaluate_attribution.py, the same
+numbers as the Gymnasium env); everything else plays the Gymnasium env episode by episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+import retail_env  # noqa: F401  (registers the ids)
+from experiments import runs
+from experiments.stats import summarize
+from retail_env.sim.validation import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def env_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+
+
+def make_env(cfg: DictConfig, **extra: Any) -> gym.Env:
+    return gym.make(cfg.env.id, **env_kwargs(cfg), **extra)
+
+
+def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
+    """One episode of a factory-style agent (``act(obs, info)``); the episode's metrics."""
+    obs, info = env.reset(seed=seed)
+    agent.reset(seed)
+    total, done = 0.0, False
+    while not done:
+        obs, reward, term, trunc, info = env.step(agent.act(obs, info))
+        total += reward
+        done = term or trunc
+    if task == "attribution":
+        return {k: float(v) for k, v in info["receipts"].items()}
+    return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
+
+
+def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
+    from experiments.evaluate_attribution import run_batch
+
+    task = {**gym.spec(cfg.env.id).kwargs, **env_kwargs(cfg)}
+    scenario = task.pop("scenario")
+    if isinstance(task.get("observation"), str):
+        task["observation"] = {"type": task["observation"]}
+    task.pop("store", None)   # sim overrides would need the env path; none of the presets use it
+    return run_batch(scenario, [cfg.agent.name], seeds, task=task)[cfg.agent.name]
+
+
+def _promotion_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
+    from agents.promotion_baselines import make_baseline, run_episode
+
+    env = make_env(cfg)
+    try:
+        return [run_episode(env, make_baseline(cfg.agent.name, **cfg.agent.kwargs), s)
+                for s in seeds]
+    except ValueError as err:
+        raise ConfigError(f"agent={cfg.agent.name!r} cannot play env={cfg.env.name!r} "
+                          f"({cfg.env.id}): {err}") from err
+    finally:
+        env.close()
+
+
+def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
+    if cfg.env.task == "attribution":
+        return _attribution_baseline(cfg, seeds)
+    return _promotion_baseline(cfg, seeds)
+
+
+def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
+    """Play a trained SB3 model on the Gymnasium env, one frozen seed per episode."""
+    from agents.sb3_agents import SB3Agent
+
+    env = make_env(cfg)
+    try:
+        agent = SB3Agent(env, model, deterministic=bool(cfg.eval.deterministic))
+        return [play(env, agent, s, cfg.env.task) for s in seeds]
+    finally:
+        env.close()
+
+
+def summarise(cfg: DictConfig, episodes: list[dict], seeds: list[int], seconds: float) -> dict:
+    """The ``evaluation`` block of results.json."""
+    score = [float(e[cfg.env.score]) for e in episodes]
+    keys = [k for k in episodes[0] if all(np.isfinite(float(e[k])) for e in episodes)]
+    return {"score": summarize(score), "scores": score, "eval_seeds": seeds,
+            "n_episodes": len(seeds), "eval_seconds": seconds,
+            "metrics": {k: summarize([float(e[k]) for e in episodes]) for k in keys},
+            "episodes": episodes}
+
+
+def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
+    """Evaluate ``cfg.agent`` (a baseline, or ``cfg.checkpoint``) and write its run record."""
+    runs.check_config(cfg)
+    checkpoint = cfg.get("checkpoint")
+    if cfg.agent.kind == "sb3" and not checkpoint:
+        raise ConfigError(f"agent={cfg.agent.name!r} is learned: pass checkpoint=<folder written "
+                          "by experiments.train>")
+    if cfg.agent.kind == "baseline" and checkpoint:
+        raise ConfigError(f"checkpoint={checkpoint!r} was given with the baseline agent="
+                          f"{cfg.agent.name!r}: pass the checkpoint's algorithm, e.g. agent=ppo")
+    done = runs.skip_if_done(cfg, out_dir)
+    if done is not None:
+        return done
+    runs.pin_threads(int(cfg.threads))
+    started = runs.start_run(cfg, out_dir)
+    seeds = runs.eval_seeds(cfg)
+    t0 = time.perf_counter()
+    if checkpoint:
+        from experiments.checkpoints import CheckpointError, load_checkpoint, read_meta
+
+        meta = read_meta(checkpoint)
+        if meta["algo"] != cfg.agent.algo:
+            raise CheckpointError(f"checkpoint {checkpoint} holds a {meta['algo']} policy; "
+                                  f"agent={cfg.agent.name!r} is {cfg.agent.algo}")
+        env = make_env(cfg)
+        model = load_checkpoint(checkpoint, env, env_id=cfg.env.id)
+        env.close()
+        episodes = evaluate_model(cfg, model, seeds)
+        extra = {"checkpoint": str(checkpoint), "train": meta.get("train", {})}
+    else:
+        episodes = evaluate_baseline(cfg, seeds)
+        extra = {}
+    ev = summarise(cfg, episodes, seeds, time.perf_counter() - t0)
+    log.info("%s on %s: %s = %.4f [%.4f, %.4f] over %d frozen seeds", cfg.agent.name,
+             cfg.env.id, cfg.env.score, ev["score"]["mean"], ev["score"]["ci_low"],
+             ev["score"]["ci_high"], len(seeds))
+    return runs.finish_run(cfg, out_dir, {**extra, "evaluation": ev}, started)
+
+
+@hydra.main(config_path="../conf", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    return float(evaluate(cfg, runs.hydra_output_dir())["evaluation"]["score"]["mean"])
+
+
+if __name__ == "__main__":
+    main()

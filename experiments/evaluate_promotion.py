@@ -1,0 +1,91 @@
+"""Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
+
+    python -m experiments.evaluate_promotion                 # all presets, 8 seeds
+    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v0
+    python -m experiments.evaluate_promotion --out results/promotion   # + CSV and JSON
+
+Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
+bootstrap interval of the mean (experiments/stats.py). Seeds are frozen per id
+(``EVAL_SEEDS``), so every policy meets the same stores and the table reproduces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+import retail_env  # noqa: F401  (registers the ids)
+from agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from experiments.stats import summarize
+from retail_env.envs.registry import PROMOTION_SPECS
+
+EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
+DEFAULT_SEEDS = 8
+DISCRETE_ONLY = {"hi_lo", "thompson"}
+SLOW_IDS = {"RetailStore/Promotion-Spatial-v0"}  # the walking store: opt in with --ids
+
+
+def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
+    env = gym.make(env_id)
+    if baseline in DISCRETE_ONLY and env.unwrapped.cfg.action != "discrete":
+        return None
+    seeds = [EVAL_SEED_BASE + i for i in range(n_seeds)]
+    t0 = time.perf_counter()
+    runs = [run_episode(env, make_baseline(baseline), s) for s in seeds]
+    env.close()
+    out = summarize([r["return"] for r in runs])
+    out["seconds"] = time.perf_counter() - t0
+    for k in ("spoilage", "stockouts", "mean_discount", "member_share"):
+        out[k] = sum(r[k] for r in runs) / len(runs)
+    return out
+
+
+def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
+    short = [i.split("/")[-1] for i in ids]
+    lines = ["| policy | " + " | ".join(short) + " |",
+             "|---|" + "---|" * len(ids)]
+    for b in baselines:
+        cells = []
+        for i in ids:
+            r = results.get((i, b))
+            cells.append("n/a" if r is None else
+                         f"{r['mean']:,.0f} [{r['ci_low']:,.0f}, {r['ci_high']:,.0f}]")
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
+    ap.add_argument("--baselines", nargs="*", default=list(BASELINES))
+    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
+    ap.add_argument("--out", type=Path, default=None, help="directory for results.csv/json")
+    args = ap.parse_args(argv)
+    ids = args.ids or [i for i, _, _ in PROMOTION_SPECS if i not in SLOW_IDS]
+    results = {}
+    for env_id in ids:
+        for b in args.baselines:
+            results[(env_id, b)] = evaluate(env_id, b, args.seeds)
+    table = markdown(results, ids, args.baselines)
+    note = (f"Mean episode profit ($) over {args.seeds} frozen seeds "
+            f"(seed {EVAL_SEED_BASE} + i), 95% bootstrap CI of the mean.")
+    print(note + "\n\n" + table)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        rows = [{"env_id": i, "policy": b, **r} for (i, b), r in results.items() if r]
+        with open(args.out / "results.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        (args.out / "results.json").write_text(json.dumps(rows, indent=1))
+        (args.out / "table.md").write_text(note + "\n\n" + table + "\n")
+    return table
+
+
+if __name__ == "__main__":
+    main()

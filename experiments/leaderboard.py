@@ -1,0 +1,275 @@
+"""The leaderboard: every results.json under ``out_root`` -> LEADERBOARD.md, a CSV and plots.
+
+    python -m experiments.leaderboard                       # reads outputs/, writes outputs/leaderboard/
+    python -m experiments.leaderboard out_root=outputs/main readme=README.md
+
+Scores are each env's ``score`` metric (exact_match for Attribution, episode profit in $
+for Promotion) on the frozen evaluation seeds. Samples: for a learned agent, one per
+training seed (that seed's mean over the frozen episodes), so the interval covers training
+luck; for a baseline (nothing trained), one per frozen episode, averaged over its runs.
+Each env's scores are normalised to 0 = the random agent and 1 = the oracle, or where
+there is none the best-known baseline (the true-model optimisers for Promotion). Mean, IQM
+and 95% percentile-bootstrap CIs (experiments/stats.py) are reported raw and normalised.
+A learned agent "beats" the best heuristic (the best non-privileged, non-random baseline)
+when its normalised CI lies wholly above the heuristic's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from experiments import runs
+from experiments.stats import summarize
+from retail_env.atomic import atomic_path, write_text
+
+log = logging.getLogger(__name__)
+
+MIN_SEEDS = 3          # learned agents need at least this many training seeds to be ranked
+MARK_START, MARK_END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
+COLUMNS = ("env_id", "agent", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
+           "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic",
+           "budget")
+
+
+def latest_records(root: str | Path) -> list[dict]:
+    """One record per (env, agent, seed): the newest, for runs evaluated more than once."""
+    best: dict[tuple, dict] = {}
+    for _, rec in runs.iter_results(root):
+        if "evaluation" not in rec:
+            continue
+        key = (rec["env_id"], rec["agent"], rec["seed"])
+        if key not in best or rec.get("created", "") >= best[key].get("created", ""):
+            best[key] = rec
+    return list(best.values())
+
+
+def samples(recs: list[dict]) -> tuple[np.ndarray, str]:
+    """The score samples of one (env, agent) and what one sample is."""
+    if recs[0]["kind"] == "sb3":
+        return np.array([r["evaluation"]["score"]["mean"] for r in recs]), "training seeds"
+    by_seed: dict[int, list[float]] = defaultdict(list)
+    for r in recs:
+        for s, x in zip(r["evaluation"]["eval_seeds"], r["evaluation"]["scores"], strict=True):
+            by_seed[s].append(x)
+    return np.array([np.mean(v) for _, v in sorted(by_seed.items())]), "eval episodes"
+
+
+def _budget(recs: list[dict]) -> str:
+    if recs[0]["kind"] != "sb3":
+        return ""
+    t = recs[0].get("train", {})
+    wall = np.mean([r.get("train", {}).get("wall_s", np.nan) for r in recs])
+    seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
+    return f"{t.get('total_timesteps', 0):,} steps x {seeds}, {wall:.0f} s/seed ({t.get('vec_env', '?')})"
+
+
+def build_rows(records: list[dict]) -> list[dict]:
+    """Leaderboard rows, grouped by env, best normalised mean first."""
+    groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups[r["env_id"]][r["agent"]].append(r)
+    rows = []
+    for env_id in sorted(groups):
+        agents = groups[env_id]
+        stats = {a: samples(rs) for a, rs in agents.items()}
+        means = {a: float(x.mean()) for a, (x, _) in stats.items()}
+        baselines = [a for a, rs in agents.items() if rs[0]["kind"] == "baseline"]
+        lo = means.get("random")
+        hi = means.get("oracle", max((means[a] for a in baselines if a != "random"),
+                                     default=None))
+        scale = None if lo is None or hi is None or hi == lo else (lo, hi - lo)
+        env_rows = []
+        for a, rs in agents.items():
+            x, unit = stats[a]
+            row = {"env_id": env_id, "agent": a, "kind": rs[0]["kind"], "n": len(x),
+                   "samples": unit, "budget": _budget(rs),
+                   "privileged": bool(rs[0]["config"]["agent"].get("privileged", False))}
+            row.update(summarize(x))
+            if scale is not None:
+                z = summarize((x - scale[0]) / scale[1])
+                row.update({f"norm_{k}": z[k] for k in ("mean", "iqm", "ci_low", "ci_high")})
+            env_rows.append(row)
+        _compare(env_rows)
+        env_rows.sort(key=lambda r: -r["mean"])
+        rows += env_rows
+    return rows
+
+
+def _compare(env_rows: list[dict]) -> None:
+    """Mark each learned agent against the best heuristic (non-overlapping 95% CIs)."""
+    heur = [r for r in env_rows if r["kind"] == "baseline" and not r["privileged"]
+            and r["agent"] != "random"]
+    best = max(heur, key=lambda r: r["mean"], default=None)
+    for r in env_rows:
+        if r["kind"] != "sb3":
+            r["vs_best_heuristic"] = ""
+        elif best is None:
+            r["vs_best_heuristic"] = "no heuristic run"
+        elif r["n"] < MIN_SEEDS:
+            r["vs_best_heuristic"] = f"unranked (< {MIN_SEEDS} seeds)"
+        elif r["ci_low"] > best["ci_high"]:
+            r["vs_best_heuristic"] = f"beats {best['agent']}"
+        elif r["ci_high"] < best["ci_low"]:
+            r["vs_best_heuristic"] = f"below {best['agent']}"
+        else:
+            r["vs_best_heuristic"] = f"overlaps {best['agent']}"
+
+
+def _fmt(x: float | None, big: bool) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x + 0.0:,.0f}" if big else f"{round(x, 3) + 0.0:.3f}"   # no "-0.000"
+
+
+def markdown(rows: list[dict]) -> str:
+    out = ["Scores on the frozen evaluation seeds: mean, IQM, [95% bootstrap CI]; normalised "
+           "0 = random, 1 = oracle (Attribution) or best-known baseline (Promotion). "
+           "n = training seeds for learned agents, eval episodes for baselines. "
+           "Generated by `python -m experiments.leaderboard`.", ""]
+    for env_id in dict.fromkeys(r["env_id"] for r in rows):
+        env_rows = [r for r in rows if r["env_id"] == env_id]
+        big = max(abs(r["mean"]) for r in env_rows) > 100
+        out += [f"### {env_id}", "",
+                "| agent | kind | n | score | IQM | 95% CI | normalised | norm. 95% CI | "
+                "vs best heuristic | training budget |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in env_rows:
+            kind = "learned" if r["kind"] == "sb3" else (
+                "privileged" if r["privileged"] else "baseline")
+            out.append(
+                f"| {r['agent']} | {kind} | {r['n']} | {_fmt(r['mean'], big)} | "
+                f"{_fmt(r['iqm'], big)} | [{_fmt(r['ci_low'], big)}, {_fmt(r['ci_high'], big)}] | "
+                f"{_fmt(r.get('norm_mean'), False)} | [{_fmt(r.get('norm_ci_low'), False)}, "
+                f"{_fmt(r.get('norm_ci_high'), False)}] | {r['vs_best_heuristic']} | "
+                f"{r['budget']} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Normalised score with 95% CI per agent, one panel per env."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = list(dict.fromkeys(r["env_id"] for r in rows))
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.6), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        env_rows = [r for r in rows if r["env_id"] == env_id and "norm_mean" in r][::-1]
+        y = np.arange(len(env_rows))
+        m = np.array([r["norm_mean"] for r in env_rows])
+        err = np.array([[r["norm_mean"] - r["norm_ci_low"], r["norm_ci_high"] - r["norm_mean"]]
+                        for r in env_rows]).T.reshape(2, -1)
+        colors = ["tab:orange" if r["kind"] == "sb3" else "tab:gray" if r["privileged"]
+                  else "tab:blue" for r in env_rows]
+        ax.barh(y, m, xerr=err, color=colors, capsize=3)
+        ax.set_yticks(y, [r["agent"] for r in env_rows])
+        ax.axvline(0, color="k", lw=0.5)
+        ax.axvline(1, color="k", lw=0.5, ls="--")
+        ax.set_title(env_id.split("/")[-1], fontsize=10)
+        ax.set_xlabel("normalised score (0 random, 1 oracle / best known)")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(records: list[dict], path: Path) -> bool:
+    """Training curves (episode reward vs steps, from each run's progress.csv)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    learned = [r for r in records if r["kind"] == "sb3" and r.get("learning_curve")]
+    envs = sorted({r["env_id"] for r in learned})
+    if not envs:
+        return False
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.4), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        for r in sorted((r for r in learned if r["env_id"] == env_id),
+                        key=lambda r: (r["agent"], r["seed"])):
+            steps, rew = _curve(Path(r["learning_curve"]))
+            if len(steps):
+                ax.plot(steps, rew, lw=1, label=f"{r['agent']} s{r['seed']}")
+        ax.set_title(env_id.split("/")[-1], fontsize=10)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("mean episode reward")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with open(progress) as f:
+            rows = [r for r in csv.DictReader(f) if r.get("rollout/ep_rew_mean")]
+    except OSError:
+        return np.zeros(0), np.zeros(0)
+    return (np.array([float(r["time/total_timesteps"]) for r in rows]),
+            np.array([float(r["rollout/ep_rew_mean"]) for r in rows]))
+
+
+def update_readme(readme: Path, table: str) -> bool:
+    """Replace the text between the leaderboard markers in ``readme`` (if it has them)."""
+    text = readme.read_text()
+    if MARK_START not in text or MARK_END not in text:
+        log.warning("%s has no %s ... %s markers: not updated", readme, MARK_START, MARK_END)
+        return False
+    head, rest = text.split(MARK_START, 1)
+    _, tail = rest.split(MARK_END, 1)
+    write_text(readme, f"{head}{MARK_START}\n{table}\n{MARK_END}{tail}")
+    return True
+
+
+def write_leaderboard(root: str | Path, out_dir: str | Path, readme: str | None = None) -> dict:
+    """Build everything from the results under ``root``; returns the paths and rows."""
+    out_dir = Path(out_dir)
+    records = latest_records(root)
+    if not records:
+        raise FileNotFoundError(f"no results.json with an evaluation under {root}")
+    rows = build_rows(records)
+    table = markdown(rows)
+    write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + table + "\n")
+    write_csv(rows, out_dir / "leaderboard.csv")
+    plot(rows, out_dir / "leaderboard.png")
+    paths = {"markdown": out_dir / "LEADERBOARD.md", "csv": out_dir / "leaderboard.csv",
+             "plot": out_dir / "leaderboard.png"}
+    if plot_curves(records, out_dir / "learning_curves.png"):
+        paths["curves"] = out_dir / "learning_curves.png"
+    if readme:
+        update_readme(Path(readme), table)
+    return {"paths": paths, "rows": rows, "table": table, "n_records": len(records)}
+
+
+@hydra.main(config_path="../conf", config_name="leaderboard", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.readme)
+    print(out["table"])
+    for name, p in out["paths"].items():
+        print(f"{name}: {p}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The README's main job: the whole loop on the default scenario, in one command.
+
+    python -m experiments.main                          # -> outputs/main/
+    python -m experiments.main out_root=/tmp/m total_timesteps=2048
+
+1. every baseline on the frozen evaluation seeds (experiments.evaluate),
+2. a short PPO training through the native vector env, evaluated on the same seeds
+   (experiments.train),
+3. the leaderboard table from the results.json files (experiments.leaderboard),
+4. one episode of the trained policy recorded with ``RecordEpisode`` and exported to MP4.
+
+Each step is the Hydra app's own function on a config composed from ``conf/`` (the same
+as the command line would build), so the run folders are the ones the apps write, and a
+rerun skips runs already done (``resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+from hydra import compose
+from omegaconf import DictConfig
+
+from experiments import runs
+from retail_env.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+
+def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> DictConfig:
+    return compose(app, overrides=[f"env={cfg.env}", f"agent={agent}", f"eval={cfg.eval}",
+                                   f"seed={cfg.seed}", f"out_root={cfg.out_root}",
+                                   f"resume={str(bool(cfg.resume)).lower()}", *extra])
+
+
+def run_dir(cfg: DictConfig, agent: str) -> Path:
+    return Path(cfg.out_root) / "runs" / str(cfg.env) / agent / f"seed{cfg.seed}"
+
+
+def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
+                   fps: float | None) -> dict:
+    """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
+    from agents.sb3_agents import SB3Agent
+    from experiments.checkpoints import load_checkpoint
+    from experiments.evaluate import make_env, play
+    from retail_env.render import RecordEpisode, load_recording
+    from retail_env.render.export import export_mp4
+
+    env = make_env(run_cfg)
+    model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
+    rec_env = RecordEpisode(env, folder, every=every)
+    seed = runs.eval_seeds(run_cfg)[0]
+    metrics = play(rec_env, SB3Agent(rec_env, model), seed, run_cfg.env.task)
+    rec_env.close()
+    npz = rec_env.saved[-1]
+    mp4, n = export_mp4(load_recording(npz), npz.with_suffix(".mp4"), fps=fps)
+    return {"recording": str(npz), "mp4": str(mp4), "frames": n, "seed": seed,
+            run_cfg.env.score: metrics[run_cfg.env.score]}
+
+
+def main_job(cfg: DictConfig) -> dict:
+    from experiments.evaluate import evaluate
+    from experiments.leaderboard import write_leaderboard
+    from experiments.train import train
+
+    out = Path(cfg.out_root)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    for name in cfg.baselines:
+        t0 = time.perf_counter()
+        evaluate(_compose("evaluate", cfg, name), run_dir(cfg, name))
+        timings[f"baseline {name}"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_cfg = _compose("train", cfg, cfg.learned, [f"train.total_timesteps={cfg.total_timesteps}",
+                                                   f"train.n_envs={cfg.n_envs}"])
+    trained = train(run_cfg, run_dir(cfg, cfg.learned))
+    timings[f"train+evaluate {cfg.learned}"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    board = write_leaderboard(out / "runs", out / "leaderboard")
+    timings["leaderboard"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    video = record_episode(run_cfg, trained["checkpoint"], out / "recording",
+                           int(cfg.record.every), cfg.record.fps)
+    timings["record + mp4"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_all
+    summary = {"env_id": run_cfg.env.id, "timings_s": timings, "video": video,
+               "train": trained.get("train"), "runs": str(out / "runs"),
+               "leaderboard": {k: str(v) for k, v in board["paths"].items()},
+               "git": runs.git_commit()}
+    write_json(out / "main.json", summary)
+    return {**summary, "table": board["table"]}
+
+
+@hydra.main(config_path="../conf", config_name="main", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    runs.pin_threads(1)
+    s = main_job(cfg)
+    print(s["table"])
+    print(f"runs (config.yaml, results.json, logs, checkpoints): {s['runs']}")
+    for name, path in s["leaderboard"].items():
+        print(f"leaderboard {name}: {path}")
+    print(f"recorded episode (seed {s['video']['seed']}): {s['video']['recording']}")
+    print(f"video: {s['video']['mp4']} ({s['video']['frames']} frames)")
+    print("timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in s["timings_s"].items()))
+    print(f"summary: {Path(cfg.out_root) / 'main.json'}")
+    log.info("main job done in %.0f s", s["timings_s"]["total"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Run records shared by the experiment apps: one folder per (env, agent, seed).
+
+A run folder holds ``config.yaml`` (the resolved config, written first), ``results.json``
+(written last, atomically, only when the run finished) and whatever the run produced
+(logs, checkpoints). ``results.json`` is the only file the leaderboard reads and the
+"done" marker ``resume`` checks, so a crashed or killed run leaves no half-result and
+never touches another run's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from retail_env.atomic import write_json, write_text
+from retail_env.sim.validation import ConfigError
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = "results.json"
+SCHEMA = 1
+TASKS = ("attribution", "promotion")
+
+
+def pin_threads(n: int) -> None:
+    """One job, ``n`` threads: torch and BLAS would otherwise take every core of the machine."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def hydra_output_dir() -> Path:
+    """The running Hydra job's output folder (apps never chdir: version_base 1.3)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def git_commit() -> dict[str, Any]:
+    """The repo's commit and whether the tree had local changes (read-only git calls)."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                 timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
+
+
+def mismatch(cfg: DictConfig) -> str | None:
+    """Why ``cfg.agent`` cannot play ``cfg.env`` (task or action space), or None if it can."""
+    if cfg.env.task not in cfg.agent.tasks:
+        return (f"agent={cfg.agent.name!r} plays {list(cfg.agent.tasks)} tasks; "
+                f"env={cfg.env.name!r} ({cfg.env.id}) is a {cfg.env.task} task")
+    if cfg.env.action_space not in cfg.agent.action_spaces:
+        return (f"agent={cfg.agent.name!r} needs a {'/'.join(cfg.agent.action_spaces)} action "
+                f"space; env={cfg.env.name!r} ({cfg.env.id}) has {cfg.env.action_space}")
+    return None
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Fail early, naming the key, on combinations no run can use."""
+    if cfg.env.task not in TASKS:
+        raise ConfigError(f"env.task={cfg.env.task!r} is not allowed: must be one of {TASKS}")
+    if cfg.agent.kind not in ("baseline", "sb3"):
+        raise ConfigError(f"agent.kind={cfg.agent.kind!r} is not allowed: must be 'baseline' "
+                          "or 'sb3'")
+    if int(cfg.seed) < 0 or int(cfg.seed) >= min(cfg.eval.seed0.values()):
+        raise ConfigError(f"seed={cfg.seed} is not allowed: training seeds must be in "
+                          f"[0, {min(cfg.eval.seed0.values())}) so they never meet the frozen "
+                          "evaluation seeds")
+    if int(cfg.eval.n_episodes) < 1:
+        raise ConfigError(f"eval.n_episodes={cfg.eval.n_episodes} is not allowed: must be >= 1")
+    why = mismatch(cfg)
+    if why is not None:
+        raise ConfigError(why)
+
+
+def eval_seeds(cfg: DictConfig) -> list[int]:
+    """The frozen evaluation seeds of the run's task."""
+    seed0 = int(cfg.eval.seed0[cfg.env.task])
+    return list(range(seed0, seed0 + int(cfg.eval.n_episodes)))
+
+
+def container(cfg: DictConfig) -> dict:
+    """The resolved config as plain data (no Hydra node)."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    return data
+
+
+def is_done(out_dir: Path) -> bool:
+    """A run is done when its results.json exists and parses (it is written last, atomically)."""
+    try:
+        json.loads((Path(out_dir) / RESULTS).read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def start_run(cfg: DictConfig, out_dir: Path) -> float:
+    """Write the resolved config before any work (what ran, even if it then crashes).
+
+    Returns the start time (epoch seconds) for :func:`finish_run`.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "config.yaml", OmegaConf.to_yaml(container(cfg)))
+    return time.time()
+
+
+def finish_run(cfg: DictConfig, out_dir: Path, results: Mapping[str, Any],
+               started: float) -> dict:
+    """Write results.json (atomically, last) with the config, commit, seed and versions."""
+    import stable_baselines3
+    import torch
+
+    record = {
+        "schema": SCHEMA, "env_id": cfg.env.id, "env": cfg.env.name, "task": cfg.env.task,
+        "agent": cfg.agent.name, "kind": cfg.agent.kind, "seed": int(cfg.seed),
+        "score_name": cfg.env.score, **results,
+        "git": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": platform.node(), "pid": os.getpid(), "started": started, "finished": time.time(),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "stable_baselines3": stable_baselines3.__version__},
+        "config": container(cfg),
+    }
+    write_json(out_dir / RESULTS, record)
+    return record
+
+
+def skip_if_done(cfg: DictConfig, out_dir: Path) -> dict | None:
+    """The finished run's record when ``resume`` is on and it exists, else None."""
+    if cfg.resume and is_done(out_dir):
+        log.info("%s is done (results.json exists): skipped; resume=false reruns it", out_dir)
+        return json.loads((out_dir / RESULTS).read_text())
+    return None
+
+
+def iter_results(root: str | os.PathLike) -> Iterator[tuple[Path, dict]]:
+    """Every parsable results.json under ``root`` (unparsable ones are logged and skipped)."""
+    for path in sorted(Path(root).rglob(RESULTS)):
+        try:
+            yield path, json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            log.warning("skipping %s: %s", path, err)

@@ -1,0 +1,141 @@
+"""Train a stable-baselines3 agent through the native vector env (Hydra app).
+
+    python -m experiments.train env=attribution_hard agent=ppo seed=0
+    python -m experiments.train -m agent=ppo,a2c seed=0,1 hydra/launcher=local   # in parallel
+    python -m experiments.train agent=sac env=promotion_continuous train.total_timesteps=20000
+
+Each run folder gets ``config.yaml`` at the start; ``logs/`` (SB3 ``progress.csv`` - the
+learning curve - and TensorBoard events); ``checkpoints/step<N>`` every
+``train.checkpoint_every`` steps and ``checkpoints/final`` (safe format,
+experiments/checkpoints.py); then, last, ``results.json`` with the training budget and the
+final policy's score on the frozen evaluation seeds. With ``resume=true`` (the default) a
+run whose results.json exists is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from experiments import runs
+from experiments.checkpoints import save_checkpoint
+from retail_env.sim.validation import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _checkpoint_callback(every: int, folder: Path, meta: dict):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class SafeCheckpoints(BaseCallback):
+        """Save a safe checkpoint every ``every`` env steps."""
+
+        def __init__(self):
+            super().__init__()
+            self.last = 0
+
+        def _on_step(self) -> bool:
+            if every and self.num_timesteps - self.last >= every:
+                self.last = self.num_timesteps
+                save_checkpoint(self.model, folder / f"step{self.num_timesteps:09d}", meta)
+            return True
+
+    return SafeCheckpoints()
+
+
+def train_seed(cfg: DictConfig) -> int:
+    """The vector env's seed: store i starts at seed * n_envs + i, so training seeds never
+    share an episode with each other or with the frozen evaluation seeds."""
+    n = int(cfg.train.n_envs)
+    first = int(cfg.seed) * n
+    if first + n > min(cfg.eval.seed0.values()):
+        raise ConfigError(f"seed={cfg.seed} with train.n_envs={n} would train on episode seeds "
+                          f"up to {first + n - 1}, into the frozen evaluation seeds (from "
+                          f"{min(cfg.eval.seed0.values())}): use a smaller seed")
+    return first
+
+
+def make_vec_env(cfg: DictConfig):
+    """The run's SB3 VecEnv (the native vector env), with episode stats for the logs."""
+    from stable_baselines3.common.vec_env import VecMonitor
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnvWrapper
+
+    from retail_env.envs.sb3_vec import make_sb3_vec_env
+
+    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    n = int(cfg.train.n_envs)
+    venv = make_sb3_vec_env(cfg.env.id, n, seed=train_seed(cfg), **kwargs)
+    wrapped, v = False, venv
+    while isinstance(v, VecEnvWrapper):
+        wrapped |= isinstance(v, VecMonitor)
+        v = v.venv
+    return venv if wrapped else VecMonitor(venv)
+
+
+def train(cfg: DictConfig, out_dir: Path) -> dict:
+    """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
+    from stable_baselines3.common.logger import configure
+
+    from agents.sb3_agents import build_model, resolved_hyperparams
+    from experiments.evaluate import evaluate_model, summarise
+
+    runs.check_config(cfg)
+    if cfg.agent.kind != "sb3":
+        raise ConfigError(f"agent={cfg.agent.name!r} is a baseline: nothing to train (use "
+                          "experiments.evaluate, or experiments.benchmark for both kinds)")
+    if int(cfg.train.total_timesteps) < 1 or int(cfg.train.n_envs) < 1:
+        raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
+                          f"{cfg.train.n_envs} must both be >= 1")
+    done = runs.skip_if_done(cfg, out_dir)
+    if done is not None:
+        return done
+    runs.pin_threads(int(cfg.threads))
+    started = runs.start_run(cfg, out_dir)
+    hp = resolved_hyperparams(cfg.agent, cfg.env.task)
+    venv = make_vec_env(cfg)
+    logs = out_dir / "logs"
+    model = build_model(cfg.agent.algo, hp, venv, seed=int(cfg.seed))
+    model.set_logger(configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard
+                                                            else [])))
+    budget = {"total_timesteps": int(cfg.train.total_timesteps), "n_envs": int(cfg.train.n_envs),
+              "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__}
+    meta = {"algo": cfg.agent.algo, "agent": cfg.agent.name, "env_id": cfg.env.id,
+            "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
+            "hyperparams": hp, "seed": int(cfg.seed), "train": budget}
+    ckpts = out_dir / "checkpoints"
+    t0 = time.perf_counter()
+    model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
+                progress_bar=bool(cfg.train.progress_bar),
+                callback=_checkpoint_callback(int(cfg.train.checkpoint_every), ckpts, meta))
+    train_s = time.perf_counter() - t0
+    venv.close()
+    budget.update(steps_done=int(model.num_timesteps), wall_s=train_s,
+                  steps_per_s=model.num_timesteps / max(train_s, 1e-9))
+    final = save_checkpoint(model, ckpts / "final", {**meta, "train": budget})
+    log.info("trained %s on %s: %d steps in %.0f s; checkpoint %s", cfg.agent.name, cfg.env.id,
+             model.num_timesteps, train_s, final)
+    out = {"train": budget, "checkpoint": str(final), "learning_curve": str(logs / "progress.csv")}
+    if cfg.train.evaluate:
+        seeds = runs.eval_seeds(cfg)
+        t1 = time.perf_counter()
+        out["evaluation"] = summarise(cfg, evaluate_model(cfg, model, seeds), seeds,
+                                      time.perf_counter() - t1)
+        s = out["evaluation"]["score"]
+        log.info("%s = %.4f [%.4f, %.4f] on %d frozen seeds", cfg.env.score, s["mean"],
+                 s["ci_low"], s["ci_high"], len(seeds))
+    return runs.finish_run(cfg, out_dir, out, started)
+
+
+@hydra.main(config_path="../conf", config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float | None:
+    record = train(cfg, runs.hydra_output_dir())
+    ev = record.get("evaluation")
+    return None if ev is None else float(ev["score"]["mean"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Gymnasium env for the Attribution task: charge every detected shelf event to the right shopper.
+
+A thin shell over :mod:`retail_env.envs.attribution_core` with one store (B = 1).
+One step = one detected event to decide. See docs_attribution_card.md for the
+observation (every feature named), actions, reward terms, termination and presets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
+from retail_env.envs.observations import observation_factory
+from retail_env.render.frame import ABSENT, SHOPPER, STAFF, Frame, FrameHeader, make_frame
+from retail_env.sim.validation import from_dict
+
+MAX_EMPTY_RESETS = 10
+TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
+
+
+class InvalidActionError(ValueError):
+    """An action that is not an integer in the action space."""
+
+
+class AttributionEnv(gym.Env):
+    """Decide who took what, one detected shelf event at a time.
+
+    Actions (``Discrete(K + 2)``): ``k < K`` charge candidate track ``k`` (sorted by
+    distance to the plate); ``K`` = no one (noise, staff, touch); ``K + 1`` = review
+    (a human checks the video: the truth is applied, at a cost; refused beyond the budget).
+
+    Keyword arguments: ``scenario`` (sim preset), ``store`` (nested sim-config overrides),
+    ``observation`` (``"features"``, ``"raw"`` or ``{"type": ..., "raw_ticks": ...}``),
+    ``reward`` (term weights) and any other :class:`AttributionConfig` field.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, render_mode: str | None = None, scenario: str = "medium",
+                 store: Mapping[str, Any] | None = None,
+                 observation: str | Mapping[str, Any] | None = None, **kwargs: Any):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
+                             f"{self.metadata['render_modes']} or None")
+        data = dict(kwargs, scenario=scenario)
+        if observation is not None:
+            data["observation"] = ({"type": observation} if isinstance(observation, str)
+                                   else dict(observation))
+        self.config: AttributionConfig = from_dict(AttributionConfig, data)
+        self.core = AttributionCore(self.config, store)
+        self.K = self.config.n_candidates
+        self.no_one, self.review = self.K, self.K + 1
+        self._obs = observation_factory(self.core)
+        self.observation_space = self._obs.space()
+        self.action_space = spaces.Discrete(self.K + 2)
+        self.render_mode = render_mode
+        self._renderer = None
+        self._last_terms: dict[str, float] | None = None
+
+    # --- Gymnasium API ------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        sim_seed = int(seed) if seed is not None else self._draw_seed()
+        for _ in range(MAX_EMPTY_RESETS):
+            self.core.reset([sim_seed])
+            self.core.advance()
+            if not self.core.finished(0):
+                break
+            sim_seed = self._draw_seed()   # a store that saw no event at all: run another
+        else:
+            raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
+                               "the scenario is too quiet for episode_s="
+                               f"{self.config.episode_s}")
+        self._last_terms = None
+        return self._obs.observe(0), self._info()
+
+    def step(self, action):
+        a = self._check_action(action)
+        if self.core.finished(0):
+            raise RuntimeError("the episode is over: call reset() before step()")
+        terms = self.core.decide(0, a)
+        self.core.advance()
+        terminated = self.core.finished(0)
+        obs = self._obs.blank() if terminated else self._obs.observe(0)
+        self._last_terms = terms
+        info = self._info()
+        info["rewards"] = terms
+        if terminated:
+            info["receipts"] = self.core.receipts(0)
+        return obs, float(sum(terms.values())), bool(terminated), False, info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode to make()")
+            return None
+        from retail_env.render.viewer import Renderer
+
+        if self._renderer is None:
+            self._renderer = Renderer(frame_header(self.core), self.render_mode,
+                                      fps=self.metadata["render_fps"], title="retail-env attribution")
+        return self._renderer.render(frame(self.core, self._renderer.header, 0))
+
+    def close(self):
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # --- recording (retail_env.render.RecordEpisode: one frame per decision) ---
+    def frame_header(self) -> FrameHeader:
+        return frame_header(self.core)
+
+    def current_frame(self) -> Frame:
+        return frame(self.core, self.frame_header(), 0)
+
+    # --- helpers ------------------------------------------------------------
+    def _draw_seed(self) -> int:
+        return int(self.np_random.integers(0, 2**31 - 1))
+
+    def _check_action(self, action) -> int:
+        a = np.asarray(action)
+        if a.size != 1 or not (np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_):
+            raise InvalidActionError(f"action must be one integer in [0, {self.K + 1}] "
+                                     f"(charge candidate 0..{self.K - 1}, {self.no_one} = no one, "
+                                     f"{self.review} = review), got {action!r}")
+        a = int(a.reshape(()))
+        if not 0 <= a <= self.K + 1:
+            raise InvalidActionError(f"action={a} is out of range: must be in [0, {self.K + 1}] "
+                                     f"(charge candidate 0..{self.K - 1}, {self.no_one} = no one, "
+                                     f"{self.review} = review)")
+        return a
+
+    def action_mask(self) -> np.ndarray:
+        """(K + 2,) int8: 1 for real candidates, no one, and review while the budget allows."""
+        return self.core.action_mask(0)
+
+    def _info(self) -> dict[str, Any]:
+        return self.core.decision_info(0)
+
+
+def frame_header(core: AttributionCore) -> FrameHeader:
+    """The static part of a drawing of the store."""
+    p = core.sim.params
+    truth = np.asarray(p.planogram_truth)
+    return FrameHeader(grid=p.layout.grid, cell_m=p.layout.cell_m, plate_cell=p.layout.plate_cell,
+                       plate_category=np.asarray(p.catalog.category)[truth], plate_product=truth,
+                       category_names=p.catalog.category_names, product_names=p.catalog.name,
+                       task="attribution", tick_hz=core.hz)
+
+
+def frame(core: AttributionCore, header: FrameHeader, b: int) -> Frame:
+    """Store ``b`` now: shoppers and tracks, the event being decided, recent decisions."""
+    st, sens, p = core.sim.state, core.sim.state.sensors, core.sim.params
+    kind = np.where(~st.present[b], ABSENT, np.where(st.staff[b], STAFF, SHOPPER))
+    tracks, _ = core.sim.track_window(b)
+    H = tracks.shape[1]
+    flash = np.zeros(p.n_plates)
+    rec = core.head(b)
+    if rec is not None:
+        flash[rec.plate] = 1.0
+    now = core.now(b)
+    dec = [(r.plate, outcome, now - r.t_detect) for r, outcome in core.recent[b]]
+    return make_frame(
+        header, now / core.hz, shopper_pos=st.pos[b], shopper_kind=kind,
+        shopper_account=st.account[b], track_pos=sens.track_pos[b],
+        track_account=sens.track_account[b],
+        track_trail=tracks[:, [H - 1 - t for t in TRAIL_TICKS]],
+        plate_stock_frac=st.plate_count[b] / p.planogram.capacity, plate_event=flash,
+        decisions=np.array(dec, np.int64).reshape(-1, 3),
+        status={"n_in_store": core.sim.n_inside(b), "reviews": core.stats[b]["reviews"]})

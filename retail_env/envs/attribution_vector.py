@@ -1,0 +1,364 @@
+"""Native Gymnasium vector env of the Attribution task: B stores stepped as one batch.
+
+How a step works. Every store has its own event queue and waits at its own
+decision. ``step(actions)`` applies store ``i``'s action to the event at the head
+of store ``i``'s queue, then ticks the batched simulator (all B stores in one
+NumPy call per tick) until EVERY store has a decision ready or is finished. A
+store whose decision is ready keeps running while others catch up (its events
+queue up), but its observation is taken *as of its own decision tick*: the tick
+at which a single env would be deciding, ``max(previous decision tick, min(head
+detected + decision delay, shut tick))``. Events detected or read out after that
+tick are hidden from it, so store ``i`` of a batch equals ``AttributionEnv`` with
+the same seed, observation for observation (the simulator never depends on the
+actions, so running ahead changes nothing else).
+
+Seeding: ``reset(seed=s)`` starts store ``i`` like ``AttributionEnv.reset(seed=s + i)``
+(including the re-draws of a store that saw no event, taken from ``np_random(s + i)``).
+``reset(seed=None)`` and autoresets draw each store's seed from the vector env's own
+``np_random`` (seeded by the last ``reset(seed=...)``), so seeded runs reproduce;
+``episode_seeds`` holds each store's current seed (``AttributionEnv.reset(seed=...)``
+with it replays that episode). A store restarted mid-batch goes through
+``retail_env.sim.store.reset_stores``; its closing gate is its own
+(``StoreState.gate_open``), so batch-mates on other clocks do not affect it.
+
+Autoreset (``metadata["autoreset_mode"] = NEXT_STEP``, like ``CartPoleVectorEnv``): a
+store that terminates returns a blank observation and ``info["receipts"]`` (masked by
+``info["_receipts"]``); on the next step its action is ignored and it returns the
+first observation of a new episode with reward 0 and both flags False.
+``reset_done()`` does those restarts at once (the SB3 adapter's same-step mode).
+
+Info (arrays over stores): ``rewards`` (named terms), ``action_mask``,
+``event_index``, ``time_s``, ``review_credit``; ``oracle_action`` only with
+``oracle_info=True`` (it scores every action, about as costly as the observation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError
+from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
+from retail_env.envs.observations import observation_factory
+from retail_env.envs.receipts import ledger_add
+from retail_env.sim import store as sim_store
+from retail_env.sim.validation import from_dict
+
+NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
+SEED_HI = 2**31 - 1                   # seeds are drawn from [0, SEED_HI), as the single env
+
+
+class BatchAttributionCore(AttributionCore):
+    """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
+
+    The base core checks every store in Python each tick; here per-tick work is a few
+    array tests over the batch (who is closing, who shuts, whose event is due to be
+    read out), and Python runs only for the stores where something happened.
+    """
+
+    def reset(self, seeds: Sequence[int]) -> None:
+        super().reset(seeds)
+        B = self.B
+        self.head_t = np.full(B, NEVER, np.int64)     # head event's detection tick
+        self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
+        self.shut_tick = np.full(B, NEVER, np.int64)
+        self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
+
+    def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
+        """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
+        sim = self.sim
+        sim_store.reset_stores(sim.state, sim.params, sim.rng, idx, seeds)
+        for b, s in zip(idx, seeds, strict=True):
+            self.seeds[b] = int(s)
+            self.queues[b] = deque()
+            self.ledgers[b] = type(self.ledgers[b])(self.N)
+            self.stats[b] = dict.fromkeys(self.stats[b], 0)
+            self.pending[b] = self.pending[b][:0]
+            self.recent[b] = deque(maxlen=self.recent[b].maxlen)
+            st = sim.state
+            self._register(int(b), st.account[b][st.present[b] & ~st.staff[b]])
+        self.credit[idx] = self.cfg.review_credit_start
+        self.closed[idx] = self.shut[idx] = False
+        self.head_t[idx] = self.next_snap[idx] = self.shut_tick[idx] = NEVER
+        self.dec_tick[idx] = 0
+
+    # --- simulation ---------------------------------------------------------
+    def ready_mask(self) -> np.ndarray:
+        now = self.sim.state.tick
+        return (self.head_t < NEVER) & (self.shut | (now - self.head_t >= self.delay_ticks))
+
+    def finished_mask(self) -> np.ndarray:
+        return self.shut & (self.head_t == NEVER)
+
+    def advance(self) -> None:
+        """Tick the batch until every store has a decision ready or is finished."""
+        while (~self.ready_mask() & ~self.shut).any():
+            self.tick()
+
+    def tick(self) -> None:
+        sim = self.sim
+        st = sim.state
+        out = sim_store.step(st, sim.params, sim.rng)
+        live = ~self.shut
+        now = st.tick
+        ent = out.entries
+        if len(ent):
+            for b in np.unique(ent.store[live[ent.store]]):
+                self._register(int(b), ent.account[(ent.store == b) & ~ent.staff])
+        ex = out.exits
+        if len(ex):
+            for b in np.unique(ex.store[live[ex.store]]):
+                m = (ex.store == b) & (ex.account >= 0)
+                self.ledgers[b].fit(ex.account[m])
+                ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
+        if len(out.truth):
+            self._buffer_truth(out.truth, live)
+        ev = out.events
+        if len(ev):
+            for b in np.unique(ev.store[live[ev.store]]):
+                m = np.flatnonzero(ev.store == b)
+                self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
+                self.head_t[b] = self.queues[b][0].t_detect
+                if self.next_snap[b] == NEVER:
+                    self.next_snap[b] = now[b] + self.delay_ticks
+        # Closing time and shutting, as AttributionCore._close_if_due, for the few due.
+        inside = np.count_nonzero(st.present & ~st.staff, axis=1)
+        due = live & (~self.closed & (now >= self.end_tick)
+                      | self.closed & ((inside == 0) | (now >= self.end_tick + self.grace_ticks)))
+        for b in np.flatnonzero(due):
+            self._close_if_due(int(b))
+        st.gate_open &= ~self.closed
+        just_shut = due & self.shut
+        self.shut_tick[just_shut] = now[just_shut]
+        for b in np.flatnonzero(just_shut | live & (self.next_snap <= now)):
+            self._snapshot_due(int(b))
+            self.next_snap[b] = self._first_unread(int(b))
+
+    def _first_unread(self, b: int) -> int:
+        """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""
+        due = NEVER
+        for rec in reversed(self.queues[b]):
+            if rec.n_cand >= 0:
+                break
+            due = rec.t_detect + self.delay_ticks
+        return due
+
+    def decide(self, b: int, action: int) -> dict[str, float]:
+        terms = super().decide(b, action)
+        q = self.queues[b]
+        self.head_t[b] = q[0].t_detect if q else NEVER
+        return terms
+
+    def set_decision_ticks(self, which: np.ndarray) -> None:
+        """Fix the decision tick of stores ``which`` (mask) whose head became current (the
+        tick a single env would decide at; for a finished store, the tick it finished)."""
+        t = np.minimum(self.head_t + self.delay_ticks, self.shut_tick)
+        self.dec_tick[which] = np.maximum(self.dec_tick, t)[which]
+
+    @contextlib.contextmanager
+    def as_of(self, b: int, tick: int):
+        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread."""
+        q = self.queues[b]
+        later = []
+        while q and q[-1].t_detect > tick:
+            later.append(q.pop())
+        unread = []
+        for rec in reversed(q):
+            if rec.n_cand < 0:
+                continue
+            if rec.t_snap <= tick:
+                break
+            unread.append((rec, rec.n_cand))
+            rec.n_cand = -1
+        closed = self.closed[b]
+        self.closed[b] = tick >= self.end_tick
+        try:
+            yield
+        finally:
+            q.extend(reversed(later))
+            for rec, n in unread:
+                rec.n_cand = n
+            self.closed[b] = closed
+
+
+class AttributionVectorEnv(VectorEnv):
+    """B Attribution stores as one batch (see the module docstring for the step semantics).
+
+    Keyword arguments are those of ``AttributionEnv`` (``scenario``, ``store``,
+    ``observation``, ``reward``, any ``AttributionConfig`` field) plus ``oracle_info``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, num_envs: int = 1, scenario: str = "medium",
+                 store: Mapping[str, Any] | None = None,
+                 observation: str | Mapping[str, Any] | None = None,
+                 oracle_info: bool = False, render_mode: str | None = None, **kwargs: Any):
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
+                             "render a single AttributionEnv instead")
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs={num_envs} must be >= 1")
+        data = dict(kwargs, scenario=scenario)
+        if observation is not None:
+            data["observation"] = ({"type": observation} if isinstance(observation, str)
+                                   else dict(observation))
+        self.config: AttributionConfig = from_dict(AttributionConfig, data)
+        self.num_envs = int(num_envs)
+        self.render_mode = None
+        self.oracle_info = bool(oracle_info)
+        self.core = BatchAttributionCore(self.config, store, self.num_envs)
+        self.K = self.config.n_candidates
+        self._obs = observation_factory(self.core)
+        self.single_observation_space = self._obs.space()
+        self.single_action_space = spaces.Discrete(self.K + 2)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.episode_seeds = np.zeros(self.num_envs, np.int64)
+        self.prev_done = np.zeros(self.num_envs, bool)
+        self._obs_buf = {k: np.zeros((self.num_envs, *s.shape), np.float32)
+                         for k, s in self.single_observation_space.spaces.items()}
+        self._blank = self._obs.blank()
+        self._started = False
+
+    # --- Gymnasium VectorEnv API ----------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        B = self.num_envs
+        if seed is None:
+            seeds = self.np_random.integers(0, SEED_HI, B)
+        else:
+            seeds = int(seed) + np.arange(B)
+        self.episode_seeds = np.asarray(seeds, np.int64)
+        self.core.reset([int(s) for s in seeds])
+        self._started = True
+        everyone = np.ones(B, bool)
+        self._start_episodes(everyone)
+        self.prev_done[:] = False
+        return self._observe(everyone), self._info(None, np.zeros(B, bool))
+
+    def step(self, actions):
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        a = self._check_actions(actions)
+        B, core = self.num_envs, self.core
+        restart = self.prev_done.copy()
+        reward = np.zeros(B)
+        terms = {k: np.zeros(B) for k in REWARD_TERMS}
+        for b in np.flatnonzero(~restart):
+            t = core.decide(int(b), int(a[b]))
+            reward[b] = sum(t.values())        # the single env's sum, in its order
+            for k, v in t.items():
+                terms[k][b] = v
+        self._restart(restart)
+        core.advance()
+        self._reroll_empty(restart)
+        terminated = ~restart & core.finished_mask()
+        core.set_decision_ticks(~restart)
+        self.prev_done = terminated
+        return (self._observe(np.ones(B, bool)), reward, terminated, np.zeros(B, bool),
+                self._info(terms, terminated))
+
+    def reset_done(self):
+        """Restart the stores that terminated at the last step, now; returns ``(obs, info)``.
+
+        Their observations become the first of the new episodes; the other stores'
+        observations are those of the last step.
+        """
+        restart = self.prev_done.copy()
+        if restart.any():
+            self._restart(restart)
+            self.core.advance()
+            self._reroll_empty(restart)
+            self.prev_done[:] = False
+        return self._observe(restart), self._info(None, np.zeros(self.num_envs, bool))
+
+    # --- episodes -----------------------------------------------------------
+    def _restart(self, which: np.ndarray) -> None:
+        idx = np.flatnonzero(which)
+        if len(idx):
+            seeds = self.np_random.integers(0, SEED_HI, len(idx))
+            self.episode_seeds[idx] = seeds
+            self.core.reset_stores(idx, [int(s) for s in seeds])
+
+    def _start_episodes(self, which: np.ndarray) -> None:
+        self.core.advance()
+        self._reroll_empty(which)
+
+    def _reroll_empty(self, which: np.ndarray) -> None:
+        """A fresh store that saw no event at all is run again with another seed, drawn
+        (as ``AttributionEnv.reset`` does) from ``np_random(episode seed)``."""
+        core = self.core
+        gens: dict[int, np.random.Generator] = {}
+        for _ in range(MAX_EMPTY_RESETS):
+            empty = which & core.finished_mask()
+            if not empty.any():
+                core.set_decision_ticks(which)
+                return
+            idx = np.flatnonzero(empty)
+            seeds = []
+            for b in idx:
+                if b not in gens:
+                    gens[b] = seeding.np_random(int(self.episode_seeds[b]))[0]
+                seeds.append(int(gens[b].integers(0, SEED_HI)))
+            core.reset_stores(idx, seeds)
+            core.advance()
+        raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "
+                           f"scenario is too quiet for episode_s={self.config.episode_s}")
+
+    # --- observations, infos, actions ----------------------------------------
+    def _observe(self, which: np.ndarray) -> dict[str, np.ndarray]:
+        """Refresh the observation of stores ``which`` (blank if finished) and return the batch's."""
+        core, buf = self.core, self._obs_buf
+        finished = core.finished_mask()
+        for b in np.flatnonzero(which):
+            if finished[b]:
+                obs = self._blank
+            else:
+                with core.as_of(int(b), int(core.dec_tick[b])):
+                    obs = self._obs.observe(int(b))
+            for k, v in obs.items():
+                buf[k][b] = v
+        return {k: v.copy() for k, v in buf.items()}
+
+    def _info(self, terms: dict | None, terminated: np.ndarray) -> dict[str, Any]:
+        core, B = self.core, self.num_envs
+        info: dict[str, Any] = {
+            "rewards": terms or {k: np.zeros(B) for k in REWARD_TERMS},
+            "action_mask": np.stack([core.action_mask(b) for b in range(B)]),
+            "event_index": np.array([-1 if (r := core.head(b)) is None else r.index
+                                     for b in range(B)], np.int64),
+            "time_s": core.dec_tick / core.hz,
+            "review_credit": core.credit.copy(),
+        }
+        if self.oracle_info:
+            info["oracle_action"] = np.array([core.oracle_action(b) for b in range(B)], np.int64)
+        if terminated.any():
+            rows = {int(b): core.receipts(int(b)) for b in np.flatnonzero(terminated)}
+            keys = next(iter(rows.values())).keys()
+            info["receipts"] = {k: np.array([rows[b][k] if b in rows else 0.0 for b in range(B)])
+                                for k in keys}
+            info["_receipts"] = terminated.copy()
+        return info
+
+    def _check_actions(self, actions) -> np.ndarray:
+        a = np.asarray(actions)
+        hi = self.K + 1
+        if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
+            raise InvalidActionError(f"actions must be {self.num_envs} integers in [0, {hi}] "
+                                     f"(one per store), got {actions!r}")
+        bad = (a < 0) | (a > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidActionError(f"actions[{i}]={int(a[i])} is out of range: must be in "
+                                     f"[0, {hi}] (charge candidate 0..{self.K - 1}, "
+                                     f"{self.K} = no one, {hi} = review)")
+        return a.astype(np.int64)

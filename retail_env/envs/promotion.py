@@ -1,0 +1,149 @@
+"""Gymnasium env for the Promotion task: set discounts and member offers to maximise profit.
+
+A thin shell over ``promotion_core`` (one store, B = 1); ``promotion_spatial`` plays
+periods in the walking store instead. The README's Promotion env card lists the
+observation, action, reward terms, KPIs and presets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.sim.rng import BatchRNG
+from retail_env.sim.validation import to_dict
+
+
+class InvalidActionError(ValueError):
+    """An action outside the action space (wrong shape, type or range)."""
+
+
+def action_space_for(params: core.PromoParams) -> spaces.Space:
+    cfg, u = params.config, params.n_units
+    if cfg.action == "continuous":
+        return spaces.Box(-1.0, 1.0, shape=(u,), dtype=np.float32)
+    nvec = [len(cfg.discount_levels)] * u + ([2] * u if cfg.member_offers else [])
+    return spaces.MultiDiscrete(np.array(nvec, dtype=np.int64))
+
+
+def check_action(space: spaces.Space, action: Any, batch: int | None = None) -> np.ndarray:
+    """The action as an array (B, A), or InvalidActionError saying what is wrong."""
+    a = np.asarray(action)
+    shape = space.shape if batch is None else (batch, *space.shape)
+    if a.shape != shape:
+        raise InvalidActionError(f"action has shape {a.shape}, expected {shape} ({space})")
+    if isinstance(space, spaces.MultiDiscrete):
+        if not (np.issubdtype(a.dtype, np.integer) or
+                (np.issubdtype(a.dtype, np.floating) and np.all(a == np.round(a)))):
+            raise InvalidActionError(f"action must hold integers, got {a!r}")
+        a = a.astype(np.int64)
+        bad = (a < 0) | (a >= space.nvec)
+        if bad.any():
+            i = tuple(np.argwhere(bad)[0])
+            raise InvalidActionError(f"action{list(i)}={a[i]} is out of range: must be in "
+                                     f"[0, {space.nvec[i[-1]] - 1}] ({space})")
+    else:
+        a = a.astype(np.float64)
+        if not np.all(np.isfinite(a)) or np.any(np.abs(a) > 1.0 + 1e-6):
+            raise InvalidActionError(f"action must be finite and in [-1, 1], got {a!r}")
+        a = np.clip(a, -1.0, 1.0)
+    return a.reshape(batch or 1, -1)
+
+
+def decode(params: core.PromoParams, a: np.ndarray):
+    if params.config.action == "continuous":
+        return core.prices_from_continuous(params, a)
+    return core.prices_from_discrete(params, a)
+
+
+class PromotionEnv(gym.Env):
+    """One store, one step per trading period; reward = profit of the period.
+
+    ``gym.make("RetailStore/Promotion-v0", config={"episode_days": 7})`` overrides the
+    preset's config (nested dict, validated: bad keys raise ConfigError).
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, preset: str = "default", config: dict | None = None,
+                 render_mode: str | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
+                             f"{self.metadata['render_modes']} or None")
+        self.preset = preset
+        self.cfg = core.make_config(preset, config)
+        self.params = core.build_params(self.cfg)
+        self.render_mode = render_mode
+        self.action_space = action_space_for(self.params)
+        self.observation_space = observation_space(self.params)
+        self._fidelity = None
+        if self.cfg.fidelity == "spatial":
+            from retail_env.envs.promotion_spatial import SpatialFidelity
+            self._fidelity = SpatialFidelity(self.params)
+        self._renderer = None
+        self.state: core.PromoState | None = None
+        self.rng: BatchRNG | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        store_seed = int(self.np_random.integers(0, 2**63 - 1))
+        self.rng = BatchRNG([store_seed])
+        self.state = core.init_state(self.params, 1)
+        if self._fidelity is not None:
+            self._fidelity.reset(self.rng)
+        return self._obs(), self._info(None, None)
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        a = check_action(self.action_space, action)
+        seg_price, depth, member_only = decode(self.params, a)
+        if self._fidelity is None:
+            rewards, kpis = core.step(self.state, seg_price, depth, member_only,
+                                      self.params, self.rng)
+        else:
+            rewards, kpis = self._fidelity.step(self.state, seg_price, depth, member_only,
+                                                self.rng)
+        reward = float(sum(r[0] for r in rewards.values())) * self.cfg.reward_scale
+        truncated = self.state.period >= self.params.n_periods
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), reward, False, bool(truncated), self._info(rewards, kpis)
+
+    def _obs(self) -> np.ndarray:
+        return build_observation(self.params, self.state)[0]
+
+    def _info(self, rewards, kpis) -> dict:
+        zero = {k: 0.0 for k in ("revenue", "cogs", "spoilage", "holding")}
+        return {
+            "rewards": zero if rewards is None else {k: float(v[0]) for k, v in rewards.items()},
+            "kpis": ({k: 0.0 for k in core.kpis_from(self.state.totals)} if kpis is None
+                     else {k: float(v[0]) for k, v in kpis.items()}),
+            "episode_kpis": {k: float(v[0]) for k, v in core.kpis_from(self.state.totals).items()},
+            "period": self.state.period,
+        }
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
+            return None
+        from retail_env.envs.promotion_render import PromotionView
+        if self._renderer is None:
+            self._renderer = PromotionView(self.params, self.render_mode,
+                                           fps=self.metadata["render_fps"],
+                                           spatial=self._fidelity)
+        return self._renderer.render(self.state)
+
+    def close(self):
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def config_dict(self) -> dict:
+        """The full resolved config (JSON-able)."""
+        return to_dict(self.cfg)

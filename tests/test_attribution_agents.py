@@ -1,0 +1,76 @@
+"""Baselines: built by name, valid actions, and the Hungarian agent's one-track-one-event rule."""
+
+from __future__ import annotations
+
+import copy
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import retail_env  # noqa: F401  (registers the ids)
+from agents import AGENTS, make_agent, register_agent
+from agents.attribution_baselines import BASELINES, RandomAgent
+
+SHORT = {"episode_s": 60.0, "close_grace_s": 60.0}
+
+
+def test_every_baseline_is_built_by_name_and_acts_validly():
+    env = gym.make("RetailStore/Attribution-Hard-v0", **SHORT)
+    for name in BASELINES:
+        agent = make_agent(name, env, seed=0)
+        obs, info = env.reset(seed=0)
+        agent.reset(seed=0)
+        done, n = False, 0
+        while not done:
+            a = agent.act(obs, info)
+            assert env.action_space.contains(a)
+            if name != "random":   # random may ask for anything the mask allows
+                assert info["action_mask"][a] or a == env.unwrapped.review
+            obs, _, done, _, info = env.step(a)
+            n += 1
+        assert n > 0 and "receipts" in info
+
+
+def test_unknown_agent_names_the_choices():
+    env = gym.make("RetailStore/Attribution-v0", **SHORT)
+    with pytest.raises(ValueError, match="hungarian"):
+        make_agent("genius", env)
+
+
+def test_registry_is_a_dict_others_can_extend():
+    register_agent("my-random", RandomAgent)
+    assert isinstance(AGENTS, dict) and "my-random" in AGENTS
+    env = gym.make("RetailStore/Attribution-v0", **SHORT)
+    assert isinstance(make_agent("my-random", env), RandomAgent)
+    del AGENTS["my-random"]
+
+
+def _place(rec, dists):
+    """Put candidate k at a constant distance dists[k] from the plate all window long."""
+    rec.cand_rel = np.full_like(rec.cand_rel, np.nan)
+    for k, d in enumerate(dists):
+        rec.cand_rel[k, :, 0] = d
+        rec.cand_rel[k, :, 1] = 0.0
+    rec.n_cand = len(dists)
+    rec.cand_account[:len(dists)] = np.arange(len(dists)) + 100
+    rec.cand_track[:len(dists)] = np.arange(len(dists))
+
+
+def test_hungarian_gives_each_track_one_concurrent_event():
+    env = gym.make("RetailStore/Attribution-Easy-v0", **SHORT)
+    obs, info = env.reset(seed=0)
+    core = env.unwrapped.core
+    head = core.head(0)
+    head.dw = -core.unit_w[head.product]          # a clean one-item pick
+    _place(head, [0.3, 0.5])
+    other = copy.copy(head)
+    other.plate = int(np.flatnonzero(np.arange(core.sim.params.n_plates) != head.plate)[0])
+    other.cand_rel, other.cand_track = head.cand_rel.copy(), head.cand_track.copy()
+    other.cand_account = head.cand_account.copy()
+    _place(other, [0.2, 0.9])                     # track 0 is far better placed for the other event
+    core.queues[0].append(other)
+    hungarian = make_agent("hungarian", env, sure=0.0)
+    nearest = make_agent("nearest", env)
+    assert nearest.act(obs, info) == 0
+    assert hungarian.act(obs, info) == 1

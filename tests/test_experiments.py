@@ -1,0 +1,195 @@
+"""Tiny end-to-end runs of the experiment apps: train -> evaluate -> leaderboard, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+import retail_env  # noqa: F401
+from experiments import runs
+
+pytest.importorskip("stable_baselines3")
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture(autouse=True)
+def hydra_ctx():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        yield
+
+
+def cfg_for(app: str, out: Path, *overrides: str):
+    return compose(app, overrides=["experiment=smoke", f"out_root={out}", *overrides])
+
+
+def run_dir(out: Path, env: str, agent: str, seed: int = 0) -> Path:
+    return out / "runs" / env / agent / f"seed{seed}"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny PPO run on the mini promotion preset (seconds) and one attribution run."""
+    from experiments.train import train
+
+    out = tmp_path_factory.mktemp("exp")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        recs = {env: train(cfg_for("train", out, f"env={env}", "agent=ppo"),
+                           run_dir(out, env, "ppo"))
+                for env in ("promotion_mini", "attribution")}
+    return out, recs
+
+
+def test_train_writes_a_complete_run_record(trained):
+    out, recs = trained
+    d = run_dir(out, "promotion_mini", "ppo")
+    rec = json.loads((d / "results.json").read_text())
+    assert rec == json.loads(json.dumps(recs["promotion_mini"]))
+    assert rec["seed"] == 0 and rec["env_id"] == "RetailStore/Promotion-Mini-v0"
+    assert rec["config"]["agent"]["algo"] == "ppo" and "commit" in rec["git"]
+    assert rec["train"]["steps_done"] >= 256
+    ev = rec["evaluation"]
+    assert ev["eval_seeds"] == [20240601, 20240602] and len(ev["scores"]) == 2
+    assert ev["score"]["mean"] == pytest.approx(np.mean(ev["scores"]))
+    assert (d / "config.yaml").is_file()
+    assert (d / "logs" / "progress.csv").read_text().count("\n") >= 2
+    assert {p.name for p in (d / "checkpoints" / "final").iterdir()} == {"policy.pt",
+                                                                        "checkpoint.json"}
+
+
+@pytest.mark.parametrize("env", ["promotion_mini", "attribution"])
+def test_checkpoint_evaluation_reproduces_the_training_evaluation(trained, env):
+    """Safe reload of the weights gives the same greedy policy: identical frozen-seed scores."""
+    from experiments.evaluate import evaluate
+
+    out, recs = trained
+    ckpt = recs[env]["checkpoint"]
+    cfg = cfg_for("evaluate", out, f"env={env}", "agent=ppo", f"checkpoint={ckpt}")
+    rec = evaluate(cfg, out / "evals" / env)
+    assert rec["evaluation"]["scores"] == recs[env]["evaluation"]["scores"]
+    assert rec["evaluation"]["eval_seeds"] == recs[env]["evaluation"]["eval_seeds"]
+
+
+def test_end_to_end_leaderboard(trained, tmp_path):
+    from experiments.evaluate import evaluate
+    from experiments.leaderboard import write_leaderboard
+
+    out, _ = trained
+    for agent in ("random", "list_price", "lookahead"):
+        evaluate(cfg_for("evaluate", out, "env=promotion_mini", f"agent={agent}"),
+                 run_dir(out, "promotion_mini", agent))
+    board = write_leaderboard(out / "runs", tmp_path / "lb")
+    rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
+    mini = "RetailStore/Promotion-Mini-v0"
+    assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
+    assert rows[(mini, "lookahead")]["norm_mean"] == pytest.approx(1.0)   # best known
+    assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
+    for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
+        assert (tmp_path / "lb" / name).stat().st_size > 0
+    assert "| list_price | baseline | 2 |" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+
+
+def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
+    from experiments import evaluate as ev
+    from experiments.benchmark import run_job
+
+    cfg = cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price")
+    d = run_dir(tmp_path, "promotion_mini", "list_price")
+    first = run_job(cfg, d)
+    stamp = (d / "results.json").stat().st_mtime_ns
+
+    def boom(*a, **k):
+        raise AssertionError("a finished run must not be redone")
+
+    monkeypatch.setattr(ev, "evaluate_baseline", boom)
+    assert run_job(cfg, d) == json.loads((d / "results.json").read_text()) == \
+        json.loads(json.dumps(first))
+    assert (d / "results.json").stat().st_mtime_ns == stamp
+    # a run that crashes leaves no results.json and does not touch the finished one ...
+    d2 = run_dir(tmp_path, "promotion_mini", "random")
+    cfg2 = cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=random")
+    with pytest.raises(AssertionError):
+        run_job(cfg2, d2)
+    assert (d2 / "config.yaml").is_file() and not (d2 / "results.json").exists()
+    assert (d / "results.json").stat().st_mtime_ns == stamp
+    # ... and the rerun completes it
+    monkeypatch.undo()
+    assert run_job(cfg2, d2)["agent"] == "random" and runs.is_done(d2)
+    # resume=false redoes a finished run
+    run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price",
+                    "resume=false"), d)
+    assert (d / "results.json").stat().st_mtime_ns != stamp
+
+
+def test_benchmark_skips_pairs_that_cannot_play(tmp_path):
+    from experiments.benchmark import run_job
+
+    d = tmp_path / "x"
+    assert run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=oracle"), d) is None
+    assert run_job(cfg_for("benchmark", tmp_path, "env=promotion", "agent=dqn"), d) is None
+    assert not d.exists()
+
+
+# --- checkpoints: safe loading and clear errors ---------------------------------------
+def test_checkpoint_errors(trained, tmp_path):
+    import shutil
+
+    import torch
+
+    from experiments.checkpoints import CheckpointError, load_checkpoint
+
+    out, recs = trained
+    ckpt = Path(recs["promotion_mini"]["checkpoint"])
+    mini = gym.make("RetailStore/Promotion-Mini-v0")
+    with pytest.raises(CheckpointError, match="no such folder"):
+        load_checkpoint(tmp_path / "nope", mini)
+    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v0'"):
+        load_checkpoint(ckpt, mini, env_id="RetailStore/Promotion-v0")
+    with pytest.raises(CheckpointError, match="observation_space"):
+        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v0"))
+    bad = tmp_path / "bad"
+    shutil.copytree(ckpt, bad)
+    (bad / "policy.pt").unlink()
+    with pytest.raises(CheckpointError, match="has no policy.pt"):
+        load_checkpoint(bad, mini)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("arbitrary code ran",))
+
+    torch.save({"x": Evil()}, bad / "policy.pt")
+    with pytest.raises(CheckpointError, match="refused by safe loading"):
+        load_checkpoint(bad, mini)
+    with open(bad / "policy.pt", "wb") as f:
+        pickle.dump({"x": 1}, f)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(bad, mini)
+    state = torch.load(ckpt / "policy.pt", weights_only=True)
+    torch.save({k: v[..., :1] for k, v in state.items()}, bad / "policy.pt")
+    with pytest.raises(CheckpointError, match="does not fit a ppo policy"):
+        load_checkpoint(bad, mini)
+    (bad / "checkpoint.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(bad, mini)
+
+
+def test_evaluate_refuses_mismatched_agent_and_checkpoint(trained):
+    from experiments.checkpoints import CheckpointError
+    from experiments.evaluate import evaluate
+    from retail_env.sim.validation import ConfigError
+
+    out, recs = trained
+    ckpt = recs["promotion_mini"]["checkpoint"]
+    with pytest.raises(ConfigError, match="pass checkpoint="):
+        evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=ppo"), out / "e1")
+    with pytest.raises(ConfigError, match="baseline"):
+        evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=myopic",
+                         f"checkpoint={ckpt}"), out / "e2")
+    with pytest.raises(CheckpointError, match="holds a ppo policy"):
+        evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=a2c",
+                         f"checkpoint={ckpt}"), out / "e3")

@@ -172,3 +172,17 @@ def test_oracle_loses_only_what_no_decision_can_fix():
         if r["n_reviews"] == r["n_need_review"]:
             assert r["exact_match"] == r["ceiling_exact_match"]
             assert r["f1"] == r["ceiling_f1"]
+
+
+def test_store_closes_then_every_visitor_is_scored():
+    env = gym.make(ID, **SHORT)
+    _, infos = _episode(env, lambda o, i: env.unwrapped.no_one, seed=6)
+    core = env.unwrapped.core
+    assert not core.sim.state.gate_open[0]                      # the gate closed
+    assert core.now(0) >= core.end_tick
+    rec = infos[-1]["receipts"]
+    assert rec["n_receipts"] == core.ledgers[0].seen.sum() > 0
+    assert rec["n_events"] == len(infos) - 1                      # every event was decided
+    assert rec["precision"] == 1.0 and rec["n_items_charged"] == 0   # no one charged
+    late = [i["time_s"] for i in infos[1:-1]]
+    assert late == sorted(late)                                   # decisions in time order

@@ -60,7 +60,7 @@ class AttributionEnv(gym.Env):
         self.action_space = spaces.Discrete(self.K + 2)
         self.render_mode = render_mode
         self._renderer = None
-        self._last_terms: dict[str, float] | None = None
+        self._header: FrameHeader | None = None
 
     # --- Gymnasium API ------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -76,7 +76,6 @@ class AttributionEnv(gym.Env):
             raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
-        self._last_terms = None
         return self._obs.observe(0), self._info()
 
     def step(self, action):
@@ -87,7 +86,6 @@ class AttributionEnv(gym.Env):
         self.core.advance()
         terminated = self.core.finished(0)
         obs = self._obs.blank() if terminated else self._obs.observe(0)
-        self._last_terms = terms
         info = self._info()
         info["rewards"] = terms
         if terminated:
@@ -101,9 +99,9 @@ class AttributionEnv(gym.Env):
         from retail_env.render.viewer import Renderer
 
         if self._renderer is None:
-            self._renderer = Renderer(frame_header(self.core), self.render_mode,
+            self._renderer = Renderer(self.frame_header(), self.render_mode,
                                       fps=self.metadata["render_fps"], title="retail-env attribution")
-        return self._renderer.render(frame(self.core, self._renderer.header, 0))
+        return self._renderer.render(self.current_frame())
 
     def close(self):
         if self._renderer is not None:
@@ -112,7 +110,9 @@ class AttributionEnv(gym.Env):
 
     # --- recording (retail_env.render.RecordEpisode: one frame per decision) ---
     def frame_header(self) -> FrameHeader:
-        return frame_header(self.core)
+        if self._header is None:            # static for the env's life (one store config)
+            self._header = frame_header(self.core)
+        return self._header
 
     def current_frame(self) -> Frame:
         return frame(self.core, self.frame_header(), 0)

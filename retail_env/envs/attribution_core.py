@@ -1,12 +1,13 @@
 """The attribution task without Gymnasium: per-store event queues, charges, rewards, receipts.
 
 ``AttributionCore`` runs B stores of the batched simulator. Every event the
-detector closes is captured at once (candidate tracks, their positions over the
-event, the plate's and its neighbours' weight streams) and matched to the true
-interactions on that plate in its time window; the capture goes onto the
-store's queue. A decision pops the head of one store's queue, charges (or not)
-and is scored against the event's truth. The Gymnasium env is the B = 1 shell;
-because captures are self-contained, a store can keep running while events
+detector closes is matched at once to the true interactions on its plate in its
+time window and queued; ``decision_delay_s`` later the sensors are read for it
+(the K candidate tracks nearest the plate with their positions around the event,
+the plate's and its neighbours' weight streams) and it is ready to decide. A
+decision pops the head of one store's queue, charges (or not) and is scored
+against the event's truth. The Gymnasium env is the B = 1 shell; because queued
+events carry their own sensor readings, a store can keep running while events
 wait, so the same core serves a vector env.
 
 Episode: ``episode_s`` of store time, then the entry gate closes; the shoppers
@@ -49,7 +50,7 @@ class ObservationConfig:
     """Which observation the agent gets (highway-env style ``{"type": ...}``)."""
 
     type: str = spec("features", choices=("features", "raw"))
-    # Raw windows: per-tick plate means and track positions ending at detection.
+    # Raw windows: per-tick plate means and track positions ending at the decision.
     raw_ticks: int = spec(50, lo=2, hi=600, doc="ticks of weight and track history (<= sensor ring)")
 
 
@@ -72,7 +73,7 @@ class AttributionConfig:
     """Task settings; the store itself is the named scenario plus ``store`` overrides."""
 
     scenario: str = spec("medium", choices=tuple(PRESETS))
-    # [A] 10 minutes of store time: ~100 decisions on medium, short enough for PPO.
+    # [A] 10 minutes of store time: ~190 decisions on medium, short enough for PPO.
     episode_s: float = spec(600.0, lo=1.0, hi=86400.0)
     close_grace_s: float = spec(300.0, lo=0.0, hi=3600.0)
     n_candidates: int = spec(6, lo=1, hi=32, doc="K candidate tracks per event")
@@ -91,7 +92,7 @@ class AttributionConfig:
 
 
 class EventRecord:
-    """One detected event as captured at detection, plus its (private) truth."""
+    """One detected event: detector output, sensor readings at the decision, private truth."""
 
     __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "t_snap", "dw", "lo", "hi",
                  "cand_track", "cand_account", "cand_rel", "n_cand", "weights",

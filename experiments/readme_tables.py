@@ -1,0 +1,56 @@
+"""Put generated tables into the README, so no figure there is typed by hand.
+
+Every benchmark and evaluation script writes a Markdown table into
+``experiments/results/NAME.md``. The README marks where each goes::
+
+    <!-- table:NAME -->
+    ...replaced...
+    <!-- /table:NAME -->
+
+``python -m experiments.readme_tables`` replaces every marked block whose file
+exists (and says which markers have no file yet). The README is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from retail_env.atomic import write_text
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments" / "results"
+BLOCK = re.compile(r"(<!-- table:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)",
+                   re.DOTALL)
+
+
+def fill(readme: str, results: Path) -> tuple[str, list[str], list[str]]:
+    """The README with every block filled; names filled and names missing a file."""
+    filled, missing = [], []
+
+    def repl(m: re.Match) -> str:
+        path = results / f"{m['name']}.md"
+        if not path.exists():
+            missing.append(m["name"])
+            return m.group(0)
+        filled.append(m["name"])
+        return m.group(1) + path.read_text().strip() + "\n" + m.group(4)
+
+    return BLOCK.sub(repl, readme), filled, missing
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    text, filled, missing = fill(args.readme.read_text(), args.results)
+    write_text(args.readme, text)
+    print(f"filled: {', '.join(filled) or '-'}")
+    if missing:
+        print(f"no results file yet for: {', '.join(missing)}")
+
+
+if __name__ == "__main__":
+    main()

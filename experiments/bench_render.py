@@ -1,11 +1,12 @@
 """Rendering and recording benchmark: rgb_array frames/s at 800x600 and the size of a
 recorded 20-minute episode (DESIGN.md budget: >= 120 frames/s, <= 10 MB).
 
-    python -m experiments.bench_render [--preset medium] [--minutes 20] [--out FILE.json]
+    python -m experiments.bench_render [--preset medium] [--minutes 20] [--out STEM]
 
 Runs one simulated store for ``--minutes`` (one frame per 0.1 s tick), records every
 tick, then times ``Renderer.render`` (draw + copy to a uint8 array) over those frames.
-Prints JSON (and writes it to ``--out``).
+Prints JSON and writes ``STEM.json`` and a Markdown table ``STEM.md`` (the README's)
+atomically; ``STEM`` defaults to ``experiments/results/bench_render``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from retail_env.atomic import write_json  # noqa: E402
+from retail_env.atomic import write_json, write_text  # noqa: E402
 from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
 from retail_env.sim import store  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def simulate(preset: str, minutes: float, seed: int):
@@ -63,7 +66,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=600, help="frames timed per run")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=str(RESULTS / "bench_render"), help="path stem of .json/.md")
     args = ap.parse_args(argv)
 
     params, header, frames, sim_s = simulate(args.preset, args.minutes, args.seed)
@@ -93,9 +96,22 @@ def main(argv=None) -> dict:
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
     }
     print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    out = Path(args.out)
+    write_json(out.with_suffix(".json"), result)
+    write_text(out.with_suffix(".md"), markdown(result))
     return result
+
+
+def markdown(r: dict) -> str:
+    """The README table: measured figures against the design's budget."""
+    rec = r["recording"]["every_1"]
+    return (f"Measured by `python -m experiments.bench_render` on {r['machine']['cpu_count']} cores "
+            f"(`{r['preset']}`, {r['shoppers_present_mean']:.0f} shoppers on average).\n\n"
+            "| figure | measured | budget |\n|---|---|---|\n"
+            f"| `rgb_array` frames/s at 800x600 | {r['rgb_array_fps_800x600']:,.0f} | >= 120 |\n"
+            f"| recording of a {r['minutes']:.0f}-minute episode, every 0.1 s tick "
+            f"({rec['frames']:,} frames) | {rec['mb']:.2f} MB | <= 10 MB |\n"
+            f"| the same, every 2nd tick | {r['recording']['every_2']['mb']:.2f} MB | |\n")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,20 @@
 
     python -m experiments.evaluate_promotion                 # all presets, 8 seeds
     python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v0
-    python -m experiments.evaluate_promotion --out results/promotion   # + CSV and JSON
+    python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
 
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
 bootstrap interval of the mean (experiments/stats.py). Seeds are frozen per id
-(``EVAL_SEEDS``), so every policy meets the same stores and the table reproduces.
+(``EVAL_SEED_BASE``), so every policy meets the same stores and the table reproduces.
+``<out>.md`` (the README's table), ``.json`` and ``.csv`` are written atomically;
+``<out>`` defaults to ``experiments/results/promotion_eval``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
+import io
 import time
 from pathlib import Path
 
@@ -22,8 +24,10 @@ import gymnasium as gym
 import retail_env  # noqa: F401  (registers the ids)
 from agents.promotion_baselines import BASELINES, make_baseline, run_episode
 from experiments.stats import summarize
+from retail_env.atomic import write_json, write_text
 from retail_env.envs.registry import PROMOTION_SPECS
 
+RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
@@ -64,26 +68,30 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES))
     ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
-    ap.add_argument("--out", type=Path, default=None, help="directory for results.csv/json")
+    ap.add_argument("--out", default=str(RESULTS / "promotion_eval"),
+                    help="path stem of the .md, .json and .csv written")
     args = ap.parse_args(argv)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds={args.seeds} must be at least 1")
     ids = args.ids or [i for i, _, _ in PROMOTION_SPECS if i not in SLOW_IDS]
     results = {}
     for env_id in ids:
         for b in args.baselines:
             results[(env_id, b)] = evaluate(env_id, b, args.seeds)
+        print(f"{env_id}: done", flush=True)
     table = markdown(results, ids, args.baselines)
     note = (f"Mean episode profit ($) over {args.seeds} frozen seeds "
             f"(seed {EVAL_SEED_BASE} + i), 95% bootstrap CI of the mean.")
     print(note + "\n\n" + table)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        rows = [{"env_id": i, "policy": b, **r} for (i, b), r in results.items() if r]
-        with open(args.out / "results.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        (args.out / "results.json").write_text(json.dumps(rows, indent=1))
-        (args.out / "table.md").write_text(note + "\n\n" + table + "\n")
+    out = Path(args.out)
+    rows = [{"env_id": i, "policy": b, **r} for (i, b), r in results.items() if r]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text(out.with_suffix(".csv"), buf.getvalue())
+    write_json(out.with_suffix(".json"), rows)
+    write_text(out.with_suffix(".md"), note + "\n\n" + table + "\n")
     return table
 
 

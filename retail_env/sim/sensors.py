@@ -32,7 +32,7 @@ from retail_env.sim.validation import ConfigError, config, spec
 class SensorParams:
     """Weight-plate, detector and camera models; set a magnitude to 0 to switch it off."""
 
-    tick_hz: int = spec(10, 1, 100, doc="store ticks per second (plan: 0.1 s ticks)")
+    tick_hz: int = spec(10, 1, 100, doc="store ticks per second (0.1 s ticks by default)")
     # AutoCheckout README: plates sample at 60 Hz.
     plate_hz: int = spec(60, 1, 1000, doc="plate samples per second; a multiple of tick_hz")
     # realism.md s.2 [A]: 1.5 g white noise; AutoCheckout README: noise varies by shelf.
@@ -55,7 +55,7 @@ class SensorParams:
     # AutoCheckout WeightTrigger.py: a plate event needs |dw| > 5 g.
     min_dw_kg: float = spec(0.005, 0.0, 20.0, doc="smallest reported weight change")
     stable_hold_s: float = spec(0.2, 0.0, 10.0, doc="[A] quiet time that ends an active segment")
-    # plan.md: H = 50 ticks = 5 s of history for tracks and per-tick plate means.
+    # [A] 5 s (50 ticks) of history for tracks and per-tick plate means.
     hist_s: float = spec(5.0, 0.1, 600.0, doc="length of the history rings")
     # realism.md s.3 [A]: position error 10 cm, 25 cm under occlusion.
     pos_sd_m: float = spec(0.10, 0.0, 10.0, doc="track position error sd")

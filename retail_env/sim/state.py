@@ -24,7 +24,7 @@ import numpy as np
 # Shopper phases (a slot with FREE holds nobody).
 FREE, WALK, ARRIVE, DWELL, REST, REACH, HOLD, SPAWN = range(8)
 IDLE = 1 << 30  # timer of a free slot: never due
-# Truth kinds (plan.md): PICK shelf->basket, PUT basket->shelf (maybe the wrong plate),
+# Truth kinds: PICK shelf->basket, PUT basket->shelf (maybe the wrong plate),
 # HANDOFF basket->another member's basket, RESTOCK staff->shelf, TOUCH hand rests.
 PICK, PUT, HANDOFF, RESTOCK, TOUCH = 1, 2, 3, 4, 5
 KIND_NAMES = {PICK: "pick", PUT: "put", HANDOFF: "handoff", RESTOCK: "restock", TOUCH: "touch"}

@@ -7,7 +7,7 @@ store by one tick, **updating ``state`` in place**, and returns a ``TickOutput``
 ``reset_stores`` restarts a subset of stores (vector-env autoreset) so that they
 match stores freshly reset with the same seeds.
 
-Randomness per store and tick is a fixed count (plan.md): one block of uniforms
+Randomness per store and tick is a fixed count (see rng.py for why): one block of uniforms
 (arrival, shopping lists, up to ``events_per_tick`` decisions) and one block of
 normals, then the sensors' own draws, whatever happens in the store.
 """

@@ -116,11 +116,9 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     if cfg.agent.kind == "baseline" and checkpoint:
         raise ConfigError(f"checkpoint={checkpoint!r} was given with the baseline agent="
                           f"{cfg.agent.name!r}: pass the checkpoint's algorithm, e.g. agent=ppo")
-    done = runs.skip_if_done(cfg, out_dir)
+    done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done
-    runs.pin_threads(int(cfg.threads))
-    started = runs.start_run(cfg, out_dir)
     seeds = runs.eval_seeds(cfg)
     t0 = time.perf_counter()
     if checkpoint:

@@ -1,7 +1,9 @@
 """The leaderboard: every results.json under ``out_root`` -> LEADERBOARD.md, a CSV and plots.
 
     python -m experiments.leaderboard                       # reads outputs/, writes outputs/leaderboard/
-    python -m experiments.leaderboard out_root=outputs/main readme=README.md
+    python -m experiments.leaderboard results_root=experiments/results/leaderboard/runs \
+        out_root=experiments/results table=experiments/results/leaderboard.md
+    python -m experiments.readme_tables                     # the README's leaderboard block
 
 Scores are each env's ``score`` metric (exact_match for Attribution, episode profit in $
 for Promotion) on the frozen evaluation seeds. Samples: for a learned agent, one per
@@ -33,7 +35,6 @@ from retail_env.atomic import atomic_path, write_text
 log = logging.getLogger(__name__)
 
 MIN_SEEDS = 3          # learned agents need at least this many training seeds to be ranked
-MARK_START, MARK_END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
 COLUMNS = ("env_id", "agent", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
            "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic",
            "budget")
@@ -42,9 +43,10 @@ COLUMNS = ("env_id", "agent", "kind", "n", "samples", "mean", "iqm", "ci_low", "
 def latest_records(root: str | Path) -> list[dict]:
     """One record per (env, agent, seed): the newest, for runs evaluated more than once."""
     best: dict[tuple, dict] = {}
-    for _, rec in runs.iter_results(root):
+    for path, rec in runs.iter_results(root):
         if "evaluation" not in rec:
             continue
+        rec["run_dir"] = str(path.parent)   # where its logs are, wherever the tree was moved
         key = (rec["env_id"], rec["agent"], rec["seed"])
         if key not in best or rec.get("created", "") >= best[key].get("created", ""):
             best[key] = rec
@@ -198,7 +200,7 @@ def plot_curves(records: list[dict], path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    learned = [r for r in records if r["kind"] == "sb3" and r.get("learning_curve")]
+    learned = [r for r in records if r["kind"] == "sb3"]
     envs = sorted({r["env_id"] for r in learned})
     if not envs:
         return False
@@ -206,7 +208,7 @@ def plot_curves(records: list[dict], path: Path) -> bool:
     for ax, env_id in zip(axes[0], envs, strict=True):
         for r in sorted((r for r in learned if r["env_id"] == env_id),
                         key=lambda r: (r["agent"], r["seed"])):
-            steps, rew = _curve(Path(r["learning_curve"]))
+            steps, rew = _curve(Path(r["run_dir"]) / "logs" / "progress.csv")
             if len(steps):
                 ax.plot(steps, rew, lw=1, label=f"{r['agent']} s{r['seed']}")
         ax.set_title(env_id.split("/")[-1], fontsize=10)
@@ -231,41 +233,34 @@ def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
             np.array([float(r["rollout/ep_rew_mean"]) for r in rows]))
 
 
-def update_readme(readme: Path, table: str) -> bool:
-    """Replace the text between the leaderboard markers in ``readme`` (if it has them)."""
-    text = readme.read_text()
-    if MARK_START not in text or MARK_END not in text:
-        log.warning("%s has no %s ... %s markers: not updated", readme, MARK_START, MARK_END)
-        return False
-    head, rest = text.split(MARK_START, 1)
-    _, tail = rest.split(MARK_END, 1)
-    write_text(readme, f"{head}{MARK_START}\n{table}\n{MARK_END}{tail}")
-    return True
+def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None = None) -> dict:
+    """Build everything from the results under ``root``; returns the paths and rows.
 
-
-def write_leaderboard(root: str | Path, out_dir: str | Path, readme: str | None = None) -> dict:
-    """Build everything from the results under ``root``; returns the paths and rows."""
+    ``table``: also write the Markdown table there (``experiments/results/leaderboard.md``
+    is what ``python -m experiments.readme_tables`` puts into the README).
+    """
     out_dir = Path(out_dir)
     records = latest_records(root)
     if not records:
         raise FileNotFoundError(f"no results.json with an evaluation under {root}")
     rows = build_rows(records)
-    table = markdown(rows)
-    write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + table + "\n")
+    text = markdown(rows)
+    write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + text + "\n")
     write_csv(rows, out_dir / "leaderboard.csv")
     plot(rows, out_dir / "leaderboard.png")
     paths = {"markdown": out_dir / "LEADERBOARD.md", "csv": out_dir / "leaderboard.csv",
              "plot": out_dir / "leaderboard.png"}
     if plot_curves(records, out_dir / "learning_curves.png"):
         paths["curves"] = out_dir / "learning_curves.png"
-    if readme:
-        update_readme(Path(readme), table)
-    return {"paths": paths, "rows": rows, "table": table, "n_records": len(records)}
+    if table:
+        write_text(Path(table), text + "\n")
+        paths["table"] = Path(table)
+    return {"paths": paths, "rows": rows, "table": text, "n_records": len(records)}
 
 
 @hydra.main(config_path="../conf", config_name="leaderboard", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.readme)
+    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table)
     print(out["table"])
     for name, p in out["paths"].items():
         print(f"{name}: {p}")

@@ -143,12 +143,14 @@ def finish_run(cfg: DictConfig, out_dir: Path, results: Mapping[str, Any],
     return record
 
 
-def skip_if_done(cfg: DictConfig, out_dir: Path) -> dict | None:
-    """The finished run's record when ``resume`` is on and it exists, else None."""
+def skip_or_start(cfg: DictConfig, out_dir: Path) -> tuple[dict | None, float]:
+    """``(finished record, 0)`` when ``resume`` is on and the run is done; else pin the
+    threads, write the config and return ``(None, start time)``: the run goes ahead."""
     if cfg.resume and is_done(out_dir):
         log.info("%s is done (results.json exists): skipped; resume=false reruns it", out_dir)
-        return json.loads((out_dir / RESULTS).read_text())
-    return None
+        return json.loads((out_dir / RESULTS).read_text()), 0.0
+    pin_threads(int(cfg.threads))
+    return None, start_run(cfg, out_dir)
 
 
 def iter_results(root: str | os.PathLike) -> Iterator[tuple[Path, dict]]:

@@ -90,11 +90,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if int(cfg.train.total_timesteps) < 1 or int(cfg.train.n_envs) < 1:
         raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
                           f"{cfg.train.n_envs} must both be >= 1")
-    done = runs.skip_if_done(cfg, out_dir)
+    done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done
-    runs.pin_threads(int(cfg.threads))
-    started = runs.start_run(cfg, out_dir)
     hp = resolved_hyperparams(cfg.agent, cfg.env.task)
     venv = make_vec_env(cfg)
     logs = out_dir / "logs"

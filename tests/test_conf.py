@@ -122,8 +122,8 @@ PLUGINS = {"local": "hydra_plugins.hydra_joblib_launcher",
 
 @pytest.mark.parametrize("launcher", options("hydra/launcher"))
 def test_launchers_compose(launcher):
-    if importlib.util.find_spec(PLUGINS[launcher]) is None:
-        pytest.skip(f"{PLUGINS[launcher]} not installed (optional extra)")
+    assert importlib.util.find_spec(PLUGINS[launcher]) is not None, \
+        f"{PLUGINS[launcher]} missing: pip install -e '.[launchers]'"
     cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     target = cfg.hydra.launcher._target_
     expect = {"local": "JoblibLauncher", "slurm": "SlurmLauncher",

@@ -14,7 +14,6 @@ from hydra import compose, initialize_config_dir
 import retail_env  # noqa: F401
 from experiments import runs
 
-pytest.importorskip("stable_baselines3")
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -83,7 +82,7 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     for agent in ("random", "list_price", "lookahead"):
         evaluate(cfg_for("evaluate", out, "env=promotion_mini", f"agent={agent}"),
                  run_dir(out, "promotion_mini", agent))
-    board = write_leaderboard(out / "runs", tmp_path / "lb")
+    board = write_leaderboard(out / "runs", tmp_path / "lb", table=tmp_path / "leaderboard.md")
     rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
     mini = "RetailStore/Promotion-Mini-v0"
     assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
@@ -92,6 +91,12 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
         assert (tmp_path / "lb" / name).stat().st_size > 0
     assert "| list_price | baseline | 2 |" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    # the table file is what experiments.readme_tables puts between the README's markers
+    from experiments.readme_tables import fill
+
+    readme = "x\n<!-- table:leaderboard -->\nold\n<!-- /table:leaderboard -->\ny\n"
+    text, filled, _ = fill(readme, tmp_path)
+    assert filled == ["leaderboard"] and board["table"] in text and "old" not in text
 
 
 def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):

@@ -2,30 +2,31 @@
 
 Each test runs ``python -m experiments.train -m agent=ppo,a2c seed=0,1`` with a launcher on
 tiny budgets (the smoke experiment, the mini promotion preset) and reads the four
-results.json files the jobs wrote. Optional launchers are skipped when not installed.
+results.json files the jobs wrote. The launchers are the ``launchers`` extra (in ``all``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SWEEP = ["agent=ppo,a2c", "seed=0,1", "experiment=smoke", "env=promotion_mini"]
 
 
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1",
+       "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+
 def sweep(out: Path, launcher: str, *extra: str, timeout: int = 420) -> list[dict]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "experiments.train", "-m", *SWEEP, f"out_root={out}",
            f"hydra/launcher={launcher}", *extra]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+    proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True,
                           timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     recs = [json.loads(p.read_text()) for p in sorted(out.rglob("results.json"))]
@@ -44,14 +45,39 @@ def test_local_joblib_runs_jobs_in_parallel(tmp_path):
 
 
 def test_submitit_local_executor(tmp_path):
-    if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None:
-        pytest.skip("hydra-submitit-launcher not installed")
     recs = sweep(tmp_path, "slurm_local", f"hydra.launcher.submitit_folder={tmp_path}/submitit")
     assert all(r["pid"] != os.getpid() for r in recs)
 
 
 def test_ray_local_instance(tmp_path):
-    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None:
-        pytest.skip("hydra-ray-launcher not installed")
     recs = sweep(tmp_path, "ray", timeout=600)
     assert all(r["pid"] != os.getpid() for r in recs)
+
+
+def test_killed_benchmark_loses_nothing_and_rerun_skips_done_runs(tmp_path):
+    """SIGKILL a benchmark sweep while PPO trains; the baselines it finished stay, and the
+    same command run again redoes only the killed run."""
+    grid = ["experiment=smoke", "env=promotion_mini", "agent=list_price,random,ppo", "seed=0",
+            f"out_root={tmp_path}"]
+    runs = {a: tmp_path / "runs" / "promotion_mini" / a / "seed0" for a in
+            ("list_price", "random", "ppo")}
+    cmd = [sys.executable, "-m", "experiments.benchmark", *grid]
+    proc = subprocess.Popen([*cmd, "agent.total_timesteps=100000000"], cwd=REPO, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not ((runs["ppo"] / "logs" / "progress.csv").is_file()
+                   and all((runs[a] / "results.json").is_file() for a in ("list_price", "random"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "sweep ended early"
+            time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)     # the launcher and its worker processes
+        proc.wait()
+    assert (runs["ppo"] / "config.yaml").is_file() and not (runs["ppo"] / "results.json").exists()
+    stamps = {a: (runs[a] / "results.json").stat().st_mtime_ns for a in ("list_price", "random")}
+    rerun = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert {a: (runs[a] / "results.json").stat().st_mtime_ns for a in stamps} == stamps
+    done = json.loads((runs["ppo"] / "results.json").read_text())
+    assert done["train"]["steps_done"] < 100000000 and done["evaluation"]["n_episodes"] == 2

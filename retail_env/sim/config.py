@@ -152,10 +152,9 @@ _ALL_OFF = {k: False for k in _ALL_ON}
 
 # Presets: nested overrides over the SimConfig defaults (= "medium").
 PRESETS: dict[str, dict[str, Any]] = {
-    # One gondola, a few shoppers, no hard cases. A fuel c-store averages 1,100 visits/day
-    # (NACS); easy triples that (a design choice) so a 10-min episode has ~15 decisions.
+    # One gondola, a few shoppers (fuel c-store 1,100 visits/day, NACS), no hard cases.
     "easy": {"layout": "small", "catalog": {"assortment": "mini"},
-             "demand": {"daily_visits": 3000.0}, "shoppers": {"max_shoppers": 8},
+             "demand": {"daily_visits": 1100.0}, "shoppers": {"max_shoppers": 8},
              "hard": _ALL_OFF},
     "medium": {},
     # Every hard case at once, with more put-backs and resting hands [A].

@@ -3,8 +3,11 @@
     python -m experiments.screenshots [--out experiments/screenshots]
 
 Writes ``attribution.png`` and ``promotion.png`` (each env's own ``rgb_array`` render
-after a seeded run of a few steps), and ``heatmap.png`` (an hour of the medium store,
-recorded through the simulator and summarised by ``retail-env heatmap``).
+after a seeded run of a sensible baseline, so the picture shows what a decent policy
+does: mostly right decisions with a few wrong and a review; a staggered hi-lo calendar
+in the walking store, so some shelves are on offer and shoppers are about), and
+``heatmap.png`` (an hour of the medium store, recorded through the simulator and
+summarised by ``retail-env heatmap``).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from retail_env.render.export import export_heatmap  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
 from retail_env.sim import store  # noqa: E402
 
-SHOTS = {  # file -> (env id, steps before the picture)
-    "attribution.png": ("RetailStore/Attribution-v0", 120),
-    "promotion.png": ("RetailStore/Promotion-v0", 12),
+SHOTS = {  # file -> (env id, policy, steps before the picture)
+    "attribution.png": ("RetailStore/Attribution-v0", "trajectory", 120),
+    "promotion.png": ("RetailStore/Promotion-Spatial-v0", "hi_lo", 29),   # 13:54: 6 shoppers in
 }
+UNTIL_REVIEW = 200   # attribution: then up to this many more steps, until a review is marked
 
 
 def save_png(img: np.ndarray, path: Path) -> None:
@@ -39,13 +43,28 @@ def save_png(img: np.ndarray, path: Path) -> None:
         pygame.image.save(pygame.surfarray.make_surface(img.swapaxes(0, 1)), str(tmp))
 
 
-def env_shot(env_id: str, steps: int, seed: int = 0) -> np.ndarray:
+def _policy(env, name: str, seed: int):
+    """``act(obs, info)`` of the named baseline of the env's task."""
+    if "Promotion" in env.spec.id:
+        from agents.promotion_baselines import make_baseline
+        policy = make_baseline(name)
+        policy.reset(env, seed)
+        return lambda obs, info: policy.act(obs)
+    from agents.factory import make_agent
+    agent = make_agent(name, env)
+    agent.reset(seed)
+    return agent.act
+
+
+def env_shot(env_id: str, policy: str, steps: int, seed: int = 0) -> np.ndarray:
     env = gym.make(env_id, render_mode="rgb_array")
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
-    for _ in range(steps):
-        _, _, term, trunc, _ = env.step(env.action_space.sample())
-        if term or trunc:
+    obs, info = env.reset(seed=seed)
+    act = _policy(env, policy, seed)
+    extra = UNTIL_REVIEW if "Attribution" in env_id else 0
+    for i in range(steps + extra):
+        obs, _, term, trunc, info = env.step(act(obs, info))
+        reviewed = info["rewards"].get("review", 0.0) != 0.0
+        if term or trunc or (i >= steps - 1 and (reviewed or not extra)):
             break
     img = env.render()
     env.close()
@@ -71,8 +90,8 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")))
     args = ap.parse_args(argv)
     out = Path(args.out)
-    for name, (env_id, steps) in SHOTS.items():
-        save_png(env_shot(env_id, steps), out / name)
+    for name, (env_id, policy, steps) in SHOTS.items():
+        save_png(env_shot(env_id, policy, steps), out / name)
         print(f"wrote {out / name}")
     heatmap(out / "heatmap.png")
     print(f"wrote {out / 'heatmap.png'}")

@@ -20,7 +20,7 @@ from retail_env.render import (
     make_frame,
 )
 from retail_env.render import palette as pal
-from retail_env.render.draw import surface_to_array
+from retail_env.render.draw import TRACK_R, surface_to_array
 from retail_env.render.synthetic import demo_frame, demo_header
 
 
@@ -83,7 +83,7 @@ def test_shopper_staff_and_track_pixels(header, drawer):
     assert _at(img, shopper) == pal.account(4)
     assert _at(img, staff) == pal.STAFF
     track = drawer.to_px(np.array([[7.25, 2.75]]))[0]
-    r = max(5, int(drawer.cell * 0.5))
+    r = max(5, int(drawer.cell * TRACK_R))
     assert _at(img, (track[0] + r - 1, track[1])) == pal.account(4)      # ring edge
     assert _at(img, track) == pal.FLOOR                                  # hollow ring
     no_people = _draw(drawer, frame, ALL_LAYERS & ~Layer.SHOPPERS)
@@ -93,7 +93,7 @@ def test_shopper_staff_and_track_pixels(header, drawer):
 def test_decision_marks_are_green_and_red(header, drawer):
     frame = _frame(header, decisions=[[3, WRONG, 0], [5, CORRECT, 0]])
     img = _draw(drawer, frame)
-    width = max(2, drawer.cell // 6)
+    width = drawer.decision_ring_width
     for plate, colour in ((3, pal.WRONG), (5, pal.CORRECT)):
         rect = drawer.plate_rects[plate]
         assert _at(img, (rect.centerx, rect.bottom + width // 2)) == colour
@@ -118,10 +118,74 @@ def test_event_flash_and_promo_tag(header, drawer):
     assert _at(img, (tag.left + 2, tag.top + 2)) == pal.DISCOUNT
 
 
+def test_price_label_reads_the_discount_once_per_run(header, drawer):
+    """Three neighbouring plates on one shelf row at -30 %: one label spans the three."""
+    run = next(r for r in drawer.plate_runs if len(r) >= 4)
+    mult = np.ones(header.n_plates)
+    mult[run[:3]] = 0.7
+    promo = np.where(mult < 1, DISCOUNT, 0)
+    img = _draw(drawer, _frame(header, price_mult=mult, promo=promo))
+    box = drawer.plate_rects[run[0]].union(drawer.plate_rects[run[2]])
+    y = box.bottom - 8                                        # a line through the label text
+    line = [_at(img, (x, y)) for x in range(box.left, box.right)]
+    label = [i for i, c in enumerate(line) if c in (pal.DISCOUNT, (255, 255, 255))]
+    assert line.count((255, 255, 255)) >= 3                     # white text on the label
+    middle = (label[0] + label[-1]) / 2 + box.left
+    assert abs(middle - box.centerx) <= 3                       # centred on the run, once
+    assert label[-1] - label[0] < box.w                         # one label, not three
+    rest = drawer.plate_rects[run[3]]                           # full price: no tag, no label
+    assert _at(img, (rest.left + 2, rest.top + 2)) == pal.category(header.plate_category[run[3]])
+    off = _draw(drawer, _frame(header, price_mult=mult, promo=promo), ALL_LAYERS & ~Layer.PRICES)
+    assert (255, 255, 255) not in [_at(off, (x, y)) for x in range(box.left, box.right)]
+
+
+def test_decision_marks_fade_and_only_the_newest_per_plate_shows(header, drawer):
+    from retail_env.render.draw import DECISION_SHOW_TICKS
+
+    rect = drawer.plate_rects[3]
+    r = max(4, int(drawer.cell * 0.2))
+    rim = (rect.right - r // 2, rect.top + r // 2 - r)           # top of the badge disc
+    fresh = _draw(drawer, _frame(header, decisions=[[3, WRONG, 0]]))
+    later = _draw(drawer, _frame(header, decisions=[[3, WRONG, DECISION_SHOW_TICKS // 2]]))
+    gone = _draw(drawer, _frame(header, decisions=[[3, WRONG, DECISION_SHOW_TICKS]]))
+    plain = _draw(drawer, _frame(header))
+    edge = (rect.centerx, rect.bottom + drawer.decision_ring_width // 2)
+    assert _at(fresh, edge) == pal.WRONG and _at(later, edge) != pal.WRONG   # ring only fresh
+    assert _at(fresh, (rim[0], rim[1] + 2)) == pal.WRONG
+    assert _at(later, (rim[0], rim[1] + 2)) not in (pal.WRONG, _at(plain, (rim[0], rim[1] + 2)))
+    assert np.array_equal(gone, plain)
+    both = _draw(drawer, _frame(header, decisions=[[3, WRONG, 200], [3, CORRECT, 0]]))
+    assert _at(both, edge) == pal.CORRECT
+    assert _at(both, (rim[0], rim[1] + 2)) == pal.CORRECT
+
+
+@pytest.mark.parametrize("rows,cols,where", [(10, 30, "below"), (28, 12, "beside")])
+def test_legend_goes_where_the_map_gets_bigger_cells(rows, cols, where):
+    grid = np.ones((rows, cols), np.uint8)
+    grid[1:-1, 1:-1] = 0
+    grid[3, 3:6] = 2
+    h = FrameHeader(grid=grid, cell_m=0.5, plate_cell=[[3, 3], [3, 4], [3, 5]],
+                    plate_category=[0, 1, 2], plate_product=[0, 1, 2],
+                    category_names=("a", "b", "c"), product_names=("x", "y", "z"))
+    d = FrameDrawer(h)
+    map_rect = d.cell_rect(0, 0).union(d.cell_rect(rows - 1, cols - 1))
+    legend = d.legend_rect
+    assert not map_rect.colliderect(legend)
+    assert pygame_rect_inside(map_rect, d.size) and pygame_rect_inside(legend, d.size)
+    assert (legend.top >= map_rect.bottom) == (where == "below")
+    assert (legend.left >= map_rect.right) == (where == "beside")
+    side_cell = int(min((800 - 176 - 8) / cols, (600 - 38) / rows))
+    assert d.cell >= side_cell
+
+
+def pygame_rect_inside(rect, size):
+    return rect.left >= 0 and rect.top >= 0 and rect.right <= size[0] and rect.bottom <= size[1]
+
+
 def test_status_bar_changes_with_status(header, drawer):
     a = _draw(drawer, _frame(header, status={"n_in_store": 3}))
-    b = _draw(drawer, _frame(header, status={"n_in_store": 3, "receipts_right": 4,
-                                              "receipts_total": 5}))
+    b = _draw(drawer, _frame(header, status={"n_in_store": 3, "decisions_right": 4,
+                                              "decisions": 5}))
     assert not np.array_equal(a[:30], b[:30])
     assert np.array_equal(a[40:], b[40:])
 

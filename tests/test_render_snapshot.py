@@ -43,11 +43,11 @@ def _fake(header):
 def test_frame_from_state_copies_store_b():
     header = demo_header()
     state, params = _fake(header)
-    f = frame_from_state(state, params, 1, header=header, status={"receipts_total": 3},
+    f = frame_from_state(state, params, 1, header=header, status={"decisions": 3},
                          decisions=[[2, 2, 0]])
     assert f.time_s == 3600.0 + 10.0
     assert f.shopper_kind.tolist() == [0, STAFF, -1]
-    assert f.status == {"n_in_store": 1.0, "receipts_total": 3.0}
+    assert f.status == {"n_in_store": 1.0, "decisions": 3.0}
     np.testing.assert_allclose(f.plate_stock_frac, np.minimum(np.arange(header.n_plates) % 5 / 4,
                                                               1.0), atol=1 / 255)
     assert f.plate_event[4] == 255                        # sensor active now

@@ -16,7 +16,7 @@ from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
-from retail_env.render.frame import ABSENT, SHOPPER, STAFF, Frame, FrameHeader, make_frame
+from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
 from retail_env.sim.validation import from_dict
 
 MAX_EMPTY_RESETS = 10
@@ -61,6 +61,7 @@ class AttributionEnv(gym.Env):
         self.render_mode = render_mode
         self._renderer = None
         self._header: FrameHeader | None = None
+        self._right = 0                     # decisions that left the receipts right (status bar)
 
     # --- Gymnasium API ------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -76,6 +77,7 @@ class AttributionEnv(gym.Env):
             raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
+        self._right = 0
         return self._obs.observe(0), self._info()
 
     def step(self, action):
@@ -83,6 +85,7 @@ class AttributionEnv(gym.Env):
         if self.core.finished(0):
             raise RuntimeError("the episode is over: call reset() before step()")
         terms = self.core.decide(0, a)
+        self._right += self.core.recent[0][-1][1] != WRONG
         self.core.advance()
         terminated = self.core.finished(0)
         obs = self._obs.blank() if terminated else self._obs.observe(0)
@@ -115,7 +118,7 @@ class AttributionEnv(gym.Env):
         return self._header
 
     def current_frame(self) -> Frame:
-        return frame(self.core, self.frame_header(), 0)
+        return frame(self.core, self.frame_header(), 0, right=self._right)
 
     # --- helpers ------------------------------------------------------------
     def _draw_seed(self) -> int:
@@ -152,8 +155,9 @@ def frame_header(core: AttributionCore) -> FrameHeader:
                        task="attribution", tick_hz=core.hz)
 
 
-def frame(core: AttributionCore, header: FrameHeader, b: int) -> Frame:
-    """Store ``b`` now: shoppers and tracks, the event being decided, recent decisions."""
+def frame(core: AttributionCore, header: FrameHeader, b: int, right: int = 0) -> Frame:
+    """Store ``b`` now: shoppers and tracks, the event being decided, recent decisions;
+    ``right`` = decisions so far that left the receipts right (reviews included)."""
     st, sens, p = core.sim.state, core.sim.state.sensors, core.sim.params
     kind = np.where(~st.present[b], ABSENT, np.where(st.staff[b], STAFF, SHOPPER))
     tracks, _ = core.sim.track_window(b)
@@ -171,4 +175,5 @@ def frame(core: AttributionCore, header: FrameHeader, b: int) -> Frame:
         track_trail=tracks[:, [H - 1 - t for t in TRAIL_TICKS]],
         plate_stock_frac=st.plate_count[b] / p.planogram.capacity, plate_event=flash,
         decisions=np.array(dec, np.int64).reshape(-1, 3),
-        status={"n_in_store": core.sim.n_inside(b), "reviews": core.stats[b]["reviews"]})
+        status={"n_in_store": core.sim.n_inside(b), "decisions_right": right,
+                "decisions": core.stats[b]["decisions"], "reviews": core.stats[b]["reviews"]})

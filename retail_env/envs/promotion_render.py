@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from retail_env.envs.promotion_core import PromoParams, PromoState, endcap_exposure, kpis_from
+from retail_env.render.draw import ALL_LAYERS, Layer
 from retail_env.render.frame import DISCOUNT, MEMBER_ONLY, NO_PROMO, FrameHeader, make_frame
 from retail_env.render.snapshot import frame_from_state, header_from_params
 from retail_env.render.viewer import Renderer
@@ -46,7 +47,10 @@ class PromotionView:
                                  plate_product=self.plate_product,
                                  category_names=cat.category_names, product_names=cat.name,
                                  task="promotion")
-        self.renderer = Renderer(header, render_mode, fps=fps, title="retail-env: promotion")
+        # Camera tracks and event flashes matter to attribution only; here they would
+        # just double the shoppers and blink over the price tags.
+        self.renderer = Renderer(header, render_mode, fps=fps, title="retail-env: promotion",
+                                 layers=ALL_LAYERS & ~(Layer.TRACKS | Layer.EVENTS))
 
     def render(self, state: PromoState):
         p, cat = self.params, self.params.catalog

@@ -29,7 +29,7 @@ A :class:`Frame` is built with :func:`make_frame` from plain arrays (positions i
 x east / y south, cell (r, c) centred at ((c + .5) * cell_m, (r + .5) * cell_m); fractions
 in [0, 1]; decisions rows ``[plate, outcome, age_ticks]`` with outcome PENDING / CORRECT /
 WRONG / REVIEWED; promo NO_PROMO / DISCOUNT / MEMBER_ONLY; status numbers such as
-``n_in_store``, ``receipts_right``, ``receipts_total``, ``profit``). Frames are quantised on
+``n_in_store``, ``decisions_right``, ``decisions``, ``profit``). Frames are quantised on
 creation (float16 positions, uint8 stock), so what is drawn live is exactly what a
 recording replays.
 

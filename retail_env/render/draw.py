@@ -13,6 +13,7 @@ import numpy as np
 import pygame
 from scipy import ndimage
 
+from retail_env.render import marks
 from retail_env.render import palette as pal
 from retail_env.render.frame import (
     DISCOUNT,
@@ -27,11 +28,15 @@ from retail_env.render.frame import (
     FrameHeader,
     format_clock,
 )
+from retail_env.render.legend import COL_W, ROW, draw_legend, rows_needed
 
 DEFAULT_SIZE = (800, 600)
 STATUS_H = 30
 LEGEND_W = 176
-DECISION_FADE_TICKS = 300     # decision marks fade over 30 s of store time [A]
+DECISION_SHOW_TICKS = 600     # a decision mark fades out over 60 s of store time [A]
+DECISION_RING_TICKS = 50      # ... and outlines its plate for the first 5 s (what just happened)
+SHOPPER_R = 0.3               # shopper disc radius, in cells
+TRACK_R = 0.42                # camera-track ring radius: just wider than the disc it circles
 
 
 class Layer(enum.IntFlag):
@@ -50,42 +55,7 @@ ALL_LAYERS = Layer.SHOPPERS | Layer.TRACKS | Layer.STOCK | Layer.EVENTS | Layer.
 LAYER_ORDER = (Layer.SHOPPERS, Layer.TRACKS, Layer.STOCK, Layer.EVENTS, Layer.DECISIONS,
                Layer.PRICES)
 
-# Legend entries worth explaining per task (others: every entry).
-TASK_MARKS = {
-    "attribution": {"shopper (by account)", "camera track", "staff", "shelf event", "charged right",
-                    "charged wrong", "human review"},
-    "promotion": {"shopper (by account)", "staff", "discount", "member-only"},
-}
 STATUS_LABELS = {"n_in_store": "in store", "profit": "profit", "reviews": "reviews"}
-
-
-def _font(size: int) -> pygame.font.Font:
-    if not pygame.font.get_init():
-        pygame.font.init()
-    return pygame.font.Font(None, size)
-
-
-class TextCache:
-    """Rendered strings keyed by (text, size, colour); text rendering dominates otherwise."""
-
-    def __init__(self, limit: int = 1024):
-        self._fonts: dict[int, pygame.font.Font] = {}
-        self._cache: dict[tuple, pygame.Surface] = {}
-        self._limit = limit
-
-    def get(self, text: str, size: int, colour: pal.RGB, bold: bool = False) -> pygame.Surface:
-        key = (text, size, colour, bold)
-        surf = self._cache.get(key)
-        if surf is None:
-            font = self._fonts.get(size)
-            if font is None:
-                font = self._fonts[size] = _font(size)
-            font.set_bold(bold)
-            surf = font.render(text, True, colour)
-            if len(self._cache) >= self._limit:
-                self._cache.clear()
-            self._cache[key] = surf
-        return surf
 
 
 class FrameDrawer:
@@ -95,18 +65,39 @@ class FrameDrawer:
                  legend: bool = True):
         self.header = header
         self.size = (int(size[0]), int(size[1]))
-        self.text = TextCache()
-        w, h = self.size
-        self.legend = legend and w >= 480
-        map_w = w - (LEGEND_W if self.legend else 0) - 8
-        map_h = h - STATUS_H - 8
-        gh, gw = header.grid.shape
-        self.cell = max(2, int(min(map_w / gw, map_h / gh)))
-        self.origin = (4 + (map_w - self.cell * gw) // 2, STATUS_H + 4 + (map_h - self.cell * gh) // 2)
+        self.text = marks.TextCache()
+        self.cell, self.origin, self.legend_rect, self.legend_cols = self._layout(legend)
         self.plate_rects = self._plate_rects()
         self.full_colour = [pal.category(c) for c in header.plate_category]
         self.empty_colour = [pal.empty(c) for c in self.full_colour]
+        self.plate_runs = self._plate_runs()
         self.background = self._background()
+
+    def _layout(self, legend: bool):
+        """Cell size, map origin and legend box: the legend goes beside the map or under it,
+        whichever leaves the bigger cells (a wide store reads better with it underneath)."""
+        w, h = self.size
+        gh, gw = self.header.grid.shape
+        top, avail_h = STATUS_H + 4, h - STATUS_H - 8
+        options = [(max(2, int(min((w - 8) / gw, avail_h / gh))), 0, 0, 0)]   # no legend
+        if legend and w >= 480:
+            options = [(max(2, int(min((w - LEGEND_W - 8) / gw, avail_h / gh))), LEGEND_W, 0, 1)]
+            cols = w // COL_W
+            leg_h = rows_needed(self.header, cols) * ROW + 12
+            if avail_h - leg_h > 0:
+                options.append((max(2, int(min((w - 8) / gw, (avail_h - leg_h) / gh))), 0, leg_h,
+                                cols))
+        cell, side, below, cols = max(options, key=lambda o: o[0])   # ties: the first
+        map_w, map_h = cell * gw, cell * gh
+        pad_y = (avail_h - below - map_h) // 2
+        origin = (4 + (w - side - 8 - map_w) // 2, top + pad_y)
+        if side:
+            rect = pygame.Rect(w - side, STATUS_H, side, h - STATUS_H)
+        elif below:
+            rect = pygame.Rect(0, origin[1] + map_h + 4, w, below)
+        else:
+            rect = None
+        return cell, origin, rect, cols
 
     # --- geometry -----------------------------------------------------------------
     def cell_rect(self, row: int, col: int) -> pygame.Rect:
@@ -137,6 +128,19 @@ class FrameDrawer:
                                      max(1, r.h - 2 * inset)))
         return rects
 
+    def _plate_runs(self) -> list[list[int]]:
+        """Plates side by side on one shelf row (left to right): a price label spans a run."""
+        cells = self.header.plate_cell
+        order = np.lexsort((np.arange(len(cells)), cells[:, 1], cells[:, 0])).tolist()
+        runs: list[list[int]] = []
+        for p in order:
+            if runs and cells[runs[-1][-1], 0] == cells[p, 0] \
+                    and cells[p, 1] - cells[runs[-1][-1], 1] in (0, 1):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        return runs
+
     # --- static background --------------------------------------------------------
     def _background(self) -> pygame.Surface:
         surf = pygame.Surface(self.size)
@@ -162,8 +166,8 @@ class FrameDrawer:
             surf.fill(full, rect)
         self._gate_labels(surf)
         surf.fill(pal.STATUS_BG, pygame.Rect(0, 0, self.size[0], STATUS_H))
-        if self.legend:
-            self._draw_legend(surf)
+        if self.legend_rect is not None:
+            draw_legend(surf, self.text, self.header, self.legend_rect, self.legend_cols)
         return surf
 
     def _gate_labels(self, surf: pygame.Surface) -> None:
@@ -180,82 +184,6 @@ class FrameDrawer:
                 surf.fill(colour, tag)
                 pygame.draw.rect(surf, pal.PANEL_FG, tag, 1)
                 surf.blit(img, img.get_rect(center=tag.center))
-
-    def _draw_legend(self, surf: pygame.Surface) -> None:
-        x0 = self.size[0] - LEGEND_W
-        surf.fill(pal.PANEL_BG, pygame.Rect(x0, STATUS_H, LEGEND_W, self.size[1] - STATUS_H))
-        pygame.draw.line(surf, pal.FLOOR_LINE, (x0, STATUS_H), (x0, self.size[1]))
-        y = STATUS_H + 8
-        x = x0 + 10
-        surf.blit(self.text.get("Shelf categories", 17, pal.PANEL_FG, bold=True), (x, y))
-        y += 20
-        used = sorted(set(self.header.plate_category.tolist()))
-        room = max(1, (self.size[1] - STATUS_H - 230) // 17)
-        for c in used[:room]:
-            surf.fill(pal.category(c), pygame.Rect(x, y + 2, 14, 11))
-            surf.blit(self.text.get(self.header.category_names[c][:18], 16, pal.PANEL_FG), (x + 20, y))
-            y += 17
-        if len(used) > room:
-            surf.blit(self.text.get(f"+{len(used) - room} more", 15, pal.STATUS_DIM), (x + 20, y))
-            y += 17
-        y += 8
-        surf.blit(self.text.get("Marks", 17, pal.PANEL_FG, bold=True), (x, y))
-        y += 20
-        items = (
-            ("shopper (by account)", lambda cx, cy: self._disc(surf, (cx, cy), pal.ACCOUNT[0], 5)),
-            ("camera track", lambda cx, cy: self._ring(surf, (cx, cy), pal.ACCOUNT[0], 7)),
-            ("staff", lambda cx, cy: surf.fill(pal.STAFF, pygame.Rect(cx - 5, cy - 5, 10, 10))),
-            ("shelf event", lambda cx, cy: pygame.draw.rect(
-                surf, pal.EVENT, pygame.Rect(cx - 6, cy - 6, 12, 12), 3)),
-            ("charged right", lambda cx, cy: self._badge(surf, (cx, cy), 1, 7)),
-            ("charged wrong", lambda cx, cy: self._badge(surf, (cx, cy), 2, 7)),
-            ("human review", lambda cx, cy: self._badge(surf, (cx, cy), 3, 7)),
-            ("discount", lambda cx, cy: self._tag(surf, (cx - 6, cy - 6), pal.DISCOUNT, 12)),
-            ("member-only", lambda cx, cy: self._tag(surf, (cx - 6, cy - 6), pal.MEMBER, 12)),
-        )
-        wanted = TASK_MARKS.get(self.header.task)
-        for label, icon in items:
-            if wanted is not None and label not in wanted:
-                continue
-            icon(x + 7, y + 7)
-            surf.blit(self.text.get(label, 16, pal.PANEL_FG), (x + 20, y))
-            y += 18
-        surf.fill(pal.category(0), pygame.Rect(x + 1, y + 1, 12, 12))
-        surf.fill(pal.empty(pal.category(0)), pygame.Rect(x + 1, y + 1, 12, 6))
-        surf.blit(self.text.get("stock left (pale = sold)", 16, pal.PANEL_FG), (x + 20, y))
-
-    # --- primitives ---------------------------------------------------------------
-    @staticmethod
-    def _disc(surf, centre, colour, r):
-        pygame.draw.circle(surf, pal.OUTLINE, centre, r + 1)
-        pygame.draw.circle(surf, colour, centre, r)
-
-    @staticmethod
-    def _ring(surf, centre, colour, r):
-        pygame.draw.circle(surf, colour, centre, r, max(2, r // 4))
-
-    @staticmethod
-    def _tag(surf, topleft, colour, s):
-        x, y = topleft
-        pygame.draw.polygon(surf, colour, [(x, y), (x + s, y), (x, y + s)])
-        pygame.draw.polygon(surf, pal.OUTLINE, [(x, y), (x + s, y), (x, y + s)], 1)
-
-    @staticmethod
-    def _badge(surf, centre, outcome, r, colour=None):
-        colour = colour or pal.DECISION.get(outcome, pal.PENDING)
-        cx, cy = centre
-        pygame.draw.circle(surf, (255, 255, 255), centre, r + 1)
-        pygame.draw.circle(surf, colour, centre, r)
-        k = max(1, r // 2)
-        w = max(1, r // 3)
-        if outcome == 1:        # tick
-            pygame.draw.lines(surf, (255, 255, 255), False,
-                              [(cx - k, cy), (cx - k // 3, cy + k * 2 // 3), (cx + k, cy - k * 2 // 3)], w)
-        elif outcome == 2:      # cross
-            pygame.draw.line(surf, (255, 255, 255), (cx - k, cy - k), (cx + k, cy + k), w)
-            pygame.draw.line(surf, (255, 255, 255), (cx - k, cy + k), (cx + k, cy - k), w)
-        elif outcome == 3:      # eye of the reviewer: ring with a pupil
-            pygame.draw.circle(surf, (255, 255, 255), centre, k, w)
 
     # --- frame --------------------------------------------------------------------
     def draw(self, surf: pygame.Surface, frame: Frame, layers: int = ALL_LAYERS) -> pygame.Surface:
@@ -292,46 +220,68 @@ class FrameDrawer:
             pygame.draw.rect(surf, colour, self.plate_rects[p].inflate(2 * width, 2 * width), width)
 
     def _draw_prices(self, surf, frame: Frame) -> None:
-        """A corner tag per re-priced plate: colour = kind, size grows with the discount."""
+        """A corner tag per re-priced plate (colour = kind, size grows with the depth) and one
+        readable label ("-30%") per run of neighbouring plates with the same offer."""
         mult = frame.price_mult.astype(np.float32)
-        show = np.flatnonzero((frame.promo != 0) | (np.abs(mult - 1.0) > 0.005))
-        label = self.cell >= 28
-        for p in show.tolist():
-            kind = int(frame.promo[p])
-            colour = pal.MEMBER if kind == MEMBER_ONLY else pal.DISCOUNT if kind == DISCOUNT \
-                else pal.PRICE_UP
+        pct = np.rint((mult - 1.0) * 100).astype(int)
+        kind = frame.promo.astype(int)
+        shown = (kind != 0) | (pct != 0)
+        size = int(min(16, max(11, self.cell * 0.55)))
+        for p in np.flatnonzero(shown).tolist():
             r = self.plate_rects[p]
             depth = min(1.0, abs(1.0 - float(mult[p])))
-            s = max(4, int(min(r.w, r.h) * min(0.75, 0.3 + 1.0 * depth)))
-            self._tag(surf, r.topleft, colour, s)
-            if label:
-                pct = int(round((float(mult[p]) - 1.0) * 100))
-                img = self.text.get(f"{pct:+d}%", 13, (255, 255, 255), bold=True)
-                if img.get_width() <= r.w:
-                    box = img.get_rect(midbottom=(r.centerx, r.bottom))
-                    surf.fill(colour, box)
-                    surf.blit(img, box)
+            marks.corner_tag(surf, r.topleft, self._promo_colour(kind[p]),
+                             max(4, int(min(r.w, r.h) * min(0.6, 0.25 + depth))))
+        if self.cell < 10:
+            return
+        for run in self.plate_runs:
+            i = 0
+            while i < len(run):
+                p = run[i]
+                j = i + 1
+                while j < len(run) and shown[p] and kind[run[j]] == kind[p] \
+                        and pct[run[j]] == pct[p] and shown[run[j]]:
+                    j += 1
+                if shown[p]:
+                    box = self.plate_rects[run[i]].union(self.plate_rects[run[j - 1]])
+                    marks.label(surf, self.text, f"{pct[p]:+d}%" if pct[p] else "member",
+                                size, self._promo_colour(kind[p]), (box.centerx, box.bottom - 1))
+                i = j
+
+    @property
+    def decision_ring_width(self) -> int:
+        return max(2, self.cell // 8)
+
+    @staticmethod
+    def _promo_colour(kind: int) -> pal.RGB:
+        return pal.MEMBER if kind == MEMBER_ONLY else pal.DISCOUNT if kind == DISCOUNT \
+            else pal.PRICE_UP
 
     def _draw_decisions(self, surf, frame: Frame) -> None:
-        if len(frame.decisions) == 0:
+        """The newest decision per plate: a small badge that fades out, plus an outline
+        round the plate while the decision is fresh."""
+        dec = frame.decisions
+        if len(dec) == 0:
             return
-        dec = frame.decisions[np.argsort(-frame.decisions[:, 2], kind="stable")]  # newest on top
-        r_badge = max(4, int(self.cell * 0.32))
-        width = max(2, self.cell // 6)
-        n = self.header.n_plates
-        for plate, outcome, age in dec.tolist():
-            if not 0 <= plate < n:
-                continue
-            fade = min(0.6, max(0, age) / DECISION_FADE_TICKS)
-            colour = pal.mix(pal.DECISION.get(outcome, pal.PENDING), pal.FLOOR, fade)
+        dec = dec[(dec[:, 2] < DECISION_SHOW_TICKS) & (dec[:, 0] >= 0)
+                  & (dec[:, 0] < self.header.n_plates)]
+        dec = dec[np.argsort(dec[:, 2], kind="stable")]
+        _, first = np.unique(dec[:, 0], return_index=True)          # newest per plate
+        r_badge = max(4, int(self.cell * 0.2))
+        width = self.decision_ring_width
+        for plate, outcome, age in dec[np.sort(first)[::-1]].tolist():   # newest drawn last
+            colour = pal.DECISION.get(outcome, pal.PENDING)
             rect = self.plate_rects[plate]
-            pygame.draw.rect(surf, colour, rect.inflate(2 * width, 2 * width), width)
-            self._badge(surf, rect.topright, outcome, r_badge, colour)
+            if age < DECISION_RING_TICKS:
+                pygame.draw.rect(surf, colour, rect.inflate(2 * width, 2 * width), width)
+            faded = pal.mix(colour, pal.FLOOR, 0.8 * max(0, age) / DECISION_SHOW_TICKS)
+            marks.badge(surf, (rect.right - r_badge // 2, rect.top + r_badge // 2), outcome,
+                        r_badge, faded)
 
     def _draw_shoppers(self, surf, frame: Frame) -> None:
         px = self.to_px(frame.shopper_pos.astype(np.float32))
         ok = ~np.isnan(px).any(axis=1) & (frame.shopper_kind >= 0)
-        r = max(3, int(self.cell * 0.3))
+        r = max(3, int(self.cell * SHOPPER_R))
         for i in np.flatnonzero(ok).tolist():
             centre = (int(px[i, 0]), int(px[i, 1]))
             if frame.shopper_kind[i] == STAFF:
@@ -340,21 +290,21 @@ class FrameDrawer:
                 surf.fill(pal.OUTLINE, box.inflate(2, 2))
                 surf.fill(pal.STAFF, box)
             else:
-                self._disc(surf, centre, pal.account(int(frame.shopper_account[i])), r)
+                marks.disc(surf, centre, pal.account(int(frame.shopper_account[i])), r)
 
     def _draw_tracks(self, surf, frame: Frame) -> None:
         px = self.to_px(frame.track_pos.astype(np.float32))
         trail = self.to_px(frame.track_trail.astype(np.float32).reshape(-1, 2))
         trail = trail.reshape(frame.track_trail.shape)
         ok = ~np.isnan(px).any(axis=1)
-        r = max(5, int(self.cell * 0.5))
+        r = max(5, int(self.cell * TRACK_R))
         for i in np.flatnonzero(ok).tolist():
             colour = pal.account(int(frame.track_account[i]))
             centre = (int(px[i, 0]), int(px[i, 1]))
             pts = [tuple(q) for q in trail[i][~np.isnan(trail[i]).any(axis=1)].astype(int).tolist()]
             if pts:
                 pygame.draw.lines(surf, colour, False, [*pts, centre], 2 if len(pts) else 1)
-            self._ring(surf, centre, colour, r)
+            marks.ring(surf, centre, colour, r)
 
     def _draw_status(self, surf, frame: Frame) -> None:
         parts: list[tuple[str, str]] = []
@@ -364,14 +314,14 @@ class FrameDrawer:
         st = frame.status
         if "n_in_store" in st:
             parts.append(("in store", f"{int(st['n_in_store'])}"))
-        if "receipts_total" in st:
-            right, total = int(st.get("receipts_right", 0)), int(st["receipts_total"])
+        if "decisions" in st:
+            right, total = int(st.get("decisions_right", 0)), int(st["decisions"])
             share = f" ({100 * right / total:.0f}%)" if total else ""
-            parts.append(("receipts right", f"{right}/{total}{share}"))
+            parts.append(("decisions right", f"{right}/{total}{share}"))
         if "profit" in st:
             parts.append(("profit", f"${st['profit']:,.0f}"))
         for key, value in st.items():
-            if key not in ("n_in_store", "receipts_right", "receipts_total", "profit"):
+            if key not in ("n_in_store", "decisions_right", "decisions", "profit"):
                 text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
                 parts.append((STATUS_LABELS.get(key, key.replace("_", " ")), text))
         x = 10

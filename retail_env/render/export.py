@@ -17,14 +17,9 @@ import pygame
 
 from retail_env.atomic import atomic_path
 from retail_env.render import palette as pal
-from retail_env.render.draw import (
-    ALL_LAYERS,
-    DEFAULT_SIZE,
-    FrameDrawer,
-    TextCache,
-    surface_to_array,
-)
+from retail_env.render.draw import ALL_LAYERS, DEFAULT_SIZE, FrameDrawer, surface_to_array
 from retail_env.render.frame import ENDCAP, ENTRY, EXIT, SHELF, SHOPPER, WALL
+from retail_env.render.marks import TextCache
 from retail_env.render.recording import Recording
 
 GIF_MAX_FRAMES = 300
@@ -139,8 +134,10 @@ def _heat_panel(rec: Recording, seconds: np.ndarray, vmax: float, cell: int) -> 
 
 
 def heatmap_image(rec: Recording, width: int = 1200) -> np.ndarray:
-    """Two panels, walking time and standing time per cell (log colour scale), as uint8 HxWx3."""
+    """Two panels, time moving and time standing still per cell (log colour scale), as uint8
+    HxWx3. Split, because standing (reaching, choosing) dominates and would hide the aisles."""
     walk, dwell = dwell_maps(rec)
+    moving = np.maximum(walk - dwell, 0.0)
     gh, gw = rec.header.grid.shape
     pad, title_h, bar_h = 16, 34, 62
     cell = max(2, (width - 3 * pad) // (2 * gw))
@@ -149,7 +146,7 @@ def heatmap_image(rec: Recording, width: int = 1200) -> np.ndarray:
     surf.fill(pal.PANEL_BG)
     text = TextCache()
     span = rec.times[-1] - rec.times[0]
-    for k, (name, sec) in enumerate((("walking: seconds per cell", walk),
+    for k, (name, sec) in enumerate((("walking (moving): seconds per cell", moving),
                                      ("dwelling (standing still): seconds per cell", dwell))):
         x = pad + k * (pw + pad)
         panel = _heat_panel(rec, sec, float(sec.max()), cell)

@@ -85,8 +85,8 @@ def demo_frame(header: FrameHeader, tick: int, n_shoppers: int = 6, trail: int =
                       track_pos=tpos, track_account=account, track_trail=past,
                       plate_stock_frac=stock, plate_event=flash, price_mult=price, promo=promo,
                       decisions=decisions,
-                      status={"n_in_store": n_shoppers - 1, "receipts_right": 7 + tick // 50,
-                              "receipts_total": 9 + tick // 40})
+                      status={"n_in_store": n_shoppers - 1, "decisions_right": 7 + tick // 50,
+                              "decisions": 9 + tick // 40})
 
 
 def demo_frames(header: FrameHeader, n: int, **kw) -> list[Frame]:

@@ -1,0 +1,75 @@
+"""The task envs draw what they should: status-bar tallies, live == recorded, price tags."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import retail_env  # noqa: F401  (registers the ids)
+from retail_env.render import Layer, RecordEpisode, Renderer, load_recording
+from retail_env.render import palette as pal
+
+
+@pytest.fixture(scope="module")
+def attribution_run(tmp_path_factory):
+    """A short recorded Attribution episode, rendered live each step: the nearest track is
+    charged, except every third event is waved through as "no one" (some wrong on purpose)."""
+    folder = tmp_path_factory.mktemp("rec")
+    env = RecordEpisode(gym.make("RetailStore/Attribution-v0", render_mode="rgb_array",
+                                 episode_s=180.0), folder)
+    obs, info = env.reset(seed=3)
+    live, frames, right = [env.render()], [env.unwrapped.current_frame()], 0
+    done = False
+    while not done:
+        action = 0 if len(frames) % 3 else env.unwrapped.no_one
+        obs, _, term, trunc, info = env.step(action)
+        right += info["rewards"]["overcharge"] == 0 and info["rewards"]["undercharge"] == 0
+        live.append(env.render())
+        frames.append(env.unwrapped.current_frame())
+        done = term or trunc
+    env.close()
+    return env.saved[0], live, frames, right
+
+
+def test_attribution_status_counts_decisions_right(attribution_run):
+    _, _, frames, right = attribution_run
+    last = frames[-1].status
+    assert last["decisions"] == len(frames) - 1
+    assert last["decisions_right"] == right
+    assert 0 < right < last["decisions"]                   # the run has both kinds
+    assert frames[0].status["decisions"] == 0
+
+
+def test_attribution_record_load_render_equals_live(attribution_run):
+    path, live, frames, _ = attribution_run
+    rec = load_recording(path)
+    assert len(rec) == len(live)
+    replay = Renderer(rec.header, "rgb_array")
+    for i in (0, len(rec) // 2, len(rec) - 1):
+        assert rec.frame(i).same_as(frames[i])
+        np.testing.assert_array_equal(replay.render(rec.frame(i)), live[i])
+    assert rec.meta["env_id"] == "RetailStore/Attribution-v0" and rec.meta["seed"] == 3
+
+
+def _discount_pixels(img: np.ndarray) -> int:
+    return int((img == np.array(pal.DISCOUNT, np.uint8)).all(-1).sum())
+
+
+def test_promotion_render_shows_price_tags_only_on_offers():
+    env = gym.make("RetailStore/Promotion-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    none = np.zeros(env.action_space.shape, np.int64)
+    env.step(none)
+    plain = env.render()
+    offer = none.copy()
+    offer[0] = 3                                                 # first unit at level 3 (-30 %)
+    env.step(offer)
+    tagged = env.render()
+    renderer = env.unwrapped._renderer.renderer
+    assert not renderer.layers & Layer.TRACKS                   # tracks are attribution's
+    env.close()
+    assert plain.shape == tagged.shape == (600, 800, 3)
+    legend_icon = _discount_pixels(plain)                        # the legend's sample tag
+    assert 0 < legend_icon < 100
+    assert _discount_pixels(tagged) - legend_icon > 100          # tags and a "-30%" label

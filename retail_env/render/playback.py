@@ -12,6 +12,7 @@ import pygame
 
 from retail_env.render import palette as pal
 from retail_env.render.draw import ALL_LAYERS, DEFAULT_SIZE, LAYER_ORDER, FrameDrawer
+from retail_env.render.export import native_fps
 from retail_env.render.frame import format_clock
 from retail_env.render.recording import Recording
 
@@ -32,10 +33,7 @@ class Player:
         self.rec = rec
         self.drawer = FrameDrawer(rec.header, size)
         self.times = rec.times
-        gaps = np.diff(self.times)
-        gaps = gaps[gaps > 0]
-        # Frames per second of store time, from the recording itself.
-        self.rate = 1.0 / float(np.median(gaps)) if len(gaps) else 1.0
+        self.rate = native_fps(rec)          # frames per second of store time
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.layers = int(ALL_LAYERS)
         self.paused = False

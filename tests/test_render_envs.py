@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.render import Layer, RecordEpisode, Renderer, load_recording
+from retail_env.render import Layer, RecordEpisode, Renderer, load_recording, save_recording
 from retail_env.render import palette as pal
 
 
@@ -56,7 +56,7 @@ def _discount_pixels(img: np.ndarray) -> int:
     return int((img == np.array(pal.DISCOUNT, np.uint8)).all(-1).sum())
 
 
-def test_promotion_render_shows_price_tags_only_on_offers():
+def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
     env = gym.make("RetailStore/Promotion-v0", render_mode="rgb_array")
     env.reset(seed=0)
     none = np.zeros(env.action_space.shape, np.int64)
@@ -66,8 +66,12 @@ def test_promotion_render_shows_price_tags_only_on_offers():
     offer[0] = 3                                                 # first unit at level 3 (-30 %)
     env.step(offer)
     tagged = env.render()
-    renderer = env.unwrapped._renderer.renderer
-    assert not renderer.layers & Layer.TRACKS                   # tracks are attribution's
+    view = env.unwrapped._renderer
+    assert not view.renderer.layers & Layer.TRACKS              # tracks are attribution's
+    path = save_recording(tmp_path / "promo.npz", view.renderer.header,
+                          [view.frame(env.unwrapped.state)])
+    replay = Renderer(load_recording(path).header, "rgb_array", layers=view.renderer.layers)
+    np.testing.assert_array_equal(replay.render(load_recording(path).frame(0)), tagged)
     env.close()
     assert plain.shape == tagged.shape == (600, 800, 3)
     legend_icon = _discount_pixels(plain)                        # the legend's sample tag

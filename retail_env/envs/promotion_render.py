@@ -12,7 +12,14 @@ import numpy as np
 
 from retail_env.envs.promotion_core import PromoParams, PromoState, endcap_exposure, kpis_from
 from retail_env.render.draw import ALL_LAYERS, Layer
-from retail_env.render.frame import DISCOUNT, MEMBER_ONLY, NO_PROMO, FrameHeader, make_frame
+from retail_env.render.frame import (
+    DISCOUNT,
+    MEMBER_ONLY,
+    NO_PROMO,
+    Frame,
+    FrameHeader,
+    make_frame,
+)
 from retail_env.render.snapshot import frame_from_state, header_from_params
 from retail_env.render.viewer import Renderer
 from retail_env.sim.layout import load_layout
@@ -53,6 +60,10 @@ class PromotionView:
                                  layers=ALL_LAYERS & ~(Layer.TRACKS | Layer.EVENTS))
 
     def render(self, state: PromoState):
+        return self.renderer.render(self.frame(state))
+
+    def frame(self, state: PromoState) -> Frame:
+        """Store 0 now, as a :class:`Frame` (what ``RecordEpisode`` would record)."""
         p, cat = self.params, self.params.catalog
         prod = self.plate_product.copy()
         on_cap = np.flatnonzero(endcap_exposure(p, state.depth)[0] > 0)
@@ -66,18 +77,16 @@ class PromotionView:
         status = {"profit": float(k["profit"][0]), "units": float(k["units"][0]),
                   "spoiled": float(k["spoilage"][0]), "stock_outs": float(k["stockouts"][0])}
         if self.spatial is not None:
-            frame = frame_from_state(self.spatial.state, self.spatial.sim, 0,
-                                     header=self.renderer.header, price_mult=mult[prod],
-                                     promo=promo[prod], status=status)
-            return self.renderer.render(frame)
+            return frame_from_state(self.spatial.state, self.spatial.sim, 0,
+                                    header=self.renderer.header, price_mult=mult[prod],
+                                    promo=promo[prod], status=status)
         stock = state.inv.on_hand[0] / np.maximum(p.plan.order_up_to, 1)
         hours = p.config.start_hour + state.period * p.config.period_h
-        frame = make_frame(
+        return make_frame(
             self.renderer.header, time_s=hours * 3600.0,
             shopper_pos=np.zeros((0, 2)), shopper_kind=np.zeros(0, dtype=np.int64),
             plate_stock_frac=np.clip(stock[prod], 0.0, 1.0), price_mult=mult[prod],
             promo=promo[prod], status=status)
-        return self.renderer.render(frame)
 
     def close(self) -> None:
         self.renderer.close()

@@ -94,7 +94,7 @@ class Recording:
             if len(shapes) != 1:
                 raise ValueError(f"frames disagree on the shape of {name}: {sorted(shapes)}")
             arrays[name] = np.stack([getattr(f, name) for f in frames]).astype(dtype, copy=False)
-        keys = sorted({k for f in frames for k in f.status})
+        keys = list(dict.fromkeys(k for f in frames for k in f.status))   # status-bar order
         status = {k: np.array([f.status.get(k, np.nan) for f in frames], np.float64) for k in keys}
         return cls(header, arrays, [f.decisions for f in frames], status, dict(meta or {}))
 

@@ -42,6 +42,7 @@ TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in PRESE
 # two shoppers rarely stand at one shelf at once and the best heuristic is near perfect.
 TASK_TUNING["easy"] = {**_HISTORY, "demand": {"daily_visits": 600.0},
                        "shoppers": {"max_shoppers": 4}}
+ON_PLATE = np.isin(np.arange(TOUCH + 1), (PICK, PUT, RESTOCK, TOUCH))  # truth kinds a plate shows
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
 
@@ -184,15 +185,17 @@ class _SimLink:
         s, p = np.nonzero(self.state.basket[b] * self._customers(b)[:, None])
         return self.state.account[b, s], p, self.state.basket[b, s, p].astype(np.int64)
 
-    def track_window(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+    def track_window(self, b: int, slots=slice(None), ticks: slice = slice(None)
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Track positions (slots, ticks, 2) oldest first and the tracks' accounts."""
         sens = self.state.sensors
-        return track_window(sens, b, slice(None)), sens.track_account[b]
+        return track_window(sens, b, slots, ticks), sens.track_account[b]
 
     def weight_window(self, b: int, p: int) -> np.ndarray:
         """(3, H) per-tick readings of the plate and its left/right neighbours (0 if none),
         each relative to its first value (absolute weight drifts; changes are reliable)."""
         ids = np.array([p, *self.nbr[p]])
-        w = plate_window(self.state.sensors, b, np.maximum(ids, 0)).astype(np.float32)
+        w = plate_window(self.state.sensors, b, np.maximum(ids, 0)).astype(np.float32, copy=False)
         w -= w[:, :1]
         w[ids < 0] = 0.0
         return w
@@ -296,7 +299,7 @@ class AttributionCore:
 
     def _buffer_truth(self, tr, live: np.ndarray) -> None:
         """Keep plate interactions until an event claims them (or they expire as missed)."""
-        on_plate = np.isin(tr.kind, (PICK, PUT, RESTOCK, TOUCH)) & (tr.plate >= 0) & live[tr.store]
+        on_plate = ON_PLATE[tr.kind] & (tr.plate >= 0) & live[tr.store]
         rows = np.stack([tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind], 1)
         for b in np.unique(tr.store[on_plate]):
             self.pending[b] = np.concatenate([self.pending[b], rows[on_plate & (tr.store == b)]])
@@ -335,16 +338,21 @@ class AttributionCore:
                 self._snapshot(b, rec, now)
 
     def _snapshot(self, b: int, rec: EventRecord, now: int) -> None:
-        tracks, accounts = self.sim.track_window(b)      # (S, H, 2) oldest first, (S,)
-        H = tracks.shape[1]
+        """Pick the K tracks nearest the plate during the event; keep their whole history.
+
+        Distances are taken over the event window only, and the full (H, 2) history is
+        copied for the K chosen tracks only (the hot path of the task's Python side).
+        """
+        H = self.sim.hist_ticks
         p = rec.plate
         rec.t_snap = now
         rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
         rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
-        rel = tracks - self.plate_xy[p]
-        d = np.hypot(rel[..., 0], rel[..., 1])
         lo = max(0, rec.lo - self.slack_ticks)
-        dmin = np.min(np.where(np.isnan(d[:, lo:rec.hi + 1]), np.inf, d[:, lo:rec.hi + 1]), axis=1)
+        win, accounts = self.sim.track_window(b, ticks=slice(lo, rec.hi + 1))   # (S, w, 2)
+        win = win - self.plate_xy[p]
+        d = np.hypot(win[..., 0], win[..., 1])
+        dmin = np.min(np.where(np.isnan(d), np.inf, d), axis=1)
         order = np.argsort(dmin, kind="stable")[:self.K]
         order = order[np.isfinite(dmin[order])]
         rec.n_cand = n = len(order)
@@ -353,7 +361,7 @@ class AttributionCore:
         rec.cand_account = np.full(self.K, -1, np.int64)
         rec.cand_account[:n] = accounts[order]
         rec.cand_rel = np.full((self.K, H, 2), np.nan, np.float32)
-        rec.cand_rel[:n] = rel[order]
+        rec.cand_rel[:n] = self.sim.track_window(b, order)[0] - self.plate_xy[p]
         rec.weights = self.sim.weight_window(b, p)        # (3, H) plate, left, right
 
     def _match(self, b: int, rec: EventRecord) -> None:
@@ -369,7 +377,7 @@ class AttributionCore:
         """Truth no event claimed within the sensor history is a missed event."""
         rows = self.pending[b]
         old = rows[:, 0] < now - 2 * self.sim.hist_ticks if not force else np.ones(len(rows), bool)
-        lost = rows[old & np.isin(rows[:, 5], (PICK, PUT))]
+        lost = rows[old & ((rows[:, 5] == PICK) | (rows[:, 5] == PUT))]
         self.stats[b]["missed_rows"] += len(lost)
         self.stats[b]["missed_items"] += int(lost[:, 4].sum())
         self.pending[b] = rows[~old]

@@ -109,13 +109,18 @@ def candidate_features(core: AttributionCore, b: int, rec: EventRecord) -> np.nd
     return out
 
 
-def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float):
-    """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``."""
+def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float,
+                pool: list[EventRecord] | None = None):
+    """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``.
+
+    ``pool``: an earlier answer for a wider ``within_s`` to filter (same order), so the
+    queue, which may be long in a vector env, is walked once per observation.
+    """
     pad = int(within_s * core.hz)
-    queued = list(core.queues[b])[1:]
-    decided = [r for r, _ in core.recent[b]]
-    return [r for r in queued + decided
-            if r is not rec and r.n_cand >= 0 and r.t_start <= rec.t_end + pad and r.t_end >= rec.t_start - pad]
+    if pool is None:
+        queued = list(core.queues[b])[1:]
+        pool = [r for r in queued + [r for r, _ in core.recent[b]] if r is not rec and r.n_cand >= 0]
+    return [r for r in pool if r.t_start <= rec.t_end + pad and r.t_end >= rec.t_start - pad]
 
 
 def _busy_elsewhere(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
@@ -136,13 +141,15 @@ def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarra
     H, W = core.sim.params.layout.shape
     cell = core.sim.params.layout.cell_m
     shelf = core.sim.params.layout.plate_shelf
-    conc = _concurrent(core, b, rec, 2.0)
+    wide = _concurrent(core, b, rec, 5.0)
+    conc = _concurrent(core, b, rec, 2.0, wide)
     same_shelf = sum(shelf[r.plate] == shelf[rec.plate] for r in conc)
     nbr = set(int(x) for x in core.sim.nbr[rec.plate] if x >= 0)
-    nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0) if r.plate in nbr), default=0.0)
+    nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0, conc) if r.plate in nbr),
+                default=0.0)
     undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and np.sign(r.dw) != np.sign(rec.dw)
                and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw)
-               for r in _concurrent(core, b, rec, 5.0))
+               for r in wide)
     credit = core.credit[b]
     f = np.array([
         rec.dw, rec.dw > 0, q, abs(q - np.rint(q)), np.rint(q) == 0,

@@ -226,18 +226,37 @@ def poisson_from_uniform(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     out = np.zeros(u.shape, dtype=np.int64)
     small = mu <= 30.0
     if small.any():
-        ms = mu[small]
-        kmax = int(math.ceil(ms.max() + 8.0 * math.sqrt(ms.max()) + 10.0))
-        k = np.arange(kmax + 1)
-        logm = np.log(np.maximum(ms, 1e-300))
-        logp = k[None, :] * logm[:, None] - ms[:, None] - gammaln(k + 1.0)[None, :]
-        cdf = np.cumsum(np.exp(logp), axis=1)
-        out[small] = (u[small][:, None] >= cdf).sum(axis=1)
+        out[small] = _invert_table(u[small], mu[small])
     big = ~small
     if big.any():
         z = ndtri(np.clip(u[big], 1e-12, 1.0 - 1e-12))
         mb = mu[big]
         out[big] = np.maximum(np.floor(mb + np.sqrt(mb) * z + (z * z - 1.0) / 6.0 + 0.5), 0)
+    return out
+
+
+def _invert_table(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """#{k <= kmax : CDF(k) <= u}, the CDF summed term by term in growing blocks.
+
+    Most variates are decided in the first few terms (small means), so only the
+    undecided few pay for the long tail up to ``kmax``. The running sum carries
+    over between blocks, so every CDF value is the same float as one long cumsum.
+    """
+    kmax = int(math.ceil(mu.max() + 8.0 * math.sqrt(mu.max()) + 10.0))
+    logm = np.log(np.maximum(mu, 1e-300))
+    out = np.zeros(u.shape, dtype=np.int64)
+    todo = np.arange(u.size)
+    carry = np.zeros((u.size, 0))
+    k0, width = 0, 4
+    while todo.size and k0 <= kmax:
+        k = np.arange(k0, min(k0 + width, kmax + 1))
+        p = np.exp(k[None, :] * logm[todo, None] - mu[todo, None] - gammaln(k + 1.0)[None, :])
+        cdf = np.cumsum(np.concatenate([carry, p], axis=1), axis=1)[:, carry.shape[1]:]
+        ut = u[todo]
+        out[todo] += (ut[:, None] >= cdf).sum(axis=1)
+        more = ut >= cdf[:, -1]
+        todo, carry = todo[more], cdf[more, -1:]
+        k0, width = k0 + width, 2 * width
     return out
 
 

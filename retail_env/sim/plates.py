@@ -84,7 +84,9 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray,
     """
     s, k = sstate, sstate.k
     i, frac = bank_index(u)
-    z = np.take(s.bank_k1, i, axis=1, out=s.zbuf)     # (k+1, B, P): k sample normals + 1 drift
+    # (k+1, B, P): k sample normals + 1 drift. mode='clip' (i is in range anyway) writes
+    # straight into ``out``; the default 'raise' buffers a copy first.
+    z = np.take(s.bank_k1, i, axis=1, out=s.zbuf, mode="clip")
     s.zero_rel += sp.drift_step_kg * z[k]
     level = (weight + force + s.zero_rel) * s.inv_unit
     sd = s.noise_sd_q + s.tremor_q * force + s.jolt_q * np.abs(force - s.prev_force)

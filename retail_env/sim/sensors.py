@@ -335,10 +335,14 @@ def _chronological(sstate: SensorState) -> np.ndarray:
 
 
 def plate_window(sstate: SensorState, store, plate) -> np.ndarray:
-    """Per-tick mean readings of the last H ticks, oldest first: (..., H) kg."""
-    return np.moveaxis(sstate.plate_hist[:, store, plate][_chronological(sstate)], 0, -1)
+    """Per-tick mean readings of the last H ticks, oldest first: (..., H) kg (one gather)."""
+    return sstate.plate_hist[_chronological(sstate), np.asarray(store)[..., None],
+                             np.asarray(plate)[..., None]]
 
 
-def track_window(sstate: SensorState, store, slot) -> np.ndarray:
-    """Track positions of the last H ticks, oldest first: (..., H, 2) metres (NaN = none)."""
-    return sstate.track_hist[store, slot][..., _chronological(sstate), :]
+def track_window(sstate: SensorState, store, slot, ticks: slice = slice(None)) -> np.ndarray:
+    """Track positions of the last H ticks, oldest first: (..., H, 2) metres (NaN = none).
+
+    ``ticks`` picks part of that window (e.g. ``slice(lo, hi)``) without copying the rest.
+    """
+    return sstate.track_hist[store, slot][..., _chronological(sstate)[ticks], :]

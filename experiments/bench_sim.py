@@ -1,6 +1,10 @@
 """Simulator throughput: store-ticks/s and shopper-ticks/s for B = 1, 64, 1024 (medium preset).
 
-Usage: ``python -m experiments.bench_sim --json OUT [--seconds N] [--batches 1 64 1024]``
+Usage: ``python -m experiments.bench_sim [--json OUT] [--md MD] [--seconds N] [--batches 1 64 1024]``
+
+Prints the figures, writes a Markdown table to MD (default
+``experiments/results/bench_sim.md``, for the README) and, with ``--json``, OUT as
+``{"medium": {"1": {"store_ticks_per_s": ..., "shopper_ticks_per_s": ...}, ...}}``.
 
 Stores are warmed up first so they hold their steady-state crowd (~29 shoppers on
 the medium preset): up to ``WARM_STORES`` stores run ``--warm-ticks`` ticks (5 min of
@@ -8,6 +12,9 @@ store time by default) and their states are tiled over the batch; every store ke
 its own random stream, so the copies diverge from the first tick. Shopper-ticks
 count only shoppers really in a store (not staff, not free slots). The whole tick
 is timed: shoppers, staff, shelves and the sensors' ``sensor_step``.
+
+Rates are per wall-clock second; ``*_per_cpu_s`` divide by this process's CPU time
+instead, which other jobs on the machine disturb far less.
 """
 
 from __future__ import annotations
@@ -15,15 +22,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
-from retail_env.atomic import write_json
+from retail_env.atomic import write_json, write_text
 from retail_env.sim.state import scatter_stores
 from retail_env.sim.store import StoreParams, make_params, reset, step
 
 WARM_STORES = 16
+WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
+RESULTS = Path(__file__).resolve().parent / "results"
+# DESIGN.md "Performance budget" (2 cores): store-ticks/s at B = 1 and B = 1024.
+TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
 
 
 def _copy_scalars(dst, src) -> None:
@@ -51,12 +64,12 @@ def warm_state(params: StoreParams, batch: int, warm_ticks: int):
     return state, rng
 
 
-def measure(params: StoreParams, batch: int, seconds: float, warm_ticks: int) -> dict:
+def measure(params: StoreParams, batch: int, seconds: float, warm_ticks: int = WARM_TICKS) -> dict:
     state, rng = warm_state(params, batch, warm_ticks)
     for _ in range(3):  # touch every buffer once more
         step(state, params, rng)
     ticks = shopper_ticks = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     while True:
         out = step(state, params, rng)
         ticks += 1
@@ -64,16 +77,39 @@ def measure(params: StoreParams, batch: int, seconds: float, warm_ticks: int) ->
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds and ticks >= 5:
             break
+    cpu = time.process_time() - c0
     return {"store_ticks_per_s": batch * ticks / elapsed, "shopper_ticks_per_s": shopper_ticks / elapsed,
-            "mean_shoppers": shopper_ticks / (batch * ticks), "ticks": ticks, "seconds": elapsed}
+            "store_ticks_per_cpu_s": batch * ticks / cpu, "mean_shoppers": shopper_ticks / (batch * ticks),
+            "ticks": ticks, "seconds": elapsed, "cpu_seconds": cpu}
+
+
+def load_note() -> str:
+    """The machine's load while measuring (other jobs share the 2 cores)."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
+    """The README table of one run."""
+    lines = [f"| stores B ({preset}) | store-ticks/s | shopper-ticks/s | shoppers/store "
+             "| store-ticks per CPU-s | target |", "|---:|---:|---:|---:|---:|---|"]
+    for b, r in results.items():
+        lines.append(f"| {b} | {r['store_ticks_per_s']:,.0f} | {r['shopper_ticks_per_s']:,.0f} | "
+                     f"{r['mean_shoppers']:.1f} | {r['store_ticks_per_cpu_s']:,.0f} | "
+                     f"{TARGETS.get(b, '')} |")
+    lines.append("")
+    lines.append(f"`python -m experiments.bench_sim`: {seconds:g} s timed per B after a "
+                 f"{WARM_TICKS // 600}-min warm-up; {load}.")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", required=True, help="output JSON path (written atomically)")
+    ap.add_argument("--json", help="output JSON path (written atomically)")
+    ap.add_argument("--md", default=str(RESULTS / "bench_sim.md"), help="Markdown table path")
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per batch size")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
-    ap.add_argument("--warm-ticks", type=int, default=3000, help="warm-up ticks (0.1 s each)")
+    ap.add_argument("--warm-ticks", type=int, default=WARM_TICKS, help="warm-up ticks (0.1 s each)")
     ap.add_argument("--preset", default="medium")
     args = ap.parse_args(argv)
     params = make_params(args.preset)
@@ -84,8 +120,12 @@ def main(argv=None) -> dict:
         results[str(b)] = r
         print(f"{b:>6} {r['store_ticks_per_s']:>14,.0f} {r['shopper_ticks_per_s']:>16,.0f} "
               f"{r['mean_shoppers']:>15.1f}", flush=True)
+    load = load_note()
+    print(load)
     out = {args.preset: results}
-    write_json(args.json, out)
+    if args.json:
+        write_json(args.json, out)
+    write_text(args.md, markdown(results, args.preset, args.seconds, load))
     return out
 
 

@@ -1,0 +1,44 @@
+"""Benchmark scripts: output formats and the warm-up (speed itself is never asserted)."""
+
+import json
+
+import numpy as np
+
+from experiments import bench_envs, bench_sim
+from retail_env.sim.store import make_params
+
+
+def test_bench_sim_writes_the_issue_json_format_and_a_table(tmp_path):
+    out, md = tmp_path / "b.json", tmp_path / "b.md"
+    bench_sim.main(["--json", str(out), "--md", str(md), "--seconds", "0.01",
+                    "--batches", "1", "2", "--warm-ticks", "3"])
+    data = json.loads(out.read_text())
+    assert list(data) == ["medium"] and list(data["medium"]) == ["1", "2"]
+    for r in data["medium"].values():
+        assert r["store_ticks_per_s"] > 0 and r["shopper_ticks_per_s"] >= 0
+    rows = [line for line in md.read_text().splitlines() if line.startswith("| ")]
+    assert len(rows) == 3 and rows[1].startswith("| 1 |") and ">= 10,000" in rows[1]
+
+
+def test_warm_state_fills_every_copy_to_the_steady_crowd():
+    params = make_params("medium")
+    cold, _ = bench_sim.warm_state(params, 32, 0)
+    state, _ = bench_sim.warm_state(params, 32, bench_sim.WARM_TICKS)
+    inside = (state.present & ~state.staff).sum(axis=1)
+    assert not cold.present.any()
+    assert inside.mean() > 20, inside          # medium holds ~29 shoppers once warm
+    np.testing.assert_array_equal(inside[:16], inside[16:])   # tiled copies of 16 warm stores
+
+
+def test_bench_envs_table_reports_ratios_against_targets():
+    sim = {"store_ticks_per_s": 10.0, "store_ticks_per_cpu_s": 20.0, "shopper_ticks_per_s": 5.0,
+           "mean_shoppers": 29.0}
+    task = {"single": {"per_s": 1.0, "per_cpu_s": 1.0}, "sync 64": {"per_s": 2.0, "per_cpu_s": 4.0},
+            "native 64": {"per_s": 30.0, "per_cpu_s": 40.0},
+            "native 1024": {"per_s": 50.0, "per_cpu_s": 60.0}}
+    ppo = {"env_share": 0.25, "timesteps": 64, "sps": 100.0}
+    res = {"quick": True, "seconds": 2.0, "load": "load average 1.00", "simulator": {"1": sim},
+           "attribution": task, "promotion": task, "ppo": {"promotion, 64 envs": ppo}}
+    md = bench_envs.table(res)
+    assert "| attribution: native 64 / SyncVectorEnv 64 | 15.0x | 10.0x | >= 10x |" in md
+    assert "| 25.0 % | | < 10 % |" in md and "--quick" in md and "load average 1.00" in md

@@ -1,13 +1,14 @@
 """The README's main job: the whole loop on the default scenario, in one command.
 
     python -m experiments.main                          # -> outputs/main/
-    python -m experiments.main out_root=/tmp/m total_timesteps=2048
+    python -m experiments.main out_root=/tmp/m total_timesteps=2048 scenario=attribution_hard
 
 1. every baseline on the frozen evaluation seeds (experiments.evaluate),
 2. a short PPO training through the native vector env, evaluated on the same seeds
    (experiments.train),
 3. the leaderboard table from the results.json files (experiments.leaderboard),
-4. one episode of the trained policy recorded with ``RecordEpisode`` and exported to MP4.
+4. one episode of the trained policy recorded with ``RecordEpisode`` and exported to MP4
+   (a rerun reuses the recording when the checkpoint is the same).
 
 Each step is the Hydra app's own function on a config composed from ``conf/`` (the same
 as the command line would build), so the run folders are the ones the apps write, and a
@@ -16,6 +17,7 @@ rerun skips runs already done (``resume``).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -26,18 +28,19 @@ from omegaconf import DictConfig
 
 from experiments import runs
 from retail_env.atomic import write_json
+from retail_env.sim.validation import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> DictConfig:
-    return compose(app, overrides=[f"env={cfg.env}", f"agent={agent}", f"eval={cfg.eval}",
+    return compose(app, overrides=[f"env={cfg.scenario}", f"agent={agent}", f"eval={cfg.eval_set}",
                                    f"seed={cfg.seed}", f"out_root={cfg.out_root}",
                                    f"resume={str(bool(cfg.resume)).lower()}", *extra])
 
 
 def run_dir(cfg: DictConfig, agent: str) -> Path:
-    return Path(cfg.out_root) / "runs" / str(cfg.env) / agent / f"seed{cfg.seed}"
+    return Path(cfg.out_root) / "runs" / str(cfg.scenario) / agent / f"seed{cfg.seed}"
 
 
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
@@ -58,7 +61,30 @@ def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: in
     npz = rec_env.saved[-1]
     mp4, n = export_mp4(load_recording(npz), npz.with_suffix(".mp4"), fps=fps)
     return {"recording": str(npz), "mp4": str(mp4), "frames": n, "seed": seed,
-            run_cfg.env.score: metrics[run_cfg.env.score]}
+            "checkpoint": str(checkpoint), run_cfg.env.score: metrics[run_cfg.env.score]}
+
+
+def previous_video(out: Path, checkpoint: str) -> dict | None:
+    """The last main job's recording of this same checkpoint, if its MP4 is still there."""
+    try:
+        video = json.loads((out / "main.json").read_text())["video"]
+    except (OSError, ValueError, KeyError):
+        return None
+    same = video.get("checkpoint") == str(checkpoint) and Path(video["mp4"]).is_file()
+    return video if same else None
+
+
+def check_recordable(run_cfg: DictConfig, scenario: str) -> None:
+    """Fail before any work if the scenario's env cannot be recorded (step 4 would)."""
+    from experiments.evaluate import make_env
+
+    env = make_env(run_cfg)
+    ok = hasattr(env.unwrapped, "frame_header") and hasattr(env.unwrapped, "current_frame")
+    env.close()
+    if not ok:
+        raise ConfigError(f"scenario={scenario!r} ({run_cfg.env.id}) cannot be recorded "
+                          "(its env has no frame_header/current_frame): the main job needs "
+                          "an Attribution scenario")
 
 
 def main_job(cfg: DictConfig) -> dict:
@@ -67,6 +93,9 @@ def main_job(cfg: DictConfig) -> dict:
     from experiments.train import train
 
     out = Path(cfg.out_root)
+    run_cfg = _compose("train", cfg, cfg.learned, [f"train.total_timesteps={cfg.total_timesteps}",
+                                                   f"train.n_envs={cfg.n_envs}"])
+    check_recordable(run_cfg, cfg.scenario)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     for name in cfg.baselines:
@@ -74,16 +103,16 @@ def main_job(cfg: DictConfig) -> dict:
         evaluate(_compose("evaluate", cfg, name), run_dir(cfg, name))
         timings[f"baseline {name}"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run_cfg = _compose("train", cfg, cfg.learned, [f"train.total_timesteps={cfg.total_timesteps}",
-                                                   f"train.n_envs={cfg.n_envs}"])
     trained = train(run_cfg, run_dir(cfg, cfg.learned))
     timings[f"train+evaluate {cfg.learned}"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     board = write_leaderboard(out / "runs", out / "leaderboard")
     timings["leaderboard"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    video = record_episode(run_cfg, trained["checkpoint"], out / "recording",
-                           int(cfg.record.every), cfg.record.fps)
+    video = previous_video(out, trained["checkpoint"]) if cfg.resume else None
+    if video is None:
+        video = record_episode(run_cfg, trained["checkpoint"], out / "recording",
+                               int(cfg.record.every), cfg.record.fps)
     timings["record + mp4"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     summary = {"env_id": run_cfg.env.id, "timings_s": timings, "video": video,

@@ -198,3 +198,33 @@ def test_evaluate_refuses_mismatched_agent_and_checkpoint(trained):
     with pytest.raises(CheckpointError, match="holds a ppo policy"):
         evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=a2c",
                          f"checkpoint={ckpt}"), out / "e3")
+
+
+def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
+    """The README's main job on tiny budgets: baselines, PPO, leaderboard, recording + MP4."""
+    import imageio_ffmpeg
+
+    from experiments.main import main_job
+    from retail_env.sim.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="scenario='promotion_mini'.*cannot be recorded"):
+        main_job(compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini"]))
+    assert not (tmp_path / "runs").exists()
+    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=attribution",
+                                     "baselines=[random,nearest]", "total_timesteps=256",
+                                     "n_envs=2", "eval_set=smoke"])
+    s = main_job(cfg)
+    assert {"baseline random", "baseline nearest", "train+evaluate ppo", "leaderboard",
+            "record + mp4", "total"} == set(s["timings_s"])
+    assert "| nearest | baseline | 2 |" in s["table"] and "| ppo | learned | 1 |" in s["table"]
+    assert json.loads((tmp_path / "main.json").read_text())["video"] == s["video"]
+    reader = imageio_ffmpeg.read_frames(s["video"]["mp4"])
+    next(reader)                                           # the header
+    assert sum(1 for _ in reader) == s["video"]["frames"] > 1
+    stamp = (run_dir(tmp_path, "attribution", "ppo") / "results.json").stat().st_mtime_ns
+    again = main_job(cfg)                  # a rerun skips the finished runs and the recording
+    assert (run_dir(tmp_path, "attribution", "ppo") / "results.json").stat().st_mtime_ns \
+        == stamp
+    assert again["video"] == s["video"] and again["table"] == s["table"]
+    assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",
+                                                                         "episode-0000.npz"]

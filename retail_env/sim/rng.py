@@ -14,6 +14,7 @@ once per chunk, not once per tick.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,12 +94,12 @@ class BatchRNG:
 
     def normal(self, *shape: int) -> np.ndarray:
         """Standard normals, float32, shape ``(B, *shape)`` (a fresh copy)."""
-        n = int(np.prod(shape)) if shape else 1
+        n = math.prod(shape)  # not np.prod: ~10 us a call, twice a tick
         return self._normal.take(n).reshape((self.batch_size, *shape)).copy()
 
     def uniform(self, *shape: int) -> np.ndarray:
         """Uniforms on [0, 1), float64, shape ``(B, *shape)`` (a fresh copy)."""
-        n = int(np.prod(shape)) if shape else 1
+        n = math.prod(shape)  # not np.prod: ~10 us a call, twice a tick
         return self._uniform.take(n).reshape((self.batch_size, *shape)).copy()
 
     def reseed(self, index: int, seed: int) -> None:

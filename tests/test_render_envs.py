@@ -77,3 +77,19 @@ def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
     legend_icon = _discount_pixels(plain)                        # the legend's sample tag
     assert 0 < legend_icon < 100
     assert _discount_pixels(tagged) - legend_icon > 100          # tags and a "-30%" label
+
+
+def test_promotion_episode_records_without_a_render_mode(tmp_path):
+    env = RecordEpisode(gym.make("RetailStore/Promotion-Mini-v0"), tmp_path)
+    env.reset(seed=1)
+    steps, done = 0, False
+    while not done:
+        _, _, term, trunc, info = env.step(env.action_space.sample())
+        steps, done = steps + 1, term or trunc
+    env.close()
+    rec = load_recording(env.saved[0])
+    assert len(rec) == steps + 1                                 # the reset frame + one a period
+    assert rec.meta["env_id"] == "RetailStore/Promotion-Mini-v0" and rec.meta["seed"] == 1
+    last = rec.frame(len(rec) - 1)
+    assert last.same_as(env.unwrapped.current_frame())
+    assert last.status["profit"] == pytest.approx(info["episode_kpis"]["profit"], rel=1e-6)

@@ -132,12 +132,22 @@ class PromotionEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
             return None
+        return self._view().render(self.state)
+
+    def _view(self):
         from retail_env.envs.promotion_render import PromotionView
-        if self._renderer is None:
-            self._renderer = PromotionView(self.params, self.render_mode,
+        if self._renderer is None:   # rgb_array without a render_mode: frames for recording
+            self._renderer = PromotionView(self.params, self.render_mode or "rgb_array",
                                            fps=self.metadata["render_fps"],
                                            spatial=self._fidelity)
-        return self._renderer.render(self.state)
+        return self._renderer
+
+    # --- recording (retail_env.render.RecordEpisode: one frame per period) ---
+    def frame_header(self):
+        return self._view().renderer.header
+
+    def current_frame(self):
+        return self._view().frame(self.state)
 
     def close(self):
         if self._renderer is not None:

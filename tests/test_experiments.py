@@ -205,25 +205,20 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     import imageio_ffmpeg
 
     from experiments.main import main_job
-    from retail_env.sim.validation import ConfigError
-
-    with pytest.raises(ConfigError, match="scenario='promotion_mini'.*cannot be recorded"):
-        main_job(compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini"]))
-    assert not (tmp_path / "runs").exists()
-    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=attribution",
-                                     "baselines=[random,nearest]", "total_timesteps=256",
+    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini",
+                                     "baselines=[random,list_price]", "total_timesteps=256",
                                      "n_envs=2", "eval_set=smoke"])
     s = main_job(cfg)
-    assert {"baseline random", "baseline nearest", "train+evaluate ppo", "leaderboard",
+    assert {"baseline random", "baseline list_price", "train+evaluate ppo", "leaderboard",
             "record + mp4", "total"} == set(s["timings_s"])
-    assert "| nearest | baseline | 2 |" in s["table"] and "| ppo | learned | 1 |" in s["table"]
+    assert "| list_price | baseline | 2 |" in s["table"] and "| ppo | learned | 1 |" in s["table"]
     assert json.loads((tmp_path / "main.json").read_text())["video"] == s["video"]
     reader = imageio_ffmpeg.read_frames(s["video"]["mp4"])
     next(reader)                                           # the header
     assert sum(1 for _ in reader) == s["video"]["frames"] > 1
-    stamp = (run_dir(tmp_path, "attribution", "ppo") / "results.json").stat().st_mtime_ns
+    stamp = (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns
     again = main_job(cfg)                  # a rerun skips the finished runs and the recording
-    assert (run_dir(tmp_path, "attribution", "ppo") / "results.json").stat().st_mtime_ns \
+    assert (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns \
         == stamp
     assert again["video"] == s["video"] and again["table"] == s["table"]
     assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",

@@ -38,7 +38,6 @@ def test_bench_envs_table_reports_ratios_against_targets():
             "native 1024": {"per_s": 50.0, "per_cpu_s": 60.0}}
     ppo = {"env_share": 0.25, "timesteps": 64, "sps": 100.0}
     res = {"quick": True, "seconds": 2.0, "load": "load average 1.00", "simulator": {"1": sim},
-           "attribution_episode": {"episode_s": 30.0, "close_grace_s": 20.0},
            "attribution": task, "promotion": task, "ppo": {"promotion, 64 envs": ppo}}
     md = bench_envs.table(res)
     assert "| attribution: native 64 / SyncVectorEnv 64 | 15.0x | 10.0x | >= 10x |" in md

@@ -274,6 +274,19 @@ class AttributionCore:
         """Advance every store one tick, capturing the events it closes."""
         out = self.sim.step()
         live = ~self.shut          # a shut store's books are closed; later ticks are ignored
+        self._book(out, live)
+        ev = out.events
+        if len(ev):
+            for b in np.unique(ev.store[live[ev.store]]):
+                m = np.flatnonzero(ev.store == b)
+                self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
+        for b in np.flatnonzero(live):
+            self._close_if_due(int(b))
+            if self.queues[b]:
+                self._snapshot_due(int(b))
+
+    def _book(self, out, live: np.ndarray) -> None:
+        """A tick's entries, exits and true interactions, for the stores still open."""
         ent = out.entries
         if len(ent):
             for b in np.unique(ent.store[live[ent.store]]):
@@ -284,18 +297,8 @@ class AttributionCore:
                 m = (ex.store == b) & (ex.account >= 0)
                 self.ledgers[b].fit(ex.account[m])
                 ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
-        tr = out.truth
-        if len(tr):
-            self._buffer_truth(tr, live)
-        ev = out.events
-        if len(ev):
-            for b in np.unique(ev.store[live[ev.store]]):
-                m = np.flatnonzero(ev.store == b)
-                self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
-        for b in np.flatnonzero(live):
-            self._close_if_due(int(b))
-            if self.queues[b]:
-                self._snapshot_due(int(b))
+        if len(out.truth):
+            self._buffer_truth(out.truth, live)
 
     def _buffer_truth(self, tr, live: np.ndarray) -> None:
         """Keep plate interactions until an event claims them (or they expire as missed)."""

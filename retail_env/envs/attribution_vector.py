@@ -48,7 +48,6 @@ from gymnasium.vector.utils import batch_space
 from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
-from retail_env.envs.receipts import ledger_add
 from retail_env.sim import store as sim_store
 from retail_env.sim.validation import from_dict
 
@@ -109,18 +108,7 @@ class BatchAttributionCore(AttributionCore):
         out = sim_store.step(st, sim.params, sim.rng)
         live = ~self.shut
         now = st.tick
-        ent = out.entries
-        if len(ent):
-            for b in np.unique(ent.store[live[ent.store]]):
-                self._register(int(b), ent.account[(ent.store == b) & ~ent.staff])
-        ex = out.exits
-        if len(ex):
-            for b in np.unique(ex.store[live[ex.store]]):
-                m = (ex.store == b) & (ex.account >= 0)
-                self.ledgers[b].fit(ex.account[m])
-                ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
-        if len(out.truth):
-            self._buffer_truth(out.truth, live)
+        self._book(out, live)
         ev = out.events
         if len(ev):
             for b in np.unique(ev.store[live[ev.store]]):

@@ -61,6 +61,16 @@ def decode(params: core.PromoParams, a: np.ndarray):
     return core.prices_from_discrete(params, a)
 
 
+
+def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: np.ndarray,
+                rng: BatchRNG):
+    """Play one period of every store in ``state`` with checked actions ``a``, in the
+    aggregate fidelity or the walking store (``fidelity``): ``(rewards, kpis)``."""
+    seg_price, depth, member_only = decode(params, a)
+    if fidelity is None:
+        return core.step(state, seg_price, depth, member_only, params, rng)
+    return fidelity.step(state, seg_price, depth, member_only, rng)
+
 class PromotionEnv(gym.Env):
     """One store, one step per trading period; reward = profit of the period.
 
@@ -102,13 +112,7 @@ class PromotionEnv(gym.Env):
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         a = check_action(self.action_space, action)
-        seg_price, depth, member_only = decode(self.params, a)
-        if self._fidelity is None:
-            rewards, kpis = core.step(self.state, seg_price, depth, member_only,
-                                      self.params, self.rng)
-        else:
-            rewards, kpis = self._fidelity.step(self.state, seg_price, depth, member_only,
-                                                self.rng)
+        rewards, kpis = play_period(self.params, self._fidelity, self.state, a, self.rng)
         reward = float(sum(r[0] for r in rewards.values())) * self.cfg.reward_scale
         truncated = self.state.period >= self.params.n_periods
         if self.render_mode == "human":

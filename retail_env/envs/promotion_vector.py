@@ -31,7 +31,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion import action_space_for, check_action, decode
+from retail_env.envs.promotion import action_space_for, check_action, play_period
 from retail_env.envs.promotion_obs import build_observation, observation_space
 from retail_env.sim.rng import BatchRNG
 
@@ -91,13 +91,7 @@ class PromotionVectorEnv(VectorEnv):
         if self.prev_done.any():       # NEXT_STEP: every store finished together; restart
             obs, info = self.reset_done()
             return obs, np.zeros(B), np.zeros(B, bool), np.zeros(B, bool), info
-        seg_price, depth, member_only = decode(self.params, a)
-        if self._fidelity is None:
-            rewards, kpis = core.step(self.state, seg_price, depth, member_only,
-                                      self.params, self.rng)
-        else:
-            rewards, kpis = self._fidelity.step(self.state, seg_price, depth, member_only,
-                                                self.rng)
+        rewards, kpis = play_period(self.params, self._fidelity, self.state, a, self.rng)
         # Summed in the single env's order, so each store's reward is bit-identical.
         reward = sum(rewards.values()) * self.cfg.reward_scale
         truncated = np.full(B, self.state.period >= self.params.n_periods)

@@ -275,18 +275,14 @@ class AttributionCore:
         out = self.sim.step()
         live = ~self.shut          # a shut store's books are closed; later ticks are ignored
         self._book(out, live)
-        ev = out.events
-        if len(ev):
-            for b in np.unique(ev.store[live[ev.store]]):
-                m = np.flatnonzero(ev.store == b)
-                self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
         for b in np.flatnonzero(live):
             self._close_if_due(int(b))
             if self.queues[b]:
                 self._snapshot_due(int(b))
 
-    def _book(self, out, live: np.ndarray) -> None:
-        """A tick's entries, exits and true interactions, for the stores still open."""
+    def _book(self, out, live: np.ndarray) -> np.ndarray:
+        """A tick's entries, exits, true interactions and closed events, for the stores
+        still open; returns the stores that queued events."""
         ent = out.entries
         if len(ent):
             for b in np.unique(ent.store[live[ent.store]]):
@@ -299,6 +295,14 @@ class AttributionCore:
                 ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
         if len(out.truth):
             self._buffer_truth(out.truth, live)
+        ev = out.events
+        if not len(ev):
+            return ev.store[:0]
+        stores = np.unique(ev.store[live[ev.store]])
+        for b in stores:
+            m = np.flatnonzero(ev.store == b)
+            self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
+        return stores
 
     def _buffer_truth(self, tr, live: np.ndarray) -> None:
         """Keep plate interactions until an event claims them (or they expire as missed)."""

@@ -108,15 +108,10 @@ class BatchAttributionCore(AttributionCore):
         out = sim_store.step(st, sim.params, sim.rng)
         live = ~self.shut
         now = st.tick
-        self._book(out, live)
-        ev = out.events
-        if len(ev):
-            for b in np.unique(ev.store[live[ev.store]]):
-                m = np.flatnonzero(ev.store == b)
-                self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
-                self.head_t[b] = self.queues[b][0].t_detect
-                if self.next_snap[b] == NEVER:
-                    self.next_snap[b] = now[b] + self.delay_ticks
+        for b in self._book(out, live):
+            self.head_t[b] = self.queues[b][0].t_detect
+            if self.next_snap[b] == NEVER:
+                self.next_snap[b] = now[b] + self.delay_ticks
         # Closing time and shutting, as AttributionCore._close_if_due, for the few due.
         inside = np.count_nonzero(st.present & ~st.staff, axis=1)
         due = live & (~self.closed & (now >= self.end_tick)

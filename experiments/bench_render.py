@@ -24,12 +24,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from experiments.readme_tables import RESULTS  # noqa: E402
 from retail_env.atomic import write_json, write_text  # noqa: E402
 from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
 from retail_env.sim import store  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def simulate(preset: str, minutes: float, seed: int):

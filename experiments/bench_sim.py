@@ -24,17 +24,16 @@ import dataclasses
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
+from experiments.readme_tables import RESULTS
 from retail_env.atomic import write_json, write_text
 from retail_env.sim.state import scatter_stores
 from retail_env.sim.store import StoreParams, make_params, reset, step
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
-RESULTS = Path(__file__).resolve().parent / "results"
 # DESIGN.md "Performance budget" (2 cores): store-ticks/s at B = 1 and B = 1024.
 TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from agents import make_agent
+from experiments.readme_tables import RESULTS
 from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
@@ -33,7 +34,6 @@ BASELINES = ("random", "nearest", "trajectory", "hungarian", "oracle")
 # (training code should draw its seeds below EVAL_SEED0).
 EVAL_SEED0 = 10_000
 MAX_EPISODES = 1_000
-RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METRICS = ("exact_match", "f1", "review_rate")
 
 

@@ -23,11 +23,11 @@ import gymnasium as gym
 
 import retail_env  # noqa: F401  (registers the ids)
 from agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from experiments.readme_tables import RESULTS
 from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.registry import PROMOTION_SPECS
 
-RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}

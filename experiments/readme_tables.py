@@ -20,7 +20,7 @@ from pathlib import Path
 from retail_env.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "experiments" / "results"
+RESULTS = ROOT / "experiments" / "results"      # where every table script writes by default
 BLOCK = re.compile(r"(<!-- table:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)",
                    re.DOTALL)
 

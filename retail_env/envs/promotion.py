@@ -61,7 +61,6 @@ def decode(params: core.PromoParams, a: np.ndarray):
     return core.prices_from_discrete(params, a)
 
 
-
 def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: np.ndarray,
                 rng: BatchRNG):
     """Play one period of every store in ``state`` with checked actions ``a``, in the
@@ -70,6 +69,7 @@ def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: n
     if fidelity is None:
         return core.step(state, seg_price, depth, member_only, params, rng)
     return fidelity.step(state, seg_price, depth, member_only, rng)
+
 
 class PromotionEnv(gym.Env):
     """One store, one step per trading period; reward = profit of the period.

@@ -9,7 +9,7 @@ import pytest
 
 from retail_env.sim.config import make_config
 from retail_env.sim.layout import WALKABLE
-from retail_env.sim.state import BATCH_POSITION_FIELDS, HANDOFF, PICK, PUT, store_axis
+from retail_env.sim.state import BATCH_FIELDS, HANDOFF, PICK, PUT, store_axis
 from retail_env.sim.store import make_params, reset, reset_stores, step
 
 HARD = make_params(make_config("hard"))
@@ -19,7 +19,7 @@ def _store_view(full, part, b: int, prefix: str = "") -> tuple[dict, dict]:
     """Arrays of store ``b`` of batch ``full`` and of single-store ``part``, field by field."""
     a, c = {}, {}
     for f in dataclasses.fields(full):
-        if f.name in BATCH_POSITION_FIELDS:
+        if f.name in BATCH_FIELDS:
             continue
         x, y = getattr(full, f.name), getattr(part, f.name)
         if isinstance(x, np.ndarray):

@@ -6,24 +6,31 @@ and the track keeps the account it was bound to at birth while now following
 someone else. A track is (re)born when the shopper it follows enters: the entry
 gate binds that shopper's account to it.
 
-Positions are handled as complex64 (x + iy) views of the (…, 2) float32 arrays, so
-per-track work is one element per track instead of a slow length-2 inner loop.
-Crowding (neighbours within 1.5 m, pairs within 0.5 m) needs (S, S) distances; it
-is refreshed every ``crowd_every`` ticks of each store's own clock.
+Positions are complex64 (x + iy) views of the (…, 2) float32 arrays. Crowding
+(neighbours within 1.5 m, pairs within 0.5 m) needs every pair of a store's
+tracks; it is refreshed every ``crowd_every`` ticks of each store's own clock.
+
+Why compiled: the pair search is a sequential S x S kernel per store, and as NumPy
+it built (B, S, S) matrices through a batched matmul (the largest single cost of a
+B = 1024 tick). The Numba kernel does the same float32 arithmetic in the same order,
+including the fused multiply-adds the matmul and complex products used (``_fma``),
+so results are unchanged bit for bit and no longer depend on the BLAS build.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
-from retail_env.sim.plates import bank_index
+from retail_env.sim.plates import BANK_MASK, BANK_SIZE, noise_bank
 
 if TYPE_CHECKING:
     from retail_env.sim.sensors import SensorParams, SensorState
 
 NAN_XY = np.complex64(complex(np.nan, np.nan))
+_F = np.float32
 
 
 def as_complex(xy: np.ndarray) -> np.ndarray:
@@ -31,80 +38,128 @@ def as_complex(xy: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(xy, np.float32).view(np.complex64)[..., 0]
 
 
-def bind_births(sstate: SensorState, account: np.ndarray, born: np.ndarray) -> None:
-    """Tracks whose shopper entered this tick take that shopper's account and a clean history."""
-    s = sstate
-    nb = np.take_along_axis(born, s.track_body, 1)
-    s.track_account[nb] = np.take_along_axis(account, s.track_body, 1)[nb]
-    s.hist_c[:, nb] = NAN_XY
-    s.dropped[nb] = False
+@numba.njit(cache=True, inline="always")
+def _fma(a, b, c):
+    """float32 a * b + c rounded once (the product of two float32 is exact in float64)."""
+    return _F(np.float64(a) * np.float64(b) + np.float64(c))
 
 
-def crowding(sstate: SensorState, sp: SensorParams, body: np.ndarray, alive: np.ndarray,
-             due: np.ndarray, u_switch: np.ndarray) -> None:
-    """Refresh neighbour counts of the stores in ``due`` and apply their identity switches.
+@numba.njit(cache=True, nogil=True)
+def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, track_body,
+              n_switches, d2):
+    """Neighbour counts of store ``b``'s tracks, and at most one identity switch.
 
-    Squared distances come from one batched matmul (|a|^2 + |b|^2 - 2 a.b). Each close
-    pair (< switch_radius) switches with probability rate x dt x crowd_every per
-    refresh, at most one switch per store per refresh (two are vanishingly rare at
-    the rates used); which pair follows from the store's one switch uniform.
+    Squared distances are |a|^2 + |b|^2 - 2 a.b. Each close pair (< switch radius)
+    switches with probability rate x dt x crowd_every per refresh, at most one
+    switch per store per refresh (two are vanishingly rare at the rates used);
+    which pair follows from the store's one switch uniform.
     """
-    s = sstate
-    idx = slice(None) if due.all() else np.flatnonzero(due)
-    zc = np.where(alive, body, s.far)[idx]             # absent shoppers parked far apart
-    xy = zc.view(np.float32).reshape(*zc.shape, 2)
-    n2 = (zc * zc.conj()).real
-    d2 = np.matmul(xy, xy.transpose(0, 2, 1), out=s.crowd_d2[:xy.shape[0]])
-    d2 *= -2.0
-    d2 += n2[:, :, None]
-    d2 += n2[:, None, :]
-    ones = s.ones_s
-    s.near[idx] = np.less(d2, sp.crowd_radius_m ** 2, out=s.crowd_buf[:d2.shape[0]],
-                          casting="unsafe") @ ones - 1.0
-    if sp.switch_rate_hz <= 0:
+    S = bx.shape[0]
+    x = np.empty(S, np.float32)
+    y = np.empty(S, np.float32)
+    n2 = np.empty(S, np.float32)
+    for i in range(S):
+        if alive[i]:
+            x[i], y[i] = bx[i], by[i]
+        else:                                   # absent shoppers parked far apart
+            x[i], y[i] = far[i].real, far[i].imag
+        n2[i] = _fma(x[i], x[i], y[i] * y[i])
+    close = 0
+    for i in range(S):
+        cnt = 0
+        for j in range(S):
+            d = (_fma(y[i], y[j], x[i] * x[j]) * _F(-2.0) + n2[i]) + n2[j]
+            d2[i, j] = d
+            cnt += d < r2
+            close += d < rs2
+        near[i] = _F(cnt) - _F(1.0)
+    if switch_p_pair <= 0:
         return
-    npairs = 0.5 * (np.less(d2, sp.switch_radius_m ** 2, out=s.crowd_buf[:d2.shape[0]],
-                            casting="unsafe") @ ones).sum(axis=1) - 0.5 * ones.size
-    prob = np.minimum(npairs * s.switch_p_pair, 1.0)
-    u = u_switch[idx]
-    hit = u < prob
-    if not hit.any():
+    npairs = _F(0.5) * _F(close) - _F(0.5 * S)
+    prob = min(npairs * switch_p_pair, _F(1.0))
+    if not u_switch < prob:
         return
-    h = np.flatnonzero(hit)
-    m = (u[h] / prob[h] * np.rint(npairs[h])).astype(np.intp)     # which close pair, 0-based
-    close = (d2[h] < sp.switch_radius_m ** 2) & s.upper
-    f = (np.cumsum(close.reshape(h.size, -1), axis=1) > m[:, None]).argmax(axis=1)
-    i, j = np.divmod(f, ones.size)
-    b = np.arange(s.near.shape[0])[idx][h]
-    s.track_body[b, i], s.track_body[b, j] = s.track_body[b, j], s.track_body[b, i]
-    s.n_switches[b] += 1
+    m = int(u_switch / prob * np.rint(npairs))   # which close pair (i < j, row-major), 0-based
+    hit_i = hit_j = seen = 0
+    for i in range(S):
+        for j in range(i + 1, S):
+            if d2[i, j] < rs2:
+                if seen == m:
+                    hit_i, hit_j = i, j
+                seen += 1
+                if seen > m:
+                    break
+        if seen > m:
+            break
+    track_body[b, hit_i], track_body[b, hit_j] = track_body[b, hit_j], track_body[b, hit_i]
+    n_switches[b] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _camera_kernel(pos, present, account, born, u, u0, bank, track_body, track_account,
+                   track_pos_c, hist_c, hist_pos, err_c, dropped, near, age, n_switches, far,
+                   keep, err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out,
+                   crowd_every, r2, rs2, switch_p_pair):
+    B, S = track_body.shape
+    nan = _F(np.nan)
+    d2 = np.empty((S, S), np.float32)
+    bx = np.empty(S, np.float32)
+    by = np.empty(S, np.float32)
+    alive = np.empty(S, np.bool_)
+    for b in range(B):
+        for j in range(S):
+            who = track_body[b, j]
+            bx[j], by[j] = pos[b, who, 0], pos[b, who, 1]
+            alive[j] = present[b, who]
+            if born[b, who]:                   # the gate binds the entering shopper's account
+                track_account[b, j] = account[b, who]
+                hist_c[:, b, j] = complex(nan, nan)
+                dropped[b, j] = False
+            x = u[b, u0 + j] * BANK_SIZE
+            i = int(x)
+            frac = x - i
+            g = err_in_crowded if near[b, j] >= crowd_n else err_in
+            e = err_c[b, j]
+            er = e.real * keep + g * bank[i]
+            ei = e.imag * keep + g * bank[(i + 1) & BANK_MASK]
+            err_c[b, j] = complex(er, ei)
+            p_miss = min(base + per_nb * near[b, j], max_miss)
+            if dropped[b, j]:
+                d = frac >= q_out
+            else:
+                d = frac < p_miss / (_F(1.0) - p_miss) * _F(q_out)
+            dropped[b, j] = d
+            if alive[j] and not d:
+                xy = complex(bx[j] + er, by[j] + ei)
+            else:
+                xy = complex(nan, nan)
+            track_pos_c[b, j] = xy
+            hist_c[hist_pos, b, j] = xy
+        if age[b] % crowd_every == 0:
+            _crowding(b, bx, by, alive, far, near[b], r2, rs2, switch_p_pair, u[b, u0 + S],
+                      track_body, n_switches, d2)
+        age[b] += 1
 
 
 def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
-                present: np.ndarray, u: np.ndarray) -> None:
-    """Update track positions, dropouts and history for one tick.
+                present: np.ndarray, account: np.ndarray, born: np.ndarray, u: np.ndarray,
+                u0: int) -> None:
+    """Update track positions, dropouts, history and crowding for one tick.
 
-    Position error is AR(1) with correlation time ``pos_tau_s`` and stationary sd
-    per axis ``pos_sd_m`` (``pos_sd_crowded_m`` with >= crowd_n neighbours). Dropouts
-    are a two-state Markov chain whose stationary miss share is base + per_neighbor x
-    neighbours and whose mean length is ``dropout_mean_s``, so the share does not
-    depend on the tick rate. ``u`` is (B, S+1): one uniform per track (noise + dropout
-    transition) and one per store for switches.
+    Tracks whose shopper entered this tick (``born``) first take that shopper's
+    account and a clean history. Position error is AR(1) with correlation time
+    ``pos_tau_s`` and stationary sd per axis ``pos_sd_m`` (``pos_sd_crowded_m`` with
+    >= crowd_n neighbours). Dropouts are a two-state Markov chain whose stationary
+    miss share is base + per_neighbor x neighbours and whose mean length is
+    ``dropout_mean_s``, so the share does not depend on the tick rate. ``u[:, u0:]``
+    holds one uniform per track (noise + dropout transition) and one per store for
+    switches.
     """
     s = sstate
-    S = s.track_body.shape[1]
-    fi = s.track_body + s.row_off
-    body = np.take(as_complex(shopper_pos), fi)
-    alive = np.take(present, fi)
-    i, frac = bank_index(u[:, :S])
-    s.err_c *= s.err_keep
-    s.err_c += np.where(s.near >= sp.crowd_n, s.err_in_crowded, s.err_in) * np.take(s.bank_c, i)
-    p_miss = np.minimum(sp.dropout_base + sp.dropout_per_neighbor * s.near, sp.dropout_max)
-    s.dropped = np.where(s.dropped, frac >= s.q_out, frac < p_miss / (1.0 - p_miss) * s.q_out)
-    pos = np.where(alive > s.dropped, body + s.err_c, NAN_XY)
-    s.track_pos_c = pos
-    s.hist_c[s.hist_pos] = pos
-    due = s.age % s.crowd_every == 0
-    if due.any():
-        crowding(s, sp, body, alive, due, u[:, S])
-    s.age += 1
+    _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0,
+                   noise_bank(), s.track_body, s.track_account, s.track_pos_c, s.hist_c,
+                   s.hist_pos, s.err_c, s.dropped, s.near, s.age, s.n_switches, s.far,
+                   s.err_keep, s.err_in, s.err_in_crowded, _F(sp.crowd_n),
+                   _F(sp.dropout_base), _F(sp.dropout_per_neighbor), _F(sp.dropout_max),
+                   s.q_out, s.crowd_every, _F(sp.crowd_radius_m ** 2), _F(sp.switch_radius_m ** 2),
+                   _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0))

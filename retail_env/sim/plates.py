@@ -7,15 +7,20 @@ truth: it segments the stream where the moving variance exceeds a threshold and
 estimates the weight change between the stable means on either side, so events
 can be missed, merged, split or false as in AutoCheckout's recordings.
 
-Layout for speed: a tick's samples are kept as ``raw`` (k, B, P) float32 in units
-of the quantisation step relative to each plate's reset-time reading, so every
-sample-axis operation runs over long contiguous rows and the quantised values are
-exact integers (the detector's running sums are then exact too).
+A tick's samples are kept as ``raw`` (k, B, P) float32 in units of the quantisation
+step relative to each plate's reset-time reading, so the quantised values are exact
+integers (the detector's running sums are then exact too).
 
 Normals come from a constant *noise bank* (exact normal quantiles in a fixed
 scrambled order) read at an offset given by one BatchRNG uniform per plate per
 tick: k+1 normals for the price of one uniform, which is what makes 300k samples
 per tick affordable at B=1024. All randomness still flows from BatchRNG.
+
+Why compiled: per plate and tick the model is a chain of ~20 float32 operations
+over k samples. As NumPy array passes it streamed the (k, B, P) block through
+memory a dozen times (about a third of a B = 1024 tick, see the README's profile);
+one Numba pass per plate does the same arithmetic, operation for operation in the
+same precision and order, so results are unchanged bit for bit.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 
 BANK_BITS = 16
 BANK_SIZE = 1 << BANK_BITS
+BANK_MASK = BANK_SIZE - 1
+_F = np.float32
 
 
 @functools.cache
@@ -39,6 +47,7 @@ def noise_bank() -> np.ndarray:
 
     Values are the normal quantiles at (i + 0.5)/K, ordered by a splitmix64 hash of
     i, so neighbouring entries behave as independent draws; no generator is involved.
+    Draw j of an offset i is ``bank[(i + j) % BANK_SIZE]``.
     """
     i = np.arange(BANK_SIZE, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -50,117 +59,132 @@ def noise_bank() -> np.ndarray:
     return (q[np.argsort(z, kind="stable")] / q.std()).astype(np.float32)
 
 
-@functools.cache
-def bank_cols(width: int) -> np.ndarray:
-    """(width, BANK_SIZE) table: column i holds bank[i], bank[i+1], ... (wrapping)."""
-    bank = noise_bank()
-    return np.stack([np.roll(bank, -j) for j in range(width)])
+@numba.njit(cache=True, nogil=True)
+def _samples_kernel(weight, touch, u, ticks, nb_left, nb_right, w_left, w_right, bank, ramp,
+                    raw, zero_rel, level, prev_force, noise_sd_q, ring, sums, slot, hist_row,
+                    baseline, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise, hist_scale):
+    """One tick of readings for every plate, and the detector's window sums (see plate_samples)."""
+    k, B, P = raw.shape
+    W = ring.shape[0]
+    for b in range(B):
+        js = ((ticks[b] - 1) % W) % k          # the sample this store's spikes land on
+        for p in range(P):
+            t = touch[b, p]
+            force = (t + touch[b, nb_left[p]] * w_left[p]) + touch[b, nb_right[p]] * w_right[p]
+            x = u[b, p] * BANK_SIZE
+            i = int(x)
+            frac = x - i
+            zk = bank[(i + k) & BANK_MASK]
+            zr = zero_rel[b, p] + drift * zk
+            zero_rel[b, p] = zr
+            lev = ((_F(weight[b, p]) + force) + zr) * inv_unit
+            sd = (noise_sd_q[b, p] + tremor * force) + jolt * abs(force - prev_force[b, p])
+            old = level[b, p]
+            step = lev - old
+            spike = (_F(1.0) if frac < spike_p else _F(0.0)) * spike_q * zk
+            s0 = _F(0.0)
+            s1 = _F(0.0)
+            for j in range(k):
+                v = (bank[(i + j) & BANK_MASK] * sd + ramp[j] * step) + old
+                if j == js:
+                    v = v + spike
+                if quantise:
+                    v = _F(np.rint(v))
+                raw[j, b, p] = v
+                s0 = s0 + v
+                s1 = s1 + v * v
+            level[b, p] = lev
+            prev_force[b, p] = force
+            sums[0, b, p] = (sums[0, b, p] + s0) - ring[slot, 0, b, p]
+            sums[1, b, p] = (sums[1, b, p] + s1) - ring[slot, 1, b, p]
+            ring[slot, 0, b, p] = s0
+            ring[slot, 1, b, p] = s1
+            hist_row[b, p] = s0 * hist_scale + baseline[b, p]
 
 
-def bank_index(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split uniforms into a bank index and a fresh uniform from the leftover bits."""
-    x = u * BANK_SIZE
-    i = x.astype(np.intp)
-    return i, x - i
+def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, touch: np.ndarray,
+                  u: np.ndarray, ticks: np.ndarray, hist_row: np.ndarray) -> None:
+    """One tick of every plate: readings into ``raw``, window sums into the detector's ring.
 
-
-def plate_force(sstate: SensorState, touch: np.ndarray) -> np.ndarray:
-    """Hand force each plate feels (kg): its own touch plus crosstalk from its neighbours."""
+    ``touch`` (B,P) is the hand force on each plate; a plate feels its own plus
+    ``crosstalk`` x its neighbours'. Truth and hand force ramp linearly from last
+    tick's value to this tick's over the k samples (a lift takes time). Noise sd =
+    per-plate sd + tremor x force + jolt x |force change|: a steady resting hand is
+    quiet, its arrival and departure are not. Spikes: all of a tick's spikes land on
+    one sample (chosen by the store's own clock, so a store restarted mid-batch
+    matches a fresh one); a spike's amplitude reuses the tick's drift normal (that
+    drift step is ~1e-4 of it). The running float64 sums over the W-tick ring give
+    the 0.5 s moving mean and variance; adding and later subtracting the same
+    float32 value keeps them exact. ``hist_row`` (B,P) gets the tick's mean reading (kg).
+    """
     s = sstate
-    t2 = np.take(touch, s.nb_idx, axis=1)
-    t2 *= s.nb_w
-    return touch + t2[:, :s.nb_w.size // 2] + t2[:, s.nb_w.size // 2:]
-
-
-def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray,
-                  force: np.ndarray, u: np.ndarray, tick: np.ndarray | None = None) -> None:
-    """Write one tick of readings into ``raw`` (k, B, P) quanta; advance drift, level, force.
-
-    Truth and hand force ramp linearly from last tick's value to this tick's over the
-    k samples (a lift takes time). Noise sd = per-plate sd + tremor x force + jolt x
-    |force change|: a steady resting hand is quiet, its arrival and departure are not.
-    Big arrays are written into preallocated buffers (fresh 1 MB arrays each tick
-    cost page faults).
-    """
-    s, k = sstate, sstate.k
-    i, frac = bank_index(u)
-    # (k+1, B, P): k sample normals + 1 drift. mode='clip' (i is in range anyway) writes
-    # straight into ``out``; the default 'raise' buffers a copy first.
-    z = np.take(s.bank_k1, i, axis=1, out=s.zbuf, mode="clip")
-    s.zero_rel += sp.drift_step_kg * z[k]
-    level = (weight + force + s.zero_rel) * s.inv_unit
-    sd = s.noise_sd_q + s.tremor_q * force + s.jolt_q * np.abs(force - s.prev_force)
-    x = np.multiply(z[:k], sd, out=s.raw)
-    x += np.multiply(s.ramp, level - s.level, out=z[:k])
-    x += s.level
-    s.level, s.prev_force = level, force
-    # Spikes: all of a tick's spikes land on one sample (which one rotates); the
-    # detector's window sums do not care where, and this keeps the cost dense and flat.
-    # A spike's amplitude reuses the tick's drift normal (that drift step is ~1e-4 of it).
-    # The sample follows each store's own clock (``tick``, (B,)), not the batch's ring
-    # cursor, so a store restarted mid-batch (reset_stores) matches a fresh one.
-    spike = (frac < s.spike_p_tick) * s.spike_q * z[k]
-    if tick is None:
-        x[s.slot % k] += spike
-    else:
-        x[(tick - 1) % s.ring.shape[0] % k, np.arange(x.shape[1])] += spike
-    if sp.quant_kg > 0:
-        np.rint(x, out=x)
-
-
-def detector_stats(sstate: SensorState) -> None:
-    """Push this tick's per-plate sum and sum of squares into the W-tick ring.
-
-    Running float64 sums over the ring give the 0.5 s moving mean and variance in a
-    handful of array ops; adding and later subtracting the same float32 value keeps
-    them exact (integers when quantised) to far below the threshold.
-    """
-    s, raw = sstate, sstate.raw
-    new = s.tick_stats
-    np.sum(raw, axis=0, out=new[0])
-    np.einsum("kbp,kbp->bp", raw, raw, out=new[1])
-    s.sums += new
-    s.sums -= s.ring[s.slot]
-    s.ring[s.slot] = new
+    _samples_kernel(weight, touch, u, ticks, s.nb_left, s.nb_right, s.w_left, s.w_right,
+                    noise_bank(), s.ramp, s.raw, s.zero_rel, s.level, s.prev_force, s.noise_sd_q,
+                    s.ring, s.sums, s.slot, hist_row, s.baseline, _F(sp.drift_step_kg),
+                    _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
+                    sp.quant_kg > 0, _F(s.unit / s.k))
     s.slot = (s.slot + 1) % s.ring.shape[0]
 
 
-def detector_step(sstate: SensorState, tick: np.ndarray) -> tuple[np.ndarray, ...] | None:
+@numba.njit(cache=True, nogil=True)
+def _detector_kernel(sums, ticks, inv_n, thr_q, hold, min_dw_q, unit, unit2, var_q, active,
+                     quiet, t_start, peak_var_q, pre_mean, mean_ring, calm, j, out_idx, out_dw,
+                     out_peak):
+    B, P = active.shape
+    W = mean_ring.shape[0]
+    n = 0
+    for b in range(B):
+        for p in range(P):
+            mean = sums[0, b, p] * inv_n
+            var = sums[1, b, p] * inv_n - mean * mean
+            var_q[b, p] = var
+            above = var > thr_q
+            act = active[b, p]
+            q = (quiet[b, p] + 1) * (act and not above)
+            quiet[b, p] = q
+            end = q >= hold
+            if above and not act:
+                t_start[b, p] = ticks[b]
+                peak_var_q[b, p] = var
+            else:
+                peak_var_q[b, p] = max(peak_var_q[b, p], var)
+            if end:
+                dw = mean - pre_mean[b, p]
+                if abs(dw) >= min_dw_q:
+                    out_idx[n] = b * P + p
+                    out_dw[n] = dw * unit
+                    out_peak[n] = peak_var_q[b, p] * unit2
+                    n += 1
+            act = above or (act and not end)
+            active[b, p] = act
+            c = (calm[b, p] + 1) * (not act)
+            calm[b, p] = c
+            if not act:
+                pre_mean[b, p] = mean_ring[j, b, p] if c > W else mean
+            mean_ring[j, b, p] = mean
+    return n
+
+
+def detector_step(sstate: SensorState, ticks: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Advance the per-plate stable/active machine; return ended segments or None.
 
     stable -> active when the moving variance exceeds the threshold (t_start = that
     tick); active -> stable after ``hold`` consecutive ticks below it (t_end = that
     tick; the disturbance ended about one window earlier). dw = stable window mean
-    after minus the stable window mean before (see below). Returns (b, p, t_start, t_end, dw kg,
-    peak_var kg^2) for segments with |dw| >= min_dw. ``tick`` is (1, 1) or (B, 1).
+    after minus the stable window mean before. The "before" mean is the window that
+    ended W ticks ago: the active window's first ticks often already hold the start
+    of the reach (below threshold), and using them would bias dw by the hand's push.
+    Right after an event, when that lagged window overlaps the event, the event's own
+    "after" mean is used. Returns (b, p, t_start, t_end, dw kg, peak_var kg^2) for
+    segments with |dw| >= min_dw; ``ticks`` is each store's clock (B,).
     """
     s = sstate
-    mean = s.sums[0] * (1.0 / s.window_n)
-    var = s.sums[1] * (1.0 / s.window_n) - mean * mean
-    s.var_q = var
-    above = var > s.thr_q
-    start = above > s.active
-    s.quiet = (s.quiet + 1) * (s.active > above)
-    end = s.quiet >= s.hold
-    s.t_start = np.where(start, tick, s.t_start)
-    s.peak_var_q = np.where(start, var, np.maximum(s.peak_var_q, var))
-    out = None
-    if end.any():
-        b, p = np.nonzero(end)
-        dw = mean[b, p] - s.pre_mean[b, p]
-        keep = np.abs(dw) >= s.min_dw_q
-        b, p = b[keep], p[keep]
-        t_end = np.broadcast_to(tick, (s.active.shape[0], 1))[b, 0]
-        out = (b, p, s.t_start[b, p], t_end, (dw[keep] * s.unit).astype(np.float32),
-               (s.peak_var_q[b, p] * s.unit ** 2).astype(np.float32))
-    s.active = above | (s.active > end)
-    # The "before" mean is the window that ended W ticks ago: the active window's
-    # first ticks often already hold the start of the reach (below threshold), and
-    # using them would bias dw by the hand's push. Right after an event, when that
-    # lagged window overlaps the event, the event's own "after" mean is used.
-    j = (s.slot - 1) % s.mean_ring.shape[0]
-    s.calm = (s.calm + 1) * ~s.active
-    s.pre_mean = np.where(s.active, s.pre_mean,
-                          np.where(s.calm > s.mean_ring.shape[0], s.mean_ring[j], mean))
-    s.mean_ring[j] = mean
-    return out
+    P = s.active.shape[1]
+    n = _detector_kernel(s.sums, ticks, 1.0 / s.window_n, s.thr_q, s.hold, s.min_dw_q, s.unit,
+                         s.unit ** 2, s.var_q, s.active, s.quiet, s.t_start, s.peak_var_q,
+                         s.pre_mean, s.mean_ring, s.calm, (s.slot - 1) % s.mean_ring.shape[0],
+                         s.ev_idx, s.ev_dw, s.ev_peak)
+    if not n:
+        return None
+    b, p = np.divmod(s.ev_idx[:n], P)
+    return (b, p, s.t_start[b, p], ticks[b], s.ev_dw[:n].copy(), s.ev_peak[:n].copy())

@@ -17,14 +17,8 @@ import dataclasses
 
 import numpy as np
 
-from retail_env.sim.cameras import NAN_XY, bind_births, camera_step
-from retail_env.sim.plates import (
-    bank_cols,
-    detector_stats,
-    detector_step,
-    plate_force,
-    plate_samples,
-)
+from retail_env.sim.cameras import NAN_XY, camera_step
+from retail_env.sim.plates import detector_step, plate_samples
 from retail_env.sim.validation import ConfigError, config, spec
 
 
@@ -136,7 +130,6 @@ class SensorState:
 
     # plates: raw is (k, B, P) quanta relative to baseline (see plates.py)
     raw: np.ndarray
-    zbuf: np.ndarray          # (k+1, B, P) scratch for bank normals
     plate_hist: np.ndarray
     noise_sd_q: np.ndarray    # per-plate noise sd (quanta)
     zero_rel: np.ndarray      # absolute zero error (offset + drift) minus baseline (kg)
@@ -144,7 +137,6 @@ class SensorState:
     prev_force: np.ndarray
     baseline: np.ndarray      # reset-time reading (kg), on the quantisation grid
     # detector
-    tick_stats: np.ndarray    # (2, B, P) float32 scratch: this tick's sum, sum of squares
     ring: np.ndarray          # (W, 2, B, P) float32
     sums: np.ndarray          # (2, B, P) float64 running sums over the ring
     var_q: np.ndarray
@@ -155,6 +147,9 @@ class SensorState:
     pre_mean: np.ndarray
     mean_ring: np.ndarray     # (W, B, P) float64 window means of the last W ticks
     calm: np.ndarray          # (B, P) ticks since the plate was last active
+    ev_idx: np.ndarray        # (B*P,) scratch: flat plate index of each ended segment
+    ev_dw: np.ndarray         # (B*P,) scratch: its dw (kg)
+    ev_peak: np.ndarray       # (B*P,) scratch: its peak variance (kg^2)
     # cameras (positions as complex64 views, see cameras.py)
     track_pos_c: np.ndarray
     track_body: np.ndarray
@@ -177,18 +172,13 @@ class SensorState:
     hold: int
     crowd_every: int
     spike_p_tick: float
-    ramp: np.ndarray
-    nb_idx: np.ndarray
-    nb_w: np.ndarray
+    ramp: np.ndarray          # (k,) float32 share of this tick's change at each sample
+    nb_left: np.ndarray       # (P,) left neighbour of each plate (itself where none)
+    nb_right: np.ndarray
+    w_left: np.ndarray        # (P,) float32 crosstalk weight from it (0 where none)
+    w_right: np.ndarray
     spike_q: np.float32
-    bank_k1: np.ndarray
-    bank_c: np.ndarray
-    row_off: np.ndarray
     far: np.ndarray
-    upper: np.ndarray
-    ones_s: np.ndarray
-    crowd_d2: np.ndarray      # (B, S, S) scratch: squared distances
-    crowd_buf: np.ndarray     # (B, S, S) scratch: within-radius indicators
     err_keep: np.float32
     err_in: np.float32
     err_in_crowded: np.float32
@@ -219,10 +209,10 @@ class SensorState:
 
 
 def _neighbours(layout, crosstalk: float) -> tuple[np.ndarray, np.ndarray]:
-    """(2P,) left-then-right neighbour index (self where none) and crosstalk weights."""
+    """(2, P) left and right neighbour index (self where none) and crosstalk weights."""
     nb = np.asarray(layout.plate_neighbors, np.intp).reshape(-1, 2).T
     w = ((nb >= 0) * crosstalk).astype(np.float32)
-    return np.where(nb >= 0, nb, np.arange(nb.shape[1])).ravel(), w.ravel()
+    return np.ascontiguousarray(np.where(nb >= 0, nb, np.arange(nb.shape[1]))), w
 
 
 def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B: int,
@@ -250,16 +240,17 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
     grow = (1.0 - keep * keep) ** 0.5
     zc = zn[:, P + n_shelf:].reshape(B, S, 2)
     s = SensorState(
-        raw=np.zeros((k, B, P), np.float32), zbuf=np.zeros((k + 1, B, P), np.float32),
-        plate_hist=np.zeros((H, B, P), np.float32),
+        raw=np.zeros((k, B, P), np.float32), plate_hist=np.zeros((H, B, P), np.float32),
         noise_sd_q=(sp.noise_sd_kg / unit * shelf_f[:, shelf]).astype(np.float32),
         zero_rel=zero - baseline, level=(weight + zero - baseline) / np.float32(unit),
         prev_force=np.zeros((B, P), np.float32), baseline=baseline,
-        tick_stats=np.zeros((2, B, P), np.float32), ring=np.zeros((W, 2, B, P), np.float32),
+        ring=np.zeros((W, 2, B, P), np.float32),
         sums=np.zeros((2, B, P)), var_q=np.zeros((B, P)), active=np.zeros((B, P), bool),
         quiet=np.zeros((B, P), np.int32), t_start=np.zeros((B, P), np.int64),
         peak_var_q=np.zeros((B, P)), pre_mean=np.zeros((B, P)),
         mean_ring=np.zeros((W, B, P)), calm=np.full((B, P), W + 1, np.int64),
+        ev_idx=np.zeros(B * P, np.int64), ev_dw=np.zeros(B * P, np.float32),
+        ev_peak=np.zeros(B * P, np.float32),
         track_pos_c=np.full((B, S), np.nan, np.complex64),
         track_body=np.tile(np.arange(S, dtype=np.intp), (B, 1)),
         track_account=np.full((B, S), -1, np.int64),
@@ -271,23 +262,19 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
         jolt_q=np.float32(sp.hand_jolt / unit), thr_q=sp.var_threshold_kg2 / unit ** 2,
         min_dw_q=sp.min_dw_kg / unit, window_n=W * k, hold=sp.ticks(sp.stable_hold_s),
         crowd_every=sp.ticks(sp.crowd_every_s), spike_p_tick=1.0 - (1.0 - sp.spike_rate) ** k,
-        ramp=(np.arange(1, k + 1, dtype=np.float32) / k)[:, None, None],
-        nb_idx=nb_idx, nb_w=nb_w, spike_q=np.float32(sp.spike_sd_kg / unit),
-        bank_k1=bank_cols(k + 1),
-        bank_c=np.ascontiguousarray(bank_cols(2).T).view(np.complex64)[:, 0],
-        row_off=(np.arange(B, dtype=np.intp) * S)[:, None],
+        ramp=np.arange(1, k + 1, dtype=np.float32) / k,
+        nb_left=nb_idx[0], nb_right=nb_idx[1], w_left=nb_w[0], w_right=nb_w[1],
+        spike_q=np.float32(sp.spike_sd_kg / unit),
         # absent shoppers are parked 100 m outside the store, 10 m apart (never close)
         far=(-100.0 - 10.0 * np.arange(S) - 100.0j).astype(np.complex64),
-        upper=np.triu(np.ones((S, S), bool), 1), ones_s=np.ones(S, np.float32),
-        crowd_d2=np.zeros((B, S, S), np.float32), crowd_buf=np.zeros((B, S, S), np.float32),
         err_keep=np.float32(keep), err_in=np.float32(grow * sp.pos_sd_m),
         err_in_crowded=np.float32(grow * sp.pos_sd_crowded_m),
         q_out=min(1.0, 1.0 / (sp.dropout_mean_s * sp.tick_hz)) if sp.dropout_mean_s > 0 else 1.0,
         switch_p_pair=sp.switch_rate_hz / sp.tick_hz * sp.ticks(sp.crowd_every_s),
     )
     u = rng.uniform(P + S + 1)
-    plate_samples(s, sp, weight, s.prev_force, u[:, :P])
-    detector_stats(s)
+    plate_samples(s, sp, weight, np.zeros((B, P), np.float32), u, np.ones(B, np.int64),
+                  s.plate_hist[0])
     s.ring[:] = s.ring[0]
     s.sums[:] = s.ring.sum(axis=0, dtype=np.float64)
     s.slot = 0
@@ -295,7 +282,7 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
     s.var_q = s.sums[1] / s.window_n - mean * mean
     s.pre_mean = mean
     s.mean_ring[:] = mean
-    s.plate_hist[:] = s.tick_stats[0] * (unit / k) + s.baseline
+    s.plate_hist[:] = s.plate_hist[0]
     return s
 
 
@@ -318,14 +305,9 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     weight = np.asarray(plate_weight, np.float32)
     # (B,) clocks; the store passes its (B,) array as is (broadcast_to costs ~5 us a tick)
     ticks = tick if np.ndim(tick) == 1 else np.full(s.level.shape[0], tick, np.int64)
-    plate_samples(s, sp, weight, plate_force(s, np.asarray(touch, np.float32)), u[:, :P], ticks)
-    detector_stats(s)
-    np.multiply(s.tick_stats[0], s.unit / s.k, out=s.plate_hist[s.hist_pos])
-    s.plate_hist[s.hist_pos] += s.baseline
-    ended = detector_step(s, ticks[:, None])
-    if born.any():
-        bind_births(s, account, born)
-    camera_step(s, sp, shopper_pos, present, u[:, P:])
+    plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos])
+    ended = detector_step(s, ticks)
+    camera_step(s, sp, shopper_pos, present, account, born, u, P)
     s.hist_pos = (s.hist_pos + 1) % s.plate_hist.shape[0]
     return DetectedEvents.empty() if ended is None else DetectedEvents(*ended)
 

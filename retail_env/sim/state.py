@@ -113,9 +113,9 @@ def store_axis(full: np.ndarray, part: np.ndarray) -> int | None:
     return diff[0] if len(diff) == 1 else None
 
 
-# Fields that depend on a store's position in its batch (not on the store), e.g. the
-# sensors' flat row offsets b * S: a partial reset keeps the batch's own values.
-BATCH_POSITION_FIELDS = frozenset({"row_off"})
+# Fields that belong to the batch, not to a store (the sensors' scratch buffers of
+# ended detector segments, B * P long): a partial reset keeps the batch's own.
+BATCH_FIELDS = frozenset({"ev_idx", "ev_dw", "ev_peak"})
 
 
 def scatter_stores(dst, src, index: np.ndarray) -> None:
@@ -126,7 +126,7 @@ def scatter_stores(dst, src, index: np.ndarray) -> None:
     Nested dataclasses (the sensor state) recurse; scalars keep ``dst``'s value.
     """
     for f in dataclasses.fields(dst):
-        if f.name in BATCH_POSITION_FIELDS:
+        if f.name in BATCH_FIELDS:
             continue
         d, s = getattr(dst, f.name), getattr(src, f.name)
         if isinstance(d, np.ndarray):

@@ -11,8 +11,9 @@ and a Markdown table beside it with ``.md``, for the README):
   ``SyncVectorEnv`` of 64 and the native vector env of 64 and 1024 (random
   actions, timed after reset and a warm-up; see ``rate`` for queued events);
 - the share of ``PPO.learn()`` wall time spent inside the environment
-  (``VecEnv.reset`` + ``step_wait``) for a short run through the native VecEnv
-  (default episodes; Attribution at 64 and 256 envs).
+  (``VecEnv.reset`` + ``step_wait``) for a short run through the native VecEnv with
+  the project's PPO settings (``conf/agent/ppo.yaml``, its ``by_task`` overrides;
+  default episodes; Attribution at 64 and 256 envs).
 
 Simulator stores are warmed to their steady crowd (``bench_sim.WARM_TICKS``) in
 ``--quick`` runs too, so shopper-ticks/s are comparable.
@@ -39,6 +40,7 @@ from retail_env.sim.store import make_params
 
 ATTRIBUTION = "RetailStore/Attribution-v0"
 PROMOTION = "RetailStore/Promotion-v0"
+PPO_CONF = Path(__file__).resolve().parents[1] / "conf" / "agent" / "ppo.yaml"
 VARIANTS = (("single", "single", 1), ("sync 64", "sync", 64), ("native 64", "native", 64),
             ("native 1024", "native", 1024))
 
@@ -108,12 +110,16 @@ def rate(env_id: str, kind: str, n: int, seconds: float, min_steps: int = 3,
     return res
 
 
-def ppo_env_share(env_id: str, n_envs: int, total: int, n_steps: int, **env_kwargs) -> dict:
-    """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait)."""
+def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs) -> dict:
+    """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait).
+
+    PPO is built as training builds it: ``conf/agent/ppo.yaml`` with ``by_task[task]``.
+    """
     import torch
-    from stable_baselines3 import PPO
+    from omegaconf import OmegaConf
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
+    from agents.sb3_agents import build_model, resolved_hyperparams
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     class Timed(VecEnvWrapper):
@@ -133,15 +139,14 @@ def ppo_env_share(env_id: str, n_envs: int, total: int, n_steps: int, **env_kwar
 
     torch.set_num_threads(1)
     venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
-    policy = "MultiInputPolicy" if isinstance(venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
-    model = PPO(policy, venv, n_steps=n_steps, batch_size=min(256, n_envs * n_steps),
-                n_epochs=4, seed=0, device="cpu")
+    hp = resolved_hyperparams(OmegaConf.to_container(OmegaConf.load(PPO_CONF)), task)
+    model = build_model("ppo", hp, venv, seed=0)
     t0 = time.perf_counter()
     model.learn(total)
     wall = time.perf_counter() - t0
     return {"env_s": Timed.spent, "learn_s": wall, "env_share": Timed.spent / wall,
             "timesteps": int(model.num_timesteps), "sps": model.num_timesteps / wall,
-            "n_envs": n_envs}
+            "n_envs": n_envs, "hyperparams": hp}
 
 
 def table(res: dict) -> str:
@@ -189,11 +194,12 @@ def main(argv=None) -> dict:
                      for name, kind, n in VARIANTS}
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
-    # n_steps x n_envs per rollout; MlpPolicy / MultiInputPolicy defaults, 4 epochs.
+    # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too.
     res["ppo"] = {
-        "promotion, 64 envs": ppo_env_share(PROMOTION, 64, 4096 if args.quick else 32768, 32),
-        "attribution, 64 envs": ppo_env_share(ATTRIBUTION, 64, 1024 if args.quick else 8192, 16),
-        "attribution, 256 envs": ppo_env_share(ATTRIBUTION, 256, 4096 if args.quick else 16384, 16),
+        "promotion, 64 envs": ppo_env_share(PROMOTION, "promotion", 64,
+                                            16384 if args.quick else 65536),
+        "attribution, 64 envs": ppo_env_share(ATTRIBUTION, "attribution", 64,
+                                              16384 if args.quick else 32768),
     }
     res["load"] = load_note()
     md = table(res)

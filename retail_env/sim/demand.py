@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numba
 import numpy as np
 from scipy.special import gammaln, ndtri
 
@@ -246,18 +247,40 @@ def _invert_table(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     logm = np.log(np.maximum(mu, 1e-300))
     out = np.zeros(u.shape, dtype=np.int64)
     todo = np.arange(u.size)
-    carry = np.zeros((u.size, 0))
+    carry = np.zeros(u.size)
     k0, width = 0, 4
     while todo.size and k0 <= kmax:
         k = np.arange(k0, min(k0 + width, kmax + 1))
         p = np.exp(k[None, :] * logm[todo, None] - mu[todo, None] - gammaln(k + 1.0)[None, :])
-        cdf = np.cumsum(np.concatenate([carry, p], axis=1), axis=1)[:, carry.shape[1]:]
-        ut = u[todo]
-        out[todo] += (ut[:, None] >= cdf).sum(axis=1)
-        more = ut >= cdf[:, -1]
-        todo, carry = todo[more], cdf[more, -1:]
+        todo = _scan_block(p, u, todo, carry, out)
         k0, width = k0 + width, 2 * width
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_block(p, u, todo, carry, out):
+    """Add one block of PMF terms ``p`` (len(todo), w) to the running CDFs ``carry``; count
+    the terms with CDF <= u into ``out``; return the variates still undecided.
+
+    Compiled because the arrays are small (a few thousand variates) and NumPy's cumsum,
+    compare and gathers cost more in call overhead than in arithmetic; the sums are the
+    same sequential float64 additions.
+    """
+    left = np.empty(todo.size, np.int64)
+    m = 0
+    for r in range(todo.size):
+        i = todo[r]
+        s = carry[i]
+        c = 0
+        for j in range(p.shape[1]):
+            s = s + p[r, j]
+            c += u[i] >= s
+        out[i] += c
+        carry[i] = s
+        if u[i] >= s:
+            left[m] = i
+            m += 1
+    return left[:m]
 
 
 def sample_sales(table: DemandTable, visits: np.ndarray, rng: BatchRNG) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ and a Markdown table beside it with ``.md``, for the README):
 - the share of ``PPO.learn()`` wall time spent inside the environment
   (``VecEnv.reset`` + ``step_wait``) for a short run through the native VecEnv with
   the project's PPO settings (``conf/agent/ppo.yaml``, its ``by_task`` overrides;
-  default episodes; Attribution at 64 and 256 envs).
+  default episodes; 64 envs).
 
 Simulator stores are warmed to their steady crowd (``bench_sim.WARM_TICKS``) in
 ``--quick`` runs too, so shopper-ticks/s are comparable.

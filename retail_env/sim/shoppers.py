@@ -23,6 +23,7 @@ index arrays, so nothing loops over shoppers or stores in Python.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from retail_env.sim.demand import DemandTable, draw_lists
@@ -148,40 +149,50 @@ def walk(ctx: Ctx, b, s) -> None:
     """Walkers ``(b, s)`` whose step is due move one cell (soft collisions).
 
     A walker's ``timer`` counts ticks to its next step: ``1 / speed`` ticks per cell,
-    the fraction carried in ``acc``. A blocked walker tries again next tick.
+    the fraction carried in ``acc``. A blocked walker tries again next tick. Whether a
+    cell is blocked is judged on the occupancy before anyone moves this tick.
     """
     st, pr = ctx.st, ctx.pr
-    hw = pr.t["hw"]
-    c = st.cell[b, s]
-    t = st.tgt[b, s]
-    ti = t * hw
-    nc = pr.next_flat[ti + c]
-    occ = st.occ.reshape(-1)
-    blocked = occ[b * hw + nc] > 0
-    wait = st.wait[b, s]
-    go = ~blocked | (wait >= pr.t["patience"])
-    there = pr.dist_flat[ti + nc] == 0
-    if pr.config.hard.crowd_crossed_reaches:
-        beside = blocked & there & (st.plate[b, s] >= 0)
-        go &= ~beside  # reach past the person standing on the access cell
-        st.phase[b[beside], s[beside]] = ARRIVE
-        st.timer[b[beside], s[beside]] = 0
-    if not go.all():
-        stay = ~go
-        bs, ss = b[stay], s[stay]
-        st.wait[bs, ss] = wait[stay] + 1
-        st.timer[bs, ss] = 1
-        b, s, c, nc, there = b[go], s[go], c[go], nc[go], there[go]
-    np.subtract.at(occ, b * hw + c, 1)
-    np.add.at(occ, b * hw + nc, 1)
-    st.cell[b, s] = nc
-    st.pos[b, s] = pr.layout.cell_xy[nc]
-    st.wait[b, s] = 0
-    due = st.acc[b, s] + 1.0 / st.speed[b, s]
-    timer = due.astype(np.int32)
-    st.acc[b, s] = due - timer
-    st.phase[b, s] = np.where(there, ARRIVE, WALK)
-    st.timer[b, s] = np.where(there, 0, timer)
+    _walk_kernel(b, s, st.cell, st.tgt, st.occ, st.wait, st.plate, st.phase, st.timer, st.pos,
+                 st.acc, st.speed, pr.next_flat, pr.dist_flat, pr.layout.cell_xy, pr.t["hw"],
+                 pr.t["patience"], pr.config.hard.crowd_crossed_reaches)
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, speed, next_flat,
+                 dist_flat, cell_xy, hw, patience, crossed):
+    """The step of each walker in turn (compiled: a handful of walkers per tick and store
+    made the NumPy version call-overhead bound). With ``crossed`` (crowd_crossed_reaches)
+    a walker blocked one step from its plate's access cell reaches past the person there."""
+    n = b.size
+    blocked = np.empty(n, np.bool_)
+    for i in range(n):
+        blocked[i] = occ[b[i], next_flat[tgt[b[i], s[i]] * hw + cell[b[i], s[i]]]] > 0
+    for i in range(n):
+        bi, si = b[i], s[i]
+        c = cell[bi, si]
+        ti = tgt[bi, si] * hw
+        nc = next_flat[ti + c]
+        there = dist_flat[ti + nc] == 0
+        go = not blocked[i] or wait[bi, si] >= patience
+        if crossed and blocked[i] and there and plate[bi, si] >= 0:
+            go = False
+            phase[bi, si] = ARRIVE
+        if not go:
+            wait[bi, si] += 1
+            timer[bi, si] = 1
+            continue
+        occ[bi, c] -= 1
+        occ[bi, nc] += 1
+        cell[bi, si] = nc
+        pos[bi, si, 0] = cell_xy[nc, 0]
+        pos[bi, si, 1] = cell_xy[nc, 1]
+        wait[bi, si] = 0
+        due = acc[bi, si] + np.float32(1.0) / speed[bi, si]
+        steps = np.int32(due)
+        acc[bi, si] = due - np.float32(steps)
+        phase[bi, si] = ARRIVE if there else WALK
+        timer[bi, si] = 0 if there else steps
 
 
 def next_plate(ctx: Ctx, b, s, u) -> np.ndarray:

@@ -22,10 +22,20 @@ Staff: every ``check_s`` a store whose staff slot (slot 0) is free looks for
 plates whose true product is below ``restock_below`` of capacity; if any, a
 staff member comes in, refills the lowest plates one by one (RESTOCK, never
 chargeable) and leaves. Staff are tracked by cameras but carry no account (-1).
+
+Why compiled: a tick takes a handful of decisions per store, each a chain of
+branches, so as NumPy over index arrays the decisions were ~100 small calls a tick
+(half of a B = 64 tick). ``_decide_kernel`` runs them one by one, phase group by
+phase group as the NumPy model did, and reads what a group's decisions share before
+the group writes, so draws, state and truth rows are the same bit for bit. The
+transcendental parts (normal quantiles, the dwell exp) stay in NumPy.
 """
 
 from __future__ import annotations
 
+import functools
+
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -34,7 +44,9 @@ from retail_env.sim.shoppers import (
     U_DUR,
     U_HANDOFF,
     U_MISC,
+    U_MODE,
     U_MULTI,
+    U_PLATE,
     U_PUTBACK,
     U_WRONG,
     Ctx,
@@ -53,6 +65,7 @@ from retail_env.sim.state import (
     RESTOCK,
     SPAWN,
     TOUCH,
+    WALK,
 )
 from retail_env.sim.state import HANDOFF as K_HANDOFF
 
@@ -60,283 +73,415 @@ from retail_env.sim.state import HANDOFF as K_HANDOFF
 ACT_PICK, ACT_PUT_SAME, ACT_PUT_WRONG, ACT_RESTOCK = 1, 2, 3, 4
 RETRY_TICKS = 5  # a blocked reach looks again after 0.5 s
 EV_DOUBLES = 3   # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
+TRUTH_COLS = ("store", "tick", "shopper", "account", "plate", "product", "qty", "kind",
+              "other", "cell")
+_F, _I = 0, 1    # index of the float and int constant tables in ``_consts``
 
 
-def _dur(lohi: tuple[float, float], u: np.ndarray) -> np.ndarray:
-    return np.maximum(1, (lohi[0] + (lohi[1] - lohi[0]) * u).astype(np.int32))
+@functools.lru_cache(maxsize=32)
+def _consts(pr) -> tuple[np.ndarray, np.ndarray]:
+    """The params the decisions need, as one float64 and one int64 table (fewer kernel args)."""
+    t, sh, hard = pr.t, pr.config.shoppers, pr.config.hard
+    f = np.array([*t["speed"], t["staff_speed"], *t["reach"], *t["look"], *t["rest"],
+                  *t["restock"], sh.p_hand_rest, sh.p_take_foreign, sh.p_multi, sh.p_putback,
+                  sh.p_wrong_place, sh.p_handoff, pr.config.staff.restock_below], np.float64)
+    i = np.array([t["hw"], t["exit_target"], t["width"], t["gap"], sh.handoff_cells,
+                  hard.simultaneous_picks, hard.hand_rest, hard.multi_item, hard.wrong_put_back,
+                  hard.handoffs], np.int64)
+    return f, i
 
 
-def _first_per_plate(b, plate, n_plates: int) -> np.ndarray:
-    """Mask keeping the first row of each (store, plate) pair."""
-    key = b * n_plates + plate
-    keep = np.zeros(len(key), bool)
-    keep[np.unique(key, return_index=True)[1]] = True
-    return keep
-
-
-def route(ctx: Ctx, b, s, u) -> None:
-    """Send ``(b, s)`` to their next stop (staff: the lowest plate)."""
-    is_staff = ctx.st.staff[b, s]
-    plate = np.empty(len(b), np.int64)
-    if is_staff.any():
-        plate[is_staff] = low_plate(ctx, b[is_staff])
-    if not is_staff.all():
-        sh = ~is_staff
-        plate[sh] = shoppers.next_plate(ctx, b[sh], s[sh], u[sh])
-    shoppers.head_to(ctx, b, s, plate)
+# float table
+SPEED_MEAN, SPEED_SD, SPEED_LO, SPEED_HI, STAFF_SPEED, REACH_LO, REACH_HI, LOOK_LO, LOOK_HI, \
+    REST_LO, REST_HI, RESTOCK_LO, RESTOCK_HI, P_HAND_REST, P_TAKE_FOREIGN, P_MULTI, P_PUTBACK, \
+    P_WRONG_PLACE, P_HANDOFF, RESTOCK_BELOW = range(20)
+# int table
+HW, EXIT_TARGET, WIDTH, GAP, HANDOFF_CELLS, SIMULTANEOUS, HAND_REST, MULTI_ITEM, \
+    WRONG_PUT_BACK, HANDOFFS = range(10)
 
 
 def decide(ctx: Ctx, b, s, ph) -> None:
     """Take the decisions due at ``(b, s)`` (phases ``ph``; ``b`` sorted), up to E per store.
 
     The j-th decision of a store this tick uses that store's j-th decision slot of
-    draws; decisions beyond E wait a tick.
+    draws; decisions beyond E wait a tick. Shoppers at the exit leave first (they
+    touch nobody else's decision); the rest run in ``_decide_kernel``.
     """
-    pr = ctx.pr
+    st, pr = ctx.st, ctx.pr
     e = np.arange(len(b)) - np.searchsorted(b, b)
     E = pr.t["events"]
     if e.max() >= E:
         keep = e < E
         b, s, ph, e = b[keep], s[keep], ph[keep], e[keep]
+    out = (ph == ARRIVE) & (st.plate[b, s] < 0)
+    if out.any():
+        shoppers.leave(ctx, b[out], s[out])
+        b, s, ph, e = b[~out], s[~out], ph[~out], e[~out]
+        if not len(b):
+            return
     cols = pr.t["u_ev"] + EV_DOUBLES * e[:, None] + np.arange(EV_DOUBLES)
     x = split_uniforms(ctx.u[b[:, None], cols])
     u, z = x[:, :8], ndtri(x[:, 8:10])
-    for code, handler in ((SPAWN, _spawn), (ARRIVE, _arrive), (DWELL, _dwell_end),
-                          (REST, _to_reach), (HOLD, _to_reach), (REACH, _reach_end)):
-        m = ph == code
-        if m.any():
-            handler(ctx, b[m], s[m], u[m], z[m])
+    dwell = np.exp(pr.t["dwell_mu"] + pr.t["dwell_sd"] * z[:, 0])
+    cf, ci = _consts(pr)
+    plano = pr.planogram
+    rows = np.empty((len(TRUTH_COLS), 3 * len(b)), np.int64)
+    dw = np.empty(3 * len(b), np.float64)
+    n = _decide_kernel(b, s, ph, u, z, dwell, st.phase, st.timer, st.plate, st.tgt, st.cell,
+                       st.act, st.act_prod, st.unwanted, st.want, st.basket, st.stock,
+                       st.plate_count, st.weight, st.plate_last, st.speed, st.browse, st.partner,
+                       st.leader, st.staff, st.account, st.tick, st.restocked, plano.truth,
+                       plano.capacity, plano.n_plates_of, plano.product_plates, pr.plate_target,
+                       pr.dist_flat, pr.unit_w, pr.w_sd, pr.browse_cdf, cf, ci, rows, dw)
+    if n:
+        ctx.truth.append(dict(zip(TRUTH_COLS, rows[:, :n], strict=True), dw=dw[:n]))
 
 
-def _spawn(ctx: Ctx, b, s, u, z) -> None:
-    """Walking speed and browsing stops of a newcomer; then its first stop."""
-    st, pr = ctx.st, ctx.pr
-    mean, sd, lo, hi = pr.t["speed"]
-    is_staff = st.staff[b, s]
-    st.speed[b, s] = np.where(is_staff, pr.t["staff_speed"], np.clip(mean + sd * z[:, 0], lo, hi))
-    n_browse = np.searchsorted(pr.browse_cdf, u[:, U_DUR], side="right")
-    st.browse[b, s] = np.where(is_staff, 0, n_browse)
-    route(ctx, b, s, u)
+@numba.njit(cache=True, nogil=True)
+def _dur(lo, hi, u):
+    return max(1, np.int32(lo + (hi - lo) * u))
 
 
-def _arrive(ctx: Ctx, b, s, u, z) -> None:
-    st, pr = ctx.st, ctx.pr
-    out = st.plate[b, s] < 0
-    if out.any():
-        shoppers.leave(ctx, b[out], s[out])
-    is_staff = st.staff[b, s] & ~out
-    if is_staff.any():
-        bs, ss = b[is_staff], s[is_staff]
-        st.phase[bs, ss] = REACH
-        st.act[bs, ss] = ACT_RESTOCK
-        st.timer[bs, ss] = _dur(pr.t["restock"], u[is_staff, U_DUR])
-    sh = ~out & ~is_staff
-    if not sh.any():
-        return
-    b, s = b[sh], s[sh]
-    dwell = np.maximum(1, np.exp(pr.t["dwell_mu"] + pr.t["dwell_sd"] * z[sh, 0])).astype(np.int32)
-    if pr.config.hard.simultaneous_picks:  # join someone already handling the plate
-        busy = _plate_busy(st, b, s, st.plate[b, s])
-        dwell = np.where(busy, 1, dwell)
-    st.phase[b, s] = DWELL
-    st.timer[b, s] = dwell
+@numba.njit(cache=True, nogil=True)
+def _low_plate(b, stock, truth, capacity, below):
+    """The emptiest plate of store ``b`` by share of its true product held, if below ``below``."""
+    best, k = np.inf, 0
+    for p in range(truth.size):
+        fill = stock[b, p, truth[p]] / capacity[p]
+        if fill < best:
+            best, k = fill, p
+    return k if best < below else -1
 
 
-def _plate_busy(st, b, s, plate) -> np.ndarray:
-    """Someone else in the store is resting a hand, reaching or holding at ``plate``."""
-    ph = st.phase[b]
-    handling = (ph == REST) | (ph == REACH) | (ph == HOLD)
-    other = np.arange(ph.shape[1])[None, :] != s[:, None]
-    return (handling & other & (st.plate[b] == plate[:, None])).any(axis=1)
+@numba.njit(cache=True, nogil=True)
+def _plate_busy(b, s, plate, phase, st_plate):
+    """Someone else in store ``b`` is resting a hand, reaching or holding at ``plate``."""
+    for j in range(phase.shape[1]):
+        ph = phase[b, j]
+        if j != s and (ph == REST or ph == REACH or ph == HOLD) and st_plate[b, j] == plate:
+            return True
+    return False
 
 
-def _dwell_end(ctx: Ctx, b, s, u, z) -> None:
-    """Reach (to put an unwanted item down and/or pick the product) or move on."""
-    st, pr = ctx.st, ctx.pr
-    plate = st.plate[b, s]
-    prod = pr.planogram.truth[plate]
-    unwanted = st.unwanted[b, s]
-    acting = (unwanted >= 0) | (st.want[b, s, prod] > 0)
-    if not acting.all():
-        done = ~acting
-        route(ctx, b[done], s[done], u[done])
-        b, s, u, plate, prod, unwanted = (a[acting] for a in (b, s, u, plate, prod, unwanted))
-    if not len(b):
-        return
-    if not pr.config.hard.simultaneous_picks:
-        free = ~_plate_busy(st, b, s, plate) & (st.tick[b] - st.plate_last[b, plate] >= pr.t["gap"])
-        free &= _first_per_plate(b, plate, pr.n_plates)
-        st.timer[b[~free], s[~free]] = RETRY_TICKS
-        b, s, u, plate, prod, unwanted = (a[free] for a in (b, s, u, plate, prod, unwanted))
-    put = unwanted >= 0
-    st.act[b, s] = np.where(put, ACT_PUT_WRONG, ACT_PICK)
-    st.act_prod[b, s] = np.where(put, unwanted, prod)
-    rest = (u[:, U_MISC] < pr.config.shoppers.p_hand_rest) if pr.config.hard.hand_rest \
-        else np.zeros(len(b), bool)
-    st.phase[b, s] = np.where(rest, REST, REACH)
-    st.timer[b, s] = np.where(rest, _dur(pr.t["rest"], u[:, U_DUR]), _dur(pr.t["reach"], u[:, U_DUR]))
-    if rest.any():
-        ctx.log(TOUCH, b[rest], s[rest], plate[rest], prod[rest], 0, 0.0)
+@numba.njit(cache=True, nogil=True)
+def _first_per_plate(idx, b, plate, n_plates):
+    """Mask over ``idx`` keeping the first of each (store, plate) pair."""
+    keep = np.ones(idx.size, np.bool_)
+    for r in range(idx.size):
+        for q in range(r):
+            if b[idx[q]] == b[idx[r]] and plate[q] == plate[r]:
+                keep[r] = False
+                break
+    return keep
 
 
-def _to_reach(ctx: Ctx, b, s, u, z) -> None:
-    """After a resting hand or a look at the item: reach."""
-    st = ctx.st
-    st.phase[b, s] = REACH
-    st.timer[b, s] = _dur(ctx.pr.t["reach"], u[:, U_DUR])
+@numba.njit(cache=True, nogil=True)
+def _route(idx, b, s, u, phase, timer, st_plate, tgt, cell, want, browse, partner, leader,
+           staff, stock, truth, capacity, n_plates_of, product_plates, plate_target, dist_flat,
+           cf, ci):
+    """Send candidates ``idx`` to their next stop: a plate of the first product left on the
+    list, a random plate to browse, the plate a group leader is heading to (a follower,
+    half the time), or the exit (-1); staff go to the emptiest low plate. Every next stop
+    is chosen before anyone moves (a follower sees where its leader was heading)."""
+    n_plates = truth.size
+    nxt = np.empty(idx.size, np.int64)
+    for r in range(idx.size):
+        i = idx[r]
+        bi, si = b[i], s[i]
+        if staff[bi, si]:
+            nxt[r] = _low_plate(bi, stock, truth, capacity, cf[RESTOCK_BELOW])
+            continue
+        prod = -1
+        for k in range(want.shape[2]):
+            if want[bi, si, k] > 0:
+                prod = k
+                break
+        has = prod >= 0
+        prod = max(prod, 0)
+        left = browse[bi, si] > 0
+        lead = leader[bi, si]
+        p = partner[bi, si]
+        lead_plate = st_plate[bi, max(p, 0)]
+        mode = u[i, U_MODE]
+        follow = not lead and p >= 0 and lead_plate >= 0 and mode < 0.5 and (has or left)
+        use_list = has and not follow and (not left or mode < 0.5 + 0.5 * lead)
+        browsing = not use_list and not follow and left
+        if left and (follow or browsing):
+            browse[bi, si] -= 1
+        if follow:
+            nxt[r] = lead_plate
+        elif use_list:
+            n_of = n_plates_of[prod]
+            on = min(np.int64(u[i, U_PLATE] * n_of), max(n_of - 1, 0))
+            nxt[r] = product_plates[prod, on]
+        elif browsing:
+            nxt[r] = min(np.int64(u[i, U_PLATE] * n_plates), n_plates - 1)
+        else:
+            nxt[r] = -1
+    hw = ci[HW]
+    for r in range(idx.size):
+        bi, si = b[idx[r]], s[idx[r]]
+        p = nxt[r]
+        t = plate_target[p] if p >= 0 else ci[EXIT_TARGET]
+        st_plate[bi, si] = p
+        tgt[bi, si] = t
+        there = dist_flat[t * hw + cell[bi, si]] == 0
+        phase[bi, si] = ARRIVE if there else WALK
+        timer[bi, si] = 0 if there else 1
 
 
-def _reach_end(ctx: Ctx, b, s, u, z) -> None:
-    """The reach moves items; one reach per plate and store per tick (others wait a tick)."""
-    st, pr = ctx.st, ctx.pr
-    plate = st.plate[b, s]
-    keep = _first_per_plate(b, plate, pr.n_plates)
-    if not keep.all():
-        b, s, u, z, plate = b[keep], s[keep], u[keep], z[keep], plate[keep]
-    st.plate_last[b, plate] = st.tick[b]
-    act = st.act[b, s]
-    done = np.zeros(len(b), bool)
-    for code, fn in ((ACT_PICK, _pick), (ACT_PUT_SAME, _put), (ACT_PUT_WRONG, _put),
-                     (ACT_RESTOCK, _restock)):
-        m = act == code
-        if m.any():
-            done[m] = fn(ctx, b[m], s[m], u[m], z[m], plate[m])
-    if done.any():
-        route(ctx, b[done], s[done], u[done])
-
-
-def _move(st, pr, b, plate, prod, q, z, sign: int) -> np.ndarray:
-    """Move ``q`` items of ``prod`` off (sign -1) or onto (+1) plates; returns true dw, kg."""
-    w = q * pr.unit_w[prod] + pr.w_sd[prod] * np.sqrt(q) * np.clip(z, -3.0, 3.0)
-    w = np.maximum(w, 0.2 * q * pr.unit_w[prod])
-    st.stock[b, plate, prod] += sign * q
-    st.plate_count[b, plate] += sign * q
-    before = st.weight[b, plate]
-    if sign < 0:  # the last item takes whatever load is left
-        w = np.where(st.plate_count[b, plate] == 0, before, np.minimum(w, before))
+@numba.njit(cache=True, nogil=True)
+def _move(bi, plate, prod, q, z, sign, stock, plate_count, weight, unit_w, w_sd):
+    """Move ``q`` items of ``prod`` off (sign -1) or onto (+1) a plate; returns true dw, kg.
+    Item weights are drawn as they move (unit weight + sd z); the last item off a plate
+    takes whatever load is left."""
+    w = q * unit_w[prod] + w_sd[prod] * np.sqrt(q) * min(max(z, -3.0), 3.0)
+    w = max(w, 0.2 * q * unit_w[prod])
+    stock[bi, plate, prod] += sign * q
+    plate_count[bi, plate] += sign * q
+    before = weight[bi, plate]
+    if sign < 0:
+        w = before if plate_count[bi, plate] == 0 else min(w, before)
     dw = sign * w
-    st.weight[b, plate] = before + dw
+    weight[bi, plate] = before + dw
     return dw
 
 
-def _pick(ctx: Ctx, b, s, u, z, plate) -> np.ndarray:
-    st, pr = ctx.st, ctx.pr
-    hard, sh = pr.config.hard, pr.config.shoppers
-    prod = st.act_prod[b, s]
-    have = st.stock[b, plate, prod]
-    foreign = st.plate_count[b, plate] - have
-    take_f = (foreign > 0) & (u[:, U_MISC] < sh.p_take_foreign)
-    want = st.want[b, s, prod].astype(np.int64)
-    q = np.minimum(want, 1)
-    if hard.multi_item:
-        extra = (u[:, U_MULTI] < sh.p_multi).astype(np.int64) + (u[:, U_MULTI] < sh.p_multi / 3)
-        q = np.maximum(want, 1) + extra
-    moved = prod.copy()
-    if take_f.any():
-        other = st.stock[b[take_f], plate[take_f]].copy()
-        other[np.arange(take_f.sum()), prod[take_f]] = 0
-        moved[take_f] = other.argmax(axis=1)
-    q = np.where(take_f, 1, np.minimum(q, have))
-    st.want[b, s, prod] = np.where(take_f | (have > 0), np.maximum(want - q, 0), 0)
-    got = q > 0
-    done = ~got
-    if not got.any():
-        return done
-    b, s, u, z, plate, prod, moved, q = (a[got] for a in (b, s, u, z, plate, prod, moved, q))
-    dw = _move(st, pr, b, plate, moved, q, z[:, 1], -1)
-    np.add.at(st.basket, (b, s, moved), q)
-    ctx.log(PICK, b, s, plate, moved, q, dw)
-    # what next: put one back (here, or later at a wrong plate), hand it over, pick again
-    back = u[:, U_PUTBACK] < sh.p_putback
-    later = np.zeros(len(b), bool)
-    if hard.wrong_put_back:
-        more = (st.want[b, s] > 0).any(axis=1) | (st.browse[b, s] > 0)
-        later = back & more & (u[:, U_WRONG] < sh.p_wrong_place) & (st.unwanted[b, s] < 0)
-        st.unwanted[b[later], s[later]] = moved[later]
-    here = back & ~later
-    st.act[b[here], s[here]] = ACT_PUT_SAME
-    st.act_prod[b[here], s[here]] = moved[here]
-    st.phase[b[here], s[here]] = HOLD
-    st.timer[b[here], s[here]] = _dur(pr.t["look"], u[here, U_DUR])
-    if hard.handoffs:
-        _handoff(ctx, b, s, u, moved, q, ~back)
-    again = ~back & (st.want[b, s, prod] > 0) & (st.stock[b, plate, prod] > 0)
-    st.phase[b[again], s[again]] = REACH
-    st.timer[b[again], s[again]] = _dur(pr.t["reach"], u[again, U_DUR])
-    done[np.flatnonzero(got)[~here & ~again]] = True
-    return done
+@numba.njit(cache=True, nogil=True)
+def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act, act_prod,
+                   unwanted, want, basket, stock, plate_count, weight, plate_last, speed, browse,
+                   partner, leader, staff, account, tick, restocked, truth, capacity, n_plates_of,
+                   product_plates, plate_target, dist_flat, unit_w, w_sd, browse_cdf, cf, ci, rows,
+                   dws):
+    """Every decision of the tick, phase group by phase group in the order of the NumPy
+    model this replaces (spawn, arrive, dwell end, rest/hold end, reach end); inside a
+    group, what each decision reads is read before the group writes. Truth rows go to
+    ``rows``/``dws`` in that order; returns how many."""
+    n_plates = truth.size
+    nrow = 0
 
+    def log(kind, i, plate, prod, q, dw, other, nrow):
+        bi, si = b[i], s[i]
+        rows[0, nrow], rows[1, nrow], rows[2, nrow], rows[3, nrow] = bi, tick[bi], si, account[bi, si]
+        rows[4, nrow], rows[5, nrow], rows[6, nrow], rows[7, nrow] = plate, prod, q, kind
+        rows[8, nrow], rows[9, nrow] = other, cell[bi, si]
+        dws[nrow] = dw
+        return nrow + 1
 
-def _handoff(ctx: Ctx, b, s, u, prod, q, allowed) -> None:
-    """A group member near its partner hands over what it just picked."""
-    st, pr = ctx.st, ctx.pr
-    p = st.partner[b, s]
-    w = pr.t["width"]
-    pc = st.cell[b, np.maximum(p, 0)]
-    c = st.cell[b, s]
-    near = np.abs(pc // w - c // w) + np.abs(pc % w - c % w) <= pr.config.shoppers.handoff_cells
-    give = allowed & (p >= 0) & near & (u[:, U_HANDOFF] < pr.config.shoppers.p_handoff)
-    if not give.any():
-        return
-    b, s, p, prod, q = b[give], s[give], p[give], prod[give], q[give]
-    np.subtract.at(st.basket, (b, s, prod), q)
-    np.add.at(st.basket, (b, p, prod), q)
-    ctx.log(K_HANDOFF, b, s, -1, prod, q, 0.0, other=p)
-
-
-def _put(ctx: Ctx, b, s, u, z, plate) -> np.ndarray:
-    """Put one item back (same plate, or the unwanted item on this wrong plate)."""
-    st, pr = ctx.st, ctx.pr
-    prod = st.act_prod[b, s]
-    ok = st.basket[b, s, prod] > 0
-    if ok.any():
-        bo, so, po, pl = b[ok], s[ok], prod[ok], plate[ok]
-        np.subtract.at(st.basket, (bo, so, po), 1)
-        dw = _move(st, pr, bo, pl, po, np.ones(len(bo), np.int64), z[ok, 1], +1)
-        ctx.log(PUT, bo, so, pl, po, 1, dw)
-    wrong = st.act[b, s] == ACT_PUT_WRONG
-    st.unwanted[b[wrong], s[wrong]] = -1
-    # after leaving the unwanted item, pick what this plate was visited for
-    target = pr.planogram.truth[plate]
-    then_pick = wrong & (st.want[b, s, target] > 0)
-    bp, sp = b[then_pick], s[then_pick]
-    st.act[bp, sp] = ACT_PICK
-    st.act_prod[bp, sp] = target[then_pick]
-    st.timer[bp, sp] = _dur(pr.t["reach"], u[then_pick, U_DUR])
-    return ~then_pick
-
-
-def _restock(ctx: Ctx, b, s, u, z, plate) -> np.ndarray:
-    """Staff fill the plate's true product up to capacity."""
-    st, pr = ctx.st, ctx.pr
-    prod = pr.planogram.truth[plate]
-    add = np.maximum(pr.planogram.capacity[plate] - st.stock[b, plate, prod], 0)
-    m = add > 0
-    if m.any():
-        b2, s2, pl, pr2, a2 = b[m], s[m], plate[m], prod[m], add[m]
-        dw = _move(st, pr, b2, pl, pr2, a2, z[m, 1], +1)
-        np.add.at(st.restocked, (b2, pr2), a2)
-        ctx.log(RESTOCK, b2, s2, pl, pr2, a2, dw)
-    return np.ones(len(b), bool)
+    route_args = (phase, timer, st_plate, tgt, cell, want, browse, partner, leader, staff, stock,
+                  truth, capacity, n_plates_of, product_plates, plate_target, dist_flat, cf, ci)
+    # spawn: walking speed and browsing stops of a newcomer; then its first stop
+    grp = np.flatnonzero(ph == SPAWN)
+    for i in grp:
+        bi, si = b[i], s[i]
+        if staff[bi, si]:
+            speed[bi, si] = cf[STAFF_SPEED]
+            browse[bi, si] = 0
+        else:
+            speed[bi, si] = min(max(cf[SPEED_MEAN] + cf[SPEED_SD] * z[i, 0], cf[SPEED_LO]),
+                                cf[SPEED_HI])
+            browse[bi, si] = np.searchsorted(browse_cdf, u[i, U_DUR], side="right")
+    _route(grp, b, s, u, *route_args)
+    # arrive at a plate: staff reach to restock; shoppers dwell (at once if joining)
+    grp = np.flatnonzero(ph == ARRIVE)
+    for i in grp:
+        bi, si = b[i], s[i]
+        if staff[bi, si]:
+            phase[bi, si] = REACH
+            act[bi, si] = ACT_RESTOCK
+            timer[bi, si] = _dur(cf[RESTOCK_LO], cf[RESTOCK_HI], u[i, U_DUR])
+    busy = np.zeros(b.size, np.bool_)
+    if ci[SIMULTANEOUS]:
+        for i in grp:
+            if not staff[b[i], s[i]]:
+                busy[i] = _plate_busy(b[i], s[i], st_plate[b[i], s[i]], phase, st_plate)
+    for i in grp:
+        bi, si = b[i], s[i]
+        if not staff[bi, si]:
+            phase[bi, si] = DWELL
+            timer[bi, si] = 1 if busy[i] else np.int32(max(1.0, dwell[i]))
+    # dwell over: reach (to put an unwanted item down and/or pick the product) or move on
+    grp = np.flatnonzero(ph == DWELL)
+    acting = np.zeros(grp.size, np.bool_)
+    for r in range(grp.size):
+        bi, si = b[grp[r]], s[grp[r]]
+        prod = truth[st_plate[bi, si]]
+        acting[r] = unwanted[bi, si] >= 0 or want[bi, si, prod] > 0
+    _route(grp[~acting], b, s, u, *route_args)
+    grp = grp[acting]
+    plate = np.empty(grp.size, np.int64)
+    for r in range(grp.size):
+        plate[r] = st_plate[b[grp[r]], s[grp[r]]]
+    if not ci[SIMULTANEOUS]:
+        free = _first_per_plate(grp, b, plate, n_plates)
+        for r in range(grp.size):
+            bi, si = b[grp[r]], s[grp[r]]
+            free[r] &= (not _plate_busy(bi, si, plate[r], phase, st_plate)
+                        and tick[bi] - plate_last[bi, plate[r]] >= ci[GAP])
+        for r in range(grp.size):
+            if not free[r]:
+                timer[b[grp[r]], s[grp[r]]] = RETRY_TICKS
+        grp, plate = grp[free], plate[free]
+    for r in range(grp.size):
+        i = grp[r]
+        bi, si = b[i], s[i]
+        prod = truth[plate[r]]
+        put = unwanted[bi, si] >= 0
+        act[bi, si] = ACT_PUT_WRONG if put else ACT_PICK
+        act_prod[bi, si] = unwanted[bi, si] if put else prod
+        rest = ci[HAND_REST] and u[i, U_MISC] < cf[P_HAND_REST]
+        phase[bi, si] = REST if rest else REACH
+        if rest:
+            timer[bi, si] = _dur(cf[REST_LO], cf[REST_HI], u[i, U_DUR])
+        else:
+            timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+    for r in range(grp.size):
+        i = grp[r]
+        if phase[b[i], s[i]] == REST:
+            nrow = log(TOUCH, i, plate[r], truth[plate[r]], 0, 0.0, -1, nrow)
+    # a resting hand or a look at the item is over: reach
+    for i in range(b.size):
+        if ph[i] == REST or ph[i] == HOLD:
+            phase[b[i], s[i]] = REACH
+            timer[b[i], s[i]] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+    # reach over: items move; one reach per plate and store per tick (others wait a tick)
+    grp = np.flatnonzero(ph == REACH)
+    plate = np.empty(grp.size, np.int64)
+    for r in range(grp.size):
+        plate[r] = st_plate[b[grp[r]], s[grp[r]]]
+    keep = _first_per_plate(grp, b, plate, n_plates)
+    grp, plate = grp[keep], plate[keep]
+    acts = np.empty(grp.size, np.int64)
+    for r in range(grp.size):
+        bi, si = b[grp[r]], s[grp[r]]
+        plate_last[bi, plate[r]] = tick[bi]
+        acts[r] = act[bi, si]
+    done = np.zeros(grp.size, np.bool_)
+    # picks
+    picked = np.zeros(grp.size, np.bool_)
+    moved = np.empty(grp.size, np.int64)
+    qty = np.empty(grp.size, np.int64)
+    for r in range(grp.size):
+        if acts[r] != ACT_PICK:
+            continue
+        i = grp[r]
+        bi, si, pl = b[i], s[i], plate[r]
+        prod = act_prod[bi, si]
+        have = stock[bi, pl, prod]
+        foreign = plate_count[bi, pl] - have
+        take_f = foreign > 0 and u[i, U_MISC] < cf[P_TAKE_FOREIGN]
+        wanted = np.int64(want[bi, si, prod])
+        q = min(wanted, 1)
+        if ci[MULTI_ITEM]:
+            q = max(wanted, 1) + (u[i, U_MULTI] < cf[P_MULTI]) + (u[i, U_MULTI] < cf[P_MULTI] / 3)
+        mv = prod
+        if take_f:
+            best = -1
+            for k in range(stock.shape[2]):
+                if k != prod and stock[bi, pl, k] > best:
+                    best, mv = stock[bi, pl, k], k
+            if best <= 0:              # all others empty: the first 0, as NumPy's argmax
+                mv = min(mv, prod)
+        q = 1 if take_f else min(q, have)
+        want[bi, si, prod] = max(wanted - q, 0) if (take_f or have > 0) else 0
+        moved[r], qty[r] = mv, q
+        picked[r] = q > 0
+        done[r] = q <= 0
+    for r in range(grp.size):
+        if picked[r]:
+            i = grp[r]
+            bi, si = b[i], s[i]
+            dw = _move(bi, plate[r], moved[r], qty[r], z[i, 1], -1, stock, plate_count, weight,
+                       unit_w, w_sd)
+            basket[bi, si, moved[r]] += qty[r]
+            nrow = log(PICK, i, plate[r], moved[r], qty[r], dw, -1, nrow)
+    back = np.zeros(grp.size, np.bool_)
+    for r in range(grp.size):
+        if not picked[r]:
+            continue
+        i = grp[r]
+        bi, si = b[i], s[i]
+        back[r] = u[i, U_PUTBACK] < cf[P_PUTBACK]
+        later = False
+        if ci[WRONG_PUT_BACK] and back[r] and u[i, U_WRONG] < cf[P_WRONG_PLACE] \
+                and unwanted[bi, si] < 0:
+            more = browse[bi, si] > 0
+            for k in range(want.shape[2]):
+                more = more or want[bi, si, k] > 0
+            if more:
+                later = True
+                unwanted[bi, si] = moved[r]
+        if back[r] and not later:
+            act[bi, si] = ACT_PUT_SAME
+            act_prod[bi, si] = moved[r]
+            phase[bi, si] = HOLD
+            timer[bi, si] = _dur(cf[LOOK_LO], cf[LOOK_HI], u[i, U_DUR])
+            continue
+        prod = act_prod[bi, si]
+        if not back[r] and want[bi, si, prod] > 0 and stock[bi, plate[r], prod] > 0:
+            phase[bi, si] = REACH
+            timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+        else:
+            done[r] = True
+    if ci[HANDOFFS]:     # a group member near its partner hands over what it just picked
+        w = ci[WIDTH]
+        for r in range(grp.size):
+            if not picked[r] or back[r]:
+                continue
+            i = grp[r]
+            bi, si = b[i], s[i]
+            p = partner[bi, si]
+            pc, c = cell[bi, max(p, 0)], cell[bi, si]
+            near = abs(pc // w - c // w) + abs(pc % w - c % w) <= ci[HANDOFF_CELLS]
+            if p >= 0 and near and u[i, U_HANDOFF] < cf[P_HANDOFF]:
+                basket[bi, si, moved[r]] -= qty[r]
+                basket[bi, p, moved[r]] += qty[r]
+                nrow = log(K_HANDOFF, i, -1, moved[r], qty[r], 0.0, p, nrow)
+    # put-backs (here, then the unwanted item on this wrong plate), then pick what it came for
+    for code in (ACT_PUT_SAME, ACT_PUT_WRONG):
+        for r in range(grp.size):
+            if acts[r] != code:
+                continue
+            i = grp[r]
+            bi, si = b[i], s[i]
+            prod = act_prod[bi, si]
+            if basket[bi, si, prod] > 0:
+                basket[bi, si, prod] -= 1
+                dw = _move(bi, plate[r], prod, 1, z[i, 1], 1, stock, plate_count, weight,
+                           unit_w, w_sd)
+                nrow = log(PUT, i, plate[r], prod, 1, dw, -1, nrow)
+        for r in range(grp.size):
+            if acts[r] != code:
+                continue
+            i = grp[r]
+            bi, si = b[i], s[i]
+            done[r] = True
+            if act[bi, si] == ACT_PUT_WRONG:
+                unwanted[bi, si] = -1
+                target = truth[plate[r]]
+                if want[bi, si, target] > 0:
+                    act[bi, si] = ACT_PICK
+                    act_prod[bi, si] = target
+                    timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+                    done[r] = False
+    # staff fill the plate's true product up to capacity
+    for r in range(grp.size):
+        if acts[r] != ACT_RESTOCK:
+            continue
+        i = grp[r]
+        bi, pl = b[i], plate[r]
+        prod = truth[pl]
+        add = max(capacity[pl] - stock[bi, pl, prod], 0)
+        if add > 0:
+            dw = _move(bi, pl, prod, add, z[i, 1], 1, stock, plate_count, weight, unit_w, w_sd)
+            restocked[bi, prod] += add
+            nrow = log(RESTOCK, i, pl, prod, add, dw, -1, nrow)
+        done[r] = True
+    _route(grp[done], b, s, u, *route_args)
+    return nrow
 
 
 # --- staff ------------------------------------------------------------------
-
-def _fill(ctx: Ctx, b) -> np.ndarray:
-    """(n, P) share of capacity held of each plate's true product."""
-    st, pr = ctx.st, ctx.pr
-    plano = pr.planogram
-    held = st.stock[b[:, None], np.arange(pr.n_plates)[None, :], plano.truth[None, :]]
-    return held / plano.capacity
-
-
-def low_plate(ctx: Ctx, b) -> np.ndarray:
-    """The emptiest low plate of each store ``b`` (-1 if none is low)."""
-    fill = _fill(ctx, b)
-    k = fill.argmin(axis=1)
-    low = fill[np.arange(len(b)), k] < ctx.pr.config.staff.restock_below
-    return np.where(low, k, -1)
-
 
 def maybe_spawn(ctx: Ctx) -> None:
     """Send a staff member in where a check is due, the slot is free and a plate is low."""
@@ -344,8 +489,10 @@ def maybe_spawn(ctx: Ctx) -> None:
     due = (st.tick % pr.t["check"] == 0) & (st.phase[:, 0] == FREE)
     if not due.any():
         return
-    b = np.flatnonzero(due)
-    b = b[(_fill(ctx, b) < pr.config.staff.restock_below).any(axis=1)]
+    plano = pr.planogram
+    below = pr.config.staff.restock_below
+    b = np.array([i for i in np.flatnonzero(due)
+                  if _low_plate(i, st.stock, plano.truth, plano.capacity, below) >= 0], np.int64)
     if not len(b):
         return
     s = np.zeros(len(b), np.int64)

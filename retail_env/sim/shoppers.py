@@ -195,44 +195,6 @@ def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, spee
         timer[bi, si] = 0 if there else steps
 
 
-def next_plate(ctx: Ctx, b, s, u) -> np.ndarray:
-    """The next stop of shoppers ``(b, s)``: a plate, or -1 for the exit.
-
-    A plate of the first product left on the list, or a random plate to browse,
-    or -- a group follower, half the time -- the plate its leader is heading to.
-    """
-    st, pr = ctx.st, ctx.pr
-    want = st.want[b, s] > 0
-    has = want.any(axis=1)
-    left = st.browse[b, s] > 0
-    leader = st.leader[b, s]
-    p = st.partner[b, s]
-    lead_plate = st.plate[b, np.maximum(p, 0)]
-    follow = ~leader & (p >= 0) & (lead_plate >= 0) & (u[:, U_MODE] < 0.5) & (has | left)
-    use_list = has & ~follow & (~left | (u[:, U_MODE] < 0.5 + 0.5 * leader))
-    prod = want.argmax(axis=1)
-    n_of = pr.planogram.n_plates_of[prod]
-    on = np.minimum((u[:, U_PLATE] * n_of).astype(np.int64), np.maximum(n_of - 1, 0))
-    list_plate = pr.planogram.product_plates[prod, on]
-    browse_plate = np.minimum((u[:, U_PLATE] * pr.n_plates).astype(np.int64), pr.n_plates - 1)
-    browsing = ~use_list & ~follow & left
-    used = left & (follow | browsing)
-    st.browse[b[used], s[used]] -= 1
-    return np.where(follow, lead_plate,
-                    np.where(use_list, list_plate, np.where(browsing, browse_plate, -1)))
-
-
-def head_to(ctx: Ctx, b, s, plate) -> None:
-    """Start walking to ``plate`` (-1: the nearest exit); arrive at once if already there."""
-    st, pr = ctx.st, ctx.pr
-    tgt = np.where(plate >= 0, pr.plate_target[np.maximum(plate, 0)], pr.t["exit_target"])
-    st.plate[b, s] = plate
-    st.tgt[b, s] = tgt
-    there = pr.dist_flat[tgt * pr.t["hw"] + st.cell[b, s]] == 0
-    st.phase[b, s] = np.where(there, ARRIVE, WALK)
-    st.timer[b, s] = np.where(there, 0, 1)
-
-
 def leave(ctx: Ctx, b, s) -> None:
     """People at the exit gate leave; their baskets leave the store with them."""
     st = ctx.st

@@ -304,19 +304,34 @@ def draw_lists(table: DemandTable, member: np.ndarray, category: np.ndarray,
     """
     b, k = member.shape
     n_cat = int(category.max()) + 1
-    seg = member.astype(np.int64)
-    prob = np.take_along_axis(table.prob, seg[:, :, None], axis=1)     # (B, K, N)
-    extra = np.take_along_axis(table.extra, seg[:, :, None], axis=1)
     u = rng.uniform(k, n_cat, 2)
-    cum = np.cumsum(prob, axis=-1)
     start = np.concatenate([[0], np.flatnonzero(np.diff(category)) + 1])
-    offset = (cum - prob)[..., start][..., category]                    # cum before category
-    hi = cum - offset
-    lo = hi - prob
-    uc = u[..., 0][..., category]
-    pick = (uc >= lo) & (uc < hi)
-    second = u[..., 1][..., category] < extra
-    return pick.astype(np.int64) * (1 + second)
+    out = np.empty((b, k, category.size), np.int64)
+    _lists_kernel(table.prob, table.extra, member.astype(np.int64), u, category, start, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _lists_kernel(prob, extra, seg, u, category, start, out):
+    """Per shopper: in each category the product whose slice of the cumulative purchase
+    probabilities holds the category's uniform (none past the last), then the second-unit
+    draw. Compiled: lists are drawn a few at a time, too small for NumPy to pay off; the
+    cumulative sums are the same sequential float64 additions."""
+    cum = np.empty(category.size, np.float64)
+    for b in range(seg.shape[0]):
+        for k in range(seg.shape[1]):
+            p = prob[b, seg[b, k]]
+            x = extra[b, seg[b, k]]
+            acc = 0.0
+            for j in range(category.size):
+                acc = p[j] if j == 0 else acc + p[j]
+                cum[j] = acc
+            for j in range(category.size):
+                c = category[j]
+                hi = cum[j] - (cum[start[c]] - p[start[c]])      # cum before the category
+                lo = hi - p[j]
+                uc = u[b, k, c, 0]
+                out[b, k, j] = (uc >= lo and uc < hi) * (1 + (u[b, k, c, 1] < x[j]))
 
 
 def update_demand_state(dstate: DemandState, model: DemandModel, seg_price: np.ndarray,

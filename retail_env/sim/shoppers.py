@@ -136,7 +136,9 @@ def arrivals(ctx: Ctx, u: np.ndarray) -> None:
     slot = slot + pr.n_staff
     k = rank[r, slot - pr.n_staff] - 1            # 0 = leader, 1 = follower
     pair = size[r] == 2
-    partner = np.where(pair, np.where(k == 0, np.roll(slot, -1), np.roll(slot, 1)), -1)
+    i = np.arange(len(slot))      # a pair's leader and follower are neighbours in this order
+    nxt, prv = slot[np.minimum(i + 1, len(slot) - 1)], slot[np.maximum(i - 1, 0)]
+    partner = np.where(pair, np.where(k == 0, nxt, prv), -1)
     b = bi[r]
     n_entry = len(pr.layout.entry_cells)
     cell = pr.layout.entry_cells[(party[r, 2] * n_entry).astype(np.int64)]

@@ -18,6 +18,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from retail_env.sim import shelf, shoppers
@@ -252,23 +253,32 @@ def step(state: StoreState, params: StoreParams, rng: BatchRNG) -> TickOutput:
                 shoppers.walk(ctx, b[walking], s[walking])
             other = ~walking
             shelf.decide(ctx, b[other], s[other], ph[other])
-    f = pr.force[st.phase]
-    # A reaching hand presses on the plate only while it takes or leaves the item: the
-    # last REACH_TOUCH_S of the reach (sensors.py's pick model, 3 ticks at 10 Hz) [A].
-    # Pressing for the whole 2-4 s reach would leave a steady plateau the detector
-    # closes as a false '+force' event, splitting every pick in two.
-    f = np.where((st.phase == REACH) & (st.timer > pr.t["touch"]), np.float32(0), f)
-    touching = f > 0
     touch = np.zeros(st.weight.shape, np.float32)
-    if touching.any():
-        b, s = np.nonzero(touching)
-        np.add.at(touch, (b, st.plate[b, s]), f[b, s])
+    _hand_forces(st.phase, st.timer, st.plate, pr.force, pr.t["touch"], touch)
     born = ctx.born if ctx.born is not None else np.zeros(st.phase.shape, bool)
     events = sensor_step(st.sensors, pr.sensors, pr.layout, st.weight, touch, st.pos, st.present,
                          rng, st.tick, account=st.account, born=born)
     return TickOutput(events=events, truth=concat_rows(Truth, ctx.truth),
                       exits=concat_rows(Exits, ctx.exits), entries=concat_rows(Entries, ctx.entries),
                       n_active=int(st.n_entered.sum() - st.n_exited.sum()))
+
+
+@numba.njit(cache=True, nogil=True)
+def _hand_forces(phase, timer, plate, force, touch_ticks, touch):
+    """Add each hand's force to the plate it is on (float32, shoppers in slot order).
+
+    A reaching hand presses on the plate only while it takes or leaves the item: the
+    last REACH_TOUCH_S of the reach (sensors.py's pick model, 3 ticks at 10 Hz) [A].
+    Pressing for the whole 2-4 s reach would leave a steady plateau the detector
+    closes as a false '+force' event, splitting every pick in two.
+    """
+    for b in range(phase.shape[0]):
+        for s in range(phase.shape[1]):
+            f = force[phase[b, s]]
+            if phase[b, s] == REACH and timer[b, s] > touch_ticks:
+                f = np.float32(0.0)
+            if f > 0:
+                touch[b, plate[b, s]] += f
 
 
 def run(params: StoreParams, seeds: Sequence[int], n_ticks: int):

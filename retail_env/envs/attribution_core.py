@@ -185,18 +185,21 @@ class _SimLink:
         s, p = np.nonzero(self.state.basket[b] * self._customers(b)[:, None])
         return self.state.account[b, s], p, self.state.basket[b, s, p].astype(np.int64)
 
-    def track_window(self, b: int, slots=slice(None), ticks: slice = slice(None)
+    def track_window(self, b, slots=slice(None), ticks: slice = slice(None)
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Track positions (slots, ticks, 2) oldest first and the tracks' accounts."""
+        """Track positions (..., slots, ticks, 2) oldest first and the tracks' accounts, of
+        store ``b`` or stores ``b`` (an array)."""
         sens = self.state.sensors
         return track_window(sens, b, slots, ticks), sens.track_account[b]
 
-    def weight_window(self, b: int, p: int) -> np.ndarray:
-        """(3, H) per-tick readings of the plate and its left/right neighbours (0 if none),
-        each relative to its first value (absolute weight drifts; changes are reliable)."""
-        ids = np.array([p, *self.nbr[p]])
-        w = plate_window(self.state.sensors, b, np.maximum(ids, 0)).astype(np.float32, copy=False)
-        w -= w[:, :1]
+    def weight_window(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """(R, 3, H) per-tick readings of plates ``p`` of stores ``b`` and their left/right
+        neighbours (0 if none), each relative to its first value (absolute weight drifts;
+        changes are reliable)."""
+        ids = np.concatenate([p[:, None], self.nbr[p]], axis=1)
+        w = plate_window(self.state.sensors, b[:, None], np.maximum(ids, 0)
+                         ).astype(np.float32, copy=False)
+        w -= w[..., :1]
         w[ids < 0] = 0.0
         return w
 
@@ -275,10 +278,11 @@ class AttributionCore:
         out = self.sim.step()
         live = ~self.shut          # a shut store's books are closed; later ticks are ignored
         self._book(out, live)
+        due = []
         for b in np.flatnonzero(live):
             self._close_if_due(int(b))
-            if self.queues[b]:
-                self._snapshot_due(int(b))
+            due += self._due(int(b))
+        self._snapshot(due)
 
     def _book(self, out, live: np.ndarray) -> np.ndarray:
         """A tick's entries, exits, true interactions and closed events, for the stores
@@ -333,43 +337,56 @@ class AttributionCore:
             self.queues[b].append(rec)
         self._expire_truth(b, now)
 
-    def _snapshot_due(self, b: int) -> None:
-        """Read the sensors for queued events whose decision delay is over (or the store shut).
+    def _due(self, b: int) -> list[tuple[int, EventRecord]]:
+        """Store ``b``'s queued events whose decision delay is over (or the store shut), unread.
 
         A decision may wait ``decision_delay_s``; what the cameras saw in that time (who
         walked away, who stepped in) is part of the evidence, so tracks are read then.
         """
         now = self.sim.now(b)
-        for rec in self.queues[b]:
-            if rec.n_cand < 0 and (self.shut[b] or now - rec.t_detect >= self.delay_ticks):
-                self._snapshot(b, rec, now)
+        return [(b, rec) for rec in self.queues[b]
+                if rec.n_cand < 0 and (self.shut[b] or now - rec.t_detect >= self.delay_ticks)]
 
-    def _snapshot(self, b: int, rec: EventRecord, now: int) -> None:
-        """Pick the K tracks nearest the plate during the event; keep their whole history.
-
-        Distances are taken over the event window only, and the full (H, 2) history is
-        copied for the K chosen tracks only (the hot path of the task's Python side).
-        """
-        H = self.sim.hist_ticks
-        p = rec.plate
-        rec.t_snap = now
-        rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
-        rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
-        lo = max(0, rec.lo - self.slack_ticks)
-        win, accounts = self.sim.track_window(b, ticks=slice(lo, rec.hi + 1))   # (S, w, 2)
-        win = win - self.plate_xy[p]
-        d = np.hypot(win[..., 0], win[..., 1])
-        dmin = np.min(np.where(np.isnan(d), np.inf, d), axis=1)
-        order = np.argsort(dmin, kind="stable")[:self.K]
-        order = order[np.isfinite(dmin[order])]
-        rec.n_cand = n = len(order)
-        rec.cand_track = np.full(self.K, -1, np.int64)
-        rec.cand_track[:n] = order
-        rec.cand_account = np.full(self.K, -1, np.int64)
-        rec.cand_account[:n] = accounts[order]
-        rec.cand_rel = np.full((self.K, H, 2), np.nan, np.float32)
-        rec.cand_rel[:n] = self.sim.track_window(b, order)[0] - self.plate_xy[p]
-        rec.weights = self.sim.weight_window(b, p)        # (3, H) plate, left, right
+    def _snapshot(self, due: list[tuple[int, EventRecord]]) -> None:
+        """Read the sensors for events ``due`` (store, event), all in one batch of gathers:
+        the K tracks nearest the plate during each event with their whole history, and the
+        plate's and its neighbours' weight streams."""
+        if not due:
+            return
+        H, K = self.sim.hist_ticks, self.K
+        recs = [rec for _, rec in due]
+        b = np.array([b for b, _ in due])
+        plate, t_start, t_end = (np.array(c) for c in zip(*((r.plate, r.t_start, r.t_end)
+                                                               for r in recs), strict=True))
+        now = self.sim.state.tick[b]
+        lo = np.minimum(H - 1, np.maximum(0, H - 1 - (now - t_start)))
+        hi = np.minimum(H - 1, np.maximum(lo, H - 1 - (now - t_end)))
+        first = np.maximum(0, lo - self.slack_ticks)
+        t = np.arange(first.min(), hi.max() + 1)                      # the events' windows
+        ticks = slice(t[0], t[-1] + 1)                  # (gathered store by store: each is a view)
+        tracks = np.stack([self.sim.track_window(s, ticks=ticks)[0] for s in b.tolist()])
+        xy = self.plate_xy[plate][:, None, None]
+        rel = tracks - xy
+        d = np.hypot(rel[..., 0], rel[..., 1])
+        win = (t >= first[:, None]) & (t <= hi[:, None])
+        dmin = np.where(win[:, None] & ~np.isnan(d), d, np.inf).min(2)   # (R, S) over the event
+        order = np.argsort(dmin, axis=1, kind="stable")[:, :K]       # nearest first, unseen last
+        m = order.shape[1]
+        kept = np.isfinite(np.take_along_axis(dmin, order, 1))
+        cand_track = np.full((len(recs), K), -1, np.int64)
+        cand_account = cand_track.copy()
+        cand_rel = np.full((len(recs), K, H, 2), np.nan, np.float32)
+        cand_track[:, :m] = np.where(kept, order, -1)
+        accounts = self.sim.state.sensors.track_account[b[:, None], order]
+        cand_account[:, :m] = np.where(kept, accounts, -1)
+        cand_rel[:, :m] = np.where(kept[..., None, None],
+                                   self.sim.track_window(b[:, None], order)[0] - xy, np.nan)
+        weights = self.sim.weight_window(b, plate)                    # (R, 3, H) plate, left, right
+        for i, (rec, t_snap, lo_i, hi_i, n) in enumerate(zip(
+                recs, now.tolist(), lo.tolist(), hi.tolist(), kept.sum(1).tolist(), strict=True)):
+            rec.t_snap, rec.lo, rec.hi, rec.n_cand = t_snap, lo_i, hi_i, n
+            rec.cand_track, rec.cand_account = cand_track[i], cand_account[i]
+            rec.cand_rel, rec.weights = cand_rel[i], weights[i]
 
     def _match(self, b: int, rec: EventRecord) -> None:
         rows = self.pending[b]

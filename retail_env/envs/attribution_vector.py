@@ -121,9 +121,10 @@ class BatchAttributionCore(AttributionCore):
         st.gate_open &= ~self.closed
         just_shut = due & self.shut
         self.shut_tick[just_shut] = now[just_shut]
-        for b in np.flatnonzero(just_shut | live & (self.next_snap <= now)):
-            self._snapshot_due(int(b))
-            self.next_snap[b] = self._first_unread(int(b))
+        due = np.flatnonzero(just_shut | live & (self.next_snap <= now)).tolist()
+        self._snapshot([rec for b in due for rec in self._due(b)])
+        for b in due:
+            self.next_snap[b] = self._first_unread(b)
 
     def _first_unread(self, b: int) -> int:
         """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""
@@ -302,14 +303,14 @@ class AttributionVectorEnv(VectorEnv):
         """Refresh the observation of stores ``which`` (blank if finished) and return the batch's."""
         core, buf = self.core, self._obs_buf
         finished = core.finished_mask()
-        for b in np.flatnonzero(which):
-            if finished[b]:
-                obs = self._blank
-            else:
-                with core.as_of(int(b), int(core.dec_tick[b])):
-                    obs = self._obs.observe(int(b))
-            for k, v in obs.items():
-                buf[k][b] = v
+        live = np.flatnonzero(which & ~finished).tolist()
+        with contextlib.ExitStack() as stack:
+            for b in live:
+                stack.enter_context(core.as_of(b, int(core.dec_tick[b])))
+            obs = self._obs.observe_many(live)
+        for k, v in obs.items():
+            buf[k][live] = v
+            buf[k][which & finished] = self._blank[k]
         return {k: v.copy() for k, v in buf.items()}
 
     def _info(self, terms: dict | None, terminated: np.ndarray) -> dict[str, Any]:

@@ -70,43 +70,7 @@ def _nan_to(x: np.ndarray, v: float) -> np.ndarray:
     return np.where(np.isnan(x), v, x)
 
 
-def candidate_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
-    """(K, F) candidate features; rows past ``rec.n_cand`` are 0."""
-    K, n = core.K, rec.n_cand
-    out = np.zeros((K, len(CANDIDATE_FEATURES)), np.float32)
-    if n == 0:
-        return out
-    d = np.hypot(rec.cand_rel[:n, :, 0], rec.cand_rel[:n, :, 1])  # (n, H), NaN = unseen
-    lo, hi = rec.lo, rec.hi + 1
-    win = d[:, lo:hi]
-    seen = ~np.isnan(win)
-    n_seen = seen.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d_min = np.where(n_seen > 0, np.nanmin(_nan_to(win, np.inf), axis=1), FAR_M)
-        d_mean = np.where(n_seen > 0, np.nansum(_nan_to(win, 0.0), axis=1) / np.maximum(n_seen, 1),
-                          FAR_M)
-    last = _nan_to(d, FAR_M)
-    pre = max(0, lo - int(core.hz))
-    approach = (_nan_to(d[:, pre], np.nan) - _nan_to(d[:, lo], np.nan)) * core.hz / max(1, lo - pre)
-    mid = rec.cand_rel[:n, (lo + hi - 1) // 2]
-    pair = np.hypot(mid[:, None, 0] - mid[None, :, 0], mid[:, None, 1] - mid[None, :, 1])
-    crowd = (_nan_to(pair, np.inf) < 1.0).sum(1) - 1
-    acc = rec.cand_account[:n]
-    led = core.ledgers[b]
-    safe = np.clip(acc, 0, len(led.seen) - 1)
-    items = np.where(acc >= 0, led.charged[safe].clip(0).sum(1), 0)
-    holds = np.where(acc >= 0, led.charged[safe, rec.product].clip(0), 0)
-    busy = _busy_elsewhere(core, b, rec)[:n]
-    near = _nan_to(d[:, :hi], FAR_M) < core.cfg.reach_m
-    away = np.flip(~near, axis=1)            # from the event end backwards
-    stay = np.where(away.any(1), away.argmax(1), hi) / core.hz
-    f = np.stack([d_min, d_mean, last[:, lo], last[:, hi - 1], last[:, -1],
-                  _nan_to(d[:, -1] - d[:, hi - 1], 0.0), stay,
-                  (win < core.cfg.reach_m).sum(1) / max(1, hi - lo), n_seen / max(1, hi - lo),
-                  _nan_to(approach, 0.0), d_min - d_min.min(), np.maximum(crowd, 0),
-                  acc >= 0, items / 10.0, holds / 5.0, busy], axis=1)
-    out[:n] = np.clip(f, -LIM, LIM)
-    return out
+Nearby = tuple[list[EventRecord], list[EventRecord]]   # events within 5 s, within 2 s
 
 
 def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float,
@@ -123,44 +87,125 @@ def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float
     return [r for r in pool if r.t_start <= rec.t_end + pad and r.t_end >= rec.t_start - pad]
 
 
-def _busy_elsewhere(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
-    busy = np.zeros(core.K, np.float32)
-    for r in _concurrent(core, b, rec, 2.0):
+def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:
+    """The events both feature sets look at around ``rec`` (one queue walk)."""
+    wide = _concurrent(core, b, rec, 5.0)
+    return wide, _concurrent(core, b, rec, 2.0, wide)
+
+
+def candidate_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
+    """(K, F) candidate features; rows past ``rec.n_cand`` are 0."""
+    return candidate_rows(core, [b], [rec])[0]
+
+
+def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
+    """(E,) event features (see EVENT_FEATURES)."""
+    return event_rows(core, [b], [rec])[0]
+
+
+def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
+                   near: list[Nearby] | None = None) -> np.ndarray:
+    """(R, K, F) candidate features of events ``recs`` of ``stores``: one set of array ops
+    for all of them (a vector env observes every store at once), so per-event Python is
+    only the ledger look-up and the concurrent events. Rows past each ``n_cand`` are 0."""
+    K = core.K
+    out = np.zeros((len(recs), K, len(CANDIDATE_FEATURES)), np.float32)
+    sel = [i for i, r in enumerate(recs) if r.n_cand > 0]
+    if not sel:
+        return out
+    rs = [recs[i] for i in sel]
+    n = np.array([r.n_cand for r in rs])[:, None]
+    valid = np.arange(K) < n                                          # (R, K)
+    rel = np.stack([r.cand_rel for r in rs])                          # (R, K, H, 2)
+    d = np.hypot(rel[..., 0], rel[..., 1])                            # NaN = unseen
+    H = d.shape[2]
+    lo = np.array([r.lo for r in rs])[:, None]
+    hi = np.array([r.hi + 1 for r in rs])[:, None]
+    t = np.arange(H)
+    inwin = ((t >= lo) & (t < hi))[:, None, :]
+    nan = np.isnan(d)
+    seen = inwin & ~nan
+    n_seen = seen.sum(2)
+    # Summed per event over its own window, as a slice: float32 sums depend on the order.
+    d0 = np.where(nan, 0.0, d)
+    total = np.stack([np.add.reduce(d0[i, :, lo[i, 0]:hi[i, 0]], axis=1) for i in range(len(rs))])
+    span = np.maximum(1, hi - lo)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_min = np.where(n_seen > 0, np.where(seen, d, np.inf).min(2), FAR_M)
+        d_mean = np.where(n_seen > 0, total / np.maximum(n_seen, 1), FAR_M)
+    last = np.where(nan, FAR_M, d)
+    row, k = np.arange(len(rs))[:, None], np.arange(K)
+    end = d[row, k, hi - 1]
+    pre = np.maximum(0, lo - int(core.hz))
+    approach = ((d[row, k, pre] - d[row, k, lo]) * core.hz
+                / np.maximum(1, lo - pre).astype(np.float32))
+    mid = rel[row, k, (lo + hi - 1) // 2]                             # (R, K, 2)
+    pair = np.hypot(mid[:, :, None, 0] - mid[:, None, :, 0], mid[:, :, None, 1] - mid[:, None, :, 1])
+    crowd = ((pair < 1.0) & valid[:, None, :]).sum(2) - 1
+    reach = core.cfg.reach_m
+    away = (last >= reach) & (t < hi)[:, None, :]                     # not within reach, to the end
+    stay = (hi - 1 - np.where(away, t, -1).max(2)) / core.hz
+    acc = np.array([r.cand_account for r in rs])
+    charged = np.stack([core.ledgers[b].charged[np.clip(r.cand_account, 0, len(core.ledgers[b].seen) - 1)]
+                        for b, r in zip((stores[i] for i in sel), rs, strict=True)]).clip(0)   # (R, K, N)
+    items = np.where(acc >= 0, charged.sum(2), 0)
+    holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
+    near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
+    busy = np.stack([_busy_elsewhere(recs[i], near[i][1], K) for i in sel])
+    f = np.stack([d_min, d_mean, last[row, k, lo], last[row, k, hi - 1], last[..., -1],
+                  _nan_to(d[..., -1] - end, 0.0), stay,
+                  ((d < reach) & inwin).sum(2) / span, n_seen / span,
+                  _nan_to(approach, 0.0), d_min - np.where(valid, d_min, np.inf).min(1, keepdims=True),
+                  np.maximum(crowd, 0), acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
+    out[sel] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+    return out
+
+
+def _busy_elsewhere(rec: EventRecord, conc: list[EventRecord], K: int) -> np.ndarray:
+    busy = np.zeros(K, np.float32)
+    for r in conc:
         if r.plate != rec.plate and r.n_cand > 0:
             busy[rec.cand_track == r.cand_track[0]] = 1.0
     busy[rec.n_cand:] = 0.0
     return busy
 
 
-def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
-    """(E,) event features (see EVENT_FEATURES)."""
-    cat, p = core.catalog, rec.product
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
+               near: list[Nearby] | None = None) -> np.ndarray:
+    """(R, E) event features of events ``recs`` of ``stores`` (see EVENT_FEATURES): the
+    concurrent-event counts in Python per event, the rest as array ops over all."""
+    cat, lay = core.catalog, core.sim.params.layout
+    near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
+    shelf = lay.plate_shelf
+    ctx = []
+    for b, rec, (wide, conc) in zip(stores, recs, near, strict=True):
+        nbr = set(int(x) for x in core.sim.nbr[rec.plate] if x >= 0)
+        nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0, conc) if r.plate in nbr),
+                    default=0.0)
+        undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and _sign(r.dw) != _sign(rec.dw)
+                   and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw) for r in wide)
+        st = core.stats[b]
+        ctx.append((rec.dw, rec.product, rec.plate, rec.t_end - rec.t_start, rec.t_detect,
+                    bool(core.closed[b]), rec.n_cand / core.K, len(core.queues[b]) - 1,
+                    sum(shelf[r.plate] == shelf[rec.plate] for r in conc),
+                    nb_dw / max(abs(rec.dw), 1e-3), undo, core.credit[b],
+                    st["reviews"] / max(1, st["decisions"])))
+    dw, p, plate, dur, t_detect, closed, cand, queue, same, nb, undo, credit, rate = (
+        np.array(c) for c in zip(*ctx, strict=True))
     uw = core.unit_w[p]
-    q = abs(rec.dw) / uw
-    st = core.stats[b]
-    H, W = core.sim.params.layout.shape
-    cell = core.sim.params.layout.cell_m
-    shelf = core.sim.params.layout.plate_shelf
-    wide = _concurrent(core, b, rec, 5.0)
-    conc = _concurrent(core, b, rec, 2.0, wide)
-    same_shelf = sum(shelf[r.plate] == shelf[rec.plate] for r in conc)
-    nbr = set(int(x) for x in core.sim.nbr[rec.plate] if x >= 0)
-    nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0, conc) if r.plate in nbr),
-                default=0.0)
-    undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and np.sign(r.dw) != np.sign(rec.dw)
-               and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw)
-               for r in wide)
-    credit = core.credit[b]
-    f = np.array([
-        rec.dw, rec.dw > 0, q, abs(q - np.rint(q)), np.rint(q) == 0,
-        (rec.t_end - rec.t_start) / core.hz, uw, cat.weight_sd[p] / uw,
-        cat.price[p] / cat.price.max(), cat.lookalike[p] >= 0,
-        core.plate_xy[rec.plate, 0] / (W * cell), core.plate_xy[rec.plate, 1] / (H * cell),
-        core.sim.params.layout.plate_endcap[rec.plate],
-        rec.t_detect / max(1, core.end_tick), bool(core.closed[b]), rec.n_cand / core.K,
-        len(core.queues[b]) - 1, same_shelf, nb_dw / max(abs(rec.dw), 1e-3), undo,
-        min(credit, LIM), credit >= 1.0, st["reviews"] / max(1, st["decisions"]),
-    ], dtype=np.float64)
+    q = np.abs(dw) / uw
+    H, W = lay.shape
+    f = np.stack([
+        dw, dw > 0, q, np.abs(q - np.rint(q)), np.rint(q) == 0, dur / core.hz, uw,
+        cat.weight_sd[p] / uw, cat.price[p] / cat.price.max(), cat.lookalike[p] >= 0,
+        core.plate_xy[plate, 0] / (W * lay.cell_m), core.plate_xy[plate, 1] / (H * lay.cell_m),
+        lay.plate_endcap[plate], t_detect / max(1, core.end_tick), closed, cand, queue, same, nb,
+        undo, np.minimum(credit, LIM), credit >= 1.0, rate,
+    ], axis=1, dtype=np.float64)
     return np.clip(f, -LIM, LIM).astype(np.float32)
 
 
@@ -169,26 +214,41 @@ def _box(*shape: int, lo: float = -LIM, hi: float = LIM) -> spaces.Box:
 
 
 class ObservationType(abc.ABC):
-    """Builds the observation of a store's head event; ``blank()`` when nothing is left."""
+    """Builds the observations of stores' head events; blank rows where nothing is left."""
 
     def __init__(self, core: AttributionCore):
         self.core = core
+        self.shapes = {k: s.shape for k, s in self.space().spaces.items()}
 
     @abc.abstractmethod
     def space(self) -> spaces.Dict:
         """The observation space (a flat Dict of float32 Boxes)."""
 
     @abc.abstractmethod
+    def rows(self, stores: list[int], recs: list[EventRecord]) -> dict[str, np.ndarray]:
+        """The observations of head events ``recs`` of ``stores``, one row each."""
+
+    def observe_many(self, stores: list[int]) -> dict[str, np.ndarray]:
+        """The observations of the given stores' head events, one row each (blank if none):
+        built as one batch, so a vector env pays per batch, not per store."""
+        out = {k: np.zeros((len(stores), *s), np.float32) for k, s in self.shapes.items()}
+        heads = [self.core.head(b) for b in stores]
+        idx = [i for i, rec in enumerate(heads) if rec is not None]
+        if idx:
+            for k, v in self.rows([stores[i] for i in idx], [heads[i] for i in idx]).items():
+                out[k][idx] = v
+        return out
+
     def observe(self, b: int) -> dict[str, np.ndarray]:
         """The observation of store ``b``'s head event."""
+        return {k: v[0] for k, v in self.observe_many([b]).items()}
 
     def blank(self) -> dict[str, np.ndarray]:
-        return {k: np.zeros(s.shape, np.float32) for k, s in self.space().spaces.items()}
+        return {k: np.zeros(s, np.float32) for k, s in self.shapes.items()}
 
-    def mask(self, rec: EventRecord) -> np.ndarray:
-        m = np.zeros(self.core.K, np.float32)
-        m[:rec.n_cand] = 1.0
-        return m
+    def mask(self, recs: list[EventRecord]) -> np.ndarray:
+        return (np.arange(self.core.K) < np.array([r.n_cand for r in recs])[:, None]
+                ).astype(np.float32)
 
 
 class FeaturesObservation(ObservationType):
@@ -200,12 +260,11 @@ class FeaturesObservation(ObservationType):
                             "candidates": _box(K, len(CANDIDATE_FEATURES)),
                             "mask": _box(K, lo=0.0, hi=1.0)})
 
-    def observe(self, b: int) -> dict[str, np.ndarray]:
-        rec = self.core.head(b)
-        if rec is None:
-            return self.blank()
-        return {"event": event_features(self.core, b, rec),
-                "candidates": candidate_features(self.core, b, rec), "mask": self.mask(rec)}
+    def rows(self, stores, recs):
+        near = [nearby(self.core, b, rec) for b, rec in zip(stores, recs, strict=True)]
+        return {"event": event_rows(self.core, stores, recs, near),
+                "candidates": candidate_rows(self.core, stores, recs, near),
+                "mask": self.mask(recs)}
 
 
 RAW_EVENT = ("dw_kg", "duration_s", "start_offset", "end_offset", "unit_weight_kg",
@@ -218,8 +277,8 @@ class RawObservation(ObservationType):
     unseen); ``track_seen`` (K, T); ``event`` (RAW_EVENT); ``mask`` (K,)."""
 
     def __init__(self, core: AttributionCore):
-        super().__init__(core)
         self.T = min(core.cfg.observation.raw_ticks, core.sim.hist_ticks)
+        super().__init__(core)
 
     def space(self) -> spaces.Dict:
         K, T = self.core.K, self.T
@@ -229,26 +288,25 @@ class RawObservation(ObservationType):
                             "event": _box(len(RAW_EVENT)),
                             "mask": _box(K, lo=0.0, hi=1.0)})
 
-    def observe(self, b: int) -> dict[str, np.ndarray]:
-        core, rec, T = self.core, self.core.head(b), self.T
-        if rec is None:
-            return self.blank()
-        H = rec.cand_rel.shape[1]
-        w = rec.weights[:, H - T:]
-        tracks = rec.cand_rel[:, H - T:]
+    def rows(self, stores, recs):
+        core, T = self.core, self.T
+        H = recs[0].cand_rel.shape[1]
+        w = np.stack([r.weights for r in recs])[:, :, H - T:]
+        tracks = np.stack([r.cand_rel for r in recs])[:, :, H - T:]
         seen = ~np.isnan(tracks[..., 0])
         H_, W_ = core.sim.params.layout.shape
         size = np.array([W_, H_]) * core.sim.params.layout.cell_m
-        credit = core.credit[b]
-        ev = np.array([rec.dw, (rec.t_end - rec.t_start) / core.hz, (rec.lo - (H - T)) / T,
-                       (rec.hi - (H - T)) / T, core.unit_w[rec.product],
-                       *(core.plate_xy[rec.plate] / size), min(credit, LIM), credit >= 1.0,
-                       rec.t_detect / max(1, core.end_tick)])
-        return {"weights": np.clip(w - w[:, :1], -2 * LIM, 2 * LIM).astype(np.float32),
-                "tracks": np.clip(np.where(seen[..., None], tracks, 0.0), -4 * LIM, 4 * LIM
-                                  ).astype(np.float32),
-                "track_seen": seen.astype(np.float32),
-                "event": np.clip(ev, -LIM, LIM).astype(np.float32), "mask": self.mask(rec)}
+        credit = core.credit[stores]
+        col = [np.array(c) for c in zip(*((r.dw, r.t_end - r.t_start, r.lo, r.hi, r.product,
+                                            r.plate, r.t_detect) for r in recs), strict=True)]
+        dw, dur, lo, hi, p, plate, t_detect = col
+        xy = core.plate_xy[plate] / size
+        ev = np.stack([dw, dur / core.hz, (lo - (H - T)) / T, (hi - (H - T)) / T, core.unit_w[p],
+                       xy[:, 0], xy[:, 1], np.minimum(credit, LIM), credit >= 1.0,
+                       t_detect / max(1, core.end_tick)], axis=1, dtype=np.float64)
+        return {"weights": np.clip(w - w[:, :, :1], -2 * LIM, 2 * LIM),
+                "tracks": np.clip(np.where(seen[..., None], tracks, 0.0), -4 * LIM, 4 * LIM),
+                "track_seen": seen, "event": np.clip(ev, -LIM, LIM), "mask": self.mask(recs)}
 
 
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {

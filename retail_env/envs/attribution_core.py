@@ -129,20 +129,25 @@ class _Ledger:
                 setattr(self, name, new)
 
 
-def score_delta(action: tuple, truth: tuple, n_products: int) -> tuple[int, int, int]:
+def _lines(delta: tuple) -> dict[tuple[int, int], int]:
+    """A receipt change as {(account, product): signed qty} (a few lines: plain Python)."""
+    out: dict[tuple[int, int], int] = {}
+    for acc, prod, qty in zip(*(np.asarray(x).tolist() for x in delta), strict=True):
+        out[acc, prod] = out.get((acc, prod), 0) + qty
+    return out
+
+
+def score_delta(action: tuple, truth: tuple) -> tuple[int, int, int]:
     """(correct, over, under) item counts of an action's receipt change against the truth's."""
-    acc = np.concatenate([action[0], truth[0]])
-    if acc.size == 0:
-        return 0, 0, 0
-    key = acc * n_products + np.concatenate([action[1], truth[1]])
-    uniq, inv = np.unique(key, return_inverse=True)
-    a = np.zeros(len(uniq), np.int64)
-    t = np.zeros(len(uniq), np.int64)
-    np.add.at(a, inv[:len(action[0])], action[2])
-    np.add.at(t, inv[len(action[0]):], truth[2])
-    same = np.sign(a) == np.sign(t)
-    correct = int(np.where(same, np.minimum(np.abs(a), np.abs(t)), 0).sum())
-    return correct, int(np.maximum(a - t, 0).sum()), int(np.maximum(t - a, 0).sum())
+    a, t = _lines(action), _lines(truth)
+    correct = over = under = 0
+    for key in a.keys() | t.keys():
+        x, y = a.get(key, 0), t.get(key, 0)
+        if (x > 0) - (x < 0) == (y > 0) - (y < 0):
+            correct += min(abs(x), abs(y))
+        over += max(x - y, 0)
+        under += max(y - x, 0)
+    return correct, over, under
 
 
 class _SimLink:
@@ -354,38 +359,37 @@ class AttributionCore:
         if not due:
             return
         H, K = self.sim.hist_ticks, self.K
+        stores = [b for b, _ in due]
         recs = [rec for _, rec in due]
-        b = np.array([b for b, _ in due])
-        plate, t_start, t_end = (np.array(c) for c in zip(*((r.plate, r.t_start, r.t_end)
-                                                               for r in recs), strict=True))
-        now = self.sim.state.tick[b]
-        lo = np.minimum(H - 1, np.maximum(0, H - 1 - (now - t_start)))
-        hi = np.minimum(H - 1, np.maximum(lo, H - 1 - (now - t_end)))
-        first = np.maximum(0, lo - self.slack_ticks)
-        t = np.arange(first.min(), hi.max() + 1)                      # the events' windows
-        ticks = slice(t[0], t[-1] + 1)                  # (gathered store by store: each is a view)
-        tracks = np.stack([self.sim.track_window(s, ticks=ticks)[0] for s in b.tolist()])
+        for b, rec in due:                   # the events' windows in the ring, oldest tick 0
+            rec.t_snap = now = int(self.sim.state.tick[b])
+            rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
+            rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
+        first = np.array([max(0, rec.lo - self.slack_ticks) for rec in recs])
+        last = np.array([rec.hi for rec in recs])
+        t = np.arange(first.min(), last.max() + 1)
+        # Gathered store by store (each is a view of the ring, then one copy of the window).
+        tracks = np.stack([self.sim.track_window(b, ticks=slice(t[0], t[-1] + 1))[0] for b in stores])
+        plate = np.array([rec.plate for rec in recs])
         xy = self.plate_xy[plate][:, None, None]
-        rel = tracks - xy
+        rel = tracks - xy                                              # (R, S, w, 2)
         d = np.hypot(rel[..., 0], rel[..., 1])
-        win = (t >= first[:, None]) & (t <= hi[:, None])
-        dmin = np.where(win[:, None] & ~np.isnan(d), d, np.inf).min(2)   # (R, S) over the event
+        win = (t >= first[:, None]) & (t <= last[:, None])
+        dmin = np.fmin.reduce(np.where(win[:, None], d, np.inf), axis=2)   # (R, S); NaN: unseen
         order = np.argsort(dmin, axis=1, kind="stable")[:, :K]       # nearest first, unseen last
         m = order.shape[1]
         kept = np.isfinite(np.take_along_axis(dmin, order, 1))
+        b = np.array(stores)
         cand_track = np.full((len(recs), K), -1, np.int64)
         cand_account = cand_track.copy()
         cand_rel = np.full((len(recs), K, H, 2), np.nan, np.float32)
         cand_track[:, :m] = np.where(kept, order, -1)
-        accounts = self.sim.state.sensors.track_account[b[:, None], order]
-        cand_account[:, :m] = np.where(kept, accounts, -1)
+        cand_account[:, :m] = np.where(kept, self.sim.state.sensors.track_account[b[:, None], order], -1)
         cand_rel[:, :m] = np.where(kept[..., None, None],
                                    self.sim.track_window(b[:, None], order)[0] - xy, np.nan)
         weights = self.sim.weight_window(b, plate)                    # (R, 3, H) plate, left, right
-        for i, (rec, t_snap, lo_i, hi_i, n) in enumerate(zip(
-                recs, now.tolist(), lo.tolist(), hi.tolist(), kept.sum(1).tolist(), strict=True)):
-            rec.t_snap, rec.lo, rec.hi, rec.n_cand = t_snap, lo_i, hi_i, n
-            rec.cand_track, rec.cand_account = cand_track[i], cand_account[i]
+        for i, (rec, n) in enumerate(zip(recs, kept.sum(1).tolist(), strict=True)):
+            rec.n_cand, rec.cand_track, rec.cand_account = n, cand_track[i], cand_account[i]
             rec.cand_rel, rec.weights = cand_rel[i], weights[i]
 
     def _match(self, b: int, rec: EventRecord) -> None:
@@ -447,18 +451,15 @@ class AttributionCore:
 
     def _needs_review(self, b: int, rec: EventRecord, truth: tuple) -> bool:
         """True if no charge and not "no one" gets this event exactly right (only a review can)."""
-        acc, prod, qty = truth
-        if len(acc) == 0:
-            return False
-        key = np.unique(acc * self.N + prod)
-        if len(key) > 1:
-            return True
-        net = int(qty.sum())
+        lines = _lines(truth)
+        if len(lines) != 1:
+            return len(lines) > 1
+        (acc, prod), net = next(iter(lines.items()))
         if net == 0:
             return False
-        for k in np.flatnonzero(rec.cand_account[:rec.n_cand] == acc[0]):
+        for k in np.flatnonzero(rec.cand_account[:rec.n_cand] == acc):
             a, p, q = self.charge_delta(b, rec, int(k))
-            if len(a) and p[0] == prod[0] and q[0] == net:
+            if len(a) and p[0] == prod and q[0] == net:
                 return False
         return True
 
@@ -474,7 +475,7 @@ class AttributionCore:
               empty: bool = False) -> dict[str, float]:
         """Named reward terms (already weighted) of one decision."""
         w = self.cfg.reward
-        c, over, under = score_delta(delta, truth, self.N)
+        c, over, under = score_delta(delta, truth)
         return {"correct": w.correct * c, "overcharge": w.overcharge * over,
                 "undercharge": w.undercharge * under, "review": w.review * review,
                 "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}

@@ -295,6 +295,11 @@ def sample_sales(table: DemandTable, visits: np.ndarray, rng: BatchRNG) -> tuple
     return singles + 2 * doubles, doubles
 
 
+def category_starts(category: np.ndarray) -> np.ndarray:
+    """Index of the first product of each category (products are grouped by category)."""
+    return np.concatenate([[0], np.flatnonzero(np.diff(category)) + 1])
+
+
 def draw_lists(table: DemandTable, member: np.ndarray, category: np.ndarray,
                rng: BatchRNG) -> np.ndarray:
     """Spatial fidelity: shopping lists (B, K, N) int for K arriving shoppers.
@@ -305,33 +310,33 @@ def draw_lists(table: DemandTable, member: np.ndarray, category: np.ndarray,
     b, k = member.shape
     n_cat = int(category.max()) + 1
     u = rng.uniform(k, n_cat, 2)
-    start = np.concatenate([[0], np.flatnonzero(np.diff(category)) + 1])
+    starts = category_starts(category)
+    seg = member.astype(np.int64)
+    cum = np.empty(category.size)
     out = np.empty((b, k, category.size), np.int64)
-    _lists_kernel(table.prob, table.extra, member.astype(np.int64), u, category, start, out)
+    for i in range(b):
+        for j in range(k):
+            draw_list(table.prob[i, seg[i, j]], table.extra[i, seg[i, j]], u[i, j], category,
+                      starts, cum, out[i, j])
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _lists_kernel(prob, extra, seg, u, category, start, out):
-    """Per shopper: in each category the product whose slice of the cumulative purchase
-    probabilities holds the category's uniform (none past the last), then the second-unit
-    draw. Compiled: lists are drawn a few at a time, too small for NumPy to pay off; the
-    cumulative sums are the same sequential float64 additions."""
-    cum = np.empty(category.size, np.float64)
-    for b in range(seg.shape[0]):
-        for k in range(seg.shape[1]):
-            p = prob[b, seg[b, k]]
-            x = extra[b, seg[b, k]]
-            acc = 0.0
-            for j in range(category.size):
-                acc = p[j] if j == 0 else acc + p[j]
-                cum[j] = acc
-            for j in range(category.size):
-                c = category[j]
-                hi = cum[j] - (cum[start[c]] - p[start[c]])      # cum before the category
-                lo = hi - p[j]
-                uc = u[b, k, c, 0]
-                out[b, k, j] = (uc >= lo and uc < hi) * (1 + (u[b, k, c, 1] < x[j]))
+def draw_list(prob, extra, u, category, starts, cum, out):
+    """One shopping list into ``out`` (N,): in each category the product whose slice of the
+    cumulative purchase probabilities ``prob`` holds the category's uniform ``u[c, 0]``
+    (none past the last), times 2 if ``u[c, 1] < extra``. ``cum`` (N,) is scratch.
+    Compiled: lists are drawn a few at a time, too small for NumPy to pay off; the
+    cumulative sums are the same sequential float64 additions as ``np.cumsum``."""
+    acc = 0.0
+    for j in range(category.size):
+        acc = prob[j] if j == 0 else acc + prob[j]
+        cum[j] = acc
+    for j in range(category.size):
+        c = category[j]
+        hi = cum[j] - (cum[starts[c]] - prob[starts[c]])      # cum before the category
+        lo = hi - prob[j]
+        out[j] = (u[c, 0] >= lo and u[c, 0] < hi) * (1 + (u[c, 1] < extra[j]))
 
 
 def update_demand_state(dstate: DemandState, model: DemandModel, seg_price: np.ndarray,

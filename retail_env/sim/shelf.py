@@ -50,7 +50,6 @@ from retail_env.sim.shoppers import (
     U_PUTBACK,
     U_WRONG,
     Ctx,
-    enter,
     split_uniforms,
 )
 from retail_env.sim.state import (
@@ -495,5 +494,4 @@ def maybe_spawn(ctx: Ctx) -> None:
                   if _low_plate(i, st.stock, plano.truth, plano.capacity, below) >= 0], np.int64)
     if not len(b):
         return
-    s = np.zeros(len(b), np.int64)
-    enter(ctx, b, s, pr.layout.entry_cells[0], -1, False, True, -1, True)
+    shoppers.enter_staff(ctx, b)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from retail_env.sim.demand import DemandTable, draw_lists
+from retail_env.sim.demand import category_starts, draw_list
 from retail_env.sim.state import ARRIVE, FREE, IDLE, SPAWN, WALK
 
 # Columns of a decision slot's uniforms (one decision per shopper per tick).
@@ -38,10 +38,16 @@ _SHIFTS = np.arange(SPLIT, dtype=np.uint64) * np.uint64(BITS)
 _MASK = np.uint64((1 << BITS) - 1)
 
 
+@numba.njit(cache=True, nogil=True)
 def split_uniforms(d: np.ndarray) -> np.ndarray:
-    """(..., k) uniform doubles -> (..., SPLIT * k) uniforms on a 13-bit grid in (0, 1)."""
-    x = (d * float(1 << 52)).astype(np.uint64)[..., None] >> _SHIFTS
-    return (((x & _MASK) + 0.5) * (1.0 / (1 << BITS))).reshape(*d.shape[:-1], -1)
+    """(n, k) uniform doubles -> (n, SPLIT * k) uniforms on a 13-bit grid in (0, 1)."""
+    out = np.empty((d.shape[0], SPLIT * d.shape[1]), np.float64)
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            x = np.uint64(d[i, j] * float(1 << 52))
+            for q in range(SPLIT):
+                out[i, SPLIT * j + q] = (((x >> _SHIFTS[q]) & _MASK) + 0.5) * (1.0 / (1 << BITS))
+    return out
 
 
 class Ctx:
@@ -52,7 +58,7 @@ class Ctx:
         self.truth: list[dict] = []
         self.exits: list[dict] = []
         self.entries: list[dict] = []
-        self.born: np.ndarray | None = None
+        self.born = np.zeros(st.phase.shape, bool)   # who came in through the gate this tick
 
     def log(self, kind: int, b, s, plate, product, qty, dw, other=None) -> None:
         """Append true interactions (one row per element of ``b``)."""
@@ -65,42 +71,60 @@ class Ctx:
             other=i64(-1 if other is None else other), cell=i64(st.cell[b, s])))
 
 
-class _PreDrawn:
-    """Hands uniforms drawn earlier this tick to ``demand.draw_lists``."""
-
-    def __init__(self, u: np.ndarray):
-        self._u = u
-
-    def uniform(self, *shape: int) -> np.ndarray:
-        return self._u.reshape(len(self._u), *shape)
+def _people(st) -> tuple:
+    """The state arrays ``_enter`` writes, in its order."""
+    return (st.phase, st.timer, st.cell, st.occ, st.pos, st.present, st.account, st.member,
+            st.leader, st.partner, st.staff, st.entered, st.acc, st.wait, st.unwanted, st.plate,
+            st.tick)
 
 
-def enter(ctx: Ctx, b, s, cell, account, member, leader, partner, is_staff) -> None:
-    """Put new people into free slots ``(b, s)`` at gate cell ``cell``."""
-    st, pr = ctx.st, ctx.pr
-    st.phase[b, s] = SPAWN
-    st.timer[b, s] = 0
-    st.cell[b, s] = cell
-    np.add.at(st.occ, (b, cell), 1)
-    st.pos[b, s] = pr.layout.cell_xy[cell]
-    st.present[b, s] = True
-    st.account[b, s] = account
-    st.member[b, s] = member
-    st.leader[b, s] = leader
-    st.partner[b, s] = partner
-    st.staff[b, s] = is_staff
-    st.entered[b, s] = st.tick[b]
-    st.acc[b, s] = 0.0
-    st.wait[b, s] = 0
-    st.unwanted[b, s] = -1
-    st.plate[b, s] = -1
-    if ctx.born is None:
-        ctx.born = np.zeros(st.phase.shape, bool)
-    ctx.born[b, s] = True
-    ctx.entries.append(dict(store=b.astype(np.int64), tick=st.tick[b], shopper=s.astype(np.int64),
-                            account=np.asarray(account, np.int64) + np.zeros(len(b), np.int64),
-                            member=np.asarray(member, bool) & np.ones(len(b), bool),
-                            staff=np.asarray(is_staff, bool) & np.ones(len(b), bool)))
+@numba.njit(cache=True, nogil=True)
+def _enter(b, s, cell, account, member, leader, partner, is_staff, people, cell_xy, born, ent, n):
+    """Put one person into free slot ``(b, s)`` at gate cell ``cell``; entry row ``n`` of ``ent``."""
+    (phase, timer, st_cell, occ, pos, present, st_account, st_member, st_leader, st_partner,
+     staff, entered, acc, wait, unwanted, plate, tick) = people
+    phase[b, s] = SPAWN
+    timer[b, s] = 0
+    st_cell[b, s] = cell
+    occ[b, cell] += 1
+    pos[b, s, 0], pos[b, s, 1] = cell_xy[cell, 0], cell_xy[cell, 1]
+    present[b, s] = True
+    st_account[b, s] = account
+    st_member[b, s] = member
+    st_leader[b, s] = leader
+    st_partner[b, s] = partner
+    staff[b, s] = is_staff
+    entered[b, s] = tick[b]
+    acc[b, s] = 0.0
+    wait[b, s] = 0
+    unwanted[b, s] = -1
+    plate[b, s] = -1
+    born[b, s] = True
+    ent[0, n], ent[1, n], ent[2, n], ent[3, n], ent[4, n], ent[5, n] = (
+        b, tick[b], s, account, member, is_staff)
+    return n + 1
+
+
+def _log_entries(ctx: Ctx, ent: np.ndarray, n: int) -> None:
+    if n:
+        e = ent[:, :n]
+        ctx.entries.append(dict(store=e[0], tick=e[1], shopper=e[2], account=e[3],
+                                member=e[4].astype(bool), staff=e[5].astype(bool)))
+
+
+def enter_staff(ctx: Ctx, b: np.ndarray) -> None:
+    """A staff member comes into slot 0 of stores ``b`` at the first gate cell."""
+    ent = np.empty((6, len(b)), np.int64)
+    _enter_staff(b, ctx.pr.layout.entry_cells[0], _people(ctx.st), ctx.pr.layout.cell_xy,
+                 ctx.born, ent)
+    _log_entries(ctx, ent, len(b))
+
+
+@numba.njit(cache=True, nogil=True)
+def _enter_staff(bs, cell, people, cell_xy, born, ent):
+    n = 0
+    for b in bs:
+        n = _enter(b, 0, cell, -1, False, True, -1, True, people, cell_xy, born, ent, n)
 
 
 def arrivals(ctx: Ctx, u: np.ndarray) -> None:
@@ -114,37 +138,59 @@ def arrivals(ctx: Ctx, u: np.ndarray) -> None:
     if not come.any():
         return
     bi = np.flatnonzero(come)
-    sh = pr.config.shoppers
-    party = split_uniforms(u[bi, 1:2])  # group, member, entry cell
-    size = 1 + (party[:, 0] < sh.group_share)
-    free = st.phase[bi, pr.n_staff:] == FREE
-    ok = free.sum(axis=1) >= size
-    st.n_balked[bi[~ok]] += 1
-    bi, size, free, party = bi[ok], size[ok], free[ok], party[ok]
-    if not len(bi):
-        return
-    account = st.next_account[bi]
-    st.next_account[bi] += 1
-    member = party[:, 1] < pr.config.demand.member_visit_share
-    seg = np.repeat(member[:, None], 2, axis=1)
-    table = DemandTable(prob=st.buy_prob[bi], extra=st.buy_extra[bi])
-    lu = split_uniforms(u[bi, 2:t["u_ev"]])[:, :t["n_list"]]
-    lists = draw_lists(table, seg, pr.demand.category, _PreDrawn(lu)) * pr.on_shelf
-    rank = np.cumsum(free, axis=1)
-    take = free & (rank <= size[:, None])
-    r, slot = np.nonzero(take)
-    slot = slot + pr.n_staff
-    k = rank[r, slot - pr.n_staff] - 1            # 0 = leader, 1 = follower
-    pair = size[r] == 2
-    i = np.arange(len(slot))      # a pair's leader and follower are neighbours in this order
-    nxt, prv = slot[np.minimum(i + 1, len(slot) - 1)], slot[np.maximum(i - 1, 0)]
-    partner = np.where(pair, np.where(k == 0, nxt, prv), -1)
-    b = bi[r]
-    n_entry = len(pr.layout.entry_cells)
-    cell = pr.layout.entry_cells[(party[r, 2] * n_entry).astype(np.int64)]
-    st.want[b, slot] = lists[r, k]
-    st.n_entered[bi] += size
-    enter(ctx, b, slot, cell, account[r], member[r], k == 0, partner, False)
+    ent = np.empty((6, 2 * len(bi)), np.int64)
+    cat = pr.demand.category
+    n = _arrivals_kernel(bi, u, pr.config.shoppers.group_share,
+                         pr.config.demand.member_visit_share, pr.n_staff, t["u_ev"], t["n_list"],
+                         st.buy_prob, st.buy_extra, cat, category_starts(cat), pr.on_shelf,
+                         pr.layout.entry_cells, st.next_account, st.n_balked, st.n_entered, st.want,
+                         _people(st), pr.layout.cell_xy, ctx.born, ent)
+    _log_entries(ctx, ent, n)
+
+
+@numba.njit(cache=True, nogil=True)
+def _arrivals_kernel(bi, u, group_share, member_share, n_staff, u_ev, n_list, buy_prob,
+                     buy_extra, category, starts, on_shelf, entry_cells, next_account, n_balked,
+                     n_entered, want, people, cell_xy, born, ent):
+    """The party arriving at each store ``bi``: its size and account, the members' shopping
+    lists (``demand.draw_list``), then into the first free slots (leader first). Compiled:
+    an arrival is a few dozen small steps per store, too little for NumPy to pay off."""
+    phase = people[0]
+    S = phase.shape[1]
+    n_cat = starts.size
+    slots = np.empty(2, np.int64)
+    lists = np.zeros((2, category.size), np.int64)
+    cum = np.empty(category.size, np.float64)
+    n = 0
+    for b in bi:
+        party = split_uniforms(u[b:b + 1, 1:2])[0]        # group, member, entry cell
+        size = 1 + (party[0] < group_share)
+        free = 0
+        for j in range(n_staff, S):
+            if phase[b, j] == FREE:
+                if free < size:
+                    slots[free] = j
+                free += 1
+        if free < size:
+            n_balked[b] += 1
+            continue
+        account = next_account[b]
+        next_account[b] += 1
+        member = party[1] < member_share
+        lu = split_uniforms(u[b:b + 1, 2:u_ev])[0, :n_list].reshape(2, n_cat, 2)
+        seg = np.int64(member)
+        for k in range(2):
+            draw_list(buy_prob[b, seg], buy_extra[b, seg], lu[k], category, starts, cum, lists[k])
+        cell = entry_cells[np.int64(party[2] * entry_cells.size)]
+        for k in range(size):
+            for j in range(category.size):
+                want[b, slots[k], j] = lists[k, j] * on_shelf[j]
+        n_entered[b] += size
+        for k in range(size):
+            partner = slots[1 - k] if size == 2 else -1
+            n = _enter(b, slots[k], cell, account, member, k == 0, partner, False, people, cell_xy,
+                       born, ent, n)
+    return n
 
 
 def walk(ctx: Ctx, b, s) -> None:

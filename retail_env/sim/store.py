@@ -255,9 +255,8 @@ def step(state: StoreState, params: StoreParams, rng: BatchRNG) -> TickOutput:
             shelf.decide(ctx, b[other], s[other], ph[other])
     touch = np.zeros(st.weight.shape, np.float32)
     _hand_forces(st.phase, st.timer, st.plate, pr.force, pr.t["touch"], touch)
-    born = ctx.born if ctx.born is not None else np.zeros(st.phase.shape, bool)
     events = sensor_step(st.sensors, pr.sensors, pr.layout, st.weight, touch, st.pos, st.present,
-                         rng, st.tick, account=st.account, born=born)
+                         rng, st.tick, account=st.account, born=ctx.born)
     return TickOutput(events=events, truth=concat_rows(Truth, ctx.truth),
                       exits=concat_rows(Exits, ctx.exits), entries=concat_rows(Entries, ctx.entries),
                       n_active=int(st.n_entered.sum() - st.n_exited.sum()))

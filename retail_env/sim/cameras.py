@@ -49,47 +49,69 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
               n_switches, d2):
     """Neighbour counts of store ``b``'s tracks, and at most one identity switch.
 
-    Squared distances are |a|^2 + |b|^2 - 2 a.b. Each close pair (< switch radius)
-    switches with probability rate x dt x crowd_every per refresh, at most one
-    switch per store per refresh (two are vanishingly rare at the rates used);
-    which pair follows from the store's one switch uniform.
+    Squared distances are |a|^2 + |b|^2 - 2 a.b (the form of the batched matmul this
+    replaced, which fixes their rounding). Absent shoppers are parked at least 10 m
+    apart and 100 m from the store, so only pairs of present ones can be close: the
+    others count only themselves. Each close pair (< switch radius) switches with
+    probability rate x dt x crowd_every per refresh, at most one switch per store per
+    refresh (two are vanishingly rare at the rates used); which pair follows from the
+    store's one switch uniform.
     """
     S = bx.shape[0]
     x = np.empty(S, np.float32)
     y = np.empty(S, np.float32)
     n2 = np.empty(S, np.float32)
+    on = np.empty(S, np.int64)
+    m = 0
     for i in range(S):
         if alive[i]:
             x[i], y[i] = bx[i], by[i]
-        else:                                   # absent shoppers parked far apart
+            on[m] = i
+            m += 1
+        else:
             x[i], y[i] = far[i].real, far[i].imag
         n2[i] = _fma(x[i], x[i], y[i] * y[i])
     close = 0
     for i in range(S):
-        cnt = 0
-        for j in range(S):
-            d = (_fma(y[i], y[j], x[i] * x[j]) * _F(-2.0) + n2[i]) + n2[j]
-            d2[i, j] = d
-            cnt += d < r2
+        if not alive[i]:
+            d = (_fma(y[i], y[i], x[i] * x[i]) * _F(-2.0) + n2[i]) + n2[i]
+            near[i] = _F(d < r2) - _F(1.0)
             close += d < rs2
-        near[i] = _F(cnt) - _F(1.0)
+    cnt = np.zeros(S, np.int64)
+    for a in range(m):
+        i = on[a]
+        for c in range(a, m):
+            j = on[c]
+            dot = _fma(y[i], y[j], x[i] * x[j]) * _F(-2.0)
+            dij = (dot + n2[i]) + n2[j]
+            dji = (dot + n2[j]) + n2[i]
+            d2[i, j], d2[j, i] = dij, dji
+            cnt[i] += dij < r2
+            close += dij < rs2
+            if j != i:
+                cnt[j] += dji < r2
+                close += dji < rs2
+    for a in range(m):
+        near[on[a]] = _F(cnt[on[a]]) - _F(1.0)
     if switch_p_pair <= 0:
         return
     npairs = _F(0.5) * _F(close) - _F(0.5 * S)
     prob = min(npairs * switch_p_pair, _F(1.0))
     if not u_switch < prob:
         return
-    m = int(u_switch / prob * np.rint(npairs))   # which close pair (i < j, row-major), 0-based
+    k = int(u_switch / prob * np.rint(npairs))   # which close pair (i < j, row-major), 0-based
     hit_i = hit_j = seen = 0
-    for i in range(S):
-        for j in range(i + 1, S):
+    for a in range(m):
+        i = on[a]
+        for c in range(a + 1, m):
+            j = on[c]
             if d2[i, j] < rs2:
-                if seen == m:
+                if seen == k:
                     hit_i, hit_j = i, j
                 seen += 1
-                if seen > m:
+                if seen > k:
                     break
-        if seen > m:
+        if seen > k:
             break
     track_body[b, hit_i], track_body[b, hit_j] = track_body[b, hit_j], track_body[b, hit_i]
     n_switches[b] += 1

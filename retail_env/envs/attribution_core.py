@@ -43,6 +43,8 @@ TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in PRESE
 TASK_TUNING["easy"] = {**_HISTORY, "demand": {"daily_visits": 600.0},
                        "shoppers": {"max_shoppers": 4}}
 ON_PLATE = np.isin(np.arange(TOUCH + 1), (PICK, PUT, RESTOCK, TOUCH))  # truth kinds a plate shows
+RECEIPT_SIGN = np.zeros(TOUCH + 1, np.int64)     # what a truth kind does to a receipt line
+RECEIPT_SIGN[PICK], RECEIPT_SIGN[PUT] = 1, -1
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
 
@@ -101,7 +103,7 @@ class EventRecord:
 
     def truth_delta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(account, product, signed qty) the event really changed on receipts."""
-        sign = np.where(self.truth_kind == PICK, 1, np.where(self.truth_kind == PUT, -1, 0))
+        sign = RECEIPT_SIGN[self.truth_kind]
         keep = sign != 0
         return self.truth_account[keep], self.truth_product[keep], (sign * self.truth_qty)[keep]
 
@@ -289,36 +291,37 @@ class AttributionCore:
             due += self._due(int(b))
         self._snapshot(due)
 
-    def _book(self, out, live: np.ndarray) -> np.ndarray:
+    def _book(self, out, live: np.ndarray) -> list[int]:
         """A tick's entries, exits, true interactions and closed events, for the stores
-        still open; returns the stores that queued events."""
+        still open; returns the stores that queued events. (A tick touches a few stores:
+        they are found with Python sets, each store's books being its own.)"""
         ent = out.entries
         if len(ent):
-            for b in np.unique(ent.store[live[ent.store]]):
-                self._register(int(b), ent.account[(ent.store == b) & ~ent.staff])
+            for b in set(ent.store[live[ent.store]].tolist()):
+                self._register(b, ent.account[(ent.store == b) & ~ent.staff])
         ex = out.exits
         if len(ex):
-            for b in np.unique(ex.store[live[ex.store]]):
+            for b in set(ex.store[live[ex.store]].tolist()):
                 m = (ex.store == b) & (ex.account >= 0)
                 self.ledgers[b].fit(ex.account[m])
                 ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
         if len(out.truth):
             self._buffer_truth(out.truth, live)
         ev = out.events
-        if not len(ev):
-            return ev.store[:0]
-        stores = np.unique(ev.store[live[ev.store]])
+        stores = set(ev.store[live[ev.store]].tolist()) if len(ev) else set()
         for b in stores:
             m = np.flatnonzero(ev.store == b)
-            self._capture(int(b), ev, m[np.argsort(ev.t_end[m], kind="stable")])
-        return stores
+            self._capture(b, ev, m[np.argsort(ev.t_end[m], kind="stable")])
+        return list(stores)
 
     def _buffer_truth(self, tr, live: np.ndarray) -> None:
         """Keep plate interactions until an event claims them (or they expire as missed)."""
         on_plate = ON_PLATE[tr.kind] & (tr.plate >= 0) & live[tr.store]
-        rows = np.stack([tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind], 1)
-        for b in np.unique(tr.store[on_plate]):
-            self.pending[b] = np.concatenate([self.pending[b], rows[on_plate & (tr.store == b)]])
+        keep = np.flatnonzero(on_plate)
+        rows = np.stack([tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind], 1)[keep]
+        store = tr.store[keep]
+        for b in set(store.tolist()):
+            self.pending[b] = np.concatenate([self.pending[b], rows[store == b]])
 
     def _capture(self, b: int, ev, idx: np.ndarray) -> None:
         """Queue the events store ``b`` just closed, each with the truth in its window."""
@@ -337,8 +340,9 @@ class AttributionCore:
             st["events_with_truth"] += int(len(rec.truth_kind) > 0)
             rec.index = st["events"] - 1
             a, pr, q = rec.truth_delta()
-            led.fit(a)
-            ledger_add(led.ceiling, a, pr, q)
+            if len(a):
+                led.fit(a)
+                ledger_add(led.ceiling, a, pr, q)
             self.queues[b].append(rec)
         self._expire_truth(b, now)
 

@@ -352,9 +352,14 @@ class AttributionCore:
         A decision may wait ``decision_delay_s``; what the cameras saw in that time (who
         walked away, who stepped in) is part of the evidence, so tracks are read then.
         """
-        now = self.sim.now(b)
-        return [(b, rec) for rec in self.queues[b]
-                if rec.n_cand < 0 and (self.shut[b] or now - rec.t_detect >= self.delay_ticks)]
+        now, shut = self.sim.now(b), self.shut[b]
+        unread = []                            # a suffix of the queue, oldest detection first
+        for rec in reversed(self.queues[b]):
+            if rec.n_cand >= 0:
+                break
+            unread.append(rec)
+        return [(b, rec) for rec in reversed(unread)
+                if shut or now - rec.t_detect >= self.delay_ticks]
 
     def _snapshot(self, due: list[tuple[int, EventRecord]]) -> None:
         """Read the sensors for events ``due`` (store, event), all in one batch of gathers:
@@ -409,6 +414,8 @@ class AttributionCore:
         """Truth no event claimed within the sensor history is a missed event."""
         rows = self.pending[b]
         old = rows[:, 0] < now - 2 * self.sim.hist_ticks if not force else np.ones(len(rows), bool)
+        if not old.any():
+            return
         lost = rows[old & ((rows[:, 5] == PICK) | (rows[:, 5] == PUT))]
         self.stats[b]["missed_rows"] += len(lost)
         self.stats[b]["missed_items"] += int(lost[:, 4].sum())

@@ -26,13 +26,12 @@ def ledger_add(ledger: np.ndarray, account: np.ndarray, product: np.ndarray,
                qty: np.ndarray) -> None:
     """Add signed item counts to an ``(A, N)`` ledger in place (picks +, put-backs -).
 
-    Rows with ``account < 0`` or ``qty == 0`` are charged to no one.
+    Rows with ``account < 0`` or ``qty == 0`` are charged to no one. (A change is a few
+    rows, so plain Python: far cheaper than ``np.add.at`` at that size.)
     """
-    account = np.asarray(account, dtype=np.int64).ravel()
-    product = np.asarray(product, dtype=np.int64).ravel()
-    qty = np.asarray(qty, dtype=ledger.dtype).ravel()
-    keep = (account >= 0) & (qty != 0)
-    np.add.at(ledger, (account[keep], product[keep]), qty[keep])
+    for a, p, q in zip(*(np.ravel(x).tolist() for x in (account, product, qty)), strict=True):
+        if a >= 0 and q != 0:
+            ledger[a, p] += q
 
 
 def receipts_from_ledger(ledger: np.ndarray) -> np.ndarray:

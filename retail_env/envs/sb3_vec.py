@@ -47,7 +47,7 @@ class NativeVecEnv(VecEnv):
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         obs, info = self.venv.reset(seed=seed)
         self._reset_seeds()
-        self.reset_infos = [self._store_info(info, i) for i in range(self.num_envs)]
+        self.reset_infos = self._store_infos(info)
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -56,7 +56,7 @@ class NativeVecEnv(VecEnv):
     def step_wait(self):
         obs, rewards, terminated, truncated, info = self.venv.step(self._actions)
         done = terminated | truncated
-        infos = [self._store_info(info, i) for i in range(self.num_envs)]
+        infos = self._store_infos(info)
         if done.any():
             for i in np.flatnonzero(done):
                 infos[i]["terminal_observation"] = _row(obs, i)
@@ -85,19 +85,26 @@ class NativeVecEnv(VecEnv):
         return [None] * self.num_envs
 
     # --- helpers ---------------------------------------------------------------
-    @staticmethod
-    def _store_info(info: dict, i: int) -> dict[str, Any]:
-        """Store ``i``'s info: reward terms, action mask and any masked entries it has."""
-        out: dict[str, Any] = {}
+    def _store_infos(self, info: dict) -> list[dict[str, Any]]:
+        """Each store's info: reward terms, action mask and any masked entries it has (each
+        column is turned into a Python list once, not read store by store)."""
+        outs: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+
+        def put(key: str, value: dict, stores) -> None:
+            cols = {k: np.asarray(v, np.float64).tolist() for k, v in value.items()}
+            for i in stores:
+                outs[i][key] = {k: c[i] for k, c in cols.items()}
+
         if "rewards" in info:
-            out["rewards"] = {k: float(v[i]) for k, v in info["rewards"].items()}
+            put("rewards", info["rewards"], range(self.num_envs))
         if "action_mask" in info:
-            out["action_mask"] = info["action_mask"][i]
+            for i, out in enumerate(outs):
+                out["action_mask"] = info["action_mask"][i]
         for key, value in info.items():
             mask = info.get(f"_{key}")
-            if isinstance(value, dict) and mask is not None and mask[i]:
-                out[key] = {k: float(v[i]) for k, v in value.items()}
-        return out
+            if isinstance(value, dict) and mask is not None:
+                put(key, value, np.flatnonzero(mask).tolist())
+        return outs
 
 
 def make_sb3_vec_env(env_id: str, num_envs: int, seed: int = 0, **env_kwargs: Any) -> VecEnv:

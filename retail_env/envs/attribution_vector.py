@@ -112,16 +112,20 @@ class BatchAttributionCore(AttributionCore):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        # Closing time and shutting, as AttributionCore._close_if_due, for the few due.
-        inside = np.count_nonzero(st.present & ~st.staff, axis=1)
-        due = live & (~self.closed & (now >= self.end_tick)
-                      | self.closed & ((inside == 0) | (now >= self.end_tick + self.grace_ticks)))
-        for b in np.flatnonzero(due):
-            self._close_if_due(int(b))
+        # Closing time and shutting, as AttributionCore._close_if_due, for the few due
+        # (none before closing time: then the test is skipped).
+        read = live & (self.next_snap <= now)
+        late = live & (self.closed | (now >= self.end_tick))
+        if late.any():
+            inside = np.count_nonzero(st.present & ~st.staff, axis=1)
+            due = late & (~self.closed | (inside == 0) | (now >= self.end_tick + self.grace_ticks))
+            for b in np.flatnonzero(due):
+                self._close_if_due(int(b))
+            just_shut = due & self.shut
+            self.shut_tick[just_shut] = now[just_shut]
+            read |= just_shut
         st.gate_open &= ~self.closed
-        just_shut = due & self.shut
-        self.shut_tick[just_shut] = now[just_shut]
-        due = np.flatnonzero(just_shut | live & (self.next_snap <= now)).tolist()
+        due = np.flatnonzero(read).tolist()
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)

@@ -11,6 +11,7 @@ Every value is clipped into its Box, so observations always lie in the space.
 from __future__ import annotations
 
 import abc
+import itertools
 
 import gymnasium as gym
 import numpy as np
@@ -81,10 +82,13 @@ def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float
     queue, which may be long in a vector env, is walked once per observation.
     """
     pad = int(within_s * core.hz)
-    if pool is None:
-        queued = list(core.queues[b])[1:]
-        pool = [r for r in queued + [r for r, _ in core.recent[b]] if r is not rec and r.n_cand >= 0]
-    return [r for r in pool if r.t_start <= rec.t_end + pad and r.t_end >= rec.t_start - pad]
+    lo, hi = rec.t_start - pad, rec.t_end + pad
+    if pool is None:      # the queue after its head, then the decided events; read-out ones
+        pool = itertools.chain(itertools.islice(core.queues[b], 1, None),
+                               (r for r, _ in core.recent[b]))
+        return [r for r in pool
+                if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
+    return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
 
 
 def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:

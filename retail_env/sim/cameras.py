@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from retail_env.sim.plates import BANK_MASK, BANK_SIZE, noise_bank
 
@@ -38,10 +41,17 @@ def as_complex(xy: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(xy, np.float32).view(np.complex64)[..., 0]
 
 
-@numba.njit(cache=True, inline="always")
-def _fma(a, b, c):
-    """float32 a * b + c rounded once (the product of two float32 is exact in float64)."""
-    return _F(np.float64(a) * np.float64(b) + np.float64(c))
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """float32 a * b + c rounded once (LLVM's fma: the FMA instruction, or libm's fmaf)."""
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [f32], ir.FunctionType(f32, [f32] * 3))
+        return builder.call(fn, args)
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, nogil=True)

@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from retail_env.envs.readout import read_events
 from retail_env.envs.receipts import ledger_add, receipt_metrics
 from retail_env.sim import store as sim_store
 from retail_env.sim.config import PRESETS, make_config
-from retail_env.sim.sensors import plate_window, track_window
+from retail_env.sim.sensors import track_window
 from retail_env.sim.state import PICK, PUT, RESTOCK, TOUCH
 from retail_env.sim.validation import config, replace, spec
 
@@ -199,17 +200,6 @@ class _SimLink:
         sens = self.state.sensors
         return track_window(sens, b, slots, ticks), sens.track_account[b]
 
-    def weight_window(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """(R, 3, H) per-tick readings of plates ``p`` of stores ``b`` and their left/right
-        neighbours (0 if none), each relative to its first value (absolute weight drifts;
-        changes are reliable)."""
-        ids = np.concatenate([p[:, None], self.nbr[p]], axis=1)
-        w = plate_window(self.state.sensors, b[:, None], np.maximum(ids, 0)
-                         ).astype(np.float32, copy=False)
-        w -= w[..., :1]
-        w[ids < 0] = 0.0
-        return w
-
 
 class AttributionCore:
     """B stores, their event queues and the books of every decision."""
@@ -362,7 +352,7 @@ class AttributionCore:
                 if shut or now - rec.t_detect >= self.delay_ticks]
 
     def _snapshot(self, due: list[tuple[int, EventRecord]]) -> None:
-        """Read the sensors for events ``due`` (store, event), all in one batch of gathers:
+        """Read the sensors for events ``due`` (store, event) in one pass (``readout.py``):
         the K tracks nearest the plate during each event with their whole history, and the
         plate's and its neighbours' weight streams."""
         if not due:
@@ -374,32 +364,12 @@ class AttributionCore:
             rec.t_snap = now = int(self.sim.state.tick[b])
             rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
             rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
-        first = np.array([max(0, rec.lo - self.slack_ticks) for rec in recs])
-        last = np.array([rec.hi for rec in recs])
-        t = np.arange(first.min(), last.max() + 1)
-        # Gathered store by store (each is a view of the ring, then one copy of the window).
-        tracks = np.stack([self.sim.track_window(b, ticks=slice(t[0], t[-1] + 1))[0] for b in stores])
-        plate = np.array([rec.plate for rec in recs])
-        xy = self.plate_xy[plate][:, None, None]
-        rel = tracks - xy                                              # (R, S, w, 2)
-        d = np.hypot(rel[..., 0], rel[..., 1])
-        win = (t >= first[:, None]) & (t <= last[:, None])
-        dmin = np.fmin.reduce(np.where(win[:, None], d, np.inf), axis=2)   # (R, S); NaN: unseen
-        order = np.argsort(dmin, axis=1, kind="stable")[:, :K]       # nearest first, unseen last
-        m = order.shape[1]
-        kept = np.isfinite(np.take_along_axis(dmin, order, 1))
-        b = np.array(stores)
-        cand_track = np.full((len(recs), K), -1, np.int64)
-        cand_account = cand_track.copy()
-        cand_rel = np.full((len(recs), K, H, 2), np.nan, np.float32)
-        cand_track[:, :m] = np.where(kept, order, -1)
-        cand_account[:, :m] = np.where(kept, self.sim.state.sensors.track_account[b[:, None], order], -1)
-        cand_rel[:, :m] = np.where(kept[..., None, None],
-                                   self.sim.track_window(b[:, None], order)[0] - xy, np.nan)
-        weights = self.sim.weight_window(b, plate)                    # (R, 3, H) plate, left, right
-        for i, (rec, n) in enumerate(zip(recs, kept.sum(1).tolist(), strict=True)):
-            rec.n_cand, rec.cand_track, rec.cand_account = n, cand_track[i], cand_account[i]
-            rec.cand_rel, rec.weights = cand_rel[i], weights[i]
+        first = [max(0, rec.lo - self.slack_ticks) for rec in recs]
+        read = read_events(self.sim.state.sensors, stores, [rec.plate for rec in recs], first,
+                           [rec.hi for rec in recs], self.plate_xy, self.sim.nbr, K)
+        for rec, track, account, rel, weights, n in zip(recs, *read, strict=True):
+            rec.n_cand, rec.cand_track, rec.cand_account = int(n), track, account
+            rec.cand_rel, rec.weights = rel, weights
 
     def _match(self, b: int, rec: EventRecord) -> None:
         rows = self.pending[b]

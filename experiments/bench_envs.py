@@ -9,7 +9,8 @@ and a Markdown table beside it with ``.md``, for the README):
   (``experiments.bench_sim.measure``, medium preset);
 - Attribution decisions/s and Promotion steps/s for the single env, Gymnasium's
   ``SyncVectorEnv`` of 64 and the native vector env of 64 and 1024 (random
-  actions, timed after reset and a warm-up; see ``rate`` for queued events);
+  actions; Attribution over whole episodes, Promotion for a fixed time after a
+  warm-up; see ``rate``);
 - the share of ``PPO.learn()`` wall time spent inside the environment
   (``VecEnv.reset`` + ``step_wait``) for a short run through the native VecEnv with
   the project's PPO settings (``conf/agent/ppo.yaml``, its ``by_task`` overrides;
@@ -45,64 +46,65 @@ VARIANTS = (("single", "single", 1), ("sync 64", "sync", 64), ("native 64", "nat
             ("native 1024", "native", 1024))
 
 
-def _make(env_id: str, kind: str, n: int):
+def _make(env_id: str, kind: str, n: int, **kwargs):
     if kind == "single":
-        return gym.make(env_id).unwrapped
+        return gym.make(env_id, **kwargs).unwrapped
     mode = "sync" if kind == "sync" else "vector_entry_point"
-    return gym.make_vec(env_id, num_envs=n, vectorization_mode=mode)
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode=mode, **kwargs)
 
 
-def _queued(env) -> int:
-    """Events an Attribution env has detected and queued but not yet decided."""
-    core = getattr(env.unwrapped, "core", None)
-    return sum(len(q) for q in getattr(core, "queues", ()))
+def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int = 3,
+         warm_steps: int = 2, profile: bool = False, **env_kwargs) -> dict:
+    """Decisions (or periods) per second summed over all stores.
 
-
-def rate(env_id: str, kind: str, n: int, seconds: float, min_steps: int = 3,
-         warm_steps: int = 2, profile: bool = False) -> dict:
-    """Decisions (or periods) per second summed over all stores, after reset and a warm-up.
-
-    Autoreset steps are not decisions. The native Attribution env ticks until every
-    store has a decision ready, so stores ahead of the slowest queue events to decide
-    later without more ticks: the growth of the queues over the timed window counts
-    as work done (``banked``), else the native env's rate would be undercounted.
+    ``seconds``: timed for that long after reset and ``warm_steps`` steps (Promotion,
+    whose steps all cost alike). ``seconds=None``: timed from reset until every
+    store has finished its first episode (the single env: ``n`` episodes, seeds
+    0..n-1), so every variant plays the same seeded episodes from start to end
+    (Attribution: a decision costs few ticks mid-episode and many as a store fills
+    up, closes and restarts, so a time window would compare different phases).
+    Autoreset steps are not decisions.
     """
-    env = _make(env_id, kind, n)
-    t0 = time.perf_counter()
-    env.reset(seed=0)
-    reset_s = time.perf_counter() - t0
-    env.action_space.seed(0)
-    for _ in range(warm_steps):
-        out = env.step(env.action_space.sample())
-        if kind == "single" and (out[2] or out[3]):
-            env.reset()
+    env = _make(env_id, kind, n, **env_kwargs)
+    whole = seconds is None
     prof = cProfile.Profile() if profile else None
-    steps = decisions = 0
-    prev_done = np.zeros(n, bool) if kind != "single" else np.zeros(1, bool)
-    queued0 = _queued(env)
     if prof:
         prof.enable()
     t0, c0 = time.perf_counter(), time.process_time()
+    env.reset(seed=0)
+    reset_s = time.perf_counter() - t0
+    env.action_space.seed(0)
+    if not whole:
+        for _ in range(warm_steps):
+            out = env.step(env.action_space.sample())
+            if kind == "single" and (out[2] or out[3]):
+                env.reset()
+        t0, c0 = time.perf_counter(), time.process_time()
+    steps = decisions = episodes = 0
+    prev_done = np.zeros(n if kind != "single" else 1, bool)
+    finished = np.zeros_like(prev_done)
     while True:
         out = env.step(env.action_space.sample())
         steps += 1
         decisions += int(np.count_nonzero(~prev_done))
+        done = np.atleast_1d(out[2] | out[3])
         if kind == "single":
-            if out[2] or out[3]:
-                env.reset()
+            if done[0]:
+                episodes += 1
+                env.reset(seed=episodes if whole else None)
+            finished[0] = episodes >= n
         else:
-            prev_done = out[2] | out[3]
+            prev_done = done
+            finished |= done
         elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and steps >= min_steps:
+        if finished.all() if whole else (elapsed >= seconds and steps >= min_steps):
             break
     cpu = time.process_time() - c0
     if prof:
         prof.disable()
-    banked = _queued(env) - queued0
     env.close()
-    res = {"per_s": (decisions + banked) / elapsed, "per_cpu_s": (decisions + banked) / cpu,
-           "batch_steps": steps, "decisions": decisions, "banked": banked, "seconds": elapsed,
-           "reset_s": reset_s}
+    res = {"per_s": decisions / elapsed, "per_cpu_s": decisions / cpu, "batch_steps": steps,
+           "decisions": decisions, "seconds": elapsed, "reset_s": reset_s}
     if prof:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(12)
@@ -169,8 +171,9 @@ def table(res: dict) -> str:
                      f"{r['sps']:,.0f} steps/s) | {100 * r['env_share']:.1f} % | | < 10 % |")
     lines.append("")
     lines.append(f"`python -m experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
-                 f"{res['seconds']:g} s timed per figure (Attribution: decisions made plus "
-                 f"events queued meanwhile); {res['load']}.")
+                 f"Attribution timed over whole episodes (every store's first, the same seeded "
+                 f"episodes in every variant; the single env: 4), the rest {res['seconds']:g} s "
+                 f"per figure; {res['load']}.")
     return "\n".join(lines) + "\n"
 
 
@@ -182,16 +185,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--profile", action="store_true", help="cProfile the native vector envs")
     args = ap.parse_args(argv)
     sec = 2.0 if args.quick else 5.0
-    res: dict = {"quick": args.quick, "seconds": sec}
+    # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
+    short = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
+    res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
-    # Warm-up steps: Attribution's first decisions wait for each store's first event
-    # (hundreds of ticks); warm past them to time the steady state.
-    for task, env_id, warm in (("attribution", ATTRIBUTION, 10), ("promotion", PROMOTION, 2)):
-        res[task] = {name: rate(env_id, kind, n, sec, min_steps=5 if n < 1024 else 3,
-                                warm_steps=warm if n > 1 else 2 * warm,
-                                profile=args.profile and kind == "native")
-                     for name, kind, n in VARIANTS}
+    res["attribution"] = {name: rate(ATTRIBUTION, kind, n if kind != "single" else 4, None,
+                                     profile=args.profile and kind == "native", **short)
+                          for name, kind, n in VARIANTS}
+    res["promotion"] = {name: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
+                                   warm_steps=2 if n > 1 else 4,
+                                   profile=args.profile and kind == "native")
+                        for name, kind, n in VARIANTS}
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
     # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too.

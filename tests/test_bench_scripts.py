@@ -42,3 +42,4 @@ def test_bench_envs_table_reports_ratios_against_targets():
     md = bench_envs.table(res)
     assert "| attribution: native 64 / SyncVectorEnv 64 | 15.0x | 10.0x | >= 10x |" in md
     assert "| 25.0 % | | < 10 % |" in md and "--quick" in md and "load average 1.00" in md
+    assert "Attribution timed over whole episodes" in md and "the rest 2 s per figure" in md

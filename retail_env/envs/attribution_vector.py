@@ -125,6 +125,7 @@ class BatchAttributionCore(AttributionCore):
             self.shut_tick[just_shut] = now[just_shut]
             read |= just_shut
         st.gate_open &= ~self.closed
+        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
         due = np.flatnonzero(read).tolist()
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:

@@ -131,7 +131,7 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
 def _camera_kernel(pos, present, account, born, u, u0, bank, track_body, track_account,
                    track_pos_c, hist_c, hist_pos, err_c, dropped, near, age, n_switches, far,
                    keep, err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out,
-                   crowd_every, r2, rs2, switch_p_pair):
+                   crowd_every, r2, rs2, switch_p_pair, idle):
     B, S = track_body.shape
     nan = _F(np.nan)
     d2 = np.empty((S, S), np.float32)
@@ -139,6 +139,8 @@ def _camera_kernel(pos, present, account, born, u, u0, bank, track_body, track_a
     by = np.empty(S, np.float32)
     alive = np.empty(S, np.bool_)
     for b in range(B):
+        if idle[b]:
+            continue
         for j in range(S):
             who = track_body[b, j]
             bx[j], by[j] = pos[b, who, 0], pos[b, who, 1]
@@ -175,7 +177,7 @@ def _camera_kernel(pos, present, account, born, u, u0, bank, track_body, track_a
 
 def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
                 present: np.ndarray, account: np.ndarray, born: np.ndarray, u: np.ndarray,
-                u0: int) -> None:
+                u0: int, idle: np.ndarray) -> None:
     """Update track positions, dropouts, history and crowding for one tick.
 
     Tracks whose shopper entered this tick (``born``) first take that shopper's
@@ -185,7 +187,7 @@ def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
     miss share is base + per_neighbor x neighbours and whose mean length is
     ``dropout_mean_s``, so the share does not depend on the tick rate. ``u[:, u0:]``
     holds one uniform per track (noise + dropout transition) and one per store for
-    switches.
+    switches. Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
     _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0,
@@ -194,4 +196,4 @@ def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
                    s.err_keep, s.err_in, s.err_in_crowded, _F(sp.crowd_n),
                    _F(sp.dropout_base), _F(sp.dropout_per_neighbor), _F(sp.dropout_max),
                    s.q_out, s.crowd_every, _F(sp.crowd_radius_m ** 2), _F(sp.switch_radius_m ** 2),
-                   _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0))
+                   _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0), idle)

@@ -62,11 +62,14 @@ def noise_bank() -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _samples_kernel(weight, touch, u, ticks, nb_left, nb_right, w_left, w_right, bank, ramp,
                     raw, zero_rel, level, prev_force, noise_sd_q, ring, sums, slot, hist_row,
-                    baseline, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise, hist_scale):
+                    baseline, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise, hist_scale,
+                    idle):
     """One tick of readings for every plate, and the detector's window sums (see plate_samples)."""
     k, B, P = raw.shape
     W = ring.shape[0]
     for b in range(B):
+        if idle[b]:
+            continue
         js = ((ticks[b] - 1) % W) % k          # the sample this store's spikes land on
         for p in range(P):
             t = touch[b, p]
@@ -103,7 +106,7 @@ def _samples_kernel(weight, touch, u, ticks, nb_left, nb_right, w_left, w_right,
 
 
 def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, touch: np.ndarray,
-                  u: np.ndarray, ticks: np.ndarray, hist_row: np.ndarray) -> None:
+                  u: np.ndarray, ticks: np.ndarray, hist_row: np.ndarray, idle: np.ndarray) -> None:
     """One tick of every plate: readings into ``raw``, window sums into the detector's ring.
 
     ``touch`` (B,P) is the hand force on each plate; a plate feels its own plus
@@ -116,24 +119,27 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
     drift step is ~1e-4 of it). The running float64 sums over the W-tick ring give
     the 0.5 s moving mean and variance; adding and later subtracting the same
     float32 value keeps them exact. ``hist_row`` (B,P) gets the tick's mean reading (kg).
+    Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
     _samples_kernel(weight, touch, u, ticks, s.nb_left, s.nb_right, s.w_left, s.w_right,
                     noise_bank(), s.ramp, s.raw, s.zero_rel, s.level, s.prev_force, s.noise_sd_q,
                     s.ring, s.sums, s.slot, hist_row, s.baseline, _F(sp.drift_step_kg),
                     _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
-                    sp.quant_kg > 0, _F(s.unit / s.k))
+                    sp.quant_kg > 0, _F(s.unit / s.k), idle)
     s.slot = (s.slot + 1) % s.ring.shape[0]
 
 
 @numba.njit(cache=True, nogil=True)
 def _detector_kernel(sums, ticks, inv_n, thr_q, hold, min_dw_q, unit, unit2, var_q, active,
                      quiet, t_start, peak_var_q, pre_mean, mean_ring, calm, j, out_idx, out_dw,
-                     out_peak):
+                     out_peak, idle):
     B, P = active.shape
     W = mean_ring.shape[0]
     n = 0
     for b in range(B):
+        if idle[b]:
+            continue
         for p in range(P):
             mean = sums[0, b, p] * inv_n
             var = sums[1, b, p] * inv_n - mean * mean
@@ -165,7 +171,8 @@ def _detector_kernel(sums, ticks, inv_n, thr_q, hold, min_dw_q, unit, unit2, var
     return n
 
 
-def detector_step(sstate: SensorState, ticks: np.ndarray) -> tuple[np.ndarray, ...] | None:
+def detector_step(sstate: SensorState, ticks: np.ndarray,
+                  idle: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Advance the per-plate stable/active machine; return ended segments or None.
 
     stable -> active when the moving variance exceeds the threshold (t_start = that
@@ -176,14 +183,15 @@ def detector_step(sstate: SensorState, ticks: np.ndarray) -> tuple[np.ndarray, .
     of the reach (below threshold), and using them would bias dw by the hand's push.
     Right after an event, when that lagged window overlaps the event, the event's own
     "after" mean is used. Returns (b, p, t_start, t_end, dw kg, peak_var kg^2) for
-    segments with |dw| >= min_dw; ``ticks`` is each store's clock (B,).
+    segments with |dw| >= min_dw; ``ticks`` is each store's clock (B,); stores ``idle``
+    are left as they are.
     """
     s = sstate
     P = s.active.shape[1]
     n = _detector_kernel(s.sums, ticks, 1.0 / s.window_n, s.thr_q, s.hold, s.min_dw_q, s.unit,
                          s.unit ** 2, s.var_q, s.active, s.quiet, s.t_start, s.peak_var_q,
                          s.pre_mean, s.mean_ring, s.calm, (s.slot - 1) % s.mean_ring.shape[0],
-                         s.ev_idx, s.ev_dw, s.ev_peak)
+                         s.ev_idx, s.ev_dw, s.ev_peak, idle)
     if not n:
         return None
     b, p = np.divmod(s.ev_idx[:n], P)

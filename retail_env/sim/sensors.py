@@ -274,7 +274,7 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
     )
     u = rng.uniform(P + S + 1)
     plate_samples(s, sp, weight, np.zeros((B, P), np.float32), u, np.ones(B, np.int64),
-                  s.plate_hist[0])
+                  s.plate_hist[0], np.zeros(B, bool))
     s.ring[:] = s.ring[0]
     s.sums[:] = s.ring.sum(axis=0, dtype=np.float64)
     s.slot = 0
@@ -288,14 +288,16 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
 
 def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight: np.ndarray,
                 touch: np.ndarray, shopper_pos: np.ndarray, present: np.ndarray, rng, tick,
-                *, account: np.ndarray, born: np.ndarray) -> DetectedEvents:
+                *, account: np.ndarray, born: np.ndarray,
+                idle: np.ndarray | None = None) -> DetectedEvents:
     """Advance all sensors by one tick; return the plate events that closed in it.
 
     plate_weight (B,P) true kg after this tick; touch (B,P) float32 hand force on each
     plate this tick (kg, >= 0; 0 = untouched; a reach ~0.2-0.5, a resting hand ~0.5-1
     [A]); shopper_pos (B,S,2) float32 metres; present (B,S) bool; tick: int or (B,)
     int (each store's clock, stamped on events); account (B,S) int accounts of the
-    shoppers; born (B,S) bool shoppers that entered through the gate this tick.
+    shoppers; born (B,S) bool shoppers that entered through the gate this tick; idle (B,)
+    bool stores whose sensors stand still this tick (no draws saved: see rng.py).
     ``layout`` is unused at run time (its arrays were baked in at reset); it stays in
     the signature so callers pass the same context to reset and step.
     """
@@ -305,9 +307,11 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     weight = np.asarray(plate_weight, np.float32)
     # (B,) clocks; the store passes its (B,) array as is (broadcast_to costs ~5 us a tick)
     ticks = tick if np.ndim(tick) == 1 else np.full(s.level.shape[0], tick, np.int64)
-    plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos])
-    ended = detector_step(s, ticks)
-    camera_step(s, sp, shopper_pos, present, account, born, u, P)
+    idle = np.zeros(len(ticks), bool) if idle is None else idle
+    plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos],
+                  idle)
+    ended = detector_step(s, ticks, idle)
+    camera_step(s, sp, shopper_pos, present, account, born, u, P, idle)
     s.hist_pos = (s.hist_pos + 1) % s.plate_hist.shape[0]
     return DetectedEvents.empty() if ended is None else DetectedEvents(*ended)
 

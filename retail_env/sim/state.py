@@ -79,6 +79,9 @@ class StoreState:
     # (B,) bool entry gate open; a closed gate turns arrivals away (closing time of one
     # store of a batch, without changing its random draws). None: always open.
     gate_open: np.ndarray | None = None
+    # (B,) bool sensors standing still: a vector env sets it for stores whose episode is
+    # over while their batch-mates run on (their readings are never looked at again).
+    sensors_idle: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:

@@ -182,6 +182,7 @@ def _fresh_state(params: StoreParams, B: int, reset_rng: BatchRNG) -> StoreState
     )
     st.sensors = sensor_reset(params.sensors, params.layout, weight, reset_rng, B, S)
     st.gate_open = np.ones(B, bool)
+    st.sensors_idle = np.zeros(B, bool)
     return st
 
 
@@ -256,7 +257,7 @@ def step(state: StoreState, params: StoreParams, rng: BatchRNG) -> TickOutput:
     touch = np.zeros(st.weight.shape, np.float32)
     _hand_forces(st.phase, st.timer, st.plate, pr.force, pr.t["touch"], touch)
     events = sensor_step(st.sensors, pr.sensors, pr.layout, st.weight, touch, st.pos, st.present,
-                         rng, st.tick, account=st.account, born=ctx.born)
+                         rng, st.tick, account=st.account, born=ctx.born, idle=st.sensors_idle)
     return TickOutput(events=events, truth=concat_rows(Truth, ctx.truth),
                       exits=concat_rows(Exits, ctx.exits), entries=concat_rows(Entries, ctx.entries),
                       n_active=int(st.n_entered.sum() - st.n_exited.sum()))

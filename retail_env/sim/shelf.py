@@ -74,7 +74,6 @@ RETRY_TICKS = 5  # a blocked reach looks again after 0.5 s
 EV_DOUBLES = 3   # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
 TRUTH_COLS = ("store", "tick", "shopper", "account", "plate", "product", "qty", "kind",
               "other", "cell")
-_F, _I = 0, 1    # index of the float and int constant tables in ``_consts``
 
 
 @functools.lru_cache(maxsize=32)
@@ -163,7 +162,7 @@ def _plate_busy(b, s, plate, phase, st_plate):
 
 
 @numba.njit(cache=True, nogil=True)
-def _first_per_plate(idx, b, plate, n_plates):
+def _first_per_plate(idx, b, plate):
     """Mask over ``idx`` keeping the first of each (store, plate) pair."""
     keep = np.ones(idx.size, np.bool_)
     for r in range(idx.size):
@@ -256,7 +255,6 @@ def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act
     model this replaces (spawn, arrive, dwell end, rest/hold end, reach end); inside a
     group, what each decision reads is read before the group writes. Truth rows go to
     ``rows``/``dws`` in that order; returns how many."""
-    n_plates = truth.size
     nrow = 0
 
     def log(kind, i, plate, prod, q, dw, other, nrow):
@@ -312,7 +310,7 @@ def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act
     for r in range(grp.size):
         plate[r] = st_plate[b[grp[r]], s[grp[r]]]
     if not ci[SIMULTANEOUS]:
-        free = _first_per_plate(grp, b, plate, n_plates)
+        free = _first_per_plate(grp, b, plate)
         for r in range(grp.size):
             bi, si = b[grp[r]], s[grp[r]]
             free[r] &= (not _plate_busy(bi, si, plate[r], phase, st_plate)
@@ -348,7 +346,7 @@ def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act
     plate = np.empty(grp.size, np.int64)
     for r in range(grp.size):
         plate[r] = st_plate[b[grp[r]], s[grp[r]]]
-    keep = _first_per_plate(grp, b, plate, n_plates)
+    keep = _first_per_plate(grp, b, plate)
     grp, plate = grp[keep], plate[keep]
     acts = np.empty(grp.size, np.int64)
     for r in range(grp.size):

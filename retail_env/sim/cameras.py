@@ -36,11 +36,6 @@ NAN_XY = np.complex64(complex(np.nan, np.nan))
 _F = np.float32
 
 
-def as_complex(xy: np.ndarray) -> np.ndarray:
-    """(..., 2) float32 positions as a (...) complex64 view (copying only if needed)."""
-    return np.ascontiguousarray(xy, np.float32).view(np.complex64)[..., 0]
-
-
 @intrinsic
 def _fma(typingctx, a, b, c):
     """float32 a * b + c rounded once (LLVM's fma: the FMA instruction, or libm's fmaf)."""

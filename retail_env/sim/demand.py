@@ -21,10 +21,10 @@ price ``p[s, j]`` and has its own reference price ``r[s, j]``::
 How the walking store uses it (spatial fidelity)
 ------------------------------------------------
 Once per period the env calls ``table = demand_table(model, dstate, seg_price,
-exposure)`` and hands ``table`` to the store. When shoppers arrive the store
-calls ``draw_lists(table, member (B, K) bool, model.category, rng)`` for a fixed
-number ``K`` of arrival slots and gets ``(B, K, N)`` int unit counts (its
-shopping lists). The aggregate fidelity instead calls ``sample_sales`` with the
+exposure)`` and hands ``table`` to the store. When a party arrives the store's
+arrival kernel draws each member's shopping list, (N,) int unit counts, with
+``draw_list`` from uniforms of a fixed count (``draw_lists(table, member (B, K)
+bool, model.category, rng)`` is the same draw for a batch). The aggregate fidelity instead calls ``sample_sales`` with the
 period's expected visits; both draw from the same ``table``, so they agree in
 expectation (tests/test_promotion_fidelity.py).
 """
@@ -94,6 +94,7 @@ class DemandModel:
 
     params: DemandParams
     category: np.ndarray      # (N,) category index (products contiguous per category)
+    category_start: np.ndarray  # (C,) first product of each category
     n_categories: int
     list_price: np.ndarray    # (N,)
     alpha: np.ndarray         # (S, N) intercepts
@@ -140,7 +141,8 @@ def build_demand_model(params: DemandParams, catalog: Catalog) -> DemandModel:
     gain = params.gain_share * beta
     rate = params.daily_visits / 24.0
     visit_rate = np.array([1.0 - params.member_visit_share, params.member_visit_share]) * rate
-    return DemandModel(params=params, category=cat, n_categories=n_cat, list_price=price,
+    return DemandModel(params=params, category=cat, category_start=category_starts(cat),
+                       n_categories=n_cat, list_price=price,
                        alpha=alpha, beta=beta, gain=gain, loss=params.loss_aversion * gain,
                        visit_rate=visit_rate)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from retail_env.sim.demand import category_starts, draw_list
+from retail_env.sim.demand import draw_list
 from retail_env.sim.state import ARRIVE, FREE, IDLE, SPAWN, WALK
 
 # Columns of a decision slot's uniforms (one decision per shopper per tick).
@@ -139,12 +139,11 @@ def arrivals(ctx: Ctx, u: np.ndarray) -> None:
         return
     bi = np.flatnonzero(come)
     ent = np.empty((6, 2 * len(bi)), np.int64)
-    cat = pr.demand.category
     n = _arrivals_kernel(bi, u, pr.config.shoppers.group_share,
                          pr.config.demand.member_visit_share, pr.n_staff, t["u_ev"], t["n_list"],
-                         st.buy_prob, st.buy_extra, cat, category_starts(cat), pr.on_shelf,
-                         pr.layout.entry_cells, st.next_account, st.n_balked, st.n_entered, st.want,
-                         _people(st), pr.layout.cell_xy, ctx.born, ent)
+                         st.buy_prob, st.buy_extra, pr.demand.category, pr.demand.category_start,
+                         pr.on_shelf, pr.layout.entry_cells, st.next_account, st.n_balked,
+                         st.n_entered, st.want, _people(st), pr.layout.cell_xy, ctx.born, ent)
     _log_entries(ctx, ent, n)
 
 

@@ -19,6 +19,11 @@ and a Markdown table beside it with ``.md``, for the README):
 Simulator stores are warmed to their steady crowd (``bench_sim.WARM_TICKS``) in
 ``--quick`` runs too, so shopper-ticks/s are comparable.
 
+Where an Attribution decision's time goes (single env and native 64, the same
+whole episodes again, timed apart so the clock does not touch the figures above):
+the simulator's ticks against the rest of the env, and how many store-ticks a
+decision took (see ``SimClock``).
+
 ``--profile`` adds cProfile's top functions of the native vector envs (64 and 1024).
 """
 
@@ -37,6 +42,7 @@ import numpy as np
 import retail_env  # noqa: F401  (registers the ids)
 from experiments.bench_sim import RESULTS, TARGETS, load_note, measure
 from retail_env.atomic import write_json, write_text
+from retail_env.sim import store as sim_store
 from retail_env.sim.store import make_params
 
 ATTRIBUTION = "RetailStore/Attribution-v0"
@@ -51,6 +57,47 @@ def _make(env_id: str, kind: str, n: int, **kwargs):
         return gym.make(env_id, **kwargs).unwrapped
     mode = "sync" if kind == "sync" else "vector_entry_point"
     return gym.make_vec(env_id, num_envs=n, vectorization_mode=mode, **kwargs)
+
+
+class SimClock:
+    """Time inside the simulator's tick, and the ticks it ran, for a ``with`` block.
+
+    Wraps ``retail_env.sim.store.step`` (every env ticks through it) and restores it
+    on exit. ``store_ticks`` counts the stores whose sensors ran (a vector env stops
+    them once a store's episode is over), ``batch_ticks`` the calls.
+    """
+
+    def __enter__(self) -> SimClock:
+        self.seconds, self.batch_ticks, self.store_ticks = 0.0, 0, 0
+        self._step = step = sim_store.step
+
+        def timed(state, params, rng):
+            t = time.perf_counter()
+            out = step(state, params, rng)
+            self.seconds += time.perf_counter() - t
+            self.batch_ticks += 1
+            self.store_ticks += state.batch_size - int(np.count_nonzero(state.sensors_idle))
+            return out
+
+        sim_store.step = timed
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sim_store.step = self._step
+
+
+def breakdown(env_id: str, kind: str, n: int, **env_kwargs) -> dict:
+    """Milliseconds per decision in the simulator and in the rest of the env, store-ticks
+    per decision and batch ticks per step, over the episodes ``rate`` plays."""
+    with SimClock() as clock:
+        r = rate(env_id, kind, n, None, **env_kwargs)
+    if not clock.batch_ticks:
+        raise RuntimeError(f"{env_id} did not tick through retail_env.sim.store.step")
+    d = r["decisions"]
+    return {"ms_per_decision": 1e3 * r["seconds"] / d, "sim_ms": 1e3 * clock.seconds / d,
+            "rest_ms": 1e3 * (r["seconds"] - clock.seconds) / d,
+            "store_ticks_per_decision": clock.store_ticks / d,
+            "batch_ticks_per_step": clock.batch_ticks / r["batch_steps"]}
 
 
 def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int = 3,
@@ -166,6 +213,11 @@ def table(res: dict) -> str:
         lines.append(f"| {task}: native 64 / SyncVectorEnv 64 | "
                      f"{t['native 64']['per_s'] / t['sync 64']['per_s']:.1f}x | "
                      f"{t['native 64']['per_cpu_s'] / t['sync 64']['per_cpu_s']:.1f}x | >= 10x |")
+    for name, r in res.get("breakdown", {}).items():
+        lines.append(f"| attribution, {name}: ms per decision = simulator + rest of env | "
+                     f"{r['ms_per_decision']:.2f} = {r['sim_ms']:.2f} + {r['rest_ms']:.2f} | | |")
+        lines.append(f"| attribution, {name}: store-ticks per decision (batch ticks per step) | "
+                     f"{r['store_ticks_per_decision']:.1f} ({r['batch_ticks_per_step']:.0f}) | | |")
     for name, r in res["ppo"].items():
         lines.append(f"| PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
                      f"{r['sps']:,.0f} steps/s) | {100 * r['env_share']:.1f} % | | < 10 % |")
@@ -197,6 +249,8 @@ def main(argv=None) -> dict:
                                    warm_steps=2 if n > 1 else 4,
                                    profile=args.profile and kind == "native")
                         for name, kind, n in VARIANTS}
+    res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **short)
+                        for name, kind, n in VARIANTS if name in ("single", "native 64")}
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
     # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too.

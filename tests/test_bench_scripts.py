@@ -38,8 +38,29 @@ def test_bench_envs_table_reports_ratios_against_targets():
             "native 1024": {"per_s": 50.0, "per_cpu_s": 60.0}}
     ppo = {"env_share": 0.25, "timesteps": 64, "sps": 100.0}
     res = {"quick": True, "seconds": 2.0, "load": "load average 1.00", "simulator": {"1": sim},
-           "attribution": task, "promotion": task, "ppo": {"promotion, 64 envs": ppo}}
+           "attribution": task, "promotion": task, "ppo": {"promotion, 64 envs": ppo},
+           "breakdown": {"native 64": {"ms_per_decision": 1.25, "sim_ms": 0.75, "rest_ms": 0.5,
+                                       "store_ticks_per_decision": 54.04,
+                                       "batch_ticks_per_step": 106.2}}}
     md = bench_envs.table(res)
     assert "| attribution: native 64 / SyncVectorEnv 64 | 15.0x | 10.0x | >= 10x |" in md
     assert "| 25.0 % | | < 10 % |" in md and "--quick" in md and "load average 1.00" in md
     assert "Attribution timed over whole episodes" in md and "the rest 2 s per figure" in md
+    assert "| attribution, native 64: ms per decision = simulator + rest of env | 1.25 = 0.75 + 0.50 |" in md
+    assert "| attribution, native 64: store-ticks per decision (batch ticks per step) | 54.0 (106) |" in md
+
+
+def test_sim_clock_times_the_ticks_of_an_env_and_restores_the_simulator():
+    import gymnasium as gym
+
+    from retail_env.sim import store as sim_store
+
+    step = sim_store.step
+    env = gym.make_vec(bench_envs.ATTRIBUTION, num_envs=3, vectorization_mode="vector_entry_point",
+                       scenario="easy", episode_s=60.0, close_grace_s=30.0)
+    with bench_envs.SimClock() as clock:
+        env.reset(seed=0)
+        env.step(np.zeros(3, np.int64))
+    assert sim_store.step is step
+    assert clock.batch_ticks > 0 and clock.seconds > 0
+    assert 0 < clock.store_ticks <= 3 * clock.batch_ticks

@@ -326,7 +326,7 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     u = rng.uniform(P + s.track_body.shape[1] + 1, copy=False)
     weight = np.asarray(plate_weight, np.float32)
     # (B,) clocks; the store passes its (B,) array as is (broadcast_to costs ~5 us a tick)
-    ticks = tick if np.ndim(tick) == 1 else np.full(s.level.shape[0], tick, np.int64)
+    ticks = tick if getattr(tick, "ndim", 0) == 1 else np.full(s.level.shape[0], tick, np.int64)
     idle = np.zeros(len(ticks), bool) if idle is None else idle
     plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos],
                   idle)

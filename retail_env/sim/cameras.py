@@ -123,10 +123,10 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
 
 
 @numba.njit(cache=True, nogil=True)
-def _camera_kernel(pos, present, account, born, u, u0, bank, track_body, track_account,
-                   track_pos_c, hist_c, hist_pos, err_c, dropped, near, age, n_switches, far,
-                   keep, err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out,
-                   crowd_every, r2, rs2, switch_p_pair, idle):
+def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_body, track_account,
+                   track_pos_c, hist_c, err_c, dropped, near, age, n_switches, bank, far, keep,
+                   err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out, crowd_every, r2,
+                   rs2, switch_p_pair):
     B, S = track_body.shape
     nan = _F(np.nan)
     d2 = np.empty((S, S), np.float32)
@@ -185,10 +185,14 @@ def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
     switches. Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
-    _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0,
-                   noise_bank(), s.track_body, s.track_account, s.track_pos_c, s.hist_c,
-                   s.hist_pos, s.err_c, s.dropped, s.near, s.age, s.n_switches, s.far,
-                   s.err_keep, s.err_in, s.err_in_crowded, _F(sp.crowd_n),
-                   _F(sp.dropout_base), _F(sp.dropout_per_neighbor), _F(sp.dropout_max),
-                   s.q_out, s.crowd_every, _F(sp.crowd_radius_m ** 2), _F(sp.switch_radius_m ** 2),
-                   _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0), idle)
+    _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0, idle,
+                   s.hist_pos, s.track_body, s.track_account, s.track_pos_c, s.hist_c, s.err_c,
+                   s.dropped, s.near, s.age, s.n_switches, *s.kernel_consts(sp)[2])
+
+
+def camera_consts(s: SensorState, sp: SensorParams) -> tuple:
+    """The constant trailing arguments of ``_camera_kernel`` (see ``SensorState.kernel_consts``)."""
+    return (noise_bank(), s.far, s.err_keep, s.err_in, s.err_in_crowded, _F(sp.crowd_n),
+            _F(sp.dropout_base), _F(sp.dropout_per_neighbor), _F(sp.dropout_max), s.q_out,
+            s.crowd_every, _F(sp.crowd_radius_m ** 2), _F(sp.switch_radius_m ** 2),
+            _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0))

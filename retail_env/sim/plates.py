@@ -60,10 +60,10 @@ def noise_bank() -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _samples_kernel(weight, touch, u, ticks, nb_left, nb_right, w_left, w_right, bank, ramp,
-                    raw, zero_rel, level, prev_force, noise_sd_q, ring, sums, slot, hist_row,
-                    baseline, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise, hist_scale,
-                    idle):
+def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel, level,
+                    prev_force, noise_sd_q, ring, sums, baseline, nb_left, nb_right, w_left,
+                    w_right, bank, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
+                    hist_scale):
     """One tick of readings for every plate, and the detector's window sums (see plate_samples)."""
     k, B, P = raw.shape
     W = ring.shape[0]
@@ -122,18 +122,23 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
     Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
-    _samples_kernel(weight, touch, u, ticks, s.nb_left, s.nb_right, s.w_left, s.w_right,
-                    noise_bank(), s.ramp, s.raw, s.zero_rel, s.level, s.prev_force, s.noise_sd_q,
-                    s.ring, s.sums, s.slot, hist_row, s.baseline, _F(sp.drift_step_kg),
-                    _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
-                    sp.quant_kg > 0, _F(s.unit / s.k), idle)
+    _samples_kernel(weight, touch, u, ticks, idle, s.slot, hist_row, s.raw, s.zero_rel, s.level,
+                    s.prev_force, s.noise_sd_q, s.ring, s.sums, s.baseline,
+                    *s.kernel_consts(sp)[0])
     s.slot = (s.slot + 1) % s.ring.shape[0]
 
 
+def samples_consts(s: SensorState, sp: SensorParams) -> tuple:
+    """The constant trailing arguments of ``_samples_kernel`` (see ``SensorState.kernel_consts``)."""
+    return (s.nb_left, s.nb_right, s.w_left, s.w_right, noise_bank(), s.ramp,
+            _F(sp.drift_step_kg), _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
+            sp.quant_kg > 0, _F(s.unit / s.k))
+
+
 @numba.njit(cache=True, nogil=True)
-def _detector_kernel(sums, ticks, inv_n, thr_q, hold, min_dw_q, unit, unit2, var_q, active,
-                     quiet, t_start, peak_var_q, pre_mean, mean_ring, calm, j, out_idx, out_dw,
-                     out_peak, idle):
+def _detector_kernel(sums, ticks, idle, j, var_q, active, quiet, t_start, peak_var_q, pre_mean,
+                     mean_ring, calm, out_idx, out_dw, out_peak, inv_n, thr_q, hold, min_dw_q,
+                     unit, unit2):
     B, P = active.shape
     W = mean_ring.shape[0]
     n = 0
@@ -171,7 +176,7 @@ def _detector_kernel(sums, ticks, inv_n, thr_q, hold, min_dw_q, unit, unit2, var
     return n
 
 
-def detector_step(sstate: SensorState, ticks: np.ndarray,
+def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
                   idle: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Advance the per-plate stable/active machine; return ended segments or None.
 
@@ -188,11 +193,15 @@ def detector_step(sstate: SensorState, ticks: np.ndarray,
     """
     s = sstate
     P = s.active.shape[1]
-    n = _detector_kernel(s.sums, ticks, 1.0 / s.window_n, s.thr_q, s.hold, s.min_dw_q, s.unit,
-                         s.unit ** 2, s.var_q, s.active, s.quiet, s.t_start, s.peak_var_q,
-                         s.pre_mean, s.mean_ring, s.calm, (s.slot - 1) % s.mean_ring.shape[0],
-                         s.ev_idx, s.ev_dw, s.ev_peak, idle)
+    n = _detector_kernel(s.sums, ticks, idle, (s.slot - 1) % s.mean_ring.shape[0], s.var_q,
+                         s.active, s.quiet, s.t_start, s.peak_var_q, s.pre_mean, s.mean_ring,
+                         s.calm, s.ev_idx, s.ev_dw, s.ev_peak, *s.kernel_consts(sp)[1])
     if not n:
         return None
     b, p = np.divmod(s.ev_idx[:n], P)
     return (b, p, s.t_start[b, p], ticks[b], s.ev_dw[:n].copy(), s.ev_peak[:n].copy())
+
+
+def detector_consts(s: SensorState) -> tuple:
+    """The constant trailing arguments of ``_detector_kernel``."""
+    return 1.0 / s.window_n, s.thr_q, s.hold, s.min_dw_q, s.unit, s.unit ** 2

@@ -97,10 +97,17 @@ class BatchRNG:
         n = math.prod(shape)  # not np.prod: ~10 us a call, twice a tick
         return self._normal.take(n).reshape((self.batch_size, *shape)).copy()
 
-    def uniform(self, *shape: int) -> np.ndarray:
-        """Uniforms on [0, 1), float64, shape ``(B, *shape)`` (a fresh copy)."""
+    def uniform(self, *shape: int, copy: bool = True) -> np.ndarray:
+        """Uniforms on [0, 1), float64, shape ``(B, *shape)``: a fresh copy, or with
+        ``copy=False`` a view of the buffer where that is contiguous (one store), to read
+        only and only until the next ``uniform`` call refills it (the simulator's own
+        draws, used at once: the copy was ~1 us of a one-store tick). Always C-contiguous,
+        so compiled kernels see one array type whatever B is."""
         n = math.prod(shape)  # not np.prod: ~10 us a call, twice a tick
-        return self._uniform.take(n).reshape((self.batch_size, *shape)).copy()
+        out = self._uniform.take(n)
+        if len(shape) > 1:
+            out = out.reshape((self.batch_size, *shape))
+        return out if not copy and out.flags.c_contiguous else out.copy()
 
     def reseed(self, index: int, seed: int) -> None:
         """Restart store ``index``'s streams from ``seed`` (vector-env autoreset)."""

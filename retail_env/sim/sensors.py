@@ -17,8 +17,8 @@ import dataclasses
 
 import numpy as np
 
-from retail_env.sim.cameras import NAN_XY, camera_step
-from retail_env.sim.plates import detector_step, plate_samples
+from retail_env.sim.cameras import NAN_XY, camera_consts, camera_step
+from retail_env.sim.plates import detector_consts, detector_step, plate_samples, samples_consts
 from retail_env.sim.validation import ConfigError, config, spec
 
 
@@ -116,6 +116,16 @@ class DetectedEvents:
                      for f in dataclasses.fields(cls)))
 
 
+def _no_events() -> DetectedEvents:
+    ev = DetectedEvents.empty()
+    for f in dataclasses.fields(ev):
+        getattr(ev, f.name).setflags(write=False)
+    return ev
+
+
+NO_EVENTS = _no_events()  # what most ticks return: one shared record, read-only arrays
+
+
 @dataclasses.dataclass(eq=False)
 class SensorState:
     """All sensor arrays, store axis first; updated in place by :func:`sensor_step`.
@@ -207,6 +217,16 @@ class SensorState:
         """Camera track positions (B, S, 2) float32 metres, NaN when dropped or nobody."""
         return self.track_pos_c.view(np.float32).reshape(*self.track_pos_c.shape, 2)
 
+    def kernel_consts(self, sp: SensorParams) -> tuple[tuple, tuple, tuple]:
+        """The plate, detector and camera kernels' constant arguments (tables, float32
+        scalars), made on first use with ``sp`` and kept beside the fields: building them
+        every tick cost about as much as the kernels themselves at B = 1."""
+        c = self.__dict__.get("_kernel_consts")
+        if c is None or c[0] is not sp:
+            c = (sp, samples_consts(self, sp), detector_consts(self), camera_consts(self, sp))
+            self.__dict__["_kernel_consts"] = c
+        return c[1:]
+
 
 def _neighbours(layout, crosstalk: float) -> tuple[np.ndarray, np.ndarray]:
     """(2, P) left and right neighbour index (self where none) and crosstalk weights."""
@@ -272,7 +292,7 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
         q_out=min(1.0, 1.0 / (sp.dropout_mean_s * sp.tick_hz)) if sp.dropout_mean_s > 0 else 1.0,
         switch_p_pair=sp.switch_rate_hz / sp.tick_hz * sp.ticks(sp.crowd_every_s),
     )
-    u = rng.uniform(P + S + 1)
+    u = rng.uniform(P + S + 1, copy=False)
     plate_samples(s, sp, weight, np.zeros((B, P), np.float32), u, np.ones(B, np.int64),
                   s.plate_hist[0], np.zeros(B, bool))
     s.ring[:] = s.ring[0]
@@ -303,17 +323,17 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     """
     s, sp = sstate, sparams
     P = s.level.shape[1]
-    u = rng.uniform(P + s.track_body.shape[1] + 1)
+    u = rng.uniform(P + s.track_body.shape[1] + 1, copy=False)
     weight = np.asarray(plate_weight, np.float32)
     # (B,) clocks; the store passes its (B,) array as is (broadcast_to costs ~5 us a tick)
-    ticks = tick if np.ndim(tick) == 1 else np.full(s.level.shape[0], tick, np.int64)
+    ticks = tick if getattr(tick, "ndim", 0) == 1 else np.full(s.level.shape[0], tick, np.int64)
     idle = np.zeros(len(ticks), bool) if idle is None else idle
     plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos],
                   idle)
-    ended = detector_step(s, ticks, idle)
+    ended = detector_step(s, sp, ticks, idle)
     camera_step(s, sp, shopper_pos, present, account, born, u, P, idle)
     s.hist_pos = (s.hist_pos + 1) % s.plate_hist.shape[0]
-    return DetectedEvents.empty() if ended is None else DetectedEvents(*ended)
+    return NO_EVENTS if ended is None else DetectedEvents(*ended)
 
 
 def _chronological(sstate: SensorState) -> np.ndarray:

@@ -20,8 +20,8 @@ Item weights are drawn when items move (unit weight + sd z, produce spread).
 
 Staff: every ``check_s`` a store whose staff slot (slot 0) is free looks for
 plates whose true product is below ``restock_below`` of capacity; if any, a
-staff member comes in, refills the lowest plates one by one (RESTOCK, never
-chargeable) and leaves. Staff are tracked by cameras but carry no account (-1).
+staff member comes in (``shoppers.advance``), refills the lowest plates one by one
+(RESTOCK, never chargeable) and leaves. Staff are tracked by cameras but carry no account (-1).
 
 Why compiled: a tick takes a handful of decisions per store, each a chain of
 branches, so as NumPy over index arrays the decisions were ~100 small calls a tick
@@ -39,7 +39,6 @@ import numba
 import numpy as np
 from scipy.special import ndtri
 
-from retail_env.sim import shoppers
 from retail_env.sim.shoppers import (
     U_DUR,
     U_HANDOFF,
@@ -50,12 +49,11 @@ from retail_env.sim.shoppers import (
     U_PUTBACK,
     U_WRONG,
     Ctx,
-    split_uniforms,
+    low_plate,
 )
 from retail_env.sim.state import (
     ARRIVE,
     DWELL,
-    FREE,
     HOLD,
     PICK,
     PUT,
@@ -71,7 +69,6 @@ from retail_env.sim.state import HANDOFF as K_HANDOFF
 # What the current reach does.
 ACT_PICK, ACT_PUT_SAME, ACT_PUT_WRONG, ACT_RESTOCK = 1, 2, 3, 4
 RETRY_TICKS = 5  # a blocked reach looks again after 0.5 s
-EV_DOUBLES = 3   # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
 TRUTH_COLS = ("store", "tick", "shopper", "account", "plate", "product", "qty", "kind",
               "other", "cell")
 
@@ -98,27 +95,16 @@ HW, EXIT_TARGET, WIDTH, GAP, HANDOFF_CELLS, SIMULTANEOUS, HAND_REST, MULTI_ITEM,
     WRONG_PUT_BACK, HANDOFFS = range(10)
 
 
-def decide(ctx: Ctx, b, s, ph) -> None:
-    """Take the decisions due at ``(b, s)`` (phases ``ph``; ``b`` sorted), up to E per store.
+def decide(ctx: Ctx, due: np.ndarray, x: np.ndarray) -> None:
+    """Take the decisions ``due`` (3, n): rows store, slot, phase, at most E per store.
 
-    The j-th decision of a store this tick uses that store's j-th decision slot of
-    draws; decisions beyond E wait a tick. Shoppers at the exit leave first (they
-    touch nobody else's decision); the rest run in ``_decide_kernel``.
+    ``shoppers.advance`` picked them (the j-th decision of a store this tick has that
+    store's j-th decision slot of draws; decisions beyond E wait a tick; shoppers at the
+    exit have left) and split their draws into ``x`` (n, 12) uniforms; the normal
+    quantiles and the dwell exp are NumPy's, the decisions run in ``_decide_kernel``.
     """
     st, pr = ctx.st, ctx.pr
-    e = np.arange(len(b)) - np.searchsorted(b, b)
-    E = pr.t["events"]
-    if e.max() >= E:
-        keep = e < E
-        b, s, ph, e = b[keep], s[keep], ph[keep], e[keep]
-    out = (ph == ARRIVE) & (st.plate[b, s] < 0)
-    if out.any():
-        shoppers.leave(ctx, b[out], s[out])
-        b, s, ph, e = b[~out], s[~out], ph[~out], e[~out]
-        if not len(b):
-            return
-    cols = pr.t["u_ev"] + EV_DOUBLES * e[:, None] + np.arange(EV_DOUBLES)
-    x = split_uniforms(ctx.u[b[:, None], cols])
+    b, s, ph = due
     u, z = x[:, :8], ndtri(x[:, 8:10])
     dwell = np.exp(pr.t["dwell_mu"] + pr.t["dwell_sd"] * z[:, 0])
     cf, ci = _consts(pr)
@@ -138,17 +124,6 @@ def decide(ctx: Ctx, b, s, ph) -> None:
 @numba.njit(cache=True, nogil=True)
 def _dur(lo, hi, u):
     return max(1, np.int32(lo + (hi - lo) * u))
-
-
-@numba.njit(cache=True, nogil=True)
-def _low_plate(b, stock, truth, capacity, below):
-    """The emptiest plate of store ``b`` by share of its true product held, if below ``below``."""
-    best, k = np.inf, 0
-    for p in range(truth.size):
-        fill = stock[b, p, truth[p]] / capacity[p]
-        if fill < best:
-            best, k = fill, p
-    return k if best < below else -1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -187,7 +162,7 @@ def _route(idx, b, s, u, phase, timer, st_plate, tgt, cell, want, browse, partne
         i = idx[r]
         bi, si = b[i], s[i]
         if staff[bi, si]:
-            nxt[r] = _low_plate(bi, stock, truth, capacity, cf[RESTOCK_BELOW])
+            nxt[r] = low_plate(bi, stock, truth, capacity, cf[RESTOCK_BELOW])
             continue
         prod = -1
         for k in range(want.shape[2]):
@@ -476,20 +451,3 @@ def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act
         done[r] = True
     _route(grp[done], b, s, u, *route_args)
     return nrow
-
-
-# --- staff ------------------------------------------------------------------
-
-def maybe_spawn(ctx: Ctx) -> None:
-    """Send a staff member in where a check is due, the slot is free and a plate is low."""
-    st, pr = ctx.st, ctx.pr
-    due = (st.tick % pr.t["check"] == 0) & (st.phase[:, 0] == FREE)
-    if not due.any():
-        return
-    plano = pr.planogram
-    below = pr.config.staff.restock_below
-    b = np.array([i for i in np.flatnonzero(due)
-                  if _low_plate(i, st.stock, plano.truth, plano.capacity, below) >= 0], np.int64)
-    if not len(b):
-        return
-    shoppers.enter_staff(ctx, b)

@@ -23,6 +23,8 @@ index arrays, so nothing loops over shoppers or stores in Python.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -34,6 +36,8 @@ U_MODE, U_PLATE, U_DUR, U_PUTBACK, U_WRONG, U_MULTI, U_HANDOFF, U_MISC = range(8
 # Each BatchRNG double carries SPLIT uniforms of BITS bits (resolution 1/8192): few
 # draws per tick whatever B is, and plenty for decisions with probabilities >= 1e-3.
 SPLIT, BITS = 4, 13
+EV_DOUBLES = 3   # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
+EXIT_COLS = ("store", "tick", "shopper", "account", "product", "qty")
 _SHIFTS = np.arange(SPLIT, dtype=np.uint64) * np.uint64(BITS)
 _MASK = np.uint64((1 << BITS) - 1)
 
@@ -59,16 +63,7 @@ class Ctx:
         self.exits: list[dict] = []
         self.entries: list[dict] = []
         self.born = np.zeros(st.phase.shape, bool)   # who came in through the gate this tick
-
-    def log(self, kind: int, b, s, plate, product, qty, dw, other=None) -> None:
-        """Append true interactions (one row per element of ``b``)."""
-        st, n = self.st, len(b)
-        i64 = lambda a: np.broadcast_to(np.asarray(a, np.int64), (n,))  # noqa: E731
-        self.truth.append(dict(
-            store=i64(b), tick=st.tick[b], shopper=i64(s), account=st.account[b, s],
-            plate=i64(plate), product=i64(product), qty=i64(qty), kind=i64(kind),
-            dw=np.broadcast_to(np.asarray(dw, np.float64), (n,)),
-            other=i64(-1 if other is None else other), cell=i64(st.cell[b, s])))
+        self.n_active = 0                            # shoppers inside, all stores (advance)
 
 
 def _people(st) -> tuple:
@@ -112,39 +107,23 @@ def _log_entries(ctx: Ctx, ent: np.ndarray, n: int) -> None:
                                 member=e[4].astype(bool), staff=e[5].astype(bool)))
 
 
-def enter_staff(ctx: Ctx, b: np.ndarray) -> None:
-    """A staff member comes into slot 0 of stores ``b`` at the first gate cell."""
-    ent = np.empty((6, len(b)), np.int64)
-    _enter_staff(b, ctx.pr.layout.entry_cells[0], _people(ctx.st), ctx.pr.layout.cell_xy,
-                 ctx.born, ent)
-    _log_entries(ctx, ent, len(b))
+@numba.njit(cache=True, nogil=True)
+def _enter_staff(bs, cell, people, cell_xy, born, ent, n):
+    """A staff member comes into slot 0 of stores ``bs`` at gate cell ``cell``."""
+    for b in bs:
+        n = _enter(b, 0, cell, -1, False, True, -1, True, people, cell_xy, born, ent, n)
+    return n
 
 
 @numba.njit(cache=True, nogil=True)
-def _enter_staff(bs, cell, people, cell_xy, born, ent):
-    n = 0
-    for b in bs:
-        n = _enter(b, 0, cell, -1, False, True, -1, True, people, cell_xy, born, ent, n)
-
-
-def arrivals(ctx: Ctx, u: np.ndarray) -> None:
-    """New parties at the entry gate (the store's uniform block ``u``, (B, n_u))."""
-    st, pr = ctx.st, ctx.pr
-    t = pr.t
-    hour = ((t["start_s"] + st.tick * (1.0 / t["hz"])) // 3600.0).astype(np.int64) % 24
-    come = u[:, 0] < pr.arrive_p[hour]
-    if st.gate_open is not None:
-        come &= st.gate_open
-    if not come.any():
-        return
-    bi = np.flatnonzero(come)
-    ent = np.empty((6, 2 * len(bi)), np.int64)
-    n = _arrivals_kernel(bi, u, pr.config.shoppers.group_share,
-                         pr.config.demand.member_visit_share, pr.n_staff, t["u_ev"], t["n_list"],
-                         st.buy_prob, st.buy_extra, pr.demand.category, pr.demand.category_start,
-                         pr.on_shelf, pr.layout.entry_cells, st.next_account, st.n_balked,
-                         st.n_entered, st.want, _people(st), pr.layout.cell_xy, ctx.born, ent)
-    _log_entries(ctx, ent, n)
+def low_plate(b, stock, truth, capacity, below):
+    """The emptiest plate of store ``b`` by share of its true product held, if below ``below``."""
+    best, k = np.inf, 0
+    for p in range(truth.size):
+        fill = stock[b, p, truth[p]] / capacity[p]
+        if fill < best:
+            best, k = fill, p
+    return k if best < below else -1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -192,25 +171,130 @@ def _arrivals_kernel(bi, u, group_share, member_share, n_staff, u_ev, n_list, bu
     return n
 
 
-def walk(ctx: Ctx, b, s) -> None:
-    """Walkers ``(b, s)`` whose step is due move one cell (soft collisions).
+def advance(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
+    """The tick up to the decisions: clocks, arrivals, staff, timers, walking, leaving.
 
-    A walker's ``timer`` counts ticks to its next step: ``1 / speed`` ticks per cell,
-    the fraction carried in ``acc``. A blocked walker tries again next tick. Whether a
-    cell is blocked is judged on the occupancy before anyone moves this tick.
+    Each store's clock moves on; a party may arrive (``ctx.u[:, 0]`` against the hour's
+    rate, unless the gate is closed); where a staff check is due, the staff slot free and
+    a plate low, a staff member comes in; every timer counts down, and the walkers whose
+    step is due move one cell (soft collisions, see ``_walk_kernel``). Of the others due,
+    the first E of each store (in slot order) take a decision this tick, the rest wait;
+    those at the exit gate leave (``_leave_kernel``). Returns the decisions to take,
+    ``due`` (3, n) rows store, slot, phase, and their split draws ``x`` (n, 12): the j-th
+    decision of a store uses that store's j-th decision slot. One compiled call: as NumPy
+    this was some 40 small calls a tick, half of a one-store tick.
     """
-    st, pr = ctx.st, ctx.pr
-    _walk_kernel(b, s, st.cell, st.tgt, st.occ, st.wait, st.plate, st.phase, st.timer, st.pos,
-                 st.acc, st.speed, pr.next_flat, pr.dist_flat, pr.layout.cell_xy, pr.t["hw"],
-                 pr.t["patience"], pr.config.hard.crowd_crossed_reaches)
+    st = ctx.st
+    ent, ext, due, x, ctx.n_active = _tick_kernel(
+        st.tick, ctx.u, st.gate_open, st.buy_prob, st.buy_extra, st.next_account, st.n_balked,
+        st.n_entered, st.want, st.stock, st.tgt, st.speed, st.basket, st.exited, st.n_exited,
+        _people(st), ctx.born, *_tick_consts(ctx.pr))
+    _log_entries(ctx, ent, ent.shape[1])
+    if ext.shape[1]:
+        ctx.exits.append(dict(zip(EXIT_COLS, ext, strict=True)))
+    return due, x
+
+
+@functools.lru_cache(maxsize=32)
+def _tick_consts(pr) -> tuple:
+    """The params ``_tick_kernel`` needs, in its order (kept per params: a dozen lookups)."""
+    t, lay = pr.t, pr.layout
+    return (pr.arrive_p, t["start_s"], 1.0 / t["hz"], pr.config.shoppers.group_share,
+            pr.config.demand.member_visit_share, pr.n_staff, t["u_ev"], t["n_list"],
+            pr.demand.category, pr.demand.category_start, pr.on_shelf, lay.entry_cells,
+            lay.cell_xy, t["check"], pr.planogram.truth, pr.planogram.capacity,
+            pr.config.staff.restock_below, pr.next_flat, pr.dist_flat, t["hw"], t["patience"],
+            pr.config.hard.crowd_crossed_reaches, t["events"])
+
+
+@numba.njit(cache=True, nogil=True)
+def _tick_kernel(tick, u, gate_open, buy_prob, buy_extra, next_account, n_balked, n_entered,
+                 want, stock, tgt, speed, basket, exited, n_exited, people, born, arrive_p,
+                 start_s, inv_hz, group_share, member_share, n_staff, u_ev, n_list, category,
+                 starts, on_shelf, entry_cells, cell_xy, check, truth, capacity, below, next_flat,
+                 dist_flat, hw, patience, crossed, n_events):
+    """``advance`` in one pass, in the order of the NumPy steps it replaces: arrivals (all
+    stores), staff, timers, walkers, leavers. Who is due is read before any walker moves,
+    who leaves after. Returns the entry rows, exit rows, decisions, their draws and the
+    shoppers inside all stores (nobody else comes or goes this tick)."""
+    (phase, timer, cell, occ, pos, present, account, member, leader, partner, staff, entered,
+     acc, wait, unwanted, plate, _) = people
+    B, S = phase.shape
+    bi = np.empty(B, np.int64)
+    m = 0
+    for b in range(B):
+        tick[b] += 1
+        hour = np.int64((start_s + tick[b] * inv_hz) // 3600.0) % 24
+        if u[b, 0] < arrive_p[hour] and (gate_open is None or gate_open[b]):
+            bi[m] = b
+            m += 1
+    ent = np.empty((6, 3 * B), np.int64)
+    n = _arrivals_kernel(bi[:m], u, group_share, member_share, n_staff, u_ev, n_list, buy_prob,
+                         buy_extra, category, starts, on_shelf, entry_cells, next_account,
+                         n_balked, n_entered, want, people, cell_xy, born, ent)
+    if n_staff:
+        m = 0
+        for b in range(B):
+            if tick[b] % check == 0 and phase[b, 0] == FREE \
+                    and low_plate(b, stock, truth, capacity, below) >= 0:
+                bi[m] = b
+                m += 1
+        n = _enter_staff(bi[:m], entry_cells[0], people, cell_xy, born, ent, n)
+    wb, ws = np.empty(B * S, np.int64), np.empty(B * S, np.int64)
+    due = np.empty((3, B * S), np.int64)
+    nw = nd = 0
+    for b in range(B):
+        for s in range(S):
+            timer[b, s] -= 1
+            if timer[b, s] > 0:
+                continue
+            if phase[b, s] == WALK:
+                wb[nw], ws[nw] = b, s
+                nw += 1
+            else:
+                due[0, nd], due[1, nd], due[2, nd] = b, s, phase[b, s]
+                nd += 1
+    _walk_kernel(wb[:nw], ws[:nw], cell, tgt, occ, wait, plate, phase, timer, pos, acc, speed,
+                 next_flat, dist_flat, cell_xy, hw, patience, crossed)
+    # the first n_events of each store decide (the j-th on decision slot j); leavers go
+    dec = np.empty((3, nd), np.int64)
+    slot = np.empty(nd, np.int64)
+    lb, ls = np.empty(nd, np.int64), np.empty(nd, np.int64)
+    nl = nk = j = 0
+    for i in range(nd):
+        b, s = due[0, i], due[1, i]
+        j = j + 1 if i > 0 and due[0, i - 1] == b else 0
+        if j >= n_events:
+            continue
+        if due[2, i] == ARRIVE and plate[b, s] < 0:
+            lb[nl], ls[nl] = b, s
+            nl += 1
+        else:
+            dec[:, nk] = due[:, i]
+            slot[nk] = j
+            nk += 1
+    ext = np.empty((6, nl * basket.shape[2]), np.int64)
+    n_ext = _leave_kernel(lb[:nl], ls[:nl], basket, want, exited, n_exited, occ, cell, partner,
+                          staff, phase, timer, present, pos, account, unwanted, plate, member,
+                          tick, ext)
+    draws = np.empty((nk, EV_DOUBLES), np.float64)
+    for i in range(nk):
+        for q in range(EV_DOUBLES):
+            draws[i, q] = u[dec[0, i], u_ev + EV_DOUBLES * slot[i] + q]
+    return (ent[:, :n], ext[:, :n_ext], dec[:, :nk], split_uniforms(draws),
+            n_entered.sum() - n_exited.sum())
 
 
 @numba.njit(cache=True, nogil=True)
 def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, speed, next_flat,
                  dist_flat, cell_xy, hw, patience, crossed):
-    """The step of each walker in turn (compiled: a handful of walkers per tick and store
-    made the NumPy version call-overhead bound). With ``crossed`` (crowd_crossed_reaches)
-    a walker blocked one step from its plate's access cell reaches past the person there."""
+    """The step of each walker ``(b, s)`` in turn, one cell (soft collisions).
+
+    A walker's ``timer`` counts ticks to its next step: ``1 / speed`` ticks per cell, the
+    fraction carried in ``acc``. A blocked walker tries again next tick; whether a cell is
+    blocked is judged on the occupancy before anyone moves this tick. With ``crossed``
+    (crowd_crossed_reaches) a walker blocked one step from its plate's access cell
+    reaches past the person there."""
     n = b.size
     blocked = np.empty(n, np.bool_)
     for i in range(n):
@@ -240,18 +324,6 @@ def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, spee
         acc[bi, si] = due - np.float32(steps)
         phase[bi, si] = ARRIVE if there else WALK
         timer[bi, si] = 0 if there else steps
-
-
-def leave(ctx: Ctx, b, s) -> None:
-    """People at the exit gate leave; their baskets leave the store with them."""
-    st = ctx.st
-    rows = np.empty((6, len(b) * st.basket.shape[2]), np.int64)
-    n = _leave_kernel(b, s, st.basket, st.want, st.exited, st.n_exited, st.occ, st.cell,
-                      st.partner, st.staff, st.phase, st.timer, st.present, st.pos, st.account,
-                      st.unwanted, st.plate, st.member, st.tick, rows)
-    if n:
-        ctx.exits.append(dict(zip(("store", "tick", "shopper", "account", "product", "qty"),
-                                  rows[:, :n], strict=True)))
 
 
 @numba.njit(cache=True, nogil=True)

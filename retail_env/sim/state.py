@@ -203,12 +203,13 @@ def _empty(cls):
 
 
 EMPTY_TRUTH, EMPTY_EXITS, EMPTY_ENTRIES = _empty(Truth), _empty(Exits), _empty(Entries)
+_EMPTY = {Truth: EMPTY_TRUTH, Exits: EMPTY_EXITS, Entries: EMPTY_ENTRIES}
 
 
 def concat_rows(cls, parts: list[dict]):
     """One record of ``cls`` from a list of column dicts (empty list -> shared empty record)."""
     if not parts:
-        return {Truth: EMPTY_TRUTH, Exits: EMPTY_EXITS, Entries: EMPTY_ENTRIES}[cls]
+        return _EMPTY[cls]
     if len(parts) == 1:
         return cls(**parts[0])
     return cls(**{f.name: np.concatenate([p[f.name] for p in parts])

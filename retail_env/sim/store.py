@@ -35,13 +35,11 @@ from retail_env.sim.layout import Layout, load_layout
 from retail_env.sim.planogram import Planogram, build_planogram
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.sensors import SensorParams, sensor_reset, sensor_step
-from retail_env.sim.shelf import EV_DOUBLES
-from retail_env.sim.shoppers import SPLIT
+from retail_env.sim.shoppers import EV_DOUBLES, SPLIT
 from retail_env.sim.state import (
     IDLE,
     REACH,
     REST,
-    WALK,
     Entries,
     Exits,
     StoreState,
@@ -235,32 +233,17 @@ def step(state: StoreState, params: StoreParams, rng: BatchRNG) -> TickOutput:
     split into 13-bit uniforms where used; then the sensors' own draws.
     """
     st, pr = state, params
-    st.tick += 1
-    u = rng.uniform(pr.n_u)
-    ctx = shoppers.Ctx(st, pr, u)
-    shoppers.arrivals(ctx, u)
-    if pr.n_staff:
-        shelf.maybe_spawn(ctx)
-    st.timer -= 1
-    due = st.timer <= 0
-    if due.any():  # walkers take a step, everyone else takes a decision
-        b, s = np.nonzero(due)
-        ph = st.phase[b, s]
-        walking = ph == WALK
-        if walking.all():
-            shoppers.walk(ctx, b, s)
-        else:
-            if walking.any():
-                shoppers.walk(ctx, b[walking], s[walking])
-            other = ~walking
-            shelf.decide(ctx, b[other], s[other], ph[other])
+    ctx = shoppers.Ctx(st, pr, rng.uniform(pr.n_u, copy=False))
+    due, x = shoppers.advance(ctx)  # walkers step, leavers leave; the others due decide
+    if len(x):
+        shelf.decide(ctx, due, x)
     touch = np.zeros(st.weight.shape, np.float32)
     _hand_forces(st.phase, st.timer, st.plate, pr.force, pr.t["touch"], touch)
     events = sensor_step(st.sensors, pr.sensors, pr.layout, st.weight, touch, st.pos, st.present,
                          rng, st.tick, account=st.account, born=ctx.born, idle=st.sensors_idle)
     return TickOutput(events=events, truth=concat_rows(Truth, ctx.truth),
                       exits=concat_rows(Exits, ctx.exits), entries=concat_rows(Entries, ctx.entries),
-                      n_active=int(st.n_entered.sum() - st.n_exited.sum()))
+                      n_active=ctx.n_active)
 
 
 @numba.njit(cache=True, nogil=True)

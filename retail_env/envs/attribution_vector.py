@@ -35,6 +35,7 @@ Info (arrays over stores): ``rewards`` (named terms), ``action_mask``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -80,7 +81,7 @@ class BatchAttributionCore(AttributionCore):
             self.queues[b] = deque()
             self.ledgers[b] = type(self.ledgers[b])(self.N)
             self.stats[b] = dict.fromkeys(self.stats[b], 0)
-            self.pending[b] = self.pending[b][:0]
+            self.pending[b] = []
             self.recent[b] = deque(maxlen=self.recent[b].maxlen)
             st = sim.state
             self._register(int(b), st.account[b][st.present[b] & ~st.staff[b]])
@@ -154,13 +155,21 @@ class BatchAttributionCore(AttributionCore):
 
     @contextlib.contextmanager
     def as_of(self, b: int, tick: int):
-        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread."""
+        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread.
+
+        The queue is in detection order, so what was detected by ``tick`` is a prefix;
+        while the store runs ahead, most of its queue is later, so the prefix is shown
+        as a short copy of its own rather than by taking the later events off.
+        """
         q = self.queues[b]
-        later = []
-        while q and q[-1].t_detect > tick:
-            later.append(q.pop())
+        n = 0
+        for rec in q:
+            if rec.t_detect > tick:
+                break
+            n += 1
+        shown = q if n == len(q) else deque(itertools.islice(q, n))
         unread = []
-        for rec in reversed(q):
+        for rec in reversed(shown):
             if rec.n_cand < 0:
                 continue
             if rec.t_snap <= tick:
@@ -168,11 +177,12 @@ class BatchAttributionCore(AttributionCore):
             unread.append((rec, rec.n_cand))
             rec.n_cand = -1
         closed = self.closed[b]
+        self.queues[b] = shown
         self.closed[b] = tick >= self.end_tick
         try:
             yield
         finally:
-            q.extend(reversed(later))
+            self.queues[b] = q
             for rec, n in unread:
                 rec.n_cand = n
             self.closed[b] = closed

@@ -83,12 +83,21 @@ def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float
     """
     pad = int(within_s * core.hz)
     lo, hi = rec.t_start - pad, rec.t_end + pad
-    if pool is None:      # the queue after its head, then the decided events; read-out ones
-        pool = itertools.chain(itertools.islice(core.queues[b], 1, None),
-                               (r for r, _ in core.recent[b]))
-        return [r for r in pool
-                if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
-    return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
+    if pool is not None:
+        return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
+    # The queue after its head (read-out events only), then the decided events. Those
+    # were decided in detection order and end by their detection, so the walk back
+    # from the newest stops at the first detected before ``lo``.
+    queued = [r for r in itertools.islice(core.queues[b], 1, None)
+              if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
+    decided = []
+    for r, _ in reversed(core.recent[b]):
+        if r.t_detect < lo:
+            break
+        if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0:
+            decided.append(r)
+    decided.reverse()
+    return queued + decided
 
 
 def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:

@@ -60,8 +60,9 @@ class BatchAttributionCore(AttributionCore):
     """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
 
     The base core checks every store in Python each tick; here per-tick work is a few
-    array tests over the batch (who is closing, who shuts, whose event is due to be
-    read out), and Python runs only for the stores where something happened.
+    array tests over the batch (whose event is due to be read out, who is still waiting;
+    who is closing or shuts only near closing time), and Python runs only for the
+    stores where something happened.
     """
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -71,6 +72,8 @@ class BatchAttributionCore(AttributionCore):
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
         self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
+        self.calm = 0          # ticks to come in which no open store can reach closing time
+        self.closing = False   # some store is closed but not shut (a restart may end that)
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -91,16 +94,14 @@ class BatchAttributionCore(AttributionCore):
         self.dec_tick[idx] = 0
 
     # --- simulation ---------------------------------------------------------
-    def ready_mask(self) -> np.ndarray:
-        now = self.sim.state.tick
-        return (self.head_t < NEVER) & (self.shut | (now - self.head_t >= self.delay_ticks))
-
     def finished_mask(self) -> np.ndarray:
         return self.shut & (self.head_t == NEVER)
 
     def advance(self) -> None:
         """Tick the batch until every store has a decision ready or is finished."""
-        while (~self.ready_mask() & ~self.shut).any():
+        st = self.sim.state
+        # Waiting: open, and no event yet or the head detected less than the delay ago.
+        while ((self.head_t > st.tick - self.delay_ticks) & ~self.shut).any():
             self.tick()
 
     def tick(self) -> None:
@@ -113,24 +114,41 @@ class BatchAttributionCore(AttributionCore):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        # Closing time and shutting, as AttributionCore._close_if_due, for the few due
-        # (none before closing time: then the test is skipped).
         read = live & (self.next_snap <= now)
-        late = live & (self.closed | (now >= self.end_tick))
-        if late.any():
-            inside = np.count_nonzero(st.present & ~st.staff, axis=1)
-            due = late & (~self.closed | (inside == 0) | (now >= self.end_tick + self.grace_ticks))
-            for b in np.flatnonzero(due):
-                self._close_if_due(int(b))
-            just_shut = due & self.shut
-            self.shut_tick[just_shut] = now[just_shut]
-            read |= just_shut
-        st.gate_open &= ~self.closed
-        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
-        due = np.flatnonzero(read).tolist()
+        self._close_due(now, live, read)
+        due = read.nonzero()[0].tolist()
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)
+
+    def _close_due(self, now: np.ndarray, live: np.ndarray, read: np.ndarray) -> None:
+        """Closing time and shutting, as ``AttributionCore._close_if_due``, for the stores
+        due (those that shut are added to ``read``): closed ones whose last shopper left or
+        whose grace is over, and open ones at closing time. None of those can reach it
+        for ``calm`` ticks (every clock moves one tick; a restart only sets one back)."""
+        st = self.sim.state
+        due = None
+        if self.closing:
+            busy = (st.present & ~st.staff).any(axis=1) & (now < self.end_tick + self.grace_ticks)
+            due = live & self.closed & ~busy
+        if self.calm > 0:
+            self.calm -= 1
+        else:
+            opened = live & ~self.closed
+            at_close = opened & (now >= self.end_tick)
+            due = at_close if due is None else due | at_close
+            before = now[opened & ~at_close]
+            self.calm = int(self.end_tick - 1 - before.max(initial=self.end_tick - 1))
+        if due is None or not due.any():
+            return
+        for b in due.nonzero()[0].tolist():
+            self._close_if_due(b)
+        just_shut = due & self.shut
+        self.shut_tick[just_shut] = now[just_shut]
+        read |= just_shut
+        st.gate_open &= ~self.closed
+        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
+        self.closing = bool((self.closed & ~self.shut).any())
 
     def _first_unread(self, b: int) -> int:
         """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""

@@ -128,8 +128,11 @@ class _Ledger:
         self.true = np.zeros((64, n_products), np.int64)      # what shoppers left with
         self.seen = np.zeros(64, bool)                         # accounts that came in
 
-    def fit(self, account: np.ndarray) -> None:
-        need = int(account.max(initial=-1)) + 1
+    def fit(self, account: Sequence[int]) -> None:
+        """Grow to hold ``account`` (a few integers: Python's max beats a NumPy reduction)."""
+        if not len(account):
+            return
+        need = int(max(account)) + 1
         if need > len(self.seen):
             size = max(need, 2 * len(self.seen))
             for name in ("charged", "ceiling", "true", "seen"):
@@ -137,6 +140,15 @@ class _Ledger:
                 new = np.zeros((size, *old.shape[1:]), old.dtype)
                 new[:len(old)] = old
                 setattr(self, name, new)
+
+
+def _by_store(live: np.ndarray, store: np.ndarray, *cols: np.ndarray) -> dict[int, list[tuple]]:
+    """Rows of a tick's output grouped by store, open stores only, in order."""
+    out: dict[int, list[tuple]] = {}
+    for row in zip(store.tolist(), *(c.tolist() for c in cols), strict=True):
+        if live[row[0]]:
+            out.setdefault(row[0], []).append(row[1:])
+    return out
 
 
 def _lines(delta: tuple) -> dict[tuple[int, int], int]:
@@ -173,6 +185,7 @@ class _SimLink:
         self.plate_xy = np.asarray(lay.cell_xy[lay.plate_access], np.float32)  # where one stands
         self.believed = np.asarray(self.params.planogram_believed)
         self.nbr = np.asarray(lay.plate_neighbors)
+        self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]   # plate -> neighbours
         self.hist_ticks = self.params.sensors.ticks(self.params.sensors.hist_s)
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -247,7 +260,7 @@ class AttributionCore:
         self.pending: list[list[tuple]] = [[] for _ in range(B)]   # unmatched truth rows
         self.recent = [deque(maxlen=64) for _ in range(B)]             # decided records
         for b, acc in enumerate(self.sim.accounts_inside()):
-            self._register(b, acc)
+            self._register(b, acc.tolist())
 
     def advance(self) -> None:
         """Tick the stores until every store has a decision ready or is finished."""
@@ -271,11 +284,11 @@ class AttributionCore:
         return self.sim.now(b)
 
     # --- simulation ---------------------------------------------------------
-    def _register(self, b: int, account: np.ndarray) -> None:
-        account = account[account >= 0]
+    def _register(self, b: int, accounts: list[int]) -> None:
+        accounts = [a for a in accounts if a >= 0]
         led = self.ledgers[b]
-        led.fit(account)
-        led.seen[account] = True
+        led.fit(accounts)
+        led.seen[accounts] = True
 
     def tick(self) -> None:
         """Advance every store one tick, capturing the events it closes."""
@@ -290,40 +303,30 @@ class AttributionCore:
 
     def _book(self, out, live: np.ndarray) -> list[int]:
         """A tick's entries, exits, true interactions and closed events, for the stores
-        still open; returns the stores that queued events. (A tick touches a few stores:
-        they are found with Python sets, each store's books being its own.)"""
-        ent = out.entries
-        if len(ent):
-            for b in set(ent.store[live[ent.store]].tolist()):
-                self._register(b, ent.account[(ent.store == b) & ~ent.staff])
-        ex = out.exits
-        if len(ex):
-            for b in set(ex.store[live[ex.store]].tolist()):
-                m = (ex.store == b) & (ex.account >= 0)
-                self.ledgers[b].fit(ex.account[m])
-                ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
-        if len(out.truth):
-            self._buffer_truth(out.truth, live)
-        ev = out.events
-        if not len(ev):
+        still open; returns the stores that queued events. (A tick has a few rows of each,
+        touching a few stores: they are grouped in Python, each store's books being its own.)"""
+        if len(ent := out.entries):
+            for b, rows in _by_store(live, ent.store, ent.account, ent.staff).items():
+                self._register(b, [a for a, staff in rows if not staff])
+        if len(ex := out.exits):
+            for b, rows in _by_store(live, ex.store, ex.account, ex.product, ex.qty).items():
+                rows = [r for r in rows if r[0] >= 0]
+                if rows:
+                    led = self.ledgers[b]
+                    led.fit([r[0] for r in rows])
+                    ledger_add(led.true, *zip(*rows, strict=True))
+        if len(tr := out.truth):
+            # Plate interactions wait for an event to claim them (or expire as missed).
+            for b, rows in _by_store(live, tr.store, tr.tick, tr.plate, tr.account, tr.product,
+                                     tr.qty, tr.kind).items():
+                self.pending[b] += [r for r in rows if ON_PLATE[r[5]] and r[1] >= 0]
+        if not len(ev := out.events):
             return []
-        closed: dict[int, list[tuple]] = {}    # store -> (plate, t_start, t_end, dw) rows
-        cols = (ev.store, ev.plate, ev.t_start, ev.t_end, ev.dw)
-        for b, *row in zip(*(x.tolist() for x in cols), strict=True):
-            if live[b]:
-                closed.setdefault(b, []).append(row)
+        closed = _by_store(live, ev.store, ev.plate, ev.t_start, ev.t_end, ev.dw)
         for b, rows in closed.items():
             rows.sort(key=lambda r: r[2])     # stable: by detector end, then as reported
             self._capture(b, rows)
         return list(closed)
-
-    def _buffer_truth(self, tr, live: np.ndarray) -> None:
-        """Keep plate interactions until an event claims them (or they expire as missed):
-        a tick has a few, so as Python tuples (tick, plate, account, product, qty, kind)."""
-        cols = (tr.store, tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind)
-        for b, *row in zip(*(x.tolist() for x in cols), strict=True):
-            if ON_PLATE[row[5]] and row[1] >= 0 and live[b]:
-                self.pending[b].append(tuple(row))
 
     def _capture(self, b: int, rows: list[tuple]) -> None:
         """Queue the events store ``b`` just closed, each with the truth in its window."""
@@ -493,12 +496,15 @@ class AttributionCore:
 
     def action_mask(self, b: int) -> np.ndarray:
         """(K + 2,) int8: real candidates, no one, and review while the budget allows."""
-        m = np.zeros(self.K + 2, np.int8)
-        rec = self.head(b)
-        if rec is not None:
-            m[:rec.n_cand] = 1
-        m[self.K] = 1
-        m[self.K + 1] = int(self.credit[b] >= 1.0)
+        return self.action_masks([b])[0]
+
+    def action_masks(self, stores: Sequence[int]) -> np.ndarray:
+        """``action_mask`` of each of ``stores``, (len(stores), K + 2), built at once."""
+        n = np.array([q[0].n_cand if (q := self.queues[b]) else 0 for b in stores])
+        m = np.zeros((len(n), self.K + 2), np.int8)
+        m[:, :self.K] = np.arange(self.K) < n[:, None]
+        m[:, self.K] = 1
+        m[:, self.K + 1] = self.credit[stores] >= 1.0
         return m
 
     def decision_info(self, b: int, oracle: bool = True) -> dict[str, Any]:

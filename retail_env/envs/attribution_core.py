@@ -43,8 +43,8 @@ TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in PRESE
 # two shoppers rarely stand at one shelf at once and the best heuristic is near perfect.
 TASK_TUNING["easy"] = {**_HISTORY, "demand": {"daily_visits": 600.0},
                        "shoppers": {"max_shoppers": 4}}
-ON_PLATE = np.isin(np.arange(TOUCH + 1), (PICK, PUT, RESTOCK, TOUCH))  # truth kinds a plate shows
-RECEIPT_SIGN = np.zeros(TOUCH + 1, np.int64)     # what a truth kind does to a receipt line
+ON_PLATE = [k in (PICK, PUT, RESTOCK, TOUCH) for k in range(TOUCH + 1)]  # truth kinds a plate shows
+RECEIPT_SIGN = [0] * (TOUCH + 1)                 # what a truth kind does to a receipt line
 RECEIPT_SIGN[PICK], RECEIPT_SIGN[PUT] = 1, -1
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
@@ -100,16 +100,23 @@ class EventRecord:
 
     __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "t_snap", "dw", "lo", "hi",
                  "cand_track", "cand_account", "cand_rel", "n_cand", "weights",
-                 "truth_account", "truth_product", "truth_qty", "truth_kind", "index")
+                 "truth", "index")
 
     def truth_delta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(account, product, signed qty) the event really changed on receipts."""
-        sign = RECEIPT_SIGN[self.truth_kind]
-        keep = sign != 0
-        return self.truth_account[keep], self.truth_product[keep], (sign * self.truth_qty)[keep]
+        """(account, product, signed qty) the event really changed on receipts (kept from
+        the matching; read-only, as every decision and the oracle look at it)."""
+        return self.truth
 
 
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _receipt_change(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, product, signed qty) of truth rows (tick, plate, account, product, qty, kind)."""
+    lines = [(a, p, sign * q) for _, _, a, p, q, k in rows if (sign := RECEIPT_SIGN[k])]
+    if not lines:
+        return _EMPTY
+    return tuple(np.array(c, np.int64) for c in zip(*lines, strict=True))
 
 
 class _Ledger:
@@ -121,8 +128,11 @@ class _Ledger:
         self.true = np.zeros((64, n_products), np.int64)      # what shoppers left with
         self.seen = np.zeros(64, bool)                         # accounts that came in
 
-    def fit(self, account: np.ndarray) -> None:
-        need = int(account.max(initial=-1)) + 1
+    def fit(self, account: Sequence[int]) -> None:
+        """Grow to hold ``account`` (a few integers: Python's max beats a NumPy reduction)."""
+        if not len(account):
+            return
+        need = int(max(account)) + 1
         if need > len(self.seen):
             size = max(need, 2 * len(self.seen))
             for name in ("charged", "ceiling", "true", "seen"):
@@ -130,6 +140,15 @@ class _Ledger:
                 new = np.zeros((size, *old.shape[1:]), old.dtype)
                 new[:len(old)] = old
                 setattr(self, name, new)
+
+
+def _by_store(live: np.ndarray, store: np.ndarray, *cols: np.ndarray) -> dict[int, list[tuple]]:
+    """Rows of a tick's output grouped by store, open stores only, in order."""
+    out: dict[int, list[tuple]] = {}
+    for row in zip(store.tolist(), *(c.tolist() for c in cols), strict=True):
+        if live[row[0]]:
+            out.setdefault(row[0], []).append(row[1:])
+    return out
 
 
 def _lines(delta: tuple) -> dict[tuple[int, int], int]:
@@ -166,6 +185,7 @@ class _SimLink:
         self.plate_xy = np.asarray(lay.cell_xy[lay.plate_access], np.float32)  # where one stands
         self.believed = np.asarray(self.params.planogram_believed)
         self.nbr = np.asarray(lay.plate_neighbors)
+        self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]   # plate -> neighbours
         self.hist_ticks = self.params.sensors.ticks(self.params.sensors.hist_s)
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -237,10 +257,10 @@ class AttributionCore:
                                      "events_with_truth", "missed_items", "missed_rows",
                                      "need_review"),
                                     0) for _ in range(B)]
-        self.pending = [np.zeros((0, 6), np.int64) for _ in range(B)]  # unmatched truth rows
+        self.pending: list[list[tuple]] = [[] for _ in range(B)]   # unmatched truth rows
         self.recent = [deque(maxlen=64) for _ in range(B)]             # decided records
         for b, acc in enumerate(self.sim.accounts_inside()):
-            self._register(b, acc)
+            self._register(b, acc.tolist())
 
     def advance(self) -> None:
         """Tick the stores until every store has a decision ready or is finished."""
@@ -264,11 +284,11 @@ class AttributionCore:
         return self.sim.now(b)
 
     # --- simulation ---------------------------------------------------------
-    def _register(self, b: int, account: np.ndarray) -> None:
-        account = account[account >= 0]
+    def _register(self, b: int, accounts: list[int]) -> None:
+        accounts = [a for a in accounts if a >= 0]
         led = self.ledgers[b]
-        led.fit(account)
-        led.seen[account] = True
+        led.fit(accounts)
+        led.seen[accounts] = True
 
     def tick(self) -> None:
         """Advance every store one tick, capturing the events it closes."""
@@ -283,53 +303,48 @@ class AttributionCore:
 
     def _book(self, out, live: np.ndarray) -> list[int]:
         """A tick's entries, exits, true interactions and closed events, for the stores
-        still open; returns the stores that queued events. (A tick touches a few stores:
-        they are found with Python sets, each store's books being its own.)"""
-        ent = out.entries
-        if len(ent):
-            for b in set(ent.store[live[ent.store]].tolist()):
-                self._register(b, ent.account[(ent.store == b) & ~ent.staff])
-        ex = out.exits
-        if len(ex):
-            for b in set(ex.store[live[ex.store]].tolist()):
-                m = (ex.store == b) & (ex.account >= 0)
-                self.ledgers[b].fit(ex.account[m])
-                ledger_add(self.ledgers[b].true, ex.account[m], ex.product[m], ex.qty[m])
-        if len(out.truth):
-            self._buffer_truth(out.truth, live)
-        ev = out.events
-        stores = set(ev.store[live[ev.store]].tolist()) if len(ev) else set()
-        for b in stores:
-            m = np.flatnonzero(ev.store == b)
-            self._capture(b, ev, m[np.argsort(ev.t_end[m], kind="stable")])
-        return list(stores)
+        still open; returns the stores that queued events. (A tick has a few rows of each,
+        touching a few stores: they are grouped in Python, each store's books being its own.)"""
+        if len(ent := out.entries):
+            for b, rows in _by_store(live, ent.store, ent.account, ent.staff).items():
+                self._register(b, [a for a, staff in rows if not staff])
+        if len(ex := out.exits):
+            for b, rows in _by_store(live, ex.store, ex.account, ex.product, ex.qty).items():
+                rows = [r for r in rows if r[0] >= 0]
+                if rows:
+                    led = self.ledgers[b]
+                    led.fit([r[0] for r in rows])
+                    ledger_add(led.true, *zip(*rows, strict=True))
+        if len(tr := out.truth):
+            # Plate interactions wait for an event to claim them (or expire as missed).
+            for b, rows in _by_store(live, tr.store, tr.tick, tr.plate, tr.account, tr.product,
+                                     tr.qty, tr.kind).items():
+                self.pending[b] += [r for r in rows if ON_PLATE[r[5]] and r[1] >= 0]
+        if not len(ev := out.events):
+            return []
+        closed = _by_store(live, ev.store, ev.plate, ev.t_start, ev.t_end, ev.dw)
+        for b, rows in closed.items():
+            rows.sort(key=lambda r: r[2])     # stable: by detector end, then as reported
+            self._capture(b, rows)
+        return list(closed)
 
-    def _buffer_truth(self, tr, live: np.ndarray) -> None:
-        """Keep plate interactions until an event claims them (or they expire as missed)."""
-        on_plate = ON_PLATE[tr.kind] & (tr.plate >= 0) & live[tr.store]
-        keep = np.flatnonzero(on_plate)
-        rows = np.stack([tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind], 1)[keep]
-        store = tr.store[keep]
-        for b in set(store.tolist()):
-            self.pending[b] = np.concatenate([self.pending[b], rows[store == b]])
-
-    def _capture(self, b: int, ev, idx: np.ndarray) -> None:
+    def _capture(self, b: int, rows: list[tuple]) -> None:
         """Queue the events store ``b`` just closed, each with the truth in its window."""
         now = self.sim.now(b)
         st = self.stats[b]
         led = self.ledgers[b]
-        for i in idx:
+        for p, t_start, t_end, dw in rows:
             rec = EventRecord()
-            rec.plate = p = int(ev.plate[i])
+            rec.plate = p
             rec.product = int(self.believed[p])
-            rec.t_start, rec.t_end, rec.t_detect = int(ev.t_start[i]), int(ev.t_end[i]), now
-            rec.dw = float(ev.dw[i])
+            rec.t_start, rec.t_end, rec.t_detect = t_start, t_end, now
+            rec.dw = dw
             rec.n_cand = -1                               # sensors not read yet: see _snapshot
-            self._match(b, rec)
+            n_truth = self._match(b, rec)
             st["events"] += 1
-            st["events_with_truth"] += int(len(rec.truth_kind) > 0)
+            st["events_with_truth"] += int(n_truth > 0)
             rec.index = st["events"] - 1
-            a, pr, q = rec.truth_delta()
+            a, pr, q = rec.truth
             if len(a):
                 led.fit(a)
                 ledger_add(led.ceiling, a, pr, q)
@@ -371,25 +386,27 @@ class AttributionCore:
             rec.n_cand, rec.cand_track, rec.cand_account = int(n), track, account
             rec.cand_rel, rec.weights = rel, weights
 
-    def _match(self, b: int, rec: EventRecord) -> None:
+    def _match(self, b: int, rec: EventRecord) -> int:
+        """Give ``rec`` the pending truth on its plate in its window; returns how many rows."""
+        lo, hi, p = rec.t_start - self.slack_ticks, rec.t_end, rec.plate
         rows = self.pending[b]
-        m = ((rows[:, 1] == rec.plate) & (rows[:, 0] >= rec.t_start - self.slack_ticks)
-             & (rows[:, 0] <= rec.t_end))
-        got = rows[m]
-        self.pending[b] = rows[~m]
-        rec.truth_account, rec.truth_product = got[:, 2], got[:, 3]
-        rec.truth_qty, rec.truth_kind = got[:, 4], got[:, 5]
+        got = [r for r in rows if r[1] == p and lo <= r[0] <= hi]
+        if got:
+            self.pending[b] = [r for r in rows if not (r[1] == p and lo <= r[0] <= hi)]
+        rec.truth = _receipt_change(got)
+        return len(got)
 
     def _expire_truth(self, b: int, now: int, force: bool = False) -> None:
         """Truth no event claimed within the sensor history is a missed event."""
         rows = self.pending[b]
-        old = rows[:, 0] < now - 2 * self.sim.hist_ticks if not force else np.ones(len(rows), bool)
-        if not old.any():
+        cut = now - 2 * self.sim.hist_ticks
+        old = rows if force else [r for r in rows if r[0] < cut]
+        if not old:
             return
-        lost = rows[old & ((rows[:, 5] == PICK) | (rows[:, 5] == PUT))]
+        lost = [r[4] for r in old if r[5] == PICK or r[5] == PUT]
         self.stats[b]["missed_rows"] += len(lost)
-        self.stats[b]["missed_items"] += int(lost[:, 4].sum())
-        self.pending[b] = rows[~old]
+        self.stats[b]["missed_items"] += sum(lost)
+        self.pending[b] = [] if force else [r for r in rows if r[0] >= cut]
 
     def _close_if_due(self, b: int) -> None:
         now = self.sim.now(b)
@@ -479,12 +496,15 @@ class AttributionCore:
 
     def action_mask(self, b: int) -> np.ndarray:
         """(K + 2,) int8: real candidates, no one, and review while the budget allows."""
-        m = np.zeros(self.K + 2, np.int8)
-        rec = self.head(b)
-        if rec is not None:
-            m[:rec.n_cand] = 1
-        m[self.K] = 1
-        m[self.K + 1] = int(self.credit[b] >= 1.0)
+        return self.action_masks([b])[0]
+
+    def action_masks(self, stores: Sequence[int]) -> np.ndarray:
+        """``action_mask`` of each of ``stores``, (len(stores), K + 2), built at once."""
+        n = np.array([q[0].n_cand if (q := self.queues[b]) else 0 for b in stores])
+        m = np.zeros((len(n), self.K + 2), np.int8)
+        m[:, :self.K] = np.arange(self.K) < n[:, None]
+        m[:, self.K] = 1
+        m[:, self.K + 1] = self.credit[stores] >= 1.0
         return m
 
     def decision_info(self, b: int, oracle: bool = True) -> dict[str, Any]:

@@ -35,6 +35,7 @@ Info (arrays over stores): ``rewards`` (named terms), ``action_mask``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -59,8 +60,9 @@ class BatchAttributionCore(AttributionCore):
     """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
 
     The base core checks every store in Python each tick; here per-tick work is a few
-    array tests over the batch (who is closing, who shuts, whose event is due to be
-    read out), and Python runs only for the stores where something happened.
+    array tests over the batch (whose event is due to be read out, who is still waiting;
+    who is closing or shuts only near closing time), and Python runs only for the
+    stores where something happened.
     """
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -70,6 +72,8 @@ class BatchAttributionCore(AttributionCore):
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
         self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
+        self.calm = 0          # ticks to come in which no open store can reach closing time
+        self.closing = False   # some store is closed but not shut (a restart may end that)
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -80,26 +84,25 @@ class BatchAttributionCore(AttributionCore):
             self.queues[b] = deque()
             self.ledgers[b] = type(self.ledgers[b])(self.N)
             self.stats[b] = dict.fromkeys(self.stats[b], 0)
-            self.pending[b] = self.pending[b][:0]
+            self.pending[b] = []
             self.recent[b] = deque(maxlen=self.recent[b].maxlen)
             st = sim.state
-            self._register(int(b), st.account[b][st.present[b] & ~st.staff[b]])
+            self._register(int(b), st.account[b][st.present[b] & ~st.staff[b]].tolist())
         self.credit[idx] = self.cfg.review_credit_start
         self.closed[idx] = self.shut[idx] = False
         self.head_t[idx] = self.next_snap[idx] = self.shut_tick[idx] = NEVER
         self.dec_tick[idx] = 0
 
     # --- simulation ---------------------------------------------------------
-    def ready_mask(self) -> np.ndarray:
-        now = self.sim.state.tick
-        return (self.head_t < NEVER) & (self.shut | (now - self.head_t >= self.delay_ticks))
-
     def finished_mask(self) -> np.ndarray:
         return self.shut & (self.head_t == NEVER)
 
     def advance(self) -> None:
         """Tick the batch until every store has a decision ready or is finished."""
-        while (~self.ready_mask() & ~self.shut).any():
+        st = self.sim.state
+        # Waiting: open, and no event yet or the head detected less than the delay ago.
+        # (count_nonzero: a B-wide .any() costs several times more, every tick.)
+        while np.count_nonzero((self.head_t > st.tick - self.delay_ticks) & ~self.shut):
             self.tick()
 
     def tick(self) -> None:
@@ -112,24 +115,41 @@ class BatchAttributionCore(AttributionCore):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        # Closing time and shutting, as AttributionCore._close_if_due, for the few due
-        # (none before closing time: then the test is skipped).
         read = live & (self.next_snap <= now)
-        late = live & (self.closed | (now >= self.end_tick))
-        if late.any():
-            inside = np.count_nonzero(st.present & ~st.staff, axis=1)
-            due = late & (~self.closed | (inside == 0) | (now >= self.end_tick + self.grace_ticks))
-            for b in np.flatnonzero(due):
-                self._close_if_due(int(b))
-            just_shut = due & self.shut
-            self.shut_tick[just_shut] = now[just_shut]
-            read |= just_shut
-        st.gate_open &= ~self.closed
-        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
-        due = np.flatnonzero(read).tolist()
+        self._close_due(now, live, read)
+        due = read.nonzero()[0].tolist()
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)
+
+    def _close_due(self, now: np.ndarray, live: np.ndarray, read: np.ndarray) -> None:
+        """Closing time and shutting, as ``AttributionCore._close_if_due``, for the stores
+        due (those that shut are added to ``read``): closed ones whose last shopper left or
+        whose grace is over, and open ones at closing time. None of those can reach it
+        for ``calm`` ticks (every clock moves one tick; a restart only sets one back)."""
+        st = self.sim.state
+        due = None
+        if self.closing:
+            inside = np.greater(st.present, st.staff).any(axis=1)    # a customer, not staff
+            due = live & self.closed & ~(inside & (now < self.end_tick + self.grace_ticks))
+        if self.calm > 0:
+            self.calm -= 1
+        else:
+            opened = live & ~self.closed
+            at_close = opened & (now >= self.end_tick)
+            due = at_close if due is None else due | at_close
+            before = now[opened & ~at_close]
+            self.calm = int(self.end_tick - 1 - before.max(initial=0))   # clocks start at 0
+        if due is None or not np.count_nonzero(due):
+            return
+        for b in due.nonzero()[0].tolist():
+            self._close_if_due(b)
+        just_shut = due & self.shut
+        self.shut_tick[just_shut] = now[just_shut]
+        read |= just_shut
+        st.gate_open &= ~self.closed
+        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
+        self.closing = bool((self.closed & ~self.shut).any())
 
     def _first_unread(self, b: int) -> int:
         """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""
@@ -154,13 +174,21 @@ class BatchAttributionCore(AttributionCore):
 
     @contextlib.contextmanager
     def as_of(self, b: int, tick: int):
-        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread."""
+        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread.
+
+        The queue is in detection order, so what was detected by ``tick`` is a prefix;
+        while the store runs ahead, most of its queue is later, so the prefix is shown
+        as a short copy of its own rather than by taking the later events off.
+        """
         q = self.queues[b]
-        later = []
-        while q and q[-1].t_detect > tick:
-            later.append(q.pop())
+        n = 0
+        for rec in q:
+            if rec.t_detect > tick:
+                break
+            n += 1
+        shown = q if n == len(q) else deque(itertools.islice(q, n))
         unread = []
-        for rec in reversed(q):
+        for rec in reversed(shown):
             if rec.n_cand < 0:
                 continue
             if rec.t_snap <= tick:
@@ -168,11 +196,12 @@ class BatchAttributionCore(AttributionCore):
             unread.append((rec, rec.n_cand))
             rec.n_cand = -1
         closed = self.closed[b]
+        self.queues[b] = shown
         self.closed[b] = tick >= self.end_tick
         try:
             yield
         finally:
-            q.extend(reversed(later))
+            self.queues[b] = q
             for rec, n in unread:
                 rec.n_cand = n
             self.closed[b] = closed
@@ -322,7 +351,7 @@ class AttributionVectorEnv(VectorEnv):
         core, B = self.core, self.num_envs
         info: dict[str, Any] = {
             "rewards": terms or {k: np.zeros(B) for k in REWARD_TERMS},
-            "action_mask": np.stack([core.action_mask(b) for b in range(B)]),
+            "action_mask": core.action_masks(range(B)),
             "event_index": np.array([-1 if (r := core.head(b)) is None else r.index
                                      for b in range(B)], np.int64),
             "time_s": core.dec_tick / core.hz,

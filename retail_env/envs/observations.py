@@ -83,12 +83,21 @@ def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float
     """
     pad = int(within_s * core.hz)
     lo, hi = rec.t_start - pad, rec.t_end + pad
-    if pool is None:      # the queue after its head, then the decided events; read-out ones
-        pool = itertools.chain(itertools.islice(core.queues[b], 1, None),
-                               (r for r, _ in core.recent[b]))
-        return [r for r in pool
-                if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
-    return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
+    if pool is not None:
+        return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
+    # The queue after its head (read-out events only), then the decided events. Those
+    # were decided in detection order and end by their detection, so the walk back
+    # from the newest stops at the first detected before ``lo``.
+    queued = [r for r in itertools.islice(core.queues[b], 1, None)
+              if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
+    decided = []
+    for r, _ in reversed(core.recent[b]):
+        if r.t_detect < lo:
+            break
+        if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0:
+            decided.append(r)
+    decided.reverse()
+    return queued + decided
 
 
 def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:
@@ -150,12 +159,13 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
     away = (last >= reach) & (t < hi)[:, None, :]                     # not within reach, to the end
     stay = (hi - 1 - np.where(away, t, -1).max(2)) / core.hz
     acc = np.array([r.cand_account for r in rs])
-    charged = np.stack([core.ledgers[b].charged[np.clip(r.cand_account, 0, len(core.ledgers[b].seen) - 1)]
+    charged = np.stack([core.ledgers[b].charged[np.minimum(np.maximum(r.cand_account, 0),
+                                                           len(core.ledgers[b].seen) - 1)]
                         for b, r in zip((stores[i] for i in sel), rs, strict=True)]).clip(0)   # (R, K, N)
     items = np.where(acc >= 0, charged.sum(2), 0)
     holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
     near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
-    busy = np.stack([_busy_elsewhere(recs[i], near[i][1], K) for i in sel])
+    busy = np.array([_busy_elsewhere(recs[i], near[i][1], K) for i in sel], np.float32)
     f = np.stack([d_min, d_mean, last[row, k, lo], last[row, k, hi - 1], last[..., -1],
                   _nan_to(d[..., -1] - end, 0.0), stay,
                   ((d < reach) & inwin).sum(2) / span, n_seen / span,
@@ -165,13 +175,12 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
     return out
 
 
-def _busy_elsewhere(rec: EventRecord, conc: list[EventRecord], K: int) -> np.ndarray:
-    busy = np.zeros(K, np.float32)
-    for r in conc:
-        if r.plate != rec.plate and r.n_cand > 0:
-            busy[rec.cand_track == r.cand_track[0]] = 1.0
-    busy[rec.n_cand:] = 0.0
-    return busy
+def _busy_elsewhere(rec: EventRecord, conc: list[EventRecord], K: int) -> list[bool]:
+    """Which of the K candidates is the nearest track of a concurrent event on another plate."""
+    nearest = {int(r.cand_track[0]) for r in conc if r.plate != rec.plate and r.n_cand > 0}
+    if not nearest:
+        return [False] * K
+    return [k < rec.n_cand and t in nearest for k, t in enumerate(rec.cand_track.tolist())]
 
 
 def _sign(x: float) -> int:
@@ -187,7 +196,7 @@ def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord]
     shelf = lay.plate_shelf
     ctx = []
     for b, rec, (wide, conc) in zip(stores, recs, near, strict=True):
-        nbr = set(int(x) for x in core.sim.nbr[rec.plate] if x >= 0)
+        nbr = core.sim.nbr_sets[rec.plate]
         nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0, conc) if r.plate in nbr),
                     default=0.0)
         undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and _sign(r.dw) != _sign(rec.dw)

@@ -29,7 +29,8 @@ def ledger_add(ledger: np.ndarray, account: np.ndarray, product: np.ndarray,
     Rows with ``account < 0`` or ``qty == 0`` are charged to no one. (A change is a few
     rows, so plain Python: far cheaper than ``np.add.at`` at that size.)
     """
-    for a, p, q in zip(*(np.ravel(x).tolist() for x in (account, product, qty)), strict=True):
+    for a, p, q in zip(*(np.asarray(x).ravel().tolist() for x in (account, product, qty)),
+                       strict=True):
         if a >= 0 and q != 0:
             ledger[a, p] += q
 

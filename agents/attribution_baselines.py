@@ -17,6 +17,7 @@ from retail_env.envs.observations import (
     CANDIDATE_FEATURES,
     EVENT_FEATURES,
     candidate_features,
+    concurrent_events,
     event_features,
 )
 
@@ -139,7 +140,7 @@ class HungarianAgent(TrajectoryAgent):
     def __init__(self, env, seed: int | None = None, window_s: float = 1.0,
                  no_one_cost: float = 5.0, **kw):
         super().__init__(env, seed, **kw)
-        self.window = int(window_s * self.core.hz)
+        self.window_s = window_s
         self.no_one_cost = no_one_cost
 
     def act(self, obs, info) -> int:
@@ -151,9 +152,7 @@ class HungarianAgent(TrajectoryAgent):
         if n == 0:
             return self.no_one
         score0 = self.scores(ev, cf, n)
-        pad = self.window
-        others = [r for r in list(core.queues[b])[1:] + [r for r, _ in core.recent[b]]
-                  if r.n_cand > 0 and r.t_start <= rec.t_end + pad and r.t_end >= rec.t_start - pad]
+        others = [r for r in concurrent_events(core, b, rec, self.window_s) if r.n_cand > 0]
         if not others:
             return self.decide(ev, cf, score0, n)
         rows = [(rec, score0)]

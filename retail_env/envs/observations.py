@@ -74,8 +74,8 @@ def _nan_to(x: np.ndarray, v: float) -> np.ndarray:
 Nearby = tuple[list[EventRecord], list[EventRecord]]   # events within 5 s, within 2 s
 
 
-def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float,
-                pool: list[EventRecord] | None = None):
+def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s: float,
+                      pool: list[EventRecord] | None = None):
     """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``.
 
     ``pool``: an earlier answer for a wider ``within_s`` to filter (same order), so the
@@ -102,8 +102,8 @@ def _concurrent(core: AttributionCore, b: int, rec: EventRecord, within_s: float
 
 def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:
     """The events both feature sets look at around ``rec`` (one queue walk)."""
-    wide = _concurrent(core, b, rec, 5.0)
-    return wide, _concurrent(core, b, rec, 2.0, wide)
+    wide = concurrent_events(core, b, rec, 5.0)
+    return wide, concurrent_events(core, b, rec, 2.0, wide)
 
 
 def candidate_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
@@ -197,7 +197,7 @@ def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord]
     ctx = []
     for b, rec, (wide, conc) in zip(stores, recs, near, strict=True):
         nbr = core.sim.nbr_sets[rec.plate]
-        nb_dw = max((abs(r.dw) for r in _concurrent(core, b, rec, 1.0, conc) if r.plate in nbr),
+        nb_dw = max((abs(r.dw) for r in concurrent_events(core, b, rec, 1.0, conc) if r.plate in nbr),
                     default=0.0)
         undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and _sign(r.dw) != _sign(rec.dw)
                    and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw) for r in wide)

@@ -100,6 +100,12 @@ def breakdown(env_id: str, kind: str, n: int, **env_kwargs) -> dict:
             "batch_ticks_per_step": clock.batch_ticks / r["batch_steps"]}
 
 
+def _cpu(env) -> float:
+    """CPU seconds of this process and of the env's worker processes, if it has any."""
+    workers = getattr(env, "worker_cpu_seconds", None)
+    return time.process_time() + (workers() if workers else 0.0)
+
+
 def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int = 3,
          warm_steps: int = 2, profile: bool = False, **env_kwargs) -> dict:
     """Decisions (or periods) per second summed over all stores.
@@ -117,7 +123,7 @@ def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int =
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0 = time.perf_counter(), _cpu(env)
     env.reset(seed=0)
     reset_s = time.perf_counter() - t0
     env.action_space.seed(0)
@@ -126,7 +132,7 @@ def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int =
             out = env.step(env.action_space.sample())
             if kind == "single" and (out[2] or out[3]):
                 env.reset()
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), _cpu(env)
     steps = decisions = episodes = 0
     prev_done = np.zeros(n if kind != "single" else 1, bool)
     finished = np.zeros_like(prev_done)
@@ -146,7 +152,7 @@ def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int =
         elapsed = time.perf_counter() - t0
         if finished.all() if whole else (elapsed >= seconds and steps >= min_steps):
             break
-    cpu = time.process_time() - c0
+    cpu = _cpu(env) - c0
     if prof:
         prof.disable()
     env.close()

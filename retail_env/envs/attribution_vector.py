@@ -160,6 +160,18 @@ class BatchAttributionCore(AttributionCore):
             due = rec.t_detect + self.delay_ticks
         return due
 
+    def run_ahead(self, lead: int) -> bool:
+        """Tick once if an open store has fewer than ``lead`` events queued; False if none has.
+
+        The simulator never depends on the actions, so ticks taken while the agent thinks
+        are ticks a later ``advance`` need not take (``as_of`` hides what they add).
+        """
+        queues, shut = self.queues, self.shut.tolist()
+        if all(shut[b] or len(queues[b]) >= lead for b in range(self.B)):
+            return False
+        self.tick()
+        return True
+
     def decide(self, b: int, action: int) -> dict[str, float]:
         terms = super().decide(b, action)
         q = self.queues[b]
@@ -255,6 +267,29 @@ class AttributionVectorEnv(VectorEnv):
             seeds = self.np_random.integers(0, SEED_HI, B)
         else:
             seeds = int(seed) + np.arange(B)
+        return self.start(seeds)
+
+    def step(self, actions):
+        self._check_started()
+        self._check_actions(actions)     # before the seeds are drawn: a bad call draws nothing
+        return self.step_seeded(actions, self.restart_seeds())
+
+    def reset_done(self):
+        """Restart the stores that terminated at the last step, now; returns ``(obs, info)``.
+
+        Their observations become the first of the new episodes; the other stores'
+        observations are those of the last step.
+        """
+        return self.reset_done_seeded(self.restart_seeds())
+
+    # --- the same, with the episode seeds given (``ShardedAttributionEnv``'s workers) -----
+    def restart_seeds(self) -> np.ndarray:
+        """Seeds of the stores the next step restarts (those that terminated), in store order."""
+        return self.np_random.integers(0, SEED_HI, int(np.count_nonzero(self.prev_done)))
+
+    def start(self, seeds: Sequence[int]):
+        """``reset`` with store ``i`` seeded ``seeds[i]``; returns ``(obs, info)``."""
+        B = self.num_envs
         self.episode_seeds = np.asarray(seeds, np.int64)
         self.core.reset([int(s) for s in seeds])
         self._started = True
@@ -263,9 +298,9 @@ class AttributionVectorEnv(VectorEnv):
         self.prev_done[:] = False
         return self._observe(everyone), self._info(None, np.zeros(B, bool))
 
-    def step(self, actions):
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
+    def step_seeded(self, actions, seeds: Sequence[int]):
+        """``step``, restarting the stores that terminated with ``seeds`` (in store order)."""
+        self._check_started()
         a = self._check_actions(actions)
         B, core = self.num_envs, self.core
         restart = self.prev_done.copy()
@@ -276,7 +311,7 @@ class AttributionVectorEnv(VectorEnv):
             reward[b] = sum(t.values())        # the single env's sum, in its order
             for k, v in t.items():
                 terms[k][b] = v
-        self._restart(restart)
+        self._restart(restart, seeds)
         core.advance()
         self._reroll_empty(restart)
         terminated = ~restart & core.finished_mask()
@@ -285,25 +320,22 @@ class AttributionVectorEnv(VectorEnv):
         return (self._observe(np.ones(B, bool)), reward, terminated, np.zeros(B, bool),
                 self._info(terms, terminated))
 
-    def reset_done(self):
-        """Restart the stores that terminated at the last step, now; returns ``(obs, info)``.
-
-        Their observations become the first of the new episodes; the other stores'
-        observations are those of the last step.
-        """
+    def reset_done_seeded(self, seeds: Sequence[int]):
+        """``reset_done``, restarting with ``seeds`` (in store order)."""
         restart = self.prev_done.copy()
         if restart.any():
-            self._restart(restart)
+            self._restart(restart, seeds)
             self.core.advance()
             self._reroll_empty(restart)
             self.prev_done[:] = False
         return self._observe(restart), self._info(None, np.zeros(self.num_envs, bool))
 
     # --- episodes -----------------------------------------------------------
-    def _restart(self, which: np.ndarray) -> None:
+    def _restart(self, which: np.ndarray, seeds: Sequence[int]) -> None:
         idx = np.flatnonzero(which)
+        if len(idx) != len(seeds):
+            raise ValueError(f"{len(idx)} stores restart but {len(seeds)} seeds were given")
         if len(idx):
-            seeds = self.np_random.integers(0, SEED_HI, len(idx))
             self.episode_seeds[idx] = seeds
             self.core.reset_stores(idx, [int(s) for s in seeds])
 
@@ -367,16 +399,25 @@ class AttributionVectorEnv(VectorEnv):
             info["_receipts"] = terminated.copy()
         return info
 
+    def _check_started(self) -> None:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+
     def _check_actions(self, actions) -> np.ndarray:
-        a = np.asarray(actions)
-        hi = self.K + 1
-        if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
-            raise InvalidActionError(f"actions must be {self.num_envs} integers in [0, {hi}] "
-                                     f"(one per store), got {actions!r}")
-        bad = (a < 0) | (a > hi)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InvalidActionError(f"actions[{i}]={int(a[i])} is out of range: must be in "
-                                     f"[0, {hi}] (charge candidate 0..{self.K - 1}, "
-                                     f"{self.K} = no one, {hi} = review)")
-        return a.astype(np.int64)
+        return check_actions(actions, self.num_envs, self.K)
+
+
+def check_actions(actions, n: int, K: int) -> np.ndarray:
+    """``n`` store actions as int64, or ``InvalidActionError`` naming the first bad one."""
+    a = np.asarray(actions)
+    hi = K + 1
+    if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
+        raise InvalidActionError(f"actions must be {n} integers in [0, {hi}] "
+                                 f"(one per store), got {actions!r}")
+    bad = (a < 0) | (a > hi)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidActionError(f"actions[{i}]={int(a[i])} is out of range: must be in "
+                                 f"[0, {hi}] (charge candidate 0..{K - 1}, "
+                                 f"{K} = no one, {hi} = review)")
+    return a.astype(np.int64)

@@ -13,7 +13,8 @@ import gymnasium as gym
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
 PROMOTION = "retail_env.envs.promotion:PromotionEnv"
 VECTOR_ENTRY_POINTS = {
-    ATTRIBUTION: "retail_env.envs.attribution_vector:AttributionVectorEnv",
+    # num_workers=W > 1 splits the stores over W processes (retail_env/envs/sharded.py)
+    ATTRIBUTION: "retail_env.envs.sharded:make_attribution_vector",
     # every promotion preset, the spatial (walking-store) one included, batches natively
     PROMOTION: "retail_env.envs.promotion_vector:PromotionVectorEnv",
 }

@@ -59,6 +59,16 @@ def train_seed(cfg: DictConfig) -> int:
     return first
 
 
+def env_workers(cfg: DictConfig) -> int:
+    """``train.env_workers``, checked: worker processes serve the attribution task only."""
+    workers, n = int(cfg.train.get("env_workers", 1)), int(cfg.train.n_envs)
+    if workers != 1 and (cfg.env.task != "attribution" or not 1 <= workers <= n):
+        raise ConfigError(f"train.env_workers={workers} is not allowed: worker processes serve "
+                          f"the attribution task only, with 1 <= env_workers <= "
+                          f"train.n_envs={n}")
+    return workers
+
+
 def make_vec_env(cfg: DictConfig):
     """The run's SB3 VecEnv (the native vector env), with episode stats for the logs."""
     from stable_baselines3.common.vec_env import VecMonitor
@@ -68,6 +78,8 @@ def make_vec_env(cfg: DictConfig):
 
     kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
     n = int(cfg.train.n_envs)
+    if (workers := env_workers(cfg)) != 1:
+        kwargs["num_workers"] = workers
     venv = make_sb3_vec_env(cfg.env.id, n, seed=train_seed(cfg), **kwargs)
     wrapped, v = False, venv
     while isinstance(v, VecEnvWrapper):
@@ -90,6 +102,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if int(cfg.train.total_timesteps) < 1 or int(cfg.train.n_envs) < 1:
         raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
                           f"{cfg.train.n_envs} must both be >= 1")
+    env_workers(cfg)
     done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done

@@ -42,8 +42,11 @@ def test_bench_envs_table_reports_ratios_against_targets():
            "breakdown": {"native 64": {"ms_per_decision": 1.25, "sim_ms": 0.75, "rest_ms": 0.5,
                                        "store_ticks_per_decision": 54.04,
                                        "batch_ticks_per_step": 106.2}}}
+    res["attribution"] = {**task, "native 64, 2 workers": {"per_s": 50.0, "per_cpu_s": 30.0}}
     md = bench_envs.table(res)
     assert "| attribution: native 64 / SyncVectorEnv 64 | 15.0x | 10.0x | >= 10x |" in md
+    assert "| attribution: native 64, 2 workers / SyncVectorEnv 64 | 25.0x | 7.5x | >= 10x |" in md
+    assert "| promotion: native 64, 2 workers" not in md
     assert "| 25.0 % | | < 10 % |" in md and "--quick" in md and "load average 1.00" in md
     assert "Attribution timed over whole episodes" in md and "the rest 2 s per figure" in md
     assert "| attribution, native 64: ms per decision = simulator + rest of env | 1.25 = 0.75 + 0.50 |" in md

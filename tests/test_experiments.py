@@ -140,6 +140,25 @@ def test_benchmark_skips_pairs_that_cannot_play(tmp_path):
     assert not d.exists()
 
 
+def test_training_over_two_env_workers_learns_the_same_policy(trained, tmp_path):
+    import torch
+
+    from experiments.train import train
+    from retail_env.sim.validation import ConfigError
+
+    out, recs = trained
+    rec = train(cfg_for("train", tmp_path, "env=attribution", "agent=ppo", "train.env_workers=2"),
+                run_dir(tmp_path, "attribution", "ppo"))
+    assert rec["evaluation"]["scores"] == recs["attribution"]["evaluation"]["scores"]
+    one = torch.load(Path(recs["attribution"]["checkpoint"]) / "policy.pt", weights_only=True)
+    two = torch.load(Path(rec["checkpoint"]) / "policy.pt", weights_only=True)
+    assert all(torch.equal(one[k], two[k]) for k in one)      # the same weights, bit for bit
+    with pytest.raises(ConfigError, match="train.env_workers=2"):
+        train(cfg_for("train", tmp_path, "env=promotion_mini", "agent=ppo", "train.env_workers=2"),
+              run_dir(tmp_path, "promotion_mini", "ppo"))
+    assert not run_dir(tmp_path, "promotion_mini", "ppo").exists()    # refused before starting
+
+
 # --- checkpoints: safe loading and clear errors ---------------------------------------
 def test_checkpoint_errors(trained, tmp_path):
     import shutil

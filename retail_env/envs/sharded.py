@@ -110,6 +110,7 @@ class ShardedAttributionEnv(VectorEnv):
         bounds = np.linspace(0, self.num_envs, int(num_workers) + 1).round().astype(int)
         self._slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self._sizes = [s.stop - s.start for s in self._slices]
+        self._context = context
         ctx = mp.get_context(context)
         for n in self._sizes:
             here, there = ctx.Pipe()
@@ -206,7 +207,9 @@ class ShardedAttributionEnv(VectorEnv):
             try:
                 status, value = pipe.recv()
             except EOFError:
-                status, value = "error", (RuntimeError(f"shard worker {w} died"), "")
+                status, value = "error", (RuntimeError(
+                    f"shard worker {w} died (its own traceback, if any, is on stderr; the "
+                    f"'{self._context}' start method needs a main module it can import)"), "")
             if status == "error" and error is None:
                 exc, tb = value
                 exc.add_note(f"(in shard worker {w})\n{tb}")

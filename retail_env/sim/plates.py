@@ -59,21 +59,26 @@ def noise_bank() -> np.ndarray:
     return (q[np.argsort(z, kind="stable")] / q.std()).astype(np.float32)
 
 
+# The bank as a global: Numba freezes it into the compiled kernel as constant data, so the
+# compiler knows no store can change it and vectorises the sample loop with gathers from it.
+_BANK = noise_bank()
+
+
 @numba.njit(cache=True, nogil=True)
 def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel, level,
                     prev_force, noise_sd_q, ring, sums, baseline, nb_left, nb_right, w_left,
-                    w_right, bank, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
+                    w_right, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
                     hist_scale):
     """One tick of readings for every plate, and the detector's window sums (see plate_samples).
 
     Per store: a pass over the plates for their tick constants, then the k samples
-    sample by sample across plates (contiguous rows of ``raw``, so the compiler can
-    vectorise), then the sums. Each plate's float32 operations run in the same order
+    sample by sample across plates (contiguous rows of ``raw``, so the compiler
+    vectorises), then the sums. Each plate's float32 operations run in the same order
     as one sample loop per plate would, so results do not depend on the loop order.
     """
     k, B, P = raw.shape
     W = ring.shape[0]
-    z = np.empty((k, P), np.float32)
+    off = np.empty(P, np.int64)
     sd = np.empty(P, np.float32)
     step = np.empty(P, np.float32)
     old = np.empty(P, np.float32)
@@ -90,13 +95,12 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
             x = u[b, p] * BANK_SIZE
             i = int(x)
             frac = x - i
-            zk = bank[(i + k) & BANK_MASK]
+            zk = _BANK[(i + k) & BANK_MASK]
             zr = zero_rel[b, p] + drift * zk
             zero_rel[b, p] = zr
             lev = ((_F(weight[b, p]) + force) + zr) * inv_unit
             sd[p] = (noise_sd_q[b, p] + tremor * force) + jolt * abs(force - prev_force[b, p])
-            for j in range(k):
-                z[j, p] = bank[(i + j) & BANK_MASK]
+            off[p] = i
             old[p] = level[b, p]
             step[p] = lev - old[p]
             spike[p] = (_F(1.0) if frac < spike_p else _F(0.0)) * spike_q * zk
@@ -107,9 +111,8 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
         for j in range(k):
             r = ramp[j]
             row = raw[j, b]
-            zj = z[j]
             for p in range(P):
-                v = (zj[p] * sd[p] + r * step[p]) + old[p]
+                v = (_BANK[(off[p] + j) & BANK_MASK] * sd[p] + r * step[p]) + old[p]
                 if j == js:
                     v = v + spike[p]
                 if quantise:
@@ -150,7 +153,7 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
 
 def samples_consts(s: SensorState, sp: SensorParams) -> tuple:
     """The constant trailing arguments of ``_samples_kernel`` (see ``SensorState.kernel_consts``)."""
-    return (s.nb_left, s.nb_right, s.w_left, s.w_right, noise_bank(), s.ramp,
+    return (s.nb_left, s.nb_right, s.w_left, s.w_right, s.ramp,
             _F(sp.drift_step_kg), _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
             sp.quant_kg > 0, _F(s.unit / s.k))
 

@@ -50,54 +50,53 @@ def _fma(typingctx, a, b, c):
 
 
 @numba.njit(cache=True, nogil=True)
+def _pair_d2(xi, yi, ni, xj, yj, nj):
+    """Squared distance |a|^2 + |b|^2 - 2 a.b of tracks i, j in the batched matmul's rounding
+    (the form it replaced); d2(j, i) is (dot + n_j) + n_i, as a row j of that matmul."""
+    return (_fma(yi, yj, xi * xj) * _F(-2.0) + ni) + nj
+
+
+@numba.njit(cache=True, nogil=True)
 def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, track_body,
-              n_switches, d2):
+              n_switches, xyn):
     """Neighbour counts of store ``b``'s tracks, and at most one identity switch.
 
-    Squared distances are |a|^2 + |b|^2 - 2 a.b (the form of the batched matmul this
-    replaced, which fixes their rounding). Absent shoppers are parked at least 10 m
-    apart and 100 m from the store, so only pairs of present ones can be close: the
-    others count only themselves. Each close pair (< switch radius) switches with
+    Absent shoppers are parked at least 10 m apart and 100 m from the store, so only
+    pairs of present ones can be close: the others count only themselves. The present
+    ones are packed into ``xyn`` (3, >= S) rows x, y, |xy|^2, padded with NaN to a
+    multiple of 16 (NaN is never close), and every ordered pair is tested: a branch-free
+    loop the compiler vectorises. Each close pair (< switch radius) switches with
     probability rate x dt x crowd_every per refresh, at most one switch per store per
     refresh (two are vanishingly rare at the rates used); which pair follows from the
     store's one switch uniform.
     """
     S = bx.shape[0]
-    x = np.empty(S, np.float32)
-    y = np.empty(S, np.float32)
-    n2 = np.empty(S, np.float32)
     on = np.empty(S, np.int64)
-    m = 0
+    m = close = 0
     for i in range(S):
         if alive[i]:
-            x[i], y[i] = bx[i], by[i]
+            x, y = bx[i], by[i]
+            xyn[0, m], xyn[1, m], xyn[2, m] = x, y, _fma(x, x, y * y)
             on[m] = i
             m += 1
         else:
-            x[i], y[i] = far[i].real, far[i].imag
-        n2[i] = _fma(x[i], x[i], y[i] * y[i])
-    close = 0
-    for i in range(S):
-        if not alive[i]:
-            d = (_fma(y[i], y[i], x[i] * x[i]) * _F(-2.0) + n2[i]) + n2[i]
+            x, y = far[i].real, far[i].imag
+            n2 = _fma(x, x, y * y)
+            d = _pair_d2(x, y, n2, x, y, n2)
             near[i] = _F(d < r2) - _F(1.0)
             close += d < rs2
-    cnt = np.zeros(S, np.int64)
+    M = -(-m // 16) * 16
+    xyn[:, m:M] = np.nan
+    xs, ys, ns = xyn[0, :M], xyn[1, :M], xyn[2, :M]
     for a in range(m):
-        i = on[a]
-        for c in range(a, m):
-            j = on[c]
-            dot = _fma(y[i], y[j], x[i] * x[j]) * _F(-2.0)
-            dij = (dot + n2[i]) + n2[j]
-            dji = (dot + n2[j]) + n2[i]
-            d2[i, j], d2[j, i] = dij, dji
-            cnt[i] += dij < r2
-            close += dij < rs2
-            if j != i:
-                cnt[j] += dji < r2
-                close += dji < rs2
-    for a in range(m):
-        near[on[a]] = _F(cnt[on[a]]) - _F(1.0)
+        xi, yi, ni = xs[a], ys[a], ns[a]
+        cnt = c2 = 0
+        for c in range(M):
+            d = _pair_d2(xi, yi, ni, xs[c], ys[c], ns[c])
+            cnt += d < r2
+            c2 += d < rs2
+        near[on[a]] = _F(cnt) - _F(1.0)
+        close += c2
     if switch_p_pair <= 0:
         return
     npairs = _F(0.5) * _F(close) - _F(0.5 * S)
@@ -107,12 +106,10 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
     k = int(u_switch / prob * np.rint(npairs))   # which close pair (i < j, row-major), 0-based
     hit_i = hit_j = seen = 0
     for a in range(m):
-        i = on[a]
         for c in range(a + 1, m):
-            j = on[c]
-            if d2[i, j] < rs2:
+            if _pair_d2(xs[a], ys[a], ns[a], xs[c], ys[c], ns[c]) < rs2:
                 if seen == k:
-                    hit_i, hit_j = i, j
+                    hit_i, hit_j = on[a], on[c]
                 seen += 1
                 if seen > k:
                     break
@@ -129,7 +126,7 @@ def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_bod
                    rs2, switch_p_pair):
     B, S = track_body.shape
     nan = _F(np.nan)
-    d2 = np.empty((S, S), np.float32)
+    xyn = np.empty((3, -(-S // 16) * 16), np.float32)
     bx = np.empty(S, np.float32)
     by = np.empty(S, np.float32)
     alive = np.empty(S, np.bool_)
@@ -166,7 +163,7 @@ def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_bod
             hist_c[hist_pos, b, j] = xy
         if age[b] % crowd_every == 0:
             _crowding(b, bx, by, alive, far, near[b], r2, rs2, switch_p_pair, u[b, u0 + S],
-                      track_body, n_switches, d2)
+                      track_body, n_switches, xyn)
         age[b] += 1
 
 

@@ -19,7 +19,7 @@ per tick affordable at B=1024. All randomness still flows from BatchRNG.
 Why compiled: per plate and tick the model is a chain of ~20 float32 operations
 over k samples. As NumPy array passes it streamed the (k, B, P) block through
 memory a dozen times (about a third of a B = 1024 tick, see the README's profile);
-one Numba pass per plate does the same arithmetic, operation for operation in the
+one Numba pass per store does the same arithmetic, operation for operation in the
 same precision and order, so results are unchanged bit for bit.
 """
 
@@ -59,14 +59,32 @@ def noise_bank() -> np.ndarray:
     return (q[np.argsort(z, kind="stable")] / q.std()).astype(np.float32)
 
 
+# The bank as a global: Numba freezes it into the compiled kernel as constant data, so the
+# compiler knows no store can change it and vectorises the sample loop with gathers from it.
+_BANK = noise_bank()
+
+
 @numba.njit(cache=True, nogil=True)
 def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel, level,
                     prev_force, noise_sd_q, ring, sums, baseline, nb_left, nb_right, w_left,
-                    w_right, bank, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
+                    w_right, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
                     hist_scale):
-    """One tick of readings for every plate, and the detector's window sums (see plate_samples)."""
+    """One tick of readings for every plate, and the detector's window sums (see plate_samples).
+
+    Per store: a pass over the plates for their tick constants, then the k samples
+    sample by sample across plates (contiguous rows of ``raw``, so the compiler
+    vectorises), then the sums. Each plate's float32 operations run in the same order
+    as one sample loop per plate would, so results do not depend on the loop order.
+    """
     k, B, P = raw.shape
     W = ring.shape[0]
+    off = np.empty(P, np.int64)
+    sd = np.empty(P, np.float32)
+    step = np.empty(P, np.float32)
+    old = np.empty(P, np.float32)
+    spike = np.empty(P, np.float32)
+    s0 = np.empty(P, np.float32)
+    s1 = np.empty(P, np.float32)
     for b in range(B):
         if idle[b]:
             continue
@@ -77,32 +95,37 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
             x = u[b, p] * BANK_SIZE
             i = int(x)
             frac = x - i
-            zk = bank[(i + k) & BANK_MASK]
+            zk = _BANK[(i + k) & BANK_MASK]
             zr = zero_rel[b, p] + drift * zk
             zero_rel[b, p] = zr
             lev = ((_F(weight[b, p]) + force) + zr) * inv_unit
-            sd = (noise_sd_q[b, p] + tremor * force) + jolt * abs(force - prev_force[b, p])
-            old = level[b, p]
-            step = lev - old
-            spike = (_F(1.0) if frac < spike_p else _F(0.0)) * spike_q * zk
-            s0 = _F(0.0)
-            s1 = _F(0.0)
-            for j in range(k):
-                v = (bank[(i + j) & BANK_MASK] * sd + ramp[j] * step) + old
-                if j == js:
-                    v = v + spike
-                if quantise:
-                    v = _F(np.rint(v))
-                raw[j, b, p] = v
-                s0 = s0 + v
-                s1 = s1 + v * v
+            sd[p] = (noise_sd_q[b, p] + tremor * force) + jolt * abs(force - prev_force[b, p])
+            off[p] = i
+            old[p] = level[b, p]
+            step[p] = lev - old[p]
+            spike[p] = (_F(1.0) if frac < spike_p else _F(0.0)) * spike_q * zk
             level[b, p] = lev
             prev_force[b, p] = force
-            sums[0, b, p] = (sums[0, b, p] + s0) - ring[slot, 0, b, p]
-            sums[1, b, p] = (sums[1, b, p] + s1) - ring[slot, 1, b, p]
-            ring[slot, 0, b, p] = s0
-            ring[slot, 1, b, p] = s1
-            hist_row[b, p] = s0 * hist_scale + baseline[b, p]
+            s0[p] = _F(0.0)
+            s1[p] = _F(0.0)
+        for j in range(k):
+            r = ramp[j]
+            row = raw[j, b]
+            for p in range(P):
+                v = (_BANK[(off[p] + j) & BANK_MASK] * sd[p] + r * step[p]) + old[p]
+                if j == js:
+                    v = v + spike[p]
+                if quantise:
+                    v = _F(np.rint(v))
+                row[p] = v
+                s0[p] = s0[p] + v
+                s1[p] = s1[p] + v * v
+        for p in range(P):
+            sums[0, b, p] = (sums[0, b, p] + s0[p]) - ring[slot, 0, b, p]
+            sums[1, b, p] = (sums[1, b, p] + s1[p]) - ring[slot, 1, b, p]
+            ring[slot, 0, b, p] = s0[p]
+            ring[slot, 1, b, p] = s1[p]
+            hist_row[b, p] = s0[p] * hist_scale + baseline[b, p]
 
 
 def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, touch: np.ndarray,
@@ -130,7 +153,7 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
 
 def samples_consts(s: SensorState, sp: SensorParams) -> tuple:
     """The constant trailing arguments of ``_samples_kernel`` (see ``SensorState.kernel_consts``)."""
-    return (s.nb_left, s.nb_right, s.w_left, s.w_right, noise_bank(), s.ramp,
+    return (s.nb_left, s.nb_right, s.w_left, s.w_right, s.ramp,
             _F(sp.drift_step_kg), _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
             sp.quant_kg > 0, _F(s.unit / s.k))
 

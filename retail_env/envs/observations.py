@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionCore, EventRecord
+from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
 
 LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
 FAR_M = 10.0      # distance reported for a track not seen in a window
@@ -67,10 +68,6 @@ CANDIDATE_FEATURES = (
 )
 
 
-def _nan_to(x: np.ndarray, v: float) -> np.ndarray:
-    return np.where(np.isnan(x), v, x)
-
-
 Nearby = tuple[list[EventRecord], list[EventRecord]]   # events within 5 s, within 2 s
 
 
@@ -118,46 +115,22 @@ def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarra
 
 def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
                    near: list[Nearby] | None = None) -> np.ndarray:
-    """(R, K, F) candidate features of events ``recs`` of ``stores``: one set of array ops
-    for all of them (a vector env observes every store at once), so per-event Python is
-    only the ledger look-up and the concurrent events. Rows past each ``n_cand`` are 0."""
+    """(R, K, F) candidate features of events ``recs`` of ``stores``: the trajectory
+    features in one compiled pass over all of them (``track_features.py``; a vector env
+    observes every store at once), the receipt look-ups as array ops, the concurrent
+    events in Python per event. Rows past each ``n_cand`` are 0."""
     K = core.K
     out = np.zeros((len(recs), K, len(CANDIDATE_FEATURES)), np.float32)
     sel = [i for i, r in enumerate(recs) if r.n_cand > 0]
     if not sel:
         return out
     rs = [recs[i] for i in sel]
-    n = np.array([r.n_cand for r in rs])[:, None]
-    valid = np.arange(K) < n                                          # (R, K)
-    rel = np.stack([r.cand_rel for r in rs])                          # (R, K, H, 2)
-    d = np.hypot(rel[..., 0], rel[..., 1])                            # NaN = unseen
-    H = d.shape[2]
-    lo = np.array([r.lo for r in rs])[:, None]
-    hi = np.array([r.hi + 1 for r in rs])[:, None]
-    t = np.arange(H)
-    inwin = ((t >= lo) & (t < hi))[:, None, :]
-    nan = np.isnan(d)
-    seen = inwin & ~nan
-    n_seen = seen.sum(2)
-    # Summed per event over its own window, as a slice: float32 sums depend on the order.
-    d0 = np.where(nan, 0.0, d)
-    total = np.stack([np.add.reduce(d0[i, :, lo[i, 0]:hi[i, 0]], axis=1) for i in range(len(rs))])
-    span = np.maximum(1, hi - lo)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d_min = np.where(n_seen > 0, np.where(seen, d, np.inf).min(2), FAR_M)
-        d_mean = np.where(n_seen > 0, total / np.maximum(n_seen, 1), FAR_M)
-    last = np.where(nan, FAR_M, d)
+    n = [r.n_cand for r in rs]
+    track_features(np.stack([r.cand_rel for r in recs]), [r.n_cand for r in recs],
+                   [r.lo for r in recs], [r.hi for r in recs], core.hz, core.cfg.reach_m,
+                   LIM, FAR_M, out)
+    valid = np.arange(K) < np.array(n)[:, None]                       # (R, K)
     row, k = np.arange(len(rs))[:, None], np.arange(K)
-    end = d[row, k, hi - 1]
-    pre = np.maximum(0, lo - int(core.hz))
-    approach = ((d[row, k, pre] - d[row, k, lo]) * core.hz
-                / np.maximum(1, lo - pre).astype(np.float32))
-    mid = rel[row, k, (lo + hi - 1) // 2]                             # (R, K, 2)
-    pair = np.hypot(mid[:, :, None, 0] - mid[:, None, :, 0], mid[:, :, None, 1] - mid[:, None, :, 1])
-    crowd = ((pair < 1.0) & valid[:, None, :]).sum(2) - 1
-    reach = core.cfg.reach_m
-    away = (last >= reach) & (t < hi)[:, None, :]                     # not within reach, to the end
-    stay = (hi - 1 - np.where(away, t, -1).max(2)) / core.hz
     acc = np.array([r.cand_account for r in rs])
     charged = np.stack([core.ledgers[b].charged[np.minimum(np.maximum(r.cand_account, 0),
                                                            len(core.ledgers[b].seen) - 1)]
@@ -166,12 +139,8 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
     holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
     near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     busy = np.array([_busy_elsewhere(recs[i], near[i][1], K) for i in sel], np.float32)
-    f = np.stack([d_min, d_mean, last[row, k, lo], last[row, k, hi - 1], last[..., -1],
-                  _nan_to(d[..., -1] - end, 0.0), stay,
-                  ((d < reach) & inwin).sum(2) / span, n_seen / span,
-                  _nan_to(approach, 0.0), d_min - np.where(valid, d_min, np.inf).min(1, keepdims=True),
-                  np.maximum(crowd, 0), acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
-    out[sel] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+    f = np.stack([acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
+    out[sel, :, N_TRACK_FEATURES:] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
     return out
 
 

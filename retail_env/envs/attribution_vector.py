@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -59,10 +60,10 @@ SEED_HI = 2**31 - 1                   # seeds are drawn from [0, SEED_HI), as th
 class BatchAttributionCore(AttributionCore):
     """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
 
-    The base core checks every store in Python each tick; here per-tick work is a few
-    array tests over the batch (whose event is due to be read out, who is still waiting;
-    who is closing or shuts only near closing time), and Python runs only for the
-    stores where something happened.
+    The base core checks every store in Python each tick; here one compiled scan of
+    the batch per tick finds whose event is due to be read out and who is due to close
+    or shut (and one more, who is still waiting), and Python runs only for the stores
+    where something happened.
     """
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -72,8 +73,6 @@ class BatchAttributionCore(AttributionCore):
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
         self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
-        self.calm = 0          # ticks to come in which no open store can reach closing time
-        self.closing = False   # some store is closed but not shut (a restart may end that)
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -100,56 +99,38 @@ class BatchAttributionCore(AttributionCore):
     def advance(self) -> None:
         """Tick the batch until every store has a decision ready or is finished."""
         st = self.sim.state
-        # Waiting: open, and no event yet or the head detected less than the delay ago.
-        # (count_nonzero: a B-wide .any() costs several times more, every tick.)
-        while np.count_nonzero((self.head_t > st.tick - self.delay_ticks) & ~self.shut):
+        while _any_waiting(self.head_t, st.tick, self.delay_ticks, self.shut):
             self.tick()
 
     def tick(self) -> None:
         sim = self.sim
         st = sim.state
         out = sim_store.step(st, sim.params, sim.rng)
-        live = ~self.shut
         now = st.tick
-        for b in self._book(out, live):
+        for b in self._book(out, ~self.shut):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        read = live & (self.next_snap <= now)
-        self._close_due(now, live, read)
-        due = read.nonzero()[0].tolist()
+        close, read = _due_stores(now, self.shut, self.closed, self.next_snap, st.present,
+                                  st.staff, self.end_tick, self.grace_ticks)
+        due = read.tolist()
+        if len(close):
+            due = self._close_due(close.tolist(), now, due)
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)
 
-    def _close_due(self, now: np.ndarray, live: np.ndarray, read: np.ndarray) -> None:
-        """Closing time and shutting, as ``AttributionCore._close_if_due``, for the stores
-        due (those that shut are added to ``read``): closed ones whose last shopper left or
-        whose grace is over, and open ones at closing time. None of those can reach it
-        for ``calm`` ticks (every clock moves one tick; a restart only sets one back)."""
-        st = self.sim.state
-        due = None
-        if self.closing:
-            inside = np.greater(st.present, st.staff).any(axis=1)    # a customer, not staff
-            due = live & self.closed & ~(inside & (now < self.end_tick + self.grace_ticks))
-        if self.calm > 0:
-            self.calm -= 1
-        else:
-            opened = live & ~self.closed
-            at_close = opened & (now >= self.end_tick)
-            due = at_close if due is None else due | at_close
-            before = now[opened & ~at_close]
-            self.calm = int(self.end_tick - 1 - before.max(initial=0))   # clocks start at 0
-        if due is None or not np.count_nonzero(due):
-            return
-        for b in due.nonzero()[0].tolist():
+    def _close_due(self, stores: list[int], now: np.ndarray, read: list[int]) -> list[int]:
+        """Close or shut ``stores`` (as ``AttributionCore._close_if_due``); returns the
+        stores to read out: ``read`` and those that shut."""
+        for b in stores:
             self._close_if_due(b)
-        just_shut = due & self.shut
-        self.shut_tick[just_shut] = now[just_shut]
-        read |= just_shut
+        shut = [b for b in stores if self.shut[b]]
+        self.shut_tick[shut] = now[shut]
+        st = self.sim.state
         st.gate_open &= ~self.closed
         st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
-        self.closing = bool((self.closed & ~self.shut).any())
+        return sorted({*read, *shut})
 
     def _first_unread(self, b: int) -> int:
         """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""
@@ -205,6 +186,43 @@ class BatchAttributionCore(AttributionCore):
             for rec, n in unread:
                 rec.n_cand = n
             self.closed[b] = closed
+
+
+@numba.njit(cache=True, nogil=True)
+def _any_waiting(head_t, tick, delay, shut) -> bool:
+    """Some store is open and has no event yet or its head was detected less than
+    ``delay`` ticks ago."""
+    for b in range(head_t.size):
+        if not shut[b] and head_t[b] > tick[b] - delay:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _due_stores(now, shut, closed, next_snap, present, staff, end_tick, grace_ticks):
+    """Open stores due to close or shut (where ``AttributionCore._close_if_due`` acts:
+    open at closing time; closed with no customer inside or past the grace), and open
+    stores with a read-out due: two index arrays."""
+    B, S = present.shape
+    close = np.empty(B, np.int64)
+    read = np.empty(B, np.int64)
+    n_close = n_read = 0
+    for b in range(B):
+        if shut[b]:
+            continue
+        if next_snap[b] <= now[b]:
+            read[n_read] = b
+            n_read += 1
+        due = now[b] >= end_tick
+        if closed[b] and now[b] < end_tick + grace_ticks:
+            for s in range(S):
+                if present[b, s] and not staff[b, s]:
+                    due = False                 # a customer is still inside
+                    break
+        if due:
+            close[n_close] = b
+            n_close += 1
+    return close[:n_close], read[:n_read]
 
 
 class AttributionVectorEnv(VectorEnv):

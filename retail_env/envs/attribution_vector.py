@@ -153,39 +153,53 @@ class BatchAttributionCore(AttributionCore):
         t = np.minimum(self.head_t + self.delay_ticks, self.shut_tick)
         self.dec_tick[which] = np.maximum(self.dec_tick, t)[which]
 
-    @contextlib.contextmanager
-    def as_of(self, b: int, tick: int):
-        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread.
+    def as_of(self, b: int, tick: int) -> _AsOf:
+        """Show store ``b`` as it was at ``tick`` (a context manager): later events hidden,
+        later read-outs unread.
 
         The queue is in detection order, so what was detected by ``tick`` is a prefix;
         while the store runs ahead, most of its queue is later, so the prefix is shown
         as a short copy of its own rather than by taking the later events off.
         """
-        q = self.queues[b]
+        return _AsOf(self, b, tick)
+
+
+class _AsOf:
+    """``BatchAttributionCore.as_of``: a plain class, as a vector env enters one per store
+    per step and a generator-based context manager costs several times more."""
+
+    __slots__ = ("core", "b", "tick", "queue", "unread", "closed")
+
+    def __init__(self, core: BatchAttributionCore, b: int, tick: int):
+        self.core, self.b, self.tick = core, b, tick
+
+    def __enter__(self) -> None:
+        core, b, tick = self.core, self.b, self.tick
+        q = self.queue = core.queues[b]
         n = 0
         for rec in q:
             if rec.t_detect > tick:
                 break
             n += 1
         shown = q if n == len(q) else deque(itertools.islice(q, n))
-        unread = []
+        self.unread = []
         for rec in reversed(shown):
             if rec.n_cand < 0:
                 continue
             if rec.t_snap <= tick:
                 break
-            unread.append((rec, rec.n_cand))
+            self.unread.append((rec, rec.n_cand))
             rec.n_cand = -1
-        closed = self.closed[b]
-        self.queues[b] = shown
-        self.closed[b] = tick >= self.end_tick
-        try:
-            yield
-        finally:
-            self.queues[b] = q
-            for rec, n in unread:
-                rec.n_cand = n
-            self.closed[b] = closed
+        self.closed = core.closed[b]
+        core.queues[b] = shown
+        core.closed[b] = tick >= core.end_tick
+
+    def __exit__(self, *exc) -> None:
+        core, b = self.core, self.b
+        core.queues[b] = self.queue
+        for rec, n in self.unread:
+            rec.n_cand = n
+        core.closed[b] = self.closed
 
 
 @numba.njit(cache=True, nogil=True)

@@ -194,6 +194,7 @@ class _SimLink:
         self.believed = np.asarray(self.params.planogram_believed)
         self.nbr = np.asarray(lay.plate_neighbors)
         self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]   # plate -> neighbours
+        self.plate_shelf = lay.plate_shelf.tolist()
         self.hist_ticks = self.params.sensors.ticks(self.params.sensors.hist_s)
 
     def reset(self, seeds: Sequence[int]) -> None:

@@ -145,22 +145,22 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
     valid = np.arange(K) < np.array(n)[:, None]                       # (R, K)
     row, k = np.arange(len(rs))[:, None], np.arange(K)
     acc = np.array([r.cand_account for r in rs])
-    charged = np.stack([core.ledgers[b].charged[np.minimum(np.maximum(r.cand_account, 0),
-                                                           len(core.ledgers[b].seen) - 1)]
+    charged = np.stack([core.ledgers[b].charged.take(r.cand_account, axis=0, mode="clip")
                         for b, r in zip((stores[i] for i in sel), rs, strict=True)]).clip(0)   # (R, K, N)
     items = np.where(acc >= 0, charged.sum(2), 0)
     holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
     near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
-    busy = np.array([_busy_elsewhere(recs[i], near[i].busy_tracks, K) for i in sel], np.float32)
+    busy = np.zeros((len(sel), K), np.float32)
+    for j, i in enumerate(sel):
+        if near[i].busy_tracks:
+            busy[j] = _busy_elsewhere(recs[i], near[i].busy_tracks)
     f = np.stack([acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
     out[sel, :, N_TRACK_FEATURES:] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
     return out
 
 
-def _busy_elsewhere(rec: EventRecord, nearest: set[int], K: int) -> list[bool]:
+def _busy_elsewhere(rec: EventRecord, nearest: set[int]) -> list[bool]:
     """Which of the K candidates is the nearest track of a concurrent event on another plate."""
-    if not nearest:
-        return [False] * K
     return [k < rec.n_cand and t in nearest for k, t in enumerate(rec.cand_track.tolist())]
 
 

@@ -5,7 +5,8 @@ positions relative to the plate and the event's window in the ring), so a batch
 of events is one pass. As NumPy they were some forty operations over (events, K,
 ticks) arrays per observation batch, the largest cost of building an observation.
 
-The kernel repeats NumPy's arithmetic exactly: float32 ``hypot`` (libm's), float32
+Distances are taken only at the ticks some feature looks at. The kernel repeats
+NumPy's arithmetic exactly: float32 ``hypot`` (libm's), float32
 window sums in NumPy's pairwise order, and the features NumPy computed in float64
 (means, shares, times) computed in float64, each rounded to float32 after clipping.
 """
@@ -56,6 +57,11 @@ def _pairwise_sum(a, lo, n, part):
 
 
 @numba.njit(inline="always")
+def _dist(rel, r, k, t):
+    return np.hypot(rel[r, k, t, 0], rel[r, k, t, 1])
+
+
+@numba.njit(inline="always")
 def _clip(x, lim):
     return np.float32(min(max(x, -lim), lim))
 
@@ -75,22 +81,25 @@ def _kernel(rel, n_cand, lo_, hi_, hz, reach, lim, far, out):
         pre = max(0, lo - hz)
         mid_t = (lo + hi - 1) // 2
         for k in range(n):
-            for t in range(H):
-                d[t] = np.hypot(rel[r, k, t, 0], rel[r, k, t, 1])
-                d0[t] = np.float32(0.0) if np.isnan(d[t]) else d[t]
             n_seen = 0
             near = 0
             best = np.float32(np.inf)
             for t in range(lo, hi):
+                d[t] = _dist(rel, r, k, t)
+                d0[t] = np.float32(0.0) if np.isnan(d[t]) else d[t]
                 if not np.isnan(d[t]):
                     n_seen += 1
                     best = min(best, d[t])
                     if d[t] < reach:
                         near += 1
-            last_away = -1
-            for t in range(hi):
-                if (far if np.isnan(d[t]) else d[t]) >= reach:
+            last_away = -1                      # last tick up to the end out of reach,
+            for t in range(hi - 1, -1, -1):     # walked back: it is seldom far
+                dt = d[t] if t >= lo else _dist(rel, r, k, t)
+                if (far if np.isnan(dt) else dt) >= reach:
                     last_away = t
+                    break
+            d_now = _dist(rel, r, k, H - 1)
+            d_pre = d[pre] if pre >= lo else _dist(rel, r, k, pre)
             f = out[r, k]
             d_min[k] = best if n_seen > 0 else far
             f[0] = _clip(d_min[k], lim)
@@ -100,13 +109,13 @@ def _kernel(rel, n_cand, lo_, hi_, hz, reach, lim, far, out):
                 f[1] = _clip(far, lim)
             f[2] = _clip(far if np.isnan(d[lo]) else d[lo], lim)
             f[3] = _clip(far if np.isnan(d[hi - 1]) else d[hi - 1], lim)
-            f[4] = _clip(far if np.isnan(d[H - 1]) else d[H - 1], lim)
-            leave = d[H - 1] - d[hi - 1]
+            f[4] = _clip(far if np.isnan(d_now) else d_now, lim)
+            leave = d_now - d[hi - 1]
             f[5] = 0.0 if np.isnan(leave) else _clip(leave, lim)
             f[6] = _clip((hi - 1 - last_away) / hz, lim)
             f[7] = _clip(near / span, lim)
             f[8] = _clip(n_seen / span, lim)
-            approach = (d[pre] - d[lo]) * np.float32(hz) / np.float32(max(1, lo - pre))
+            approach = (d_pre - d[lo]) * np.float32(hz) / np.float32(max(1, lo - pre))
             f[9] = 0.0 if np.isnan(approach) else _clip(approach, lim)
         low = np.float32(np.inf)
         for k in range(n):

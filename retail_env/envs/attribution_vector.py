@@ -61,9 +61,9 @@ class BatchAttributionCore(AttributionCore):
     """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
 
     The base core checks every store in Python each tick; here one compiled scan of
-    the batch per tick finds whose event is due to be read out and who is due to close
-    or shut (and one more, who is still waiting), and Python runs only for the stores
-    where something happened.
+    the batch per tick finds whose event is due to be read out, who is due to close or
+    shut and whether anyone is still waiting, and Python runs only for the stores where
+    something happened.
     """
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -73,6 +73,7 @@ class BatchAttributionCore(AttributionCore):
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
         self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
+        self._scan_out = np.empty((2, B), np.int64)   # _scan's store lists
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -99,10 +100,12 @@ class BatchAttributionCore(AttributionCore):
     def advance(self) -> None:
         """Tick the batch until every store has a decision ready or is finished."""
         st = self.sim.state
-        while _any_waiting(self.head_t, st.tick, self.delay_ticks, self.shut):
-            self.tick()
+        waiting = _any_waiting(self.head_t, st.tick, self.delay_ticks, self.shut)
+        while waiting:
+            waiting = self.tick()
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """One batch tick; returns whether some store is still waiting (see ``advance``)."""
         sim = self.sim
         st = sim.state
         out = sim_store.step(st, sim.params, sim.rng)
@@ -111,14 +114,17 @@ class BatchAttributionCore(AttributionCore):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        close, read = _due_stores(now, self.shut, self.closed, self.next_snap, st.present,
-                                  st.staff, self.end_tick, self.grace_ticks)
-        due = read.tolist()
-        if len(close):
-            due = self._close_due(close.tolist(), now, due)
+        n_close, n_read, waiting = _scan(now, self.shut, self.closed, self.next_snap, self.head_t,
+                                         self.delay_ticks, st.present, st.staff, self.end_tick,
+                                         self.grace_ticks, self._scan_out)
+        due = self._scan_out[1, :n_read].tolist()
+        if n_close:
+            due = self._close_due(self._scan_out[0, :n_close].tolist(), now, due)
+            waiting = _any_waiting(self.head_t, now, self.delay_ticks, self.shut)
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)
+        return waiting
 
     def _close_due(self, stores: list[int], now: np.ndarray, read: list[int]) -> list[int]:
         """Close or shut ``stores`` (as ``AttributionCore._close_if_due``); returns the
@@ -213,19 +219,19 @@ def _any_waiting(head_t, tick, delay, shut) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
-def _due_stores(now, shut, closed, next_snap, present, staff, end_tick, grace_ticks):
-    """Open stores due to close or shut (where ``AttributionCore._close_if_due`` acts:
-    open at closing time; closed with no customer inside or past the grace), and open
-    stores with a read-out due: two index arrays."""
+def _scan(now, shut, closed, next_snap, head_t, delay, present, staff, end_tick, grace_ticks, out):
+    """After a tick's booking: the open stores due to close or shut (where
+    ``AttributionCore._close_if_due`` acts: open at closing time; closed with no customer
+    inside or past the grace) in ``out[0]``, the open stores with a read-out due in
+    ``out[1]``; returns their counts and ``_any_waiting`` (as things stand before any
+    store closes)."""
     B, S = present.shape
-    close = np.empty(B, np.int64)
-    read = np.empty(B, np.int64)
     n_close = n_read = 0
     for b in range(B):
         if shut[b]:
             continue
         if next_snap[b] <= now[b]:
-            read[n_read] = b
+            out[1, n_read] = b
             n_read += 1
         due = now[b] >= end_tick
         if closed[b] and now[b] < end_tick + grace_ticks:
@@ -234,9 +240,9 @@ def _due_stores(now, shut, closed, next_snap, present, staff, end_tick, grace_ti
                     due = False                 # a customer is still inside
                     break
         if due:
-            close[n_close] = b
+            out[0, n_close] = b
             n_close += 1
-    return close[:n_close], read[:n_read]
+    return n_close, n_read, _any_waiting(head_t, now, delay, shut)
 
 
 class AttributionVectorEnv(VectorEnv):

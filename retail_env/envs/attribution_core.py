@@ -19,13 +19,13 @@ store is shut and every detected event has been decided.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from retail_env.envs.readout import read_events
-from retail_env.envs.receipts import ledger_add, receipt_metrics
+from retail_env.envs.receipts import ledger_add, ledger_add_lines, receipt_metrics
 from retail_env.sim import store as sim_store
 from retail_env.sim.config import PRESETS, make_config
 from retail_env.sim.sensors import track_window
@@ -104,16 +104,18 @@ class EventRecord:
 
     def truth_delta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(account, product, signed qty) the event really changed on receipts (kept from
-        the matching; read-only, as every decision and the oracle look at it)."""
-        return self.truth
+        the matching as ``truth``, its lines)."""
+        return _arrays(self.truth)
 
 
+Line = tuple[int, int, int]   # (account, product, signed qty): a line of a receipt change
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
-def _receipt_change(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(account, product, signed qty) of truth rows (tick, plate, account, product, qty, kind)."""
-    lines = [(a, p, sign * q) for _, _, a, p, q, k in rows if (sign := RECEIPT_SIGN[k])]
+def _arrays(lines: list[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A receipt change's lines as (account, product, signed qty) arrays, the public form.
+    (Decisions work on the lines: a change is a line or two, and plain Python is far
+    cheaper than NumPy at that size.)"""
     if not lines:
         return _EMPTY
     return tuple(np.array(c, np.int64) for c in zip(*lines, strict=True))
@@ -151,17 +153,23 @@ def _by_store(live: np.ndarray, store: np.ndarray, *cols: np.ndarray) -> dict[in
     return out
 
 
-def _lines(delta: tuple) -> dict[tuple[int, int], int]:
-    """A receipt change as {(account, product): signed qty} (a few lines: plain Python)."""
+def _net(lines: Iterable[Line]) -> dict[tuple[int, int], int]:
+    """A receipt change as {(account, product): signed qty}."""
     out: dict[tuple[int, int], int] = {}
-    for acc, prod, qty in zip(*(np.asarray(x).tolist() for x in delta), strict=True):
+    for acc, prod, qty in lines:
         out[acc, prod] = out.get((acc, prod), 0) + qty
     return out
 
 
 def score_delta(action: tuple, truth: tuple) -> tuple[int, int, int]:
-    """(correct, over, under) item counts of an action's receipt change against the truth's."""
-    a, t = _lines(action), _lines(truth)
+    """(correct, over, under) item counts of an action's receipt change against the truth's
+    (both as arrays)."""
+    return _score(*(_net(zip(*(np.asarray(x).tolist() for x in d), strict=True))
+                    for d in (action, truth)))
+
+
+def _score(a: dict[tuple[int, int], int], t: dict[tuple[int, int], int]) -> tuple[int, int, int]:
+    """``score_delta`` of net changes (``_net``)."""
     correct = over = under = 0
     for key in a.keys() | t.keys():
         x, y = a.get(key, 0), t.get(key, 0)
@@ -186,6 +194,7 @@ class _SimLink:
         self.believed = np.asarray(self.params.planogram_believed)
         self.nbr = np.asarray(lay.plate_neighbors)
         self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]   # plate -> neighbours
+        self.plate_shelf = lay.plate_shelf.tolist()
         self.hist_ticks = self.params.sensors.ticks(self.params.sensors.hist_s)
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -233,6 +242,7 @@ class AttributionCore:
         self.catalog = self.sim.catalog
         self.N = self.catalog.n_products
         self.unit_w = np.asarray(self.catalog.unit_weight, np.float64)
+        self.unit_w_list = self.unit_w.tolist()
         self.plate_xy = self.sim.plate_xy
         self.believed = self.sim.believed
         self.hz = self.sim.tick_hz
@@ -314,7 +324,7 @@ class AttributionCore:
                 if rows:
                     led = self.ledgers[b]
                     led.fit([r[0] for r in rows])
-                    ledger_add(led.true, *zip(*rows, strict=True))
+                    ledger_add_lines(led.true, rows)
         if len(tr := out.truth):
             # Plate interactions wait for an event to claim them (or expire as missed).
             for b, rows in _by_store(live, tr.store, tr.tick, tr.plate, tr.account, tr.product,
@@ -344,10 +354,9 @@ class AttributionCore:
             st["events"] += 1
             st["events_with_truth"] += int(n_truth > 0)
             rec.index = st["events"] - 1
-            a, pr, q = rec.truth
-            if len(a):
-                led.fit(a)
-                ledger_add(led.ceiling, a, pr, q)
+            if rec.truth:
+                led.fit([line[0] for line in rec.truth])
+                ledger_add_lines(led.ceiling, rec.truth)
             self.queues[b].append(rec)
         self._expire_truth(b, now)
 
@@ -393,7 +402,7 @@ class AttributionCore:
         got = [r for r in rows if r[1] == p and lo <= r[0] <= hi]
         if got:
             self.pending[b] = [r for r in rows if not (r[1] == p and lo <= r[0] <= hi)]
-        rec.truth = _receipt_change(got)
+        rec.truth = [(a, p, sign * q) for _, _, a, p, q, k in got if (sign := RECEIPT_SIGN[k])]
         return len(got)
 
     def _expire_truth(self, b: int, now: int, force: bool = False) -> None:
@@ -424,7 +433,13 @@ class AttributionCore:
 
     # --- decisions ----------------------------------------------------------
     def charge_delta(self, b: int, rec: EventRecord, k: int) -> tuple:
-        """What charging candidate ``k`` does to receipts: (account, product, signed qty).
+        """What charging candidate ``k`` does to receipts: (account, product, signed qty)
+        arrays (see ``_charge``)."""
+        line = self._charge(b, rec, k)
+        return _arrays([line] if line else [])
+
+    def _charge(self, b: int, rec: EventRecord, k: int) -> Line | None:
+        """The receipt line charging candidate ``k`` writes (None: nothing).
 
         Picks: the plate's believed product, qty = round(|dw| / unit weight). Put-backs:
         the believed product if the account's receipt holds it, else the held product
@@ -432,7 +447,7 @@ class AttributionCore:
         """
         account = int(rec.cand_account[k]) if k < rec.n_cand else -1
         if account < 0:
-            return _EMPTY
+            return None
         prod = rec.product
         if rec.dw > 0:
             led = self.ledgers[b]
@@ -441,39 +456,42 @@ class AttributionCore:
                 w = self.unit_w[held]
                 q = np.maximum(1, np.rint(rec.dw / w))
                 prod = int(held[np.argmin(np.abs(rec.dw - q * w))])
-        qty = int(np.rint(abs(rec.dw) / self.unit_w[prod]))
+        qty = round(abs(rec.dw) / self.unit_w_list[prod])   # half to even, as np.rint
         if qty == 0:
-            return _EMPTY
-        sign = 1 if rec.dw < 0 else -1
-        return (np.array([account]), np.array([prod]), np.array([sign * qty]))
+            return None
+        return account, prod, qty if rec.dw < 0 else -qty
 
-    def _needs_review(self, b: int, rec: EventRecord, truth: tuple) -> bool:
-        """True if no charge and not "no one" gets this event exactly right (only a review can)."""
-        lines = _lines(truth)
-        if len(lines) != 1:
-            return len(lines) > 1
-        (acc, prod), net = next(iter(lines.items()))
+    def _needs_review(self, b: int, rec: EventRecord, truth: dict[tuple[int, int], int]) -> bool:
+        """True if no charge and not "no one" gets this event exactly right (only a review
+        can); ``truth``: its net change (``_net``)."""
+        if len(truth) != 1:
+            return len(truth) > 1
+        (acc, prod), net = next(iter(truth.items()))
         if net == 0:
             return False
-        for k in np.flatnonzero(rec.cand_account[:rec.n_cand] == acc):
-            a, p, q = self.charge_delta(b, rec, int(k))
-            if len(a) and p[0] == prod and q[0] == net:
+        for k, a in enumerate(rec.cand_account[:rec.n_cand].tolist()):
+            if a == acc and self._charge(b, rec, k) == (acc, prod, net):
                 return False
         return True
 
-    def action_deltas(self, b: int, rec: EventRecord) -> tuple[list, bool]:
-        """Receipt change of every action (K charges, no one, review) and review availability."""
-        deltas = [self.charge_delta(b, rec, k) for k in range(self.K)]
-        deltas.append(_EMPTY)
+    def action_lines(self, b: int, rec: EventRecord) -> tuple[list[list[Line]], bool]:
+        """Receipt lines of every action (K charges, no one, review) and review availability."""
+        deltas = [[line] if (line := self._charge(b, rec, k)) else [] for k in range(self.K)]
+        deltas.append([])
         can_review = bool(self.credit[b] >= 1.0)
-        deltas.append(rec.truth_delta() if can_review else _EMPTY)
+        deltas.append(rec.truth if can_review else [])
         return deltas, can_review
 
     def terms(self, delta: tuple, truth: tuple, *, review: bool = False, refused: bool = False,
               empty: bool = False) -> dict[str, float]:
-        """Named reward terms (already weighted) of one decision."""
+        """Named reward terms (already weighted) of one decision (changes as arrays)."""
+        return self._weigh(score_delta(delta, truth), review, refused, empty)
+
+    def _weigh(self, counts: tuple[int, int, int], review: bool, refused: bool,
+               empty: bool) -> dict[str, float]:
+        """Named reward terms of (correct, over, under) item counts and the decision's kind."""
         w = self.cfg.reward
-        c, over, under = score_delta(delta, truth)
+        c, over, under = counts
         return {"correct": w.correct * c, "overcharge": w.overcharge * over,
                 "undercharge": w.undercharge * under, "review": w.review * review,
                 "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
@@ -483,13 +501,13 @@ class AttributionCore:
         rec = self.head(b)
         if rec is None:
             return self.K
-        deltas, can_review = self.action_deltas(b, rec)
-        truth = rec.truth_delta()
+        deltas, can_review = self.action_lines(b, rec)
+        truth = _net(rec.truth)
         best, best_r = self.K, -np.inf
         for a, d in enumerate(deltas):
-            r = sum(self.terms(d, truth, review=a == self.K + 1 and can_review,
-                               refused=a == self.K + 1 and not can_review,
-                               empty=a < self.K and a >= rec.n_cand).values())
+            r = sum(self._weigh(_score(_net(d), truth), a == self.K + 1 and can_review,
+                                a == self.K + 1 and not can_review,
+                                a < self.K and a >= rec.n_cand).values())
             if r > best_r + 1e-9:
                 best, best_r = a, r
         return best
@@ -521,26 +539,25 @@ class AttributionCore:
         rec = self.queues[b].popleft()
         st = self.stats[b]
         K = self.K
-        truth = rec.truth_delta()
+        truth = _net(rec.truth)
         review = refused = empty = False
+        lines: list[Line] = []
         if action == K + 1:
             if self.credit[b] >= 1.0:
                 review = True
                 self.credit[b] -= 1.0
-                delta = truth
+                lines = rec.truth
             else:
                 refused = True
-                delta = _EMPTY
-        elif action == K:
-            delta = _EMPTY
-        else:
+        elif action < K:
             empty = action >= rec.n_cand
-            delta = self.charge_delta(b, rec, action)
+            line = self._charge(b, rec, action)
+            lines = [line] if line else []
         st["need_review"] += self._needs_review(b, rec, truth)
         led = self.ledgers[b]
-        led.fit(delta[0])
-        ledger_add(led.charged, *delta)
-        terms = self.terms(delta, truth, review=review, refused=refused, empty=empty)
+        led.fit([line[0] for line in lines])
+        ledger_add_lines(led.charged, lines)
+        terms = self._weigh(_score(_net(lines), truth), review, refused, empty)
         st["decisions"] += 1
         st["reviews"] += review
         st["refused"] += refused

@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -59,10 +60,10 @@ SEED_HI = 2**31 - 1                   # seeds are drawn from [0, SEED_HI), as th
 class BatchAttributionCore(AttributionCore):
     """``AttributionCore`` for a vector env: per-store restarts and a batched tick.
 
-    The base core checks every store in Python each tick; here per-tick work is a few
-    array tests over the batch (whose event is due to be read out, who is still waiting;
-    who is closing or shuts only near closing time), and Python runs only for the
-    stores where something happened.
+    The base core checks every store in Python each tick; here one compiled scan of
+    the batch per tick finds whose event is due to be read out, who is due to close or
+    shut and whether anyone is still waiting, and Python runs only for the stores where
+    something happened.
     """
 
     def reset(self, seeds: Sequence[int]) -> None:
@@ -72,8 +73,7 @@ class BatchAttributionCore(AttributionCore):
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
         self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
-        self.calm = 0          # ticks to come in which no open store can reach closing time
-        self.closing = False   # some store is closed but not shut (a restart may end that)
+        self._scan_out = np.empty((2, B), np.int64)   # _scan's store lists
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -100,56 +100,43 @@ class BatchAttributionCore(AttributionCore):
     def advance(self) -> None:
         """Tick the batch until every store has a decision ready or is finished."""
         st = self.sim.state
-        # Waiting: open, and no event yet or the head detected less than the delay ago.
-        # (count_nonzero: a B-wide .any() costs several times more, every tick.)
-        while np.count_nonzero((self.head_t > st.tick - self.delay_ticks) & ~self.shut):
-            self.tick()
+        waiting = _any_waiting(self.head_t, st.tick, self.delay_ticks, self.shut)
+        while waiting:
+            waiting = self.tick()
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """One batch tick; returns whether some store is still waiting (see ``advance``)."""
         sim = self.sim
         st = sim.state
         out = sim_store.step(st, sim.params, sim.rng)
-        live = ~self.shut
         now = st.tick
-        for b in self._book(out, live):
+        for b in self._book(out, ~self.shut):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        read = live & (self.next_snap <= now)
-        self._close_due(now, live, read)
-        due = read.nonzero()[0].tolist()
+        n_close, n_read, waiting = _scan(now, self.shut, self.closed, self.next_snap, self.head_t,
+                                         self.delay_ticks, st.present, st.staff, self.end_tick,
+                                         self.grace_ticks, self._scan_out)
+        due = self._scan_out[1, :n_read].tolist()
+        if n_close:
+            due = self._close_due(self._scan_out[0, :n_close].tolist(), now, due)
+            waiting = _any_waiting(self.head_t, now, self.delay_ticks, self.shut)
         self._snapshot([rec for b in due for rec in self._due(b)])
         for b in due:
             self.next_snap[b] = self._first_unread(b)
+        return waiting
 
-    def _close_due(self, now: np.ndarray, live: np.ndarray, read: np.ndarray) -> None:
-        """Closing time and shutting, as ``AttributionCore._close_if_due``, for the stores
-        due (those that shut are added to ``read``): closed ones whose last shopper left or
-        whose grace is over, and open ones at closing time. None of those can reach it
-        for ``calm`` ticks (every clock moves one tick; a restart only sets one back)."""
-        st = self.sim.state
-        due = None
-        if self.closing:
-            inside = np.greater(st.present, st.staff).any(axis=1)    # a customer, not staff
-            due = live & self.closed & ~(inside & (now < self.end_tick + self.grace_ticks))
-        if self.calm > 0:
-            self.calm -= 1
-        else:
-            opened = live & ~self.closed
-            at_close = opened & (now >= self.end_tick)
-            due = at_close if due is None else due | at_close
-            before = now[opened & ~at_close]
-            self.calm = int(self.end_tick - 1 - before.max(initial=0))   # clocks start at 0
-        if due is None or not np.count_nonzero(due):
-            return
-        for b in due.nonzero()[0].tolist():
+    def _close_due(self, stores: list[int], now: np.ndarray, read: list[int]) -> list[int]:
+        """Close or shut ``stores`` (as ``AttributionCore._close_if_due``); returns the
+        stores to read out: ``read`` and those that shut."""
+        for b in stores:
             self._close_if_due(b)
-        just_shut = due & self.shut
-        self.shut_tick[just_shut] = now[just_shut]
-        read |= just_shut
+        shut = [b for b in stores if self.shut[b]]
+        self.shut_tick[shut] = now[shut]
+        st = self.sim.state
         st.gate_open &= ~self.closed
         st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
-        self.closing = bool((self.closed & ~self.shut).any())
+        return sorted({*read, *shut})
 
     def _first_unread(self, b: int) -> int:
         """When the oldest not-yet-read event of store ``b`` is due (unread ones are a suffix)."""
@@ -184,39 +171,90 @@ class BatchAttributionCore(AttributionCore):
         t = np.minimum(self.head_t + self.delay_ticks, self.shut_tick)
         self.dec_tick[which] = np.maximum(self.dec_tick, t)[which]
 
-    @contextlib.contextmanager
-    def as_of(self, b: int, tick: int):
-        """Show store ``b`` as it was at ``tick``: later events hidden, later read-outs unread.
+    def as_of(self, b: int, tick: int) -> _AsOf:
+        """Show store ``b`` as it was at ``tick`` (a context manager): later events hidden,
+        later read-outs unread.
 
         The queue is in detection order, so what was detected by ``tick`` is a prefix;
         while the store runs ahead, most of its queue is later, so the prefix is shown
         as a short copy of its own rather than by taking the later events off.
         """
-        q = self.queues[b]
+        return _AsOf(self, b, tick)
+
+
+class _AsOf:
+    """``BatchAttributionCore.as_of``: a plain class, as a vector env enters one per store
+    per step and a generator-based context manager costs several times more."""
+
+    __slots__ = ("core", "b", "tick", "queue", "unread", "closed")
+
+    def __init__(self, core: BatchAttributionCore, b: int, tick: int):
+        self.core, self.b, self.tick = core, b, tick
+
+    def __enter__(self) -> None:
+        core, b, tick = self.core, self.b, self.tick
+        q = self.queue = core.queues[b]
         n = 0
         for rec in q:
             if rec.t_detect > tick:
                 break
             n += 1
         shown = q if n == len(q) else deque(itertools.islice(q, n))
-        unread = []
+        self.unread = []
         for rec in reversed(shown):
             if rec.n_cand < 0:
                 continue
             if rec.t_snap <= tick:
                 break
-            unread.append((rec, rec.n_cand))
+            self.unread.append((rec, rec.n_cand))
             rec.n_cand = -1
-        closed = self.closed[b]
-        self.queues[b] = shown
-        self.closed[b] = tick >= self.end_tick
-        try:
-            yield
-        finally:
-            self.queues[b] = q
-            for rec, n in unread:
-                rec.n_cand = n
-            self.closed[b] = closed
+        self.closed = core.closed[b]
+        core.queues[b] = shown
+        core.closed[b] = tick >= core.end_tick
+
+    def __exit__(self, *exc) -> None:
+        core, b = self.core, self.b
+        core.queues[b] = self.queue
+        for rec, n in self.unread:
+            rec.n_cand = n
+        core.closed[b] = self.closed
+
+
+@numba.njit(cache=True, nogil=True)
+def _any_waiting(head_t, tick, delay, shut) -> bool:
+    """Some store is open and has no event yet or its head was detected less than
+    ``delay`` ticks ago."""
+    for b in range(head_t.size):
+        if not shut[b] and head_t[b] > tick[b] - delay:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan(now, shut, closed, next_snap, head_t, delay, present, staff, end_tick, grace_ticks, out):
+    """After a tick's booking: the open stores due to close or shut (where
+    ``AttributionCore._close_if_due`` acts: open at closing time; closed with no customer
+    inside or past the grace) in ``out[0]``, the open stores with a read-out due in
+    ``out[1]``; returns their counts and ``_any_waiting`` (as things stand before any
+    store closes)."""
+    B, S = present.shape
+    n_close = n_read = 0
+    for b in range(B):
+        if shut[b]:
+            continue
+        if next_snap[b] <= now[b]:
+            out[1, n_read] = b
+            n_read += 1
+        due = now[b] >= end_tick
+        if closed[b] and now[b] < end_tick + grace_ticks:
+            for s in range(S):
+                if present[b, s] and not staff[b, s]:
+                    due = False                 # a customer is still inside
+                    break
+        if due:
+            out[0, n_close] = b
+            n_close += 1
+    return n_close, n_read, _any_waiting(head_t, now, delay, shut)
 
 
 class AttributionVectorEnv(VectorEnv):

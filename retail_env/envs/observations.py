@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import abc
 import itertools
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionCore, EventRecord
+from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
 
 LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
 FAR_M = 10.0      # distance reported for a track not seen in a window
@@ -67,24 +69,10 @@ CANDIDATE_FEATURES = (
 )
 
 
-def _nan_to(x: np.ndarray, v: float) -> np.ndarray:
-    return np.where(np.isnan(x), v, x)
-
-
-Nearby = tuple[list[EventRecord], list[EventRecord]]   # events within 5 s, within 2 s
-
-
-def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s: float,
-                      pool: list[EventRecord] | None = None):
-    """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``.
-
-    ``pool``: an earlier answer for a wider ``within_s`` to filter (same order), so the
-    queue, which may be long in a vector env, is walked once per observation.
-    """
+def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s: float):
+    """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``."""
     pad = int(within_s * core.hz)
     lo, hi = rec.t_start - pad, rec.t_end + pad
-    if pool is not None:
-        return [r for r in pool if r.t_start <= hi and r.t_end >= lo]
     # The queue after its head (read-out events only), then the decided events. Those
     # were decided in detection order and end by their detection, so the walk back
     # from the newest stops at the first detected before ``lo``.
@@ -100,10 +88,32 @@ def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s:
     return queued + decided
 
 
-def nearby(core: AttributionCore, b: int, rec: EventRecord) -> Nearby:
-    """The events both feature sets look at around ``rec`` (one queue walk)."""
-    wide = concurrent_events(core, b, rec, 5.0)
-    return wide, concurrent_events(core, b, rec, 2.0, wide)
+class Around(NamedTuple):
+    """What the features take from the events around one (see EVENT_FEATURES)."""
+
+    neighbor_dw: float       # largest |dw| on a neighbour plate within 1 s
+    undone: bool             # an opposite, equal-size event hit this plate in the last 5 s
+    same_shelf: int          # events on the same shelf within 2 s
+    busy_tracks: set[int]    # nearest tracks of events on other plates within 2 s
+
+
+def around(core: AttributionCore, b: int, rec: EventRecord) -> Around:
+    """Both feature sets' view of the events around ``rec``, in one walk of those within
+    5 s (the queue, which may be long in a vector env, is walked once per observation)."""
+    pad2, pad1 = int(2.0 * core.hz), int(1.0 * core.hz)
+    shelf, nbr = core.sim.plate_shelf, core.sim.nbr_sets[rec.plate]
+    nb_dw, undone, same, busy = 0.0, False, 0, set()
+    for r in concurrent_events(core, b, rec, 5.0):
+        if r.t_start <= rec.t_end + pad2 and r.t_end >= rec.t_start - pad2:
+            same += shelf[r.plate] == shelf[rec.plate]
+            if r.plate != rec.plate and r.n_cand > 0:
+                busy.add(int(r.cand_track[0]))
+            if r.t_start <= rec.t_end + pad1 and r.t_end >= rec.t_start - pad1 and r.plate in nbr:
+                nb_dw = max(nb_dw, abs(r.dw))
+        undone = undone or (r.plate == rec.plate and r.t_end <= rec.t_start
+                            and _sign(r.dw) != _sign(rec.dw)
+                            and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw))
+    return Around(nb_dw, undone, same, busy)
 
 
 def candidate_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarray:
@@ -117,69 +127,40 @@ def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarra
 
 
 def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
-                   near: list[Nearby] | None = None) -> np.ndarray:
-    """(R, K, F) candidate features of events ``recs`` of ``stores``: one set of array ops
-    for all of them (a vector env observes every store at once), so per-event Python is
-    only the ledger look-up and the concurrent events. Rows past each ``n_cand`` are 0."""
+                   near: list[Around] | None = None) -> np.ndarray:
+    """(R, K, F) candidate features of events ``recs`` of ``stores``: the trajectory
+    features in one compiled pass over all of them (``track_features.py``; a vector env
+    observes every store at once), the receipt look-ups as array ops, the concurrent
+    events in Python per event. Rows past each ``n_cand`` are 0."""
     K = core.K
     out = np.zeros((len(recs), K, len(CANDIDATE_FEATURES)), np.float32)
     sel = [i for i, r in enumerate(recs) if r.n_cand > 0]
     if not sel:
         return out
     rs = [recs[i] for i in sel]
-    n = np.array([r.n_cand for r in rs])[:, None]
-    valid = np.arange(K) < n                                          # (R, K)
-    rel = np.stack([r.cand_rel for r in rs])                          # (R, K, H, 2)
-    d = np.hypot(rel[..., 0], rel[..., 1])                            # NaN = unseen
-    H = d.shape[2]
-    lo = np.array([r.lo for r in rs])[:, None]
-    hi = np.array([r.hi + 1 for r in rs])[:, None]
-    t = np.arange(H)
-    inwin = ((t >= lo) & (t < hi))[:, None, :]
-    nan = np.isnan(d)
-    seen = inwin & ~nan
-    n_seen = seen.sum(2)
-    # Summed per event over its own window, as a slice: float32 sums depend on the order.
-    d0 = np.where(nan, 0.0, d)
-    total = np.stack([np.add.reduce(d0[i, :, lo[i, 0]:hi[i, 0]], axis=1) for i in range(len(rs))])
-    span = np.maximum(1, hi - lo)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d_min = np.where(n_seen > 0, np.where(seen, d, np.inf).min(2), FAR_M)
-        d_mean = np.where(n_seen > 0, total / np.maximum(n_seen, 1), FAR_M)
-    last = np.where(nan, FAR_M, d)
+    n = [r.n_cand for r in rs]
+    track_features(np.stack([r.cand_rel for r in recs]), [r.n_cand for r in recs],
+                   [r.lo for r in recs], [r.hi for r in recs], core.hz, core.cfg.reach_m,
+                   LIM, FAR_M, out)
+    valid = np.arange(K) < np.array(n)[:, None]                       # (R, K)
     row, k = np.arange(len(rs))[:, None], np.arange(K)
-    end = d[row, k, hi - 1]
-    pre = np.maximum(0, lo - int(core.hz))
-    approach = ((d[row, k, pre] - d[row, k, lo]) * core.hz
-                / np.maximum(1, lo - pre).astype(np.float32))
-    mid = rel[row, k, (lo + hi - 1) // 2]                             # (R, K, 2)
-    pair = np.hypot(mid[:, :, None, 0] - mid[:, None, :, 0], mid[:, :, None, 1] - mid[:, None, :, 1])
-    crowd = ((pair < 1.0) & valid[:, None, :]).sum(2) - 1
-    reach = core.cfg.reach_m
-    away = (last >= reach) & (t < hi)[:, None, :]                     # not within reach, to the end
-    stay = (hi - 1 - np.where(away, t, -1).max(2)) / core.hz
     acc = np.array([r.cand_account for r in rs])
-    charged = np.stack([core.ledgers[b].charged[np.minimum(np.maximum(r.cand_account, 0),
-                                                           len(core.ledgers[b].seen) - 1)]
+    charged = np.stack([core.ledgers[b].charged.take(r.cand_account, axis=0, mode="clip")
                         for b, r in zip((stores[i] for i in sel), rs, strict=True)]).clip(0)   # (R, K, N)
     items = np.where(acc >= 0, charged.sum(2), 0)
     holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
-    near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
-    busy = np.array([_busy_elsewhere(recs[i], near[i][1], K) for i in sel], np.float32)
-    f = np.stack([d_min, d_mean, last[row, k, lo], last[row, k, hi - 1], last[..., -1],
-                  _nan_to(d[..., -1] - end, 0.0), stay,
-                  ((d < reach) & inwin).sum(2) / span, n_seen / span,
-                  _nan_to(approach, 0.0), d_min - np.where(valid, d_min, np.inf).min(1, keepdims=True),
-                  np.maximum(crowd, 0), acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
-    out[sel] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+    near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
+    busy = np.zeros((len(sel), K), np.float32)
+    for j, i in enumerate(sel):
+        if near[i].busy_tracks:
+            busy[j] = _busy_elsewhere(recs[i], near[i].busy_tracks)
+    f = np.stack([acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
+    out[sel, :, N_TRACK_FEATURES:] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
     return out
 
 
-def _busy_elsewhere(rec: EventRecord, conc: list[EventRecord], K: int) -> list[bool]:
+def _busy_elsewhere(rec: EventRecord, nearest: set[int]) -> list[bool]:
     """Which of the K candidates is the nearest track of a concurrent event on another plate."""
-    nearest = {int(r.cand_track[0]) for r in conc if r.plate != rec.plate and r.n_cand > 0}
-    if not nearest:
-        return [False] * K
     return [k < rec.n_cand and t in nearest for k, t in enumerate(rec.cand_track.tolist())]
 
 
@@ -188,25 +169,18 @@ def _sign(x: float) -> int:
 
 
 def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
-               near: list[Nearby] | None = None) -> np.ndarray:
+               near: list[Around] | None = None) -> np.ndarray:
     """(R, E) event features of events ``recs`` of ``stores`` (see EVENT_FEATURES): the
     concurrent-event counts in Python per event, the rest as array ops over all."""
     cat, lay = core.catalog, core.sim.params.layout
-    near = near or [nearby(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
-    shelf = lay.plate_shelf
+    near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     ctx = []
-    for b, rec, (wide, conc) in zip(stores, recs, near, strict=True):
-        nbr = core.sim.nbr_sets[rec.plate]
-        nb_dw = max((abs(r.dw) for r in concurrent_events(core, b, rec, 1.0, conc) if r.plate in nbr),
-                    default=0.0)
-        undo = any(r.plate == rec.plate and r.t_end <= rec.t_start and _sign(r.dw) != _sign(rec.dw)
-                   and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw) for r in wide)
+    for b, rec, ar in zip(stores, recs, near, strict=True):
         st = core.stats[b]
         ctx.append((rec.dw, rec.product, rec.plate, rec.t_end - rec.t_start, rec.t_detect,
                     bool(core.closed[b]), rec.n_cand / core.K, len(core.queues[b]) - 1,
-                    sum(shelf[r.plate] == shelf[rec.plate] for r in conc),
-                    nb_dw / max(abs(rec.dw), 1e-3), undo, core.credit[b],
-                    st["reviews"] / max(1, st["decisions"])))
+                    ar.same_shelf, ar.neighbor_dw / max(abs(rec.dw), 1e-3), ar.undone,
+                    core.credit[b], st["reviews"] / max(1, st["decisions"])))
     dw, p, plate, dur, t_detect, closed, cand, queue, same, nb, undo, credit, rate = (
         np.array(c) for c in zip(*ctx, strict=True))
     uw = core.unit_w[p]
@@ -274,7 +248,7 @@ class FeaturesObservation(ObservationType):
                             "mask": _box(K, lo=0.0, hi=1.0)})
 
     def rows(self, stores, recs):
-        near = [nearby(self.core, b, rec) for b, rec in zip(stores, recs, strict=True)]
+        near = [around(self.core, b, rec) for b, rec in zip(stores, recs, strict=True)]
         return {"event": event_rows(self.core, stores, recs, near),
                 "candidates": candidate_rows(self.core, stores, recs, near),
                 "mask": self.mask(recs)}

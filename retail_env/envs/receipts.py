@@ -16,6 +16,8 @@ Conventions (documented in the env card):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 RECEIPT_KEYS = ("exact_match", "precision", "recall", "f1", "review_rate",
@@ -29,8 +31,13 @@ def ledger_add(ledger: np.ndarray, account: np.ndarray, product: np.ndarray,
     Rows with ``account < 0`` or ``qty == 0`` are charged to no one. (A change is a few
     rows, so plain Python: far cheaper than ``np.add.at`` at that size.)
     """
-    for a, p, q in zip(*(np.asarray(x).ravel().tolist() for x in (account, product, qty)),
-                       strict=True):
+    ledger_add_lines(ledger, zip(*(np.asarray(x).ravel().tolist() for x in (account, product, qty)),
+                                 strict=True))
+
+
+def ledger_add_lines(ledger: np.ndarray, lines: Iterable[tuple[int, int, int]]) -> None:
+    """``ledger_add`` of (account, product, qty) rows given as Python ints."""
+    for a, p, q in lines:
         if a >= 0 and q != 0:
             ledger[a, p] += q
 

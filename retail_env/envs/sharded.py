@@ -93,7 +93,7 @@ class ShardedAttributionEnv(VectorEnv):
 
     metadata = AttributionVectorEnv.metadata
 
-    def __init__(self, num_envs: int = 2, num_workers: int = 2, run_ahead: int = 16,
+    def __init__(self, num_envs: int = 2, num_workers: int = 2, run_ahead: int = 32,
                  context: str = "forkserver", **kwargs: Any):
         if int(num_envs) < 1:
             raise ValueError(f"num_envs={num_envs} must be >= 1")

@@ -112,12 +112,11 @@ def test_overcharging_costs_more_than_undercharging():
     core = env.unwrapped.core
     for _ in range(300):
         rec = core.head(0)
-        acc, _, qty = rec.truth_delta()
+        acc, qty = [line[0] for line in rec.truth], [line[2] for line in rec.truth]
         wrong = [k for k in range(rec.n_cand) if rec.cand_account[k] not in (-1, *acc)]
         if len(acc) == 1 and qty[0] == 1 and wrong and rec.dw < 0:
-            truth = rec.truth_delta()
-            over = core.terms(core.charge_delta(0, rec, wrong[0]), truth)
-            under = core.terms((acc[:0], acc[:0], acc[:0]), truth)
+            over = core.terms([core.charge_line(0, rec, wrong[0])], rec.truth)
+            under = core.terms([], rec.truth)
             assert over["overcharge"] < under["undercharge"] < 0
             assert sum(over.values()) < sum(under.values())
             return

@@ -96,29 +96,16 @@ class AttributionConfig:
 
 
 class EventRecord:
-    """One detected event: detector output, sensor readings at the decision, private truth."""
+    """One detected event: detector output, sensor readings at the decision, private truth
+    (``truth``: the receipt lines the event really changed, kept from the matching; read
+    only, as every decision and the oracle look at it)."""
 
     __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "t_snap", "dw", "lo", "hi",
                  "cand_track", "cand_account", "cand_rel", "n_cand", "weights",
                  "truth", "index")
 
-    def truth_delta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(account, product, signed qty) the event really changed on receipts (kept from
-        the matching as ``truth``, its lines)."""
-        return _arrays(self.truth)
-
 
 Line = tuple[int, int, int]   # (account, product, signed qty): a line of a receipt change
-_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-
-def _arrays(lines: list[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A receipt change's lines as (account, product, signed qty) arrays, the public form.
-    (Decisions work on the lines: a change is a line or two, and plain Python is far
-    cheaper than NumPy at that size.)"""
-    if not lines:
-        return _EMPTY
-    return tuple(np.array(c, np.int64) for c in zip(*lines, strict=True))
 
 
 class _Ledger:
@@ -161,15 +148,9 @@ def _net(lines: Iterable[Line]) -> dict[tuple[int, int], int]:
     return out
 
 
-def score_delta(action: tuple, truth: tuple) -> tuple[int, int, int]:
-    """(correct, over, under) item counts of an action's receipt change against the truth's
-    (both as arrays)."""
-    return _score(*(_net(zip(*(np.asarray(x).tolist() for x in d), strict=True))
-                    for d in (action, truth)))
-
-
 def _score(a: dict[tuple[int, int], int], t: dict[tuple[int, int], int]) -> tuple[int, int, int]:
-    """``score_delta`` of net changes (``_net``)."""
+    """(correct, over, under) item counts of an action's net receipt change against the
+    truth's (``_net``)."""
     correct = over = under = 0
     for key in a.keys() | t.keys():
         x, y = a.get(key, 0), t.get(key, 0)
@@ -402,7 +383,8 @@ class AttributionCore:
         got = [r for r in rows if r[1] == p and lo <= r[0] <= hi]
         if got:
             self.pending[b] = [r for r in rows if not (r[1] == p and lo <= r[0] <= hi)]
-        rec.truth = [(a, p, sign * q) for _, _, a, p, q, k in got if (sign := RECEIPT_SIGN[k])]
+        rec.truth = [(a, prod, sign * q) for _, _, a, prod, q, k in got
+                     if (sign := RECEIPT_SIGN[k])]
         return len(got)
 
     def _expire_truth(self, b: int, now: int, force: bool = False) -> None:
@@ -432,13 +414,7 @@ class AttributionCore:
                 self._expire_truth(b, now, force=True)
 
     # --- decisions ----------------------------------------------------------
-    def charge_delta(self, b: int, rec: EventRecord, k: int) -> tuple:
-        """What charging candidate ``k`` does to receipts: (account, product, signed qty)
-        arrays (see ``_charge``)."""
-        line = self._charge(b, rec, k)
-        return _arrays([line] if line else [])
-
-    def _charge(self, b: int, rec: EventRecord, k: int) -> Line | None:
+    def charge_line(self, b: int, rec: EventRecord, k: int) -> Line | None:
         """The receipt line charging candidate ``k`` writes (None: nothing).
 
         Picks: the plate's believed product, qty = round(|dw| / unit weight). Put-backs:
@@ -470,22 +446,23 @@ class AttributionCore:
         if net == 0:
             return False
         for k, a in enumerate(rec.cand_account[:rec.n_cand].tolist()):
-            if a == acc and self._charge(b, rec, k) == (acc, prod, net):
+            if a == acc and self.charge_line(b, rec, k) == (acc, prod, net):
                 return False
         return True
 
     def action_lines(self, b: int, rec: EventRecord) -> tuple[list[list[Line]], bool]:
         """Receipt lines of every action (K charges, no one, review) and review availability."""
-        deltas = [[line] if (line := self._charge(b, rec, k)) else [] for k in range(self.K)]
+        deltas = [[line] if (line := self.charge_line(b, rec, k)) else [] for k in range(self.K)]
         deltas.append([])
         can_review = bool(self.credit[b] >= 1.0)
         deltas.append(rec.truth if can_review else [])
         return deltas, can_review
 
-    def terms(self, delta: tuple, truth: tuple, *, review: bool = False, refused: bool = False,
-              empty: bool = False) -> dict[str, float]:
-        """Named reward terms (already weighted) of one decision (changes as arrays)."""
-        return self._weigh(score_delta(delta, truth), review, refused, empty)
+    def terms(self, lines: list[Line], truth: list[Line], *, review: bool = False,
+              refused: bool = False, empty: bool = False) -> dict[str, float]:
+        """Named reward terms (already weighted) of one decision writing receipt ``lines``
+        where ``truth`` is what really changed."""
+        return self._weigh(_score(_net(lines), _net(truth)), review, refused, empty)
 
     def _weigh(self, counts: tuple[int, int, int], review: bool, refused: bool,
                empty: bool) -> dict[str, float]:
@@ -551,7 +528,7 @@ class AttributionCore:
                 refused = True
         elif action < K:
             empty = action >= rec.n_cand
-            line = self._charge(b, rec, action)
+            line = self.charge_line(b, rec, action)
             lines = [line] if line else []
         st["need_review"] += self._needs_review(b, rec, truth)
         led = self.ledgers[b]

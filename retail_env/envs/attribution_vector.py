@@ -308,9 +308,7 @@ class AttributionVectorEnv(VectorEnv):
         return self.start(seeds)
 
     def step(self, actions):
-        self._check_started()
-        self._check_actions(actions)     # before the seeds are drawn: a bad call draws nothing
-        return self.step_seeded(actions, self.restart_seeds())
+        return self.step_seeded(actions)
 
     def reset_done(self):
         """Restart the stores that terminated at the last step, now; returns ``(obs, info)``.
@@ -318,12 +316,9 @@ class AttributionVectorEnv(VectorEnv):
         Their observations become the first of the new episodes; the other stores'
         observations are those of the last step.
         """
-        return self.reset_done_seeded(self.restart_seeds())
+        return self.reset_done_seeded()
 
     # --- the same, with the episode seeds given (``ShardedAttributionEnv``'s workers) -----
-    def restart_seeds(self) -> np.ndarray:
-        """Seeds of the stores the next step restarts (those that terminated), in store order."""
-        return self.np_random.integers(0, SEED_HI, int(np.count_nonzero(self.prev_done)))
 
     def start(self, seeds: Sequence[int]):
         """``reset`` with store ``i`` seeded ``seeds[i]``; returns ``(obs, info)``."""
@@ -336,9 +331,11 @@ class AttributionVectorEnv(VectorEnv):
         self.prev_done[:] = False
         return self._observe(everyone), self._info(None, np.zeros(B, bool))
 
-    def step_seeded(self, actions, seeds: Sequence[int]):
-        """``step``, restarting the stores that terminated with ``seeds`` (in store order)."""
-        self._check_started()
+    def step_seeded(self, actions, seeds: Sequence[int] | None = None):
+        """``step``, restarting the stores that terminated with ``seeds`` (in store order;
+        None: drawn from ``np_random``)."""
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
         a = self._check_actions(actions)
         B, core = self.num_envs, self.core
         restart = self.prev_done.copy()
@@ -358,8 +355,8 @@ class AttributionVectorEnv(VectorEnv):
         return (self._observe(np.ones(B, bool)), reward, terminated, np.zeros(B, bool),
                 self._info(terms, terminated))
 
-    def reset_done_seeded(self, seeds: Sequence[int]):
-        """``reset_done``, restarting with ``seeds`` (in store order)."""
+    def reset_done_seeded(self, seeds: Sequence[int] | None = None):
+        """``reset_done``, restarting with ``seeds`` (in store order; None: drawn)."""
         restart = self.prev_done.copy()
         if restart.any():
             self._restart(restart, seeds)
@@ -369,8 +366,10 @@ class AttributionVectorEnv(VectorEnv):
         return self._observe(restart), self._info(None, np.zeros(self.num_envs, bool))
 
     # --- episodes -----------------------------------------------------------
-    def _restart(self, which: np.ndarray, seeds: Sequence[int]) -> None:
+    def _restart(self, which: np.ndarray, seeds: Sequence[int] | None) -> None:
         idx = np.flatnonzero(which)
+        if seeds is None:               # drawn after the actions were checked, as before
+            seeds = self.np_random.integers(0, SEED_HI, len(idx))
         if len(idx) != len(seeds):
             raise ValueError(f"{len(idx)} stores restart but {len(seeds)} seeds were given")
         if len(idx):
@@ -436,10 +435,6 @@ class AttributionVectorEnv(VectorEnv):
                                 for k in keys}
             info["_receipts"] = terminated.copy()
         return info
-
-    def _check_started(self) -> None:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
 
     def _check_actions(self, actions) -> np.ndarray:
         return check_actions(actions, self.num_envs, self.K)

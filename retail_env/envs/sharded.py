@@ -188,7 +188,7 @@ class ShardedAttributionEnv(VectorEnv):
     # --- helpers ---------------------------------------------------------------
     def _restart_seeds(self) -> list[np.ndarray]:
         """Each shard's seeds for its stores that restart now, drawn as
-        ``AttributionVectorEnv.restart_seeds`` draws them for the whole batch."""
+        ``AttributionVectorEnv._restart`` draws them for the whole batch."""
         idx = np.flatnonzero(self.prev_done)
         self.episode_seeds[idx] = self.np_random.integers(0, SEED_HI, len(idx))
         return [self.episode_seeds[s][self.prev_done[s]] for s in self._slices]

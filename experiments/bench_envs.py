@@ -20,6 +20,12 @@ Attribution is also measured with its 64 stores split over two worker processes
 (``num_workers=2``, ``retail_env/envs/sharded.py``): per CPU-second then counts the
 workers' CPU time too.
 
+This virtual machine's speed drifts by 20-30 % within minutes, so every figure but
+Attribution's native 1024 (minutes per run) is measured ``--repeats`` times (default 3),
+the variants interleaved round by round: a figure is the median of its runs, shown
+with their range, and a ratio is the median of the ratios within each round, which
+were measured minutes apart at most.
+
 Simulator stores are warmed to their steady crowd (``bench_sim.WARM_TICKS``) in
 ``--quick`` runs too, so shopper-ticks/s are comparable.
 
@@ -172,6 +178,42 @@ def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int =
     return res
 
 
+def interleaved(measures: dict, repeats: int) -> dict:
+    """Each measure run ``repeats`` times, round by round (every measure once a round), so
+    a drift of the machine's speed hits every variant alike. A measure's summary is its
+    first run's fields with ``per_s`` and ``per_cpu_s`` the medians over its runs, which
+    are kept in ``runs`` (``profile`` only in the first)."""
+    runs: dict = {name: [] for name in measures}
+    for _ in range(repeats):
+        for name, run in measures.items():
+            runs[name].append(run())
+    out = {}
+    for name, rs in runs.items():
+        out[name] = {**rs[0], "runs": [{k: r[k] for k in ("per_s", "per_cpu_s")} for r in rs]}
+        for key in ("per_s", "per_cpu_s"):
+            out[name][key] = float(np.median([r[key] for r in rs]))
+    return out
+
+
+def paired_ratio(a: dict, b: dict, key: str) -> dict:
+    """``a[key] / b[key]`` as the median of the ratios within each round (with its runs),
+    or of the two figures where either was measured once."""
+    ra, rb = a.get("runs", []), b.get("runs", [])
+    if len(ra) < 2 or len(ra) != len(rb):
+        return {"value": a[key] / b[key]}
+    rounds = [x[key] / y[key] for x, y in zip(ra, rb, strict=True)]
+    return {"value": float(np.median(rounds)), "runs": [{"value": r} for r in rounds]}
+
+
+def _spread(r: dict, key: str, fmt: str, unit: str = "") -> str:
+    """A figure, with the range of its runs in brackets when it has several."""
+    text = f"{r[key]:{fmt}}{unit}"
+    runs = [x[key] for x in r.get("runs", [])]
+    if len(runs) > 1:
+        text += f" ({min(runs):{fmt}}-{max(runs):{fmt}}{unit})"
+    return text
+
+
 def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs) -> dict:
     """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait).
 
@@ -221,13 +263,14 @@ def table(res: dict) -> str:
                      f"| {r['shopper_ticks_per_s']:,.0f} | | |")
     for task, unit in (("attribution", "decisions"), ("promotion", "steps")):
         for name, r in res[task].items():
-            lines.append(f"| {task} {unit}, {name} | {r['per_s']:,.0f} | {r['per_cpu_s']:,.0f} | |")
+            lines.append(f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
+                         f"{_spread(r, 'per_cpu_s', ',.0f')} | |")
         t = res[task]
         for name in ("native 64", SHARDED[0]):
             if name in t:
-                lines.append(f"| {task}: {name} / SyncVectorEnv 64 | "
-                             f"{t[name]['per_s'] / t['sync 64']['per_s']:.1f}x | "
-                             f"{t[name]['per_cpu_s'] / t['sync 64']['per_cpu_s']:.1f}x | >= 10x |")
+                wall, cpu = (_spread(paired_ratio(t[name], t["sync 64"], key), "value", ".1f", "x")
+                             for key in ("per_s", "per_cpu_s"))
+                lines.append(f"| {task}: {name} / SyncVectorEnv 64 | {wall} | {cpu} | >= 10x |")
     for name, r in res.get("breakdown", {}).items():
         lines.append(f"| attribution, {name}: ms per decision = simulator + rest of env | "
                      f"{r['ms_per_decision']:.2f} = {r['sim_ms']:.2f} + {r['rest_ms']:.2f} | | |")
@@ -237,10 +280,15 @@ def table(res: dict) -> str:
         lines.append(f"| PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
                      f"{r['sps']:,.0f} steps/s) | {100 * r['env_share']:.1f} % | | < 10 % |")
     lines.append("")
+    reps = res.get("repeats", 1)
     lines.append(f"`python -m experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
                  f"Attribution timed over whole episodes (every store's first, the same seeded "
                  f"episodes in every variant; the single env: 4), the rest {res['seconds']:g} s "
-                 f"per figure; {res['load']}.")
+                 f"per figure; "
+                 + (f"env figures are medians of {reps} interleaved runs (their range in "
+                    f"brackets; Attribution's native 1024: one run), ratios the median of "
+                    f"each round's ratio; " if reps > 1 else "")
+                 + f"{res['load']}.")
     return "\n".join(lines) + "\n"
 
 
@@ -250,21 +298,36 @@ def main(argv=None) -> dict:
                     help="output JSON (Markdown table beside it, .md)")
     ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
     ap.add_argument("--profile", action="store_true", help="cProfile the native vector envs")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="interleaved runs of each env figure (--quick: 1)")
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats {args.repeats} must be >= 1")
     sec = 2.0 if args.quick else 5.0
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
     short = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
-    res["attribution"] = {name: rate(ATTRIBUTION, kind, n if kind != "single" else 4, None,
-                                     profile=args.profile and kind == "native", **short)
-                          for name, kind, n in VARIANTS}
-    res["attribution"][SHARDED[0]] = rate(ATTRIBUTION, *SHARDED[1:], None, **short, **WORKERS)
-    res["promotion"] = {name: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
-                                   warm_steps=2 if n > 1 else 4,
-                                   profile=args.profile and kind == "native")
-                        for name, kind, n in VARIANTS}
+    reps = 1 if args.quick else args.repeats
+    res["repeats"] = reps
+
+    def attribution(kind, n, **kw):
+        return lambda: rate(ATTRIBUTION, kind, n if kind != "single" else 4, None,
+                            profile=args.profile and kind == "native", **short, **kw)
+
+    def promotion(kind, n):
+        return lambda: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
+                            warm_steps=2 if n > 1 else 4, profile=args.profile and kind == "native")
+
+    att = {name: attribution(kind, n) for name, kind, n in VARIANTS if name != "native 1024"}
+    att[SHARDED[0]] = attribution(*SHARDED[1:], **WORKERS)
+    res["attribution"] = interleaved(att, reps)
+    # Minutes a run: measured once, and put in its place in the table.
+    native_1024 = attribution("native", 1024)()
+    res["attribution"] = {name: res["attribution"].get(name, native_1024)
+                          for name in [v[0] for v in VARIANTS] + [SHARDED[0]]}
+    res["promotion"] = interleaved({name: promotion(kind, n) for name, kind, n in VARIANTS}, reps)
     res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **short)
                         for name, kind, n in VARIANTS if name in ("single", "native 64")}
     for task in ("attribution", "promotion"):

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from experiments import bench_envs, bench_sim
 from retail_env.sim.store import make_params
@@ -67,3 +68,36 @@ def test_sim_clock_times_the_ticks_of_an_env_and_restores_the_simulator():
     assert sim_store.step is step
     assert clock.batch_ticks > 0 and clock.seconds > 0
     assert 0 < clock.store_ticks <= 3 * clock.batch_ticks
+
+
+def test_interleaved_runs_round_by_round_and_reports_medians_and_paired_ratios():
+    order, speed = [], iter([100.0, 10.0, 50.0, 5.0, 200.0, 40.0])   # a machine that drifts
+
+    def run(name):
+        def measure():
+            order.append(name)
+            v = next(speed)
+            return {"per_s": v, "per_cpu_s": v / 2, "decisions": 7}
+        return measure
+
+    res = bench_envs.interleaved({"native 64": run("native"), "sync 64": run("sync")}, 3)
+    assert order == ["native", "sync"] * 3
+    assert res["native 64"]["per_s"] == 100.0 and res["sync 64"]["per_s"] == 10.0
+    assert res["native 64"]["decisions"] == 7 and len(res["native 64"]["runs"]) == 3
+    # rounds gave 10x, 10x and 5x: the median of the paired ratios, not 100/10 by chance
+    ratio = bench_envs.paired_ratio(res["native 64"], res["sync 64"], "per_s")
+    assert ratio["value"] == 10.0 and [r["value"] for r in ratio["runs"]] == [10.0, 10.0, 5.0]
+    res["native 1024"] = {"per_s": 300.0, "per_cpu_s": 150.0}
+    res["single"] = {"per_s": 1.0, "per_cpu_s": 1.0}
+    md = bench_envs.table({"quick": False, "seconds": 5.0, "load": "load", "simulator": {},
+                           "attribution": res, "promotion": res, "ppo": {}, "repeats": 3})
+    assert "| attribution decisions, native 64 | 100 (50-200) | 50 (25-100) | |" in md
+    assert "| attribution decisions, native 1024 | 300 | 150 | |" in md
+    assert "| attribution: native 64 / SyncVectorEnv 64 | 10.0x (5.0-10.0x) |" in md
+    assert "medians of 3 interleaved runs" in md
+
+
+def test_bench_envs_rejects_a_repeat_count_below_one(capsys):
+    with pytest.raises(SystemExit):
+        bench_envs.main(["--repeats", "0"])
+    assert "--repeats 0 must be >= 1" in capsys.readouterr().err

@@ -21,7 +21,8 @@ Attribution is also measured with its 64 stores split over two worker processes
 workers' CPU time too.
 
 This virtual machine's speed drifts by 20-30 % within minutes, so every figure but
-Attribution's native 1024 (minutes per run) is measured ``--repeats`` times (default 3),
+Attribution's native 1024 (minutes per run) is measured ``--repeats`` times (default 3,
+``--quick`` 1),
 the variants interleaved round by round: a figure is the median of its runs, shown
 with their range, and a ratio is the median of the ratios within each round, which
 were measured minutes apart at most.
@@ -298,10 +299,11 @@ def main(argv=None) -> dict:
                     help="output JSON (Markdown table beside it, .md)")
     ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
     ap.add_argument("--profile", action="store_true", help="cProfile the native vector envs")
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="interleaved runs of each env figure (--quick: 1)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="interleaved runs of each env figure (default 3; --quick: 1)")
     args = ap.parse_args(argv)
-    if args.repeats < 1:
+    reps = args.repeats if args.repeats is not None else 1 if args.quick else 3
+    if reps < 1:
         ap.error(f"--repeats {args.repeats} must be >= 1")
     sec = 2.0 if args.quick else 5.0
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
@@ -309,7 +311,6 @@ def main(argv=None) -> dict:
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
-    reps = 1 if args.quick else args.repeats
     res["repeats"] = reps
 
     def attribution(kind, n, **kw):

@@ -336,7 +336,7 @@ class AttributionVectorEnv(VectorEnv):
         None: drawn from ``np_random``)."""
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        a = self._check_actions(actions)
+        a = check_actions(actions, self.num_envs, self.K)
         B, core = self.num_envs, self.core
         restart = self.prev_done.copy()
         reward = np.zeros(B)
@@ -435,9 +435,6 @@ class AttributionVectorEnv(VectorEnv):
                                 for k in keys}
             info["_receipts"] = terminated.copy()
         return info
-
-    def _check_actions(self, actions) -> np.ndarray:
-        return check_actions(actions, self.num_envs, self.K)
 
 
 def check_actions(actions, n: int, K: int) -> np.ndarray:

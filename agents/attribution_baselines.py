@@ -16,9 +16,8 @@ from retail_env.envs.attribution_core import AttributionCore
 from retail_env.envs.observations import (
     CANDIDATE_FEATURES,
     EVENT_FEATURES,
-    candidate_features,
-    concurrent_events,
-    event_features,
+    event_view,
+    neighbour_views,
 )
 
 EV = {name: i for i, name in enumerate(EVENT_FEATURES)}
@@ -64,7 +63,7 @@ class _CoreAgent(Agent):
         rec = self.core.head(b)
         if rec is None:
             return None, None, None
-        return rec, event_features(self.core, b, rec), candidate_features(self.core, b, rec)
+        return (rec, *event_view(self.core, b, rec))
 
 
 class NearestTrackAgent(_CoreAgent):
@@ -98,10 +97,10 @@ class TrajectoryAgent(_CoreAgent):
         for name, v in self.WEIGHTS.items():
             self.w[CF[name]] = v
 
-    def scores(self, ev: np.ndarray, cf: np.ndarray, n: int) -> np.ndarray:
+    def scores(self, putback: bool, cf: np.ndarray, n: int) -> np.ndarray:
         c = cf[:n]
         s = c @ self.w
-        if ev[EV["is_putback"]] > 0:
+        if putback:
             s += self.HOLDS_WEIGHT * (c[:, CF["holds_product"]] > 0)
             s[c[:, CF["receipt_items"]] <= 0] = -np.inf       # nothing to put back
         return s
@@ -125,7 +124,7 @@ class TrajectoryAgent(_CoreAgent):
         rec, ev, cf = self.view(info.get("store", 0))
         if rec is None:
             return self.no_one
-        return self.decide(ev, cf, self.scores(ev, cf, rec.n_cand), rec.n_cand)
+        return self.decide(ev, cf, self.scores(rec.dw > 0, cf, rec.n_cand), rec.n_cand)
 
 
 class HungarianAgent(TrajectoryAgent):
@@ -151,14 +150,13 @@ class HungarianAgent(TrajectoryAgent):
         n = rec.n_cand
         if n == 0:
             return self.no_one
-        score0 = self.scores(ev, cf, n)
-        others = [r for r in concurrent_events(core, b, rec, self.window_s) if r.n_cand > 0]
+        score0 = self.scores(rec.dw > 0, cf, n)
+        others = [(r, c) for r, c in neighbour_views(core, b, rec, self.window_s) if r.n_cand > 0]
         if not others:
             return self.decide(ev, cf, score0, n)
         rows = [(rec, score0)]
-        for r in others:
-            e, c = event_features(core, b, r), candidate_features(core, b, r)
-            rows.append((r, self.scores(e, c, r.n_cand)))
+        for r, c in others:
+            rows.append((r, self.scores(r.dw > 0, c, r.n_cand)))
         tracks = sorted({int(t) for r, _ in rows for t in r.cand_track[:r.n_cand]})
         col = {t: j for j, t in enumerate(tracks)}
         big = 1e3

@@ -16,8 +16,9 @@ from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
+from retail_env.envs.seeds import draw_seed
 from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
-from retail_env.sim.validation import from_dict
+from retail_env.sim.validation import from_dict, to_dict
 
 MAX_EMPTY_RESETS = 10
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
@@ -43,7 +44,8 @@ class AttributionEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, scenario: str = "medium",
                  store: Mapping[str, Any] | None = None,
-                 observation: str | Mapping[str, Any] | None = None, **kwargs: Any):
+                 observation: str | Mapping[str, Any] | None = None,
+                 bank: Any = None, **kwargs: Any):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
                              f"{self.metadata['render_modes']} or None")
@@ -52,7 +54,10 @@ class AttributionEnv(gym.Env):
             data["observation"] = ({"type": observation} if isinstance(observation, str)
                                    else dict(observation))
         self.config: AttributionConfig = from_dict(AttributionConfig, data)
-        self.core = AttributionCore(self.config, store)
+        self.core = make_core(self.config, store, 1, bank)
+        self._store = store
+        self._shadow: _Shadow | None = None     # a banked episode re-simulated for drawing
+        self._seed, self._actions = 0, []          # the banked episode and its actions so far
         self.K = self.config.n_candidates
         self.no_one, self.review = self.K, self.K + 1
         self._obs = observation_factory(self.core)
@@ -78,6 +83,7 @@ class AttributionEnv(gym.Env):
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
         self._right = 0
+        self._seed, self._actions = sim_seed, []
         return self._obs.observe(0), self._info()
 
     def step(self, action):
@@ -86,6 +92,7 @@ class AttributionEnv(gym.Env):
             raise RuntimeError("the episode is over: call reset() before step()")
         terms = self.core.decide(0, a)
         self._right += self.core.recent[0][-1][1] != WRONG
+        self._actions.append(a)
         self.core.advance()
         terminated = self.core.finished(0)
         obs = self._obs.blank() if terminated else self._obs.observe(0)
@@ -118,11 +125,22 @@ class AttributionEnv(gym.Env):
         return self._header
 
     def current_frame(self) -> Frame:
-        return frame(self.core, self.frame_header(), 0, right=self._right)
+        return frame(self._view_core(), self.frame_header(), 0, right=self._right)
+
+    def _view_core(self) -> AttributionCore:
+        """The core to draw: the live one, or for a banked episode its re-simulation (the
+        simulator is deterministic, so it is the episode the bank holds)."""
+        if getattr(self.core, "bank", None) is None:
+            return self.core
+        if self._shadow is None or self._shadow.seed != self._seed:
+            self._shadow = _Shadow(self.config, self._store, self._seed)
+        return self._shadow.catch_up(self._actions)
 
     # --- helpers ------------------------------------------------------------
     def _draw_seed(self) -> int:
-        return int(self.np_random.integers(0, 2**31 - 1))
+        if getattr(self.core, "bank", None) is not None:
+            return int(self.core.draw_seeds(self.np_random, 1)[0])
+        return draw_seed(self.np_random)
 
     def _check_action(self, action) -> int:
         a = np.asarray(action)
@@ -143,6 +161,39 @@ class AttributionEnv(gym.Env):
 
     def _info(self) -> dict[str, Any]:
         return self.core.decision_info(0)
+
+
+def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,
+              bank: Any = None) -> AttributionCore:
+    """The task core: live (``BatchAttributionCore`` for a batch), or replaying ``bank``
+    (a bank directory or ``retail_env.bank.Bank``)."""
+    if bank is not None:
+        from retail_env.bank.replay import BankCore
+
+        return BankCore(cfg, store, batch, bank)
+    if batch == 1:
+        return AttributionCore(cfg, store)
+    from retail_env.envs.attribution_vector import BatchAttributionCore
+
+    return BatchAttributionCore(cfg, store, batch)
+
+
+class _Shadow:
+    """A banked episode re-simulated by a live env, for drawing: reset with the episode's
+    seed (empty-store redraws included), then the actions taken so far, applied when a
+    frame is asked for."""
+
+    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, seed: int):
+        kw = {k: v for k, v in to_dict(cfg).items() if k != "scenario"}
+        self.env = AttributionEnv(scenario=cfg.scenario, store=store, **kw)
+        self.env.reset(seed=seed)
+        self.seed, self.done = seed, 0
+
+    def catch_up(self, actions: list[int]) -> AttributionCore:
+        for a in actions[self.done:]:
+            self.env.step(a)
+        self.done = len(actions)
+        return self.env.core
 
 
 def frame_header(core: AttributionCore) -> FrameHeader:

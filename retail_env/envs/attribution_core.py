@@ -26,6 +26,7 @@ import numpy as np
 
 from retail_env.envs.readout import read_events
 from retail_env.envs.receipts import ledger_add, ledger_add_lines, receipt_metrics
+from retail_env.envs.seeds import draw_seeds
 from retail_env.sim import store as sim_store
 from retail_env.sim.config import PRESETS, make_config
 from retail_env.sim.sensors import track_window
@@ -252,6 +253,10 @@ class AttributionCore:
         self.recent = [deque(maxlen=64) for _ in range(B)]             # decided records
         for b, acc in enumerate(self.sim.accounts_inside()):
             self._register(b, acc.tolist())
+
+    def draw_seeds(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` episode seeds for training draws (never a frozen evaluation seed)."""
+        return draw_seeds(rng, n)
 
     def advance(self) -> None:
         """Tick the stores until every store has a decision ready or is finished."""

@@ -47,14 +47,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError
+from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError, make_core
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
+from retail_env.envs.seeds import SEED_HI, draw_seed  # noqa: F401  (SEED_HI: re-exported)
 from retail_env.sim import store as sim_store
 from retail_env.sim.validation import from_dict
 
 NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
-SEED_HI = 2**31 - 1                   # seeds are drawn from [0, SEED_HI), as the single env
 
 
 class BatchAttributionCore(AttributionCore):
@@ -269,7 +269,8 @@ class AttributionVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, scenario: str = "medium",
                  store: Mapping[str, Any] | None = None,
                  observation: str | Mapping[str, Any] | None = None,
-                 oracle_info: bool = False, render_mode: str | None = None, **kwargs: Any):
+                 oracle_info: bool = False, render_mode: str | None = None, bank: Any = None,
+                 **kwargs: Any):
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "render a single AttributionEnv instead")
@@ -283,7 +284,8 @@ class AttributionVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.render_mode = None
         self.oracle_info = bool(oracle_info)
-        self.core = BatchAttributionCore(self.config, store, self.num_envs)
+        self.core = (BatchAttributionCore(self.config, store, self.num_envs) if bank is None
+                     else make_core(self.config, store, self.num_envs, bank))
         self.K = self.config.n_candidates
         self._obs = observation_factory(self.core)
         self.single_observation_space = self._obs.space()
@@ -302,7 +304,7 @@ class AttributionVectorEnv(VectorEnv):
         super().reset(seed=seed)
         B = self.num_envs
         if seed is None:
-            seeds = self.np_random.integers(0, SEED_HI, B)
+            seeds = self.core.draw_seeds(self.np_random, B)
         else:
             seeds = int(seed) + np.arange(B)
         return self.start(seeds)
@@ -346,9 +348,9 @@ class AttributionVectorEnv(VectorEnv):
             reward[b] = sum(t.values())        # the single env's sum, in its order
             for k, v in t.items():
                 terms[k][b] = v
-        self._restart(restart, seeds)
+        self.restart(restart, seeds)
         core.advance()
-        self._reroll_empty(restart)
+        self.reroll_empty(restart)
         terminated = ~restart & core.finished_mask()
         core.set_decision_ticks(~restart)
         self.prev_done = terminated
@@ -359,17 +361,17 @@ class AttributionVectorEnv(VectorEnv):
         """``reset_done``, restarting with ``seeds`` (in store order; None: drawn)."""
         restart = self.prev_done.copy()
         if restart.any():
-            self._restart(restart, seeds)
+            self.restart(restart, seeds)
             self.core.advance()
-            self._reroll_empty(restart)
+            self.reroll_empty(restart)
             self.prev_done[:] = False
         return self._observe(restart), self._info(None, np.zeros(self.num_envs, bool))
 
     # --- episodes -----------------------------------------------------------
-    def _restart(self, which: np.ndarray, seeds: Sequence[int] | None) -> None:
+    def restart(self, which: np.ndarray, seeds: Sequence[int] | None) -> None:
         idx = np.flatnonzero(which)
         if seeds is None:               # drawn after the actions were checked, as before
-            seeds = self.np_random.integers(0, SEED_HI, len(idx))
+            seeds = self.core.draw_seeds(self.np_random, len(idx))
         if len(idx) != len(seeds):
             raise ValueError(f"{len(idx)} stores restart but {len(seeds)} seeds were given")
         if len(idx):
@@ -378,9 +380,9 @@ class AttributionVectorEnv(VectorEnv):
 
     def _start_episodes(self, which: np.ndarray) -> None:
         self.core.advance()
-        self._reroll_empty(which)
+        self.reroll_empty(which)
 
-    def _reroll_empty(self, which: np.ndarray) -> None:
+    def reroll_empty(self, which: np.ndarray) -> None:
         """A fresh store that saw no event at all is run again with another seed, drawn
         (as ``AttributionEnv.reset`` does) from ``np_random(episode seed)``."""
         core = self.core
@@ -395,7 +397,7 @@ class AttributionVectorEnv(VectorEnv):
             for b in idx:
                 if b not in gens:
                     gens[b] = seeding.np_random(int(self.episode_seeds[b]))[0]
-                seeds.append(int(gens[b].integers(0, SEED_HI)))
+                seeds.append(draw_seed(gens[b]))
             core.reset_stores(idx, seeds)
             core.advance()
         raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "

@@ -68,6 +68,10 @@ CANDIDATE_FEATURES = (
     "busy_elsewhere",     # 1 if it is the nearest track of a concurrent event on another plate
 )
 
+CF_RECEIPT = slice(CANDIDATE_FEATURES.index("receipt_items"), CANDIDATE_FEATURES.index("holds_product") + 1)
+CF_BUSY = CANDIDATE_FEATURES.index("busy_elsewhere")
+EV_REVIEW = slice(EVENT_FEATURES.index("review_credit"), len(EVENT_FEATURES))   # the last three
+
 
 def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s: float):
     """Other events (queued or recently decided) overlapping ``rec`` within ``within_s``."""
@@ -143,23 +147,46 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
                    [r.lo for r in recs], [r.hi for r in recs], core.hz, core.cfg.reach_m,
                    LIM, FAR_M, out)
     valid = np.arange(K) < np.array(n)[:, None]                       # (R, K)
-    row, k = np.arange(len(rs))[:, None], np.arange(K)
     acc = np.array([r.cand_account for r in rs])
-    charged = np.stack([core.ledgers[b].charged.take(r.cand_account, axis=0, mode="clip")
-                        for b, r in zip((stores[i] for i in sel), rs, strict=True)]).clip(0)   # (R, K, N)
-    items = np.where(acc >= 0, charged.sum(2), 0)
-    holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in rs])[:, None]], 0)
     near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     busy = np.zeros((len(sel), K), np.float32)
     for j, i in enumerate(sel):
         if near[i].busy_tracks:
-            busy[j] = _busy_elsewhere(recs[i], near[i].busy_tracks)
-    f = np.stack([acc >= 0, items / 10.0, holds / 5.0, busy], axis=2)
-    out[sel, :, N_TRACK_FEATURES:] = np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+            busy[j] = busy_elsewhere(recs[i], near[i].busy_tracks)
+    f = np.stack([acc >= 0, busy], axis=2)
+    out[sel, :, N_TRACK_FEATURES] = np.where(valid, f[..., 0], 0.0)
+    out[sel, :, CF_BUSY] = np.where(valid, f[..., 1], 0.0)
+    out[sel, :, CF_RECEIPT] = receipt_columns(core, [stores[i] for i in sel], rs)
     return out
 
 
-def _busy_elsewhere(rec: EventRecord, nearest: set[int]) -> list[bool]:
+def receipt_columns(core: AttributionCore, stores: list[int], recs: list) -> np.ndarray:
+    """(R, K, 2) ``receipt_items`` and ``holds_product`` of events ``recs`` of ``stores``:
+    the candidate features that depend on earlier decisions (so a bank replay computes
+    them live, with this same function); rows past each ``n_cand`` are 0."""
+    K = core.K
+    valid = np.arange(K) < np.array([r.n_cand for r in recs])[:, None]
+    row, k = np.arange(len(recs))[:, None], np.arange(K)
+    acc = np.array([r.cand_account for r in recs])
+    charged = np.stack([core.ledgers[b].charged.take(r.cand_account, axis=0, mode="clip")
+                        for b, r in zip(stores, recs, strict=True)]).clip(0)   # (R, K, N)
+    items = np.where(acc >= 0, charged.sum(2), 0)
+    holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in recs])[:, None]], 0)
+    f = np.stack([items / 10.0, holds / 5.0], axis=2)
+    return np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+
+
+def review_columns(core: AttributionCore, stores: list[int]) -> np.ndarray:
+    """(R, 3) ``review_credit``, ``review_available``, ``review_rate`` of ``stores``: the
+    event features that depend on earlier decisions (shared with the bank replay)."""
+    credit = core.credit[stores]
+    rate = [core.stats[b]["reviews"] / max(1, core.stats[b]["decisions"]) for b in stores]
+    f = np.stack([np.minimum(credit, LIM), credit >= 1.0, np.array(rate, np.float64)], axis=1,
+                 dtype=np.float64)
+    return np.clip(f, -LIM, LIM)
+
+
+def busy_elsewhere(rec: EventRecord, nearest: set[int]) -> list[bool]:
     """Which of the K candidates is the nearest track of a concurrent event on another plate."""
     return [k < rec.n_cand and t in nearest for k, t in enumerate(rec.cand_track.tolist())]
 
@@ -176,12 +203,10 @@ def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord]
     near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     ctx = []
     for b, rec, ar in zip(stores, recs, near, strict=True):
-        st = core.stats[b]
         ctx.append((rec.dw, rec.product, rec.plate, rec.t_end - rec.t_start, rec.t_detect,
                     bool(core.closed[b]), rec.n_cand / core.K, len(core.queues[b]) - 1,
-                    ar.same_shelf, ar.neighbor_dw / max(abs(rec.dw), 1e-3), ar.undone,
-                    core.credit[b], st["reviews"] / max(1, st["decisions"])))
-    dw, p, plate, dur, t_detect, closed, cand, queue, same, nb, undo, credit, rate = (
+                    ar.same_shelf, ar.neighbor_dw / max(abs(rec.dw), 1e-3), ar.undone))
+    dw, p, plate, dur, t_detect, closed, cand, queue, same, nb, undo = (
         np.array(c) for c in zip(*ctx, strict=True))
     uw = core.unit_w[p]
     q = np.abs(dw) / uw
@@ -191,9 +216,10 @@ def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord]
         cat.weight_sd[p] / uw, cat.price[p] / cat.price.max(), cat.lookalike[p] >= 0,
         core.plate_xy[plate, 0] / (W * lay.cell_m), core.plate_xy[plate, 1] / (H * lay.cell_m),
         lay.plate_endcap[plate], t_detect / max(1, core.end_tick), closed, cand, queue, same, nb,
-        undo, np.minimum(credit, LIM), credit >= 1.0, rate,
+        undo,
     ], axis=1, dtype=np.float64)
-    return np.clip(f, -LIM, LIM).astype(np.float32)
+    return np.concatenate([np.clip(f, -LIM, LIM), review_columns(core, stores)],
+                          axis=1).astype(np.float32)
 
 
 def _box(*shape: int, lo: float = -LIM, hi: float = LIM) -> spaces.Box:
@@ -256,6 +282,7 @@ class FeaturesObservation(ObservationType):
 
 RAW_EVENT = ("dw_kg", "duration_s", "start_offset", "end_offset", "unit_weight_kg",
              "plate_x", "plate_y", "review_credit", "review_available", "time_frac")
+RAW_REVIEW = slice(RAW_EVENT.index("review_credit"), RAW_EVENT.index("review_available") + 1)
 
 
 class RawObservation(ObservationType):
@@ -296,13 +323,66 @@ class RawObservation(ObservationType):
                 "track_seen": seen, "event": np.clip(ev, -LIM, LIM), "mask": self.mask(recs)}
 
 
+def banked_features(core, stores: list[int], recs: list) -> dict[str, np.ndarray]:
+    """``FeaturesObservation.rows`` of a bank replay (``retail_env.bank.replay.BankCore``):
+    the banked rows with the decision-dependent columns computed live."""
+    ev = core.static_rows(stores, recs, "event")
+    ev[:, EV_REVIEW] = review_columns(core, stores)
+    cand = core.static_rows(stores, recs, "candidates")
+    cand[:, :, CF_RECEIPT] = receipt_columns(core, stores, recs)
+    return {"event": ev, "candidates": cand}
+
+
+class BankFeaturesObservation(FeaturesObservation):
+    """``features`` replayed from a bank."""
+
+    def rows(self, stores, recs):
+        return {**banked_features(self.core, stores, recs), "mask": self.mask(recs)}
+
+
+class BankRawObservation(RawObservation):
+    """``raw`` replayed from a bank (its raw column group)."""
+
+    def rows(self, stores, recs):
+        core, R = self.core, len(recs)
+        out = {k: core.static_rows(stores, recs, k, raw=True).reshape(R, *self.shapes[k])
+               for k in ("weights", "tracks", "track_seen", "event")}
+        credit = core.credit[stores]
+        out["event"][:, RAW_REVIEW] = np.clip(
+            np.stack([np.minimum(credit, LIM), credit >= 1.0], axis=1, dtype=np.float64),
+            -LIM, LIM)
+        out["mask"] = self.mask(recs)
+        return out
+
+
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
     "features": FeaturesObservation, "raw": RawObservation}
+BANK_OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
+    "features": BankFeaturesObservation, "raw": BankRawObservation}
 
 
 def observation_factory(core: AttributionCore) -> ObservationType:
-    """The observation type named by ``core.cfg.observation.type``."""
-    return OBSERVATION_TYPES[core.cfg.observation.type](core)
+    """The observation type named by ``core.cfg.observation.type`` (its bank replay for a
+    banked core)."""
+    types = OBSERVATION_TYPES if getattr(core, "bank", None) is None else BANK_OBSERVATION_TYPES
+    return types[core.cfg.observation.type](core)
+
+
+def event_view(core: AttributionCore, b: int, rec) -> tuple[np.ndarray, np.ndarray]:
+    """(event features, candidate features) of event ``rec`` of store ``b`` now, live or
+    banked (what the heuristic baselines read, whatever the observation type)."""
+    if getattr(core, "bank", None) is not None:
+        rows = banked_features(core, [b], [rec])
+        return rows["event"][0], rows["candidates"][0]
+    return event_features(core, b, rec), candidate_features(core, b, rec)
+
+
+def neighbour_views(core: AttributionCore, b: int, rec, within_s: float) -> list[tuple]:
+    """The events concurrent with ``rec`` within ``within_s`` (``concurrent_events``), each
+    as (event, its candidate features now), live or banked."""
+    if getattr(core, "bank", None) is not None:
+        return core.neighbours(b, rec, within_s)
+    return [(r, candidate_features(core, b, r)) for r in concurrent_events(core, b, rec, within_s)]
 
 
 class FlattenAttributionObs(gym.ObservationWrapper):

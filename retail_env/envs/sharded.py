@@ -30,7 +30,8 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution_vector import SEED_HI, AttributionVectorEnv, check_actions
+from retail_env.envs.attribution_vector import AttributionVectorEnv, check_actions
+from retail_env.envs.seeds import draw_seeds
 
 CONTEXTS = ("forkserver", "spawn", "fork")
 
@@ -105,6 +106,12 @@ class ShardedAttributionEnv(VectorEnv):
             raise ValueError(f"context={context!r} must be one of {CONTEXTS}")
         self.num_envs = int(num_envs)
         self.render_mode = None
+        if kwargs.get("bank") is not None:      # the workers replay it; seeds are drawn here
+            from retail_env.bank.replay import Bank
+
+            self._draw_seeds = Bank(kwargs["bank"]).draw_seeds
+        else:
+            self._draw_seeds = draw_seeds
         self._pipes: list = []
         self._procs: list = []
         bounds = np.linspace(0, self.num_envs, int(num_workers) + 1).round().astype(int)
@@ -138,7 +145,7 @@ class ShardedAttributionEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         B = self.num_envs
-        seeds = (self.np_random.integers(0, SEED_HI, B) if seed is None
+        seeds = (self._draw_seeds(self.np_random, B) if seed is None
                  else int(seed) + np.arange(B))
         self.episode_seeds = np.asarray(seeds, np.int64)
         out = self._call("start", [seeds[s] for s in self._slices])
@@ -188,9 +195,9 @@ class ShardedAttributionEnv(VectorEnv):
     # --- helpers ---------------------------------------------------------------
     def _restart_seeds(self) -> list[np.ndarray]:
         """Each shard's seeds for its stores that restart now, drawn as
-        ``AttributionVectorEnv._restart`` draws them for the whole batch."""
+        ``AttributionVectorEnv.restart`` draws them for the whole batch."""
         idx = np.flatnonzero(self.prev_done)
-        self.episode_seeds[idx] = self.np_random.integers(0, SEED_HI, len(idx))
+        self.episode_seeds[idx] = self._draw_seeds(self.np_random, len(idx))
         return [self.episode_seeds[s][self.prev_done[s]] for s in self._slices]
 
     def _call(self, cmd: str, args: list) -> list:

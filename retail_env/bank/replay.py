@@ -12,7 +12,6 @@ live episode, bit for bit (tests/test_bank.py).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -130,7 +129,8 @@ class _Shard:
         c = self.ev.col
         self.cols = {k: c(k) for k in ("index", "plate", "product", "dw", "t_start", "t_end",
                                        "t_detect", "t_decide", "n_cand", "cand_track",
-                                       "cand_account", "event", "candidates")}
+                                       "cand_account", "event", "candidates", "counts",
+                                       "need_review", "qty")}
         K = manifest["n_candidates"]
         self.cols["candidates"] = self.cols["candidates"].reshape(self.ev.rows, K, -1)
         self.truth = [self.ev.lists(k) for k in ("truth_account", "truth_product", "truth_qty")]
@@ -155,27 +155,25 @@ class _Shard:
         return Episode(self, j)
 
 
-def _lines(cols: list[tuple[np.ndarray, np.ndarray]], i: int) -> list[tuple[int, int, int]]:
-    off = cols[0][0]
-    lo, hi = int(off[i]), int(off[i + 1])
-    return list(zip(*(v[lo:hi].tolist() for _, v in cols), strict=True))
-
-
 class Episode:
-    """One banked episode: row views of its shard's columns."""
+    """One banked episode: row views of its shard's columns, and the scalars a decision
+    reads as Python lists (converted once per episode, not once per decision)."""
+
+    SCALARS = ("index", "plate", "product", "t_start", "t_end", "t_detect", "t_decide", "dw",
+               "n_cand", "need_review", "qty")
 
     def __init__(self, shard: _Shard, j: int):
         f, n = int(shard.first[j]), int(shard.n[j])
         self.shard, self.first, self.n = shard, f, n
         self.cols = {k: v[f:f + n] for k, v in shard.cols.items()}
+        self.lists = {k: self.cols[k].tolist() for k in self.SCALARS}
+        self.counts = self.cols["counts"].reshape(n, -1, 3).tolist()
+        self.truths = _ragged_rows(shard.truth, f, n)
         self.t_finish = int(shard.t_finish[j])
         off, seen = shard.seen
         self.seen = seen[off[j]:off[j + 1]].tolist()
-        self.true = _lines(shard.true, j)
+        self.true = _ragged_rows(shard.true, j, 1)[0]
         self.stats = {k: int(v[j]) for k, v in shard.stats.items()}
-
-    def truth(self, d: int) -> list[tuple[int, int, int]]:
-        return _lines(self.shard.truth, self.first + d)
 
     def others(self, d: int) -> list[tuple[int, int]]:
         """(event index, busy bits) of the events concurrent with decision ``d``."""
@@ -184,24 +182,36 @@ class Episode:
         return list(zip(idx[lo:hi].tolist(), bits[lo:hi].tolist(), strict=True))
 
 
+def _ragged_rows(cols: list[tuple[np.ndarray, np.ndarray]], first: int, n: int
+                 ) -> list[list[tuple[int, int, int]]]:
+    """Rows ``first .. first + n`` of (offsets, values) list columns zipped as lines."""
+    off = cols[0][0][first:first + n + 1].tolist()
+    vals = list(zip(*(v[off[0]:off[-1]].tolist() for _, v in cols), strict=True))
+    base = off[0]
+    return [vals[a - base:b - base] for a, b in zip(off[:-1], off[1:], strict=True)]
+
+
 class BankRecord:
     """A banked event as the decision code and the baselines read it (``EventRecord``'s
-    fields, without the sensor windows) plus its row ``d`` in the episode."""
+    fields, without the sensor windows) plus its row ``d`` in the episode, and the
+    banked outcome of every action (``counts``; None for a put-back, whose product the
+    task's own code infers from the receipt at replay)."""
 
     __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "dw", "n_cand",
-                 "cand_track", "cand_account", "truth", "index", "d")
+                 "cand_track", "cand_account", "truth", "index", "d", "counts", "need", "qty")
 
 
 def make_record(ep: Episode, d: int) -> BankRecord:
-    c = ep.cols
+    x = ep.lists
     r = BankRecord()
-    r.d, r.index = d, int(c["index"][d])
-    r.plate, r.product = int(c["plate"][d]), int(c["product"][d])
-    r.t_start, r.t_end, r.t_detect = int(c["t_start"][d]), int(c["t_end"][d]), int(c["t_detect"][d])
-    r.dw = float(c["dw"][d])
-    r.n_cand = int(c["n_cand"][d])
-    r.cand_track, r.cand_account = c["cand_track"][d], c["cand_account"][d]
-    r.truth = ep.truth(d)
+    r.d, r.index = d, x["index"][d]
+    r.plate, r.product = x["plate"][d], x["product"][d]
+    r.t_start, r.t_end, r.t_detect = x["t_start"][d], x["t_end"][d], x["t_detect"][d]
+    r.dw, r.n_cand = x["dw"][d], x["n_cand"][d]
+    r.cand_track, r.cand_account = ep.cols["cand_track"][d], ep.cols["cand_account"][d]
+    r.truth = ep.truths[d]
+    r.need, r.qty = x["need_review"][d], x["qty"][d]
+    r.counts = None if r.need < 0 else ep.counts[d]
     return r
 
 
@@ -270,7 +280,7 @@ class BankCore(AttributionCore):
         ep, d = self.episodes[b], int(self.pos[b])
         if d < ep.n:
             self.queues[b].append(make_record(ep, d))
-            self.dec_tick[b] = int(ep.cols["t_decide"][d])
+            self.dec_tick[b] = ep.lists["t_decide"][d]
         else:
             self.dec_tick[b] = max(int(self.dec_tick[b]), ep.t_finish)
 
@@ -279,6 +289,28 @@ class BankCore(AttributionCore):
         self.pos[b] += 1
         self._next(b)
         return terms
+
+    def outcome(self, b: int, rec: BankRecord, action: int, review: bool):
+        if rec.counts is None:
+            return super().outcome(b, rec, action, review)
+        K = self.K
+        if review:
+            lines = rec.truth
+        elif action < K:
+            acc = int(rec.cand_account[action]) if action < rec.n_cand else -1
+            lines = [(acc, rec.product, rec.qty)] if acc >= 0 and rec.qty else []
+        else:
+            lines = []
+        return lines, rec.counts[K + 1 if review else min(action, K)], rec.need
+
+    def action_counts(self, b: int, rec: BankRecord):
+        if rec.counts is None:
+            return super().action_counts(b, rec)
+        can_review = bool(self.credit[b] >= 1.0)
+        counts = list(rec.counts)
+        if not can_review:
+            counts[self.K + 1] = counts[self.K]
+        return counts, can_review
 
     def advance(self) -> None:
         """Every store has its next decision ready: nothing to simulate."""
@@ -300,9 +332,6 @@ class BankCore(AttributionCore):
 
     def set_decision_ticks(self, which: np.ndarray) -> None:
         """Decision ticks are banked (set as each event becomes current)."""
-
-    def as_of(self, b: int, tick: int):
-        return contextlib.nullcontext()
 
     # --- what the observation and the baselines read ---------------------------
     def static_rows(self, stores: list[int], recs: list[BankRecord], key: str,

@@ -478,16 +478,22 @@ class AttributionCore:
                 "undercharge": w.undercharge * under, "review": w.review * review,
                 "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
 
+    def action_counts(self, b: int, rec: EventRecord) -> tuple[list[tuple[int, int, int]], bool]:
+        """(correct, over, under) item counts of every action on ``rec`` now (K charges, no
+        one, review) and review availability."""
+        deltas, can_review = self.action_lines(b, rec)
+        truth = _net(rec.truth)
+        return [_score(_net(d), truth) for d in deltas], can_review
+
     def oracle_action(self, b: int) -> int:
         """The action with the best reward given the truth (ties: lowest index)."""
         rec = self.head(b)
         if rec is None:
             return self.K
-        deltas, can_review = self.action_lines(b, rec)
-        truth = _net(rec.truth)
+        counts, can_review = self.action_counts(b, rec)
         best, best_r = self.K, -np.inf
-        for a, d in enumerate(deltas):
-            r = sum(self._weigh(_score(_net(d), truth), a == self.K + 1 and can_review,
+        for a, c in enumerate(counts):
+            r = sum(self._weigh(c, a == self.K + 1 and can_review,
                                 a == self.K + 1 and not can_review,
                                 a < self.K and a >= rec.n_cand).values())
             if r > best_r + 1e-9:
@@ -521,25 +527,21 @@ class AttributionCore:
         rec = self.queues[b].popleft()
         st = self.stats[b]
         K = self.K
-        truth = _net(rec.truth)
         review = refused = empty = False
-        lines: list[Line] = []
         if action == K + 1:
             if self.credit[b] >= 1.0:
                 review = True
                 self.credit[b] -= 1.0
-                lines = rec.truth
             else:
                 refused = True
         elif action < K:
             empty = action >= rec.n_cand
-            line = self.charge_line(b, rec, action)
-            lines = [line] if line else []
-        st["need_review"] += self._needs_review(b, rec, truth)
+        lines, counts, need = self.outcome(b, rec, action, review)
+        st["need_review"] += need
         led = self.ledgers[b]
         led.fit([line[0] for line in lines])
         ledger_add_lines(led.charged, lines)
-        terms = self._weigh(_score(_net(lines), truth), review, refused, empty)
+        terms = self._weigh(counts, review, refused, empty)
         st["decisions"] += 1
         st["reviews"] += review
         st["refused"] += refused
@@ -548,6 +550,20 @@ class AttributionCore:
         right = terms["overcharge"] == 0 and terms["undercharge"] == 0
         self.recent[b].append((rec, REVIEWED if review else (CORRECT if right else WRONG)))
         return terms
+
+    def outcome(self, b: int, rec: EventRecord, action: int, review: bool
+                ) -> tuple[list[Line], tuple[int, int, int], bool]:
+        """What ``action`` writes on the receipts (``review``: granted), its (correct,
+        over, under) item counts, and whether only a review gets ``rec`` exactly right."""
+        truth = _net(rec.truth)
+        if review:
+            lines = rec.truth
+        elif action < self.K:
+            line = self.charge_line(b, rec, action)
+            lines = [line] if line else []
+        else:
+            lines = []
+        return lines, _score(_net(lines), truth), self._needs_review(b, rec, truth)
 
     def receipts(self, b: int) -> dict[str, float]:
         """Episode metrics of store ``b`` against the true baskets (call when finished)."""

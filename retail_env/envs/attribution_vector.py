@@ -410,8 +410,9 @@ class AttributionVectorEnv(VectorEnv):
         finished = core.finished_mask()
         live = np.flatnonzero(which & ~finished).tolist()
         with contextlib.ExitStack() as stack:
-            for b in live:
-                stack.enter_context(core.as_of(b, int(core.dec_tick[b])))
+            if isinstance(core, BatchAttributionCore):     # a banked core shows its decision
+                for b in live:
+                    stack.enter_context(core.as_of(b, int(core.dec_tick[b])))
             obs = self._obs.observe_many(live)
         for k, v in obs.items():
             buf[k][live] = v

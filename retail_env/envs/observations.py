@@ -15,6 +15,7 @@ import itertools
 from typing import NamedTuple
 
 import gymnasium as gym
+import numba
 import numpy as np
 from gymnasium import spaces
 
@@ -164,16 +165,29 @@ def receipt_columns(core: AttributionCore, stores: list[int], recs: list) -> np.
     """(R, K, 2) ``receipt_items`` and ``holds_product`` of events ``recs`` of ``stores``:
     the candidate features that depend on earlier decisions (so a bank replay computes
     them live, with this same function); rows past each ``n_cand`` are 0."""
-    K = core.K
-    valid = np.arange(K) < np.array([r.n_cand for r in recs])[:, None]
-    row, k = np.arange(len(recs))[:, None], np.arange(K)
-    acc = np.array([r.cand_account for r in recs])
-    charged = np.stack([core.ledgers[b].charged.take(r.cand_account, axis=0, mode="clip")
-                        for b, r in zip(stores, recs, strict=True)]).clip(0)   # (R, K, N)
-    items = np.where(acc >= 0, charged.sum(2), 0)
-    holds = np.where(acc >= 0, charged[row, k, np.array([r.product for r in recs])[:, None]], 0)
-    f = np.stack([items / 10.0, holds / 5.0], axis=2)
-    return np.where(valid[..., None], np.clip(f, -LIM, LIM), 0.0)
+    out = np.zeros((len(recs), core.K, 2))
+    for i, (b, r) in enumerate(zip(stores, recs, strict=True)):
+        if r.n_cand > 0:
+            _receipt_row(core.ledgers[b].charged, r.cand_account, r.n_cand, r.product, LIM,
+                         out[i])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _receipt_row(charged, account, n, product, lim, out):
+    """One event's ``receipt_columns``: items on each candidate's receipt / 10 (negative
+    lines count 0) and its items of ``product`` / 5, clipped to [-lim, lim]."""
+    last = charged.shape[0] - 1
+    for k in range(n):
+        a = account[k]
+        if a < 0:
+            continue                       # no account: charges no one
+        a = min(a, last)
+        items = 0
+        for p in range(charged.shape[1]):
+            items += max(charged[a, p], 0)
+        out[k, 0] = min(max(items / 10.0, -lim), lim)
+        out[k, 1] = min(max(max(charged[a, product], 0) / 5.0, -lim), lim)
 
 
 def review_columns(core: AttributionCore, stores: list[int]) -> np.ndarray:

@@ -4,6 +4,8 @@
     retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
     retail-env heatmap FILE OUT.png
     retail-env info FILE
+    retail-env bank build --out DIR --scenario hard --seeds 0:5000 [--workers N] [--raw]
+    retail-env bank info DIR | retail-env bank verify DIR
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import sys
 
+from retail_env.bank.store import BankError
 from retail_env.render.recording import RecordingError, load_recording
 
 
@@ -79,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print a recording's header")
     p.add_argument("file")
     p.set_defaults(run=_info)
+    from retail_env.bank.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except RecordingError as err:
+    except (RecordingError, BankError) as err:
         print(f"retail-env: {err}", file=sys.stderr)
         return 2
     return 0

@@ -53,6 +53,7 @@ import numpy as np
 import retail_env  # noqa: F401  (registers the ids)
 from experiments.bench_sim import RESULTS, TARGETS, load_note, measure
 from retail_env.atomic import write_json, write_text
+from retail_env.bank import cached_bank
 from retail_env.sim import store as sim_store
 from retail_env.sim.store import make_params
 
@@ -61,6 +62,10 @@ PROMOTION = "RetailStore/Promotion-v0"
 PPO_CONF = Path(__file__).resolve().parents[1] / "conf" / "agent" / "ppo.yaml"
 VARIANTS = (("single", "single", 1), ("sync 64", "sync", 64), ("native 64", "native", 64),
             ("native 1024", "native", 1024))
+# Attribution replayed from an episode bank (targets: 10k single, 100k native 64).
+BANKED = (("single", "single", 1), ("native 64", "native", 64), ("native 1024", "native", 1024))
+BANK_CACHE = Path("outputs") / "banks"
+BANK_TARGETS = {"banked single": ">= 10,000", "banked native 64": ">= 100,000"}
 # Attribution only: the same 64 stores split over two worker processes, one per core.
 SHARDED = ("native 64, 2 workers", "native", 64)
 WORKERS = {"num_workers": 2}
@@ -265,9 +270,9 @@ def table(res: dict) -> str:
     for task, unit in (("attribution", "decisions"), ("promotion", "steps")):
         for name, r in res[task].items():
             lines.append(f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
-                         f"{_spread(r, 'per_cpu_s', ',.0f')} | |")
+                         f"{_spread(r, 'per_cpu_s', ',.0f')} | {BANK_TARGETS.get(name, '')} |")
         t = res[task]
-        for name in ("native 64", SHARDED[0]):
+        for name in ("native 64", SHARDED[0], "banked native 64"):
             if name in t:
                 wall, cpu = (_spread(paired_ratio(t[name], t["sync 64"], key), "value", ".1f", "x")
                              for key in ("per_s", "per_cpu_s"))
@@ -321,13 +326,21 @@ def main(argv=None) -> dict:
         return lambda: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
                             warm_steps=2 if n > 1 else 4, profile=args.profile and kind == "native")
 
+    # The same episodes replayed from a bank (retail_env/bank), built once into the cache.
+    t0 = time.perf_counter()
+    bank = str(cached_bank(BANK_CACHE, "0:1024", "medium", progress=False, **short))
+    res["bank_build_s"] = time.perf_counter() - t0
     att = {name: attribution(kind, n) for name, kind, n in VARIANTS if name != "native 1024"}
     att[SHARDED[0]] = attribution(*SHARDED[1:], **WORKERS)
+    att.update({f"banked {name}": attribution(kind, n, bank=bank)
+                for name, kind, n in BANKED if n < 1024})
     res["attribution"] = interleaved(att, reps)
     # Minutes a run: measured once, and put in its place in the table.
-    native_1024 = attribution("native", 1024)()
-    res["attribution"] = {name: res["attribution"].get(name, native_1024)
-                          for name in [v[0] for v in VARIANTS] + [SHARDED[0]]}
+    once = {"native 1024": attribution("native", 1024)(),
+            "banked native 1024": attribution("native", 1024, bank=bank)()}
+    res["attribution"] = {name: res["attribution"].get(name) or once[name]
+                          for name in [v[0] for v in VARIANTS] + [SHARDED[0]]
+                          + [f"banked {v[0]}" for v in BANKED]}
     res["promotion"] = interleaved({name: promotion(kind, n) for name, kind, n in VARIANTS}, reps)
     res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **short)
                         for name, kind, n in VARIANTS if name in ("single", "native 64")}
@@ -342,6 +355,9 @@ def main(argv=None) -> dict:
         "attribution, 64 envs, 2 workers": ppo_env_share(ATTRIBUTION, "attribution", 64,
                                                          16384 if args.quick else 32768,
                                                          **WORKERS),
+        "attribution, 64 envs, banked": ppo_env_share(ATTRIBUTION, "attribution", 64,
+                                                      16384 if args.quick else 32768,
+                                                      bank=bank, **short),
     }
     res["load"] = load_note()
     md = table(res)

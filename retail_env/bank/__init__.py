@@ -9,8 +9,8 @@ decisions from the live env, ``store.py`` is the on-disk format, ``replay.py`` t
 banked core the envs run on.
 """
 
-from retail_env.bank.build import build_bank, build_shard, plan
+from retail_env.bank.build import build_bank, build_shard, cached_bank, plan
 from retail_env.bank.replay import Bank, BankCore
 from retail_env.bank.store import BankError
 
-__all__ = ["Bank", "BankCore", "BankError", "build_bank", "build_shard", "plan"]
+__all__ = ["Bank", "BankCore", "BankError", "build_bank", "build_shard", "cached_bank", "plan"]

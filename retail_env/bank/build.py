@@ -183,6 +183,19 @@ def build_bank(out: str | os.PathLike, scenario: str = "medium", seeds: Any = "0
     return Path(out)
 
 
+def cached_bank(cache: str | os.PathLike, seeds: Any, scenario: str = "medium",
+                store: Mapping[str, Any] | None = None, raw: bool = False,
+                workers: int | None = None, progress: bool = True, **kwargs: Any) -> Path:
+    """The bank of this world and these seeds under ``cache`` (a folder named by the
+    world's hash), built first where it is missing or unfinished."""
+    seeds = parse_seeds(seeds)
+    cfg = task_config(scenario, **kwargs)
+    world = world_config(cfg, AttributionCore(cfg, store), raw)
+    out = Path(cache) / f"{scenario}-{config_hash(world)}-{seeds.start}-{seeds.stop}"
+    return build_bank(out, scenario, f"{seeds.start}:{seeds.stop}", store, raw,
+                      workers=workers, progress=progress, **kwargs)
+
+
 def _progress(total: int, show: bool, root: Path):
     """A callback per finished shard: a tqdm bar when available, else a line each."""
     if not show or not total:

@@ -10,7 +10,8 @@ banked core the envs run on.
 """
 
 from retail_env.bank.build import build_bank, build_shard, cached_bank, plan
-from retail_env.bank.replay import Bank, BankCore
+from retail_env.bank.core import BankCore
+from retail_env.bank.replay import Bank
 from retail_env.bank.store import BankError
 
 __all__ = ["Bank", "BankCore", "BankError", "build_bank", "build_shard", "cached_bank", "plan"]

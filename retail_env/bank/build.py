@@ -257,6 +257,7 @@ def columns(rows: list[dict], episodes: list[dict], raw_rows: list[dict] | None)
         "n_decisions": pa.array(np.array([e["n_decisions"] for e in episodes], np.int32)),
         "t_finish": pa.array(np.array([e["t_finish"] for e in episodes], np.int64)),
         "seen": ragged([e["seen"] for e in episodes], np.int32),
+        "max_account": pa.array(np.array([_max_account(e, rows) for e in episodes], np.int32)),
         "true_account": ragged([[t[0] for t in e["true"]] for e in episodes], np.int32),
         "true_product": ragged([[t[1] for t in e["true"]] for e in episodes], np.int32),
         "true_qty": ragged([[t[2] for t in e["true"]] for e in episodes], np.int32),
@@ -268,6 +269,14 @@ def columns(rows: list[dict], episodes: list[dict], raw_rows: list[dict] | None)
         out["raw"] = {k: fixed(np.array([r[k] for r in raw_rows]), np.float32)
                       for k in raw_rows[0]} if raw_rows else {}
     return out
+
+
+def _max_account(ep: dict, rows: list[dict]) -> int:
+    """The largest account id an episode's receipts touch (the replay's ledger size)."""
+    mine = rows[ep["first"]:ep["first"] + ep["n_decisions"]]
+    return max([0, *ep["seen"], *(t[0] for t in ep["true"]),
+                *(int(max(r["cand_account"])) for r in mine),
+                *(t[0] for r in mine for t in r["truth"])])
 
 
 # Episode statistics fixed by the world (the others count decisions, computed live).

@@ -1,27 +1,22 @@
-"""Replay a bank: the Attribution task's decisions without the simulator.
+"""Read a bank: its manifest, shards, episodes and event records.
 
 ``Bank`` opens a bank directory (manifest checked, each shard memory-mapped and its
-checksums verified the first time it is touched). ``BankCore`` is an
-``AttributionCore`` whose stores read their events from the bank instead of
-ticking the simulator: decisions, rewards, the oracle, masks and receipts run
-through the task's own code (inherited), and the observation columns that depend
-on earlier decisions are computed live by the functions the live observation uses
-(``observations.review_columns`` / ``receipt_columns``). So a banked episode is the
-live episode, bit for bit (tests/test_bank.py).
+checksums verified the first time it is touched); ``Episode`` is one banked
+episode's rows, ``make_record`` one decision's event as the task's code reads it.
+The banked core that replays them is ``retail_env.bank.core.BankCore``.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import retail_env
-from retail_env.bank.build import OTHERS_S, STATIC_STATS, world_config
+from retail_env.bank.build import STATIC_STATS
 from retail_env.bank.store import (
     FILES,
     MANIFEST,
@@ -34,9 +29,7 @@ from retail_env.bank.store import (
     read_json,
     shard_name,
 )
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore, _Ledger
 from retail_env.envs.seeds import is_eval_seed
-from retail_env.envs.track_features import N_TRACK_FEATURES
 from retail_env.sim.state import PICK  # noqa: F401  (truth kinds documented there)
 
 
@@ -146,6 +139,7 @@ class _Shard:
         self.seen = self.ep.lists("seen")
         self.true = [self.ep.lists(k) for k in ("true_account", "true_product", "true_qty")]
         self.stats = {k: e(k) for k in STATIC_STATS}
+        self.max_account = e("max_account")
         if len(self.first) != manifest["shard_size"] and not len(self.first):
             raise BankError(f"{folder}: no episodes")
 
@@ -174,6 +168,7 @@ class Episode:
         self.seen = seen[off[j]:off[j + 1]].tolist()
         self.true = _ragged_rows(shard.true, j, 1)[0]
         self.stats = {k: int(v[j]) for k, v in shard.stats.items()}
+        self.max_account = int(shard.max_account[j])
 
     def others(self, d: int) -> list[tuple[int, int]]:
         """(event index, busy bits) of the events concurrent with decision ``d``."""
@@ -213,160 +208,6 @@ def make_record(ep: Episode, d: int) -> BankRecord:
     r.need, r.qty = x["need_review"][d], x["qty"][d]
     r.counts = None if r.need < 0 else ep.counts[d]
     return r
-
-
-class BankCore(AttributionCore):
-    """``AttributionCore`` over banked episodes (the core of both banked envs)."""
-
-    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,
-                 bank: Bank | str | os.PathLike):
-        super().__init__(cfg, store, batch)
-        self.bank = bank if isinstance(bank, Bank) else Bank(bank)
-        raw = cfg.observation.type == "raw"
-        self.bank.check_world(world_config(cfg, self, raw), raw)
-
-    def draw_seeds(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.bank.draw_seeds(rng, n)
-
-    # --- episodes -----------------------------------------------------------
-    def reset(self, seeds: Sequence[int]) -> None:
-        B = self.B
-        self.seeds = [0] * B
-        self.queues = [deque() for _ in range(B)]
-        self.ledgers = [_Ledger(self.N) for _ in range(B)]
-        self.credit = np.full(B, self.cfg.review_credit_start)
-        self.closed = np.zeros(B, bool)
-        self.shut = np.ones(B, bool)                 # no simulation runs
-        self.stats = [{} for _ in range(B)]
-        self.recent = [deque(maxlen=64) for _ in range(B)]
-        self.pending = [[] for _ in range(B)]
-        self.episodes: list[Episode | None] = [None] * B
-        self.pos = np.zeros(B, np.int64)
-        self.dec_tick = np.zeros(B, np.int64)
-        self.reset_stores(np.arange(B), seeds)
-
-    def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
-        """Start stores ``idx`` on the banked episodes ``seeds``."""
-        for b, s in zip(np.asarray(idx).tolist(), seeds, strict=True):
-            ep = self.bank.episode(int(s))
-            self.seeds[b] = int(s)
-            self.episodes[b] = ep
-            self.pos[b] = 0
-            led = self.ledgers[b] = _Ledger(self.N)
-            led.fit([*ep.seen, *(t[0] for t in ep.true)])
-            led.seen[ep.seen] = True
-            for a, p, q in ep.true:
-                led.true[a, p] += q
-            self.stats[b] = {"decisions": 0, "reviews": 0, "refused": 0, "empty_slot": 0,
-                             **ep.stats, "need_review": 0}
-            self.credit[b] = self.cfg.review_credit_start
-            self.recent[b] = deque(maxlen=64)
-            self.queues[b] = deque()
-            self._ceiling(b, ep)
-            self._next(b)
-
-    def _ceiling(self, b: int, ep: Episode) -> None:
-        """The ledger of every detected event's truth (the receipts' ceiling metrics)."""
-        (off, acc), (_, prod), (_, qty) = ep.shard.truth
-        lo, hi = int(off[ep.first]), int(off[ep.first + ep.n])
-        led = self.ledgers[b]
-        a, p, q = acc[lo:hi], prod[lo:hi], qty[lo:hi]
-        keep = (a >= 0) & (q != 0)
-        if keep.any():
-            led.fit([int(a[keep].max())])
-            np.add.at(led.ceiling, (a[keep], p[keep]), q[keep])
-
-    def _next(self, b: int) -> None:
-        ep, d = self.episodes[b], int(self.pos[b])
-        if d < ep.n:
-            self.queues[b].append(make_record(ep, d))
-            self.dec_tick[b] = ep.lists["t_decide"][d]
-        else:
-            self.dec_tick[b] = max(int(self.dec_tick[b]), ep.t_finish)
-
-    def decide(self, b: int, action: int) -> dict[str, float]:
-        terms = super().decide(b, action)
-        self.pos[b] += 1
-        self._next(b)
-        return terms
-
-    def outcome(self, b: int, rec: BankRecord, action: int, review: bool):
-        if rec.counts is None:
-            return super().outcome(b, rec, action, review)
-        K = self.K
-        if review:
-            lines = rec.truth
-        elif action < K:
-            acc = int(rec.cand_account[action]) if action < rec.n_cand else -1
-            lines = [(acc, rec.product, rec.qty)] if acc >= 0 and rec.qty else []
-        else:
-            lines = []
-        return lines, rec.counts[K + 1 if review else min(action, K)], rec.need
-
-    def action_counts(self, b: int, rec: BankRecord):
-        if rec.counts is None:
-            return super().action_counts(b, rec)
-        can_review = bool(self.credit[b] >= 1.0)
-        counts = list(rec.counts)
-        if not can_review:
-            counts[self.K + 1] = counts[self.K]
-        return counts, can_review
-
-    def advance(self) -> None:
-        """Every store has its next decision ready: nothing to simulate."""
-
-    def tick(self) -> None:
-        raise RuntimeError("a banked core does not simulate")
-
-    def ready(self, b: int) -> bool:
-        return bool(self.queues[b])
-
-    def finished(self, b: int) -> bool:
-        return not self.queues[b]
-
-    def finished_mask(self) -> np.ndarray:
-        return np.array([not q for q in self.queues])
-
-    def now(self, b: int) -> int:
-        return int(self.dec_tick[b])
-
-    def set_decision_ticks(self, which: np.ndarray) -> None:
-        """Decision ticks are banked (set as each event becomes current)."""
-
-    # --- what the observation and the baselines read ---------------------------
-    def static_rows(self, stores: list[int], recs: list[BankRecord], key: str,
-                    raw: bool = False) -> np.ndarray:
-        """Banked observation rows ``key`` of events ``recs`` of ``stores``."""
-        src = [(self.episodes[b], r.d) for b, r in zip(stores, recs, strict=True)]
-        if raw:
-            return np.stack([ep.shard.raw_cols[key][ep.first + d] for ep, d in src])
-        return np.stack([ep.cols[key][d] for ep, d in src])
-
-    def neighbours(self, b: int, rec: BankRecord, within_s: float) -> list[tuple]:
-        """``observations.neighbour_views`` of a banked event: the concurrent events
-        (queued or decided, as the live core holds them at the decision) within
-        ``within_s`` (at most ``OTHERS_S``), each with its candidate rows as of now."""
-        if within_s > OTHERS_S:
-            raise BankError(f"within_s={within_s}: a bank keeps concurrent events within "
-                            f"{OTHERS_S} s")
-        from retail_env.envs.observations import CF_BUSY, receipt_columns
-
-        ep = self.episodes[b]
-        pad = int(within_s * self.hz)
-        lo, hi = rec.t_start - pad, rec.t_end + pad
-        out = []
-        for i, bits in ep.others(rec.d):
-            r = make_record(ep, i)
-            if not (r.t_start <= hi and r.t_end >= lo):
-                continue
-            cf = ep.cols["candidates"][i].copy()
-            cf[:, CF_BUSY] = [(bits >> k) & 1 if k < r.n_cand else 0 for k in range(self.K)]
-            out.append((r, cf))
-        if out:
-            live = receipt_columns(self, [b] * len(out), [r for r, _ in out])
-            for (_, cf), rc in zip(out, live, strict=True):
-                cf[:, N_TRACK_FEATURES + 1:N_TRACK_FEATURES + 3] = rc
-        return out
 
 
 def _diff(have: Any, want: Any, path: str = "") -> list[str]:

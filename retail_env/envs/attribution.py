@@ -21,6 +21,7 @@ from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameH
 from retail_env.sim.validation import from_dict, to_dict
 
 MAX_EMPTY_RESETS = 10
+_STORE0 = np.zeros(1, np.int64)   # the single env's one store, for the core's batch calls
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
 
 
@@ -90,7 +91,7 @@ class AttributionEnv(gym.Env):
         a = self._check_action(action)
         if self.core.finished(0):
             raise RuntimeError("the episode is over: call reset() before step()")
-        terms = self.core.decide(0, a)
+        terms = {k: float(v[0]) for k, v in self.core.decide_batch(_STORE0, np.array([a])).items()}
         self._right += self.core.recent[0][-1][1] != WRONG
         self._actions.append(a)
         self.core.advance()
@@ -168,7 +169,7 @@ def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: in
     """The task core: live (``BatchAttributionCore`` for a batch), or replaying ``bank``
     (a bank directory or ``retail_env.bank.Bank``)."""
     if bank is not None:
-        from retail_env.bank.replay import BankCore
+        from retail_env.bank.core import BankCore
 
         return BankCore(cfg, store, batch, bank)
     if batch == 1:

@@ -524,7 +524,7 @@ class AttributionCore:
 
     def decide(self, b: int, action: int) -> dict[str, float]:
         """Apply ``action`` to store ``b``'s head event; return its reward terms."""
-        rec = self.queues[b].popleft()
+        rec = self.pop(b)
         st = self.stats[b]
         K = self.K
         review = refused = empty = False
@@ -550,6 +550,26 @@ class AttributionCore:
         right = terms["overcharge"] == 0 and terms["undercharge"] == 0
         self.recent[b].append((rec, REVIEWED if review else (CORRECT if right else WRONG)))
         return terms
+
+    def pop(self, b: int) -> EventRecord:
+        """Take store ``b``'s head event off its queue (it is being decided)."""
+        return self.queues[b].popleft()
+
+    def decide_batch(self, stores: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """``decide`` for each of ``stores`` (distinct) with its action; the terms as arrays
+        over ``stores`` (a banked core does it as array operations)."""
+        terms = {k: np.zeros(len(stores)) for k in REWARD_TERMS}
+        for i, (b, a) in enumerate(zip(stores.tolist(), actions.tolist(), strict=True)):
+            for k, v in self.decide(b, a).items():
+                terms[k][i] = v
+        return terms
+
+    def event_indices(self, stores) -> np.ndarray:
+        """Each store's head event index (-1: finished)."""
+        return np.array([-1 if (r := self.head(b)) is None else r.index for b in stores], np.int64)
+
+    def oracle_actions(self, stores) -> np.ndarray:
+        return np.array([self.oracle_action(b) for b in stores], np.int64)
 
     def outcome(self, b: int, rec: EventRecord, action: int, review: bool
                 ) -> tuple[list[Line], tuple[int, int, int], bool]:

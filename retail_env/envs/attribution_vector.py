@@ -343,11 +343,14 @@ class AttributionVectorEnv(VectorEnv):
         restart = self.prev_done.copy()
         reward = np.zeros(B)
         terms = {k: np.zeros(B) for k in REWARD_TERMS}
-        for b in np.flatnonzero(~restart):
-            t = core.decide(int(b), int(a[b]))
-            reward[b] = sum(t.values())        # the single env's sum, in its order
-            for k, v in t.items():
-                terms[k][b] = v
+        idx = np.flatnonzero(~restart)
+        if len(idx):
+            t = core.decide_batch(idx, a[idx])
+            total = 0                          # the single env's sum, in its order
+            for k in REWARD_TERMS:
+                terms[k][idx] = t[k]
+                total = total + t[k]
+            reward[idx] = total
         self.restart(restart, seeds)
         core.advance()
         self.reroll_empty(restart)
@@ -424,13 +427,12 @@ class AttributionVectorEnv(VectorEnv):
         info: dict[str, Any] = {
             "rewards": terms or {k: np.zeros(B) for k in REWARD_TERMS},
             "action_mask": core.action_masks(range(B)),
-            "event_index": np.array([-1 if (r := core.head(b)) is None else r.index
-                                     for b in range(B)], np.int64),
+            "event_index": core.event_indices(range(B)),
             "time_s": core.dec_tick / core.hz,
             "review_credit": core.credit.copy(),
         }
         if self.oracle_info:
-            info["oracle_action"] = np.array([core.oracle_action(b) for b in range(B)], np.int64)
+            info["oracle_action"] = core.oracle_actions(range(B))
         if terminated.any():
             rows = {int(b): core.receipts(int(b)) for b in np.flatnonzero(terminated)}
             keys = next(iter(rows.values())).keys()

@@ -192,11 +192,15 @@ def _receipt_row(charged, account, n, product, lim, out):
 
 def review_columns(core: AttributionCore, stores: list[int]) -> np.ndarray:
     """(R, 3) ``review_credit``, ``review_available``, ``review_rate`` of ``stores``: the
-    event features that depend on earlier decisions (shared with the bank replay)."""
-    credit = core.credit[stores]
-    rate = [core.stats[b]["reviews"] / max(1, core.stats[b]["decisions"]) for b in stores]
-    f = np.stack([np.minimum(credit, LIM), credit >= 1.0, np.array(rate, np.float64)], axis=1,
-                 dtype=np.float64)
+    event features that depend on earlier decisions."""
+    return review_cols(core.credit[stores], np.array([core.stats[b]["reviews"] for b in stores]),
+                       np.array([core.stats[b]["decisions"] for b in stores]))
+
+
+def review_cols(credit: np.ndarray, reviews: np.ndarray, decisions: np.ndarray) -> np.ndarray:
+    """``review_columns`` from arrays of credit, reviews and decisions (the bank's replay)."""
+    rate = reviews / np.maximum(1, decisions)
+    f = np.stack([np.minimum(credit, LIM), credit >= 1.0, rate], axis=1, dtype=np.float64)
     return np.clip(f, -LIM, LIM)
 
 
@@ -337,35 +341,66 @@ class RawObservation(ObservationType):
                 "track_seen": seen, "event": np.clip(ev, -LIM, LIM), "mask": self.mask(recs)}
 
 
-def banked_features(core, stores: list[int], recs: list) -> dict[str, np.ndarray]:
-    """``FeaturesObservation.rows`` of a bank replay (``retail_env.bank.replay.BankCore``):
-    the banked rows with the decision-dependent columns computed live."""
-    ev = core.static_rows(stores, recs, "event")
-    ev[:, EV_REVIEW] = review_columns(core, stores)
-    cand = core.static_rows(stores, recs, "candidates")
-    cand[:, :, CF_RECEIPT] = receipt_columns(core, stores, recs)
-    return {"event": ev, "candidates": cand}
+def banked_features(core, stores: np.ndarray) -> dict[str, np.ndarray]:
+    """``features`` of the head events of ``stores`` of a bank replay
+    (``retail_env.bank.core.BankCore``, none finished): the banked rows, with the
+    decision-dependent columns computed from the replay's arrays as the live functions
+    compute them (``review_columns``, ``_receipt_row``), for all stores at once."""
+    st, K = core.stat, core.K
+    d = core.pos[stores]
+    ev = core.buf["event"][stores, d]
+    ev[:, EV_REVIEW] = review_cols(core.credit[stores], st[stores, 1], st[stores, 0])
+    cand = core.buf["candidates"][stores, d]
+    acc, n = core.buf["cand_account"][stores, d], core.buf["n_cand"][stores, d]
+    valid = (np.arange(K) < n[:, None]) & (acc >= 0)
+    rows = core.charged[stores[:, None], np.where(valid, acc, 0)]             # (R, K, N)
+    items = np.maximum(rows, 0).sum(axis=2)
+    holds = np.maximum(np.take_along_axis(
+        rows, core.buf["product"][stores, d].astype(np.int64)[:, None, None], axis=2)[..., 0], 0)
+    f = np.clip(np.stack([items / 10.0, holds / 5.0], axis=2), -LIM, LIM)
+    cand[:, :, CF_RECEIPT] = np.where(valid[..., None], f, 0.0)
+    mask = (np.arange(K) < n[:, None]).astype(np.float32)
+    return {"event": ev, "candidates": cand, "mask": mask}
 
 
-class BankFeaturesObservation(FeaturesObservation):
+class _Banked:
+    """Observations of a bank replay: built for every store at once from the replay's
+    slot buffers (no event record is made)."""
+
+    def observe_many(self, stores: list[int]) -> dict[str, np.ndarray]:
+        stores = np.asarray(stores, np.int64)
+        out = {k: np.zeros((len(stores), *s), np.float32) for k, s in self.shapes.items()}
+        live = np.flatnonzero(self.core.pos[stores] < self.core.n[stores])
+        if len(live):
+            for k, v in self.banked_rows(stores[live]).items():
+                out[k][live] = v
+        return out
+
+    def rows(self, stores, recs):
+        return self.banked_rows(np.asarray(stores, np.int64))
+
+
+class BankFeaturesObservation(_Banked, FeaturesObservation):
     """``features`` replayed from a bank."""
 
-    def rows(self, stores, recs):
-        return {**banked_features(self.core, stores, recs), "mask": self.mask(recs)}
+    def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
+        return banked_features(self.core, stores)
 
 
-class BankRawObservation(RawObservation):
+class BankRawObservation(_Banked, RawObservation):
     """``raw`` replayed from a bank (its raw column group)."""
 
-    def rows(self, stores, recs):
-        core, R = self.core, len(recs)
-        out = {k: core.static_rows(stores, recs, k, raw=True).reshape(R, *self.shapes[k])
+    def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
+        core, R = self.core, len(stores)
+        d = core.pos[stores]
+        out = {k: core.raw_buf[k][stores, d].reshape(R, *self.shapes[k])
                for k in ("weights", "tracks", "track_seen", "event")}
         credit = core.credit[stores]
         out["event"][:, RAW_REVIEW] = np.clip(
             np.stack([np.minimum(credit, LIM), credit >= 1.0], axis=1, dtype=np.float64),
             -LIM, LIM)
-        out["mask"] = self.mask(recs)
+        out["mask"] = (np.arange(core.K) < core.buf["n_cand"][stores, d][:, None]).astype(
+            np.float32)
         return out
 
 
@@ -386,7 +421,7 @@ def event_view(core: AttributionCore, b: int, rec) -> tuple[np.ndarray, np.ndarr
     """(event features, candidate features) of event ``rec`` of store ``b`` now, live or
     banked (what the heuristic baselines read, whatever the observation type)."""
     if getattr(core, "bank", None) is not None:
-        rows = banked_features(core, [b], [rec])
+        rows = banked_features(core, np.array([b]))
         return rows["event"][0], rows["candidates"][0]
     return event_features(core, b, rec), candidate_features(core, b, rec)
 

@@ -1,0 +1,377 @@
+"""The banked Attribution core: B stores replaying banked episodes as array operations.
+
+``BankCore`` is an ``AttributionCore`` whose stores read their events from a bank
+instead of ticking the simulator. Each store's current episode is copied into slot
+buffers ``(B, L, ...)`` when it starts, so a step gathers every store's decision with
+one index per column. The receipts ledger of all stores is one ``(B, A, N)`` array.
+
+Two paths, the same numbers (tests/test_bank.py checks banked == live bit for bit):
+- a *pick* (weight taken off) charges the plate's believed product whatever the
+  receipts hold, so the bank keeps every action's (correct, over, under) counts and
+  ``decide_batch``, ``oracle_actions`` and the observation do such events for all
+  stores at once, as array operations, in the order of the live code's float sums;
+- a *put-back* (its product inferred from the receipt) and anything a baseline asks of
+  one store go through the task's own per-store code (inherited), on views of the
+  same arrays (``_Ledger`` and ``_Stats`` below).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from retail_env.bank.build import OTHERS_S, world_config
+from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
+from retail_env.bank.store import BankError
+from retail_env.envs.attribution_core import (
+    CORRECT,
+    REVIEWED,
+    REWARD_TERMS,
+    WRONG,
+    AttributionConfig,
+    AttributionCore,
+)
+from retail_env.envs.receipts import ledger_add_lines
+
+STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_with_truth",
+             "missed_items", "missed_rows", "need_review")
+_S = {k: i for i, k in enumerate(STAT_KEYS)}
+SLOTS = ("event", "candidates", "n_cand", "cand_account", "product", "counts", "need_review",
+         "qty", "t_decide", "index")
+RAW_SLOTS = ("weights", "tracks", "track_seen", "event")
+
+
+class _Stats:
+    """Store ``b``'s counters as the per-store code reads them (a row of ``core.stat``)."""
+
+    __slots__ = ("stat", "b")
+
+    def __init__(self, stat: np.ndarray, b: int):
+        self.stat, self.b = stat, b
+
+    def __getitem__(self, k: str) -> int:
+        return int(self.stat[self.b, _S[k]])
+
+    def __setitem__(self, k: str, v: int) -> None:
+        self.stat[self.b, _S[k]] = v
+
+    def __iter__(self):
+        return iter(STAT_KEYS)
+
+    def items(self):
+        return [(k, self[k]) for k in STAT_KEYS]
+
+
+class _Ledger:
+    """Store ``b``'s books: ``charged`` is its slice of the core's (B, A, N) array."""
+
+    def __init__(self, core: BankCore, b: int, ep: Episode):
+        self.core, self.b = core, b
+        A, N = core.charged.shape[1:]
+        self.seen = np.zeros(A, bool)
+        self.true = np.zeros((A, N), np.int64)
+        self.ceiling = np.zeros((A, N), np.int64)
+        self.seen[ep.seen] = True
+        for a, p, q in ep.true:
+            self.true[a, p] += q
+        for lines in ep.truths:
+            ledger_add_lines(self.ceiling, lines)
+
+    @property
+    def charged(self) -> np.ndarray:
+        return self.core.charged[self.b]
+
+    def fit(self, account: Sequence[int]) -> None:
+        if len(account) and max(account) >= len(self.seen):
+            raise BankError(f"account {max(account)} is beyond the episode's books")
+
+    def grow(self, A: int) -> None:
+        for name in ("seen", "true", "ceiling"):
+            old = getattr(self, name)
+            new = np.zeros((A, *old.shape[1:]), old.dtype)
+            new[:len(old)] = old
+            setattr(self, name, new)
+
+
+class BankCore(AttributionCore):
+    """``AttributionCore`` over banked episodes (the core of both banked envs)."""
+
+    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,
+                 bank: Bank | str | os.PathLike):
+        super().__init__(cfg, store, batch)
+        self.bank = bank if isinstance(bank, Bank) else Bank(bank)
+        self.raw = cfg.observation.type == "raw"
+        self.bank.check_world(world_config(cfg, self, self.raw), self.raw)
+
+    def draw_seeds(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.bank.draw_seeds(rng, n)
+
+    # --- episodes -----------------------------------------------------------
+    def reset(self, seeds: Sequence[int]) -> None:
+        B = self.B
+        self.seeds = [0] * B
+        self.episodes: list[Episode | None] = [None] * B
+        self.pos = np.zeros(B, np.int64)
+        self.n = np.zeros(B, np.int64)
+        self.t_finish = np.zeros(B, np.int64)
+        self.dec_tick = np.zeros(B, np.int64)
+        self.charged = np.zeros((B, 1, self.N), np.int64)
+        self.stat = np.zeros((B, len(STAT_KEYS)), np.int64)
+        self.stats = [_Stats(self.stat, b) for b in range(B)]
+        self.ledgers: list[_Ledger | None] = [None] * B
+        self.credit = np.full(B, self.cfg.review_credit_start)
+        self.closed = np.zeros(B, bool)
+        self.shut = np.ones(B, bool)                 # nothing is simulated
+        self.recent = [deque(maxlen=64) for _ in range(B)]
+        self._heads: list[BankRecord | None] = [None] * B
+        self.buf: dict[str, np.ndarray] = {}
+        self.raw_buf: dict[str, np.ndarray] = {}
+        self.reset_stores(np.arange(B), seeds)
+
+    def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
+        """Start stores ``idx`` on the banked episodes ``seeds``."""
+        for b, s in zip(np.asarray(idx).tolist(), seeds, strict=True):
+            ep = self.bank.episode(int(s))
+            self._fit(ep)
+            self.seeds[b], self.episodes[b] = int(s), ep
+            self.pos[b], self.n[b], self.t_finish[b] = 0, ep.n, ep.t_finish
+            for k in SLOTS:
+                self.buf[k][b, :ep.n] = ep.cols[k]
+            for k in RAW_SLOTS if self.raw else ():
+                self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]
+            self.charged[b] = 0
+            self.ledgers[b] = _Ledger(self, b, ep)
+            self.stat[b] = 0
+            for k, v in ep.stats.items():
+                self.stat[b, _S[k]] = v
+            self.credit[b] = self.cfg.review_credit_start
+            self.recent[b] = deque(maxlen=64)
+            self._heads[b] = None
+        self._set_ticks(np.asarray(idx))
+
+    def _fit(self, ep: Episode) -> None:
+        """Grow the slot buffers and the ledger to hold ``ep``."""
+        B, L = self.B, max(ep.n, 1)
+        if not self.buf or self.buf["index"].shape[1] < L:
+            L = max(L, 2 * (self.buf["index"].shape[1] if self.buf else 0))
+            for k in SLOTS:
+                col = ep.cols[k]
+                old = self.buf.get(k)
+                new = np.zeros((B, L, *col.shape[1:]), col.dtype)
+                if old is not None:
+                    new[:, :old.shape[1]] = old
+                self.buf[k] = new
+            for k in RAW_SLOTS if self.raw else ():
+                col = ep.shard.raw_cols[k]
+                old = self.raw_buf.get(k)
+                new = np.zeros((B, L, *col.shape[1:]), col.dtype)
+                if old is not None:
+                    new[:, :old.shape[1]] = old
+                self.raw_buf[k] = new
+        A = ep.max_account + 1
+        if A > self.charged.shape[1]:
+            A = max(A, 2 * self.charged.shape[1])
+            new = np.zeros((B, A, self.N), np.int64)
+            new[:, :self.charged.shape[1]] = self.charged
+            self.charged = new
+            for led in self.ledgers:
+                if led is not None:
+                    led.grow(A)
+
+    def _set_ticks(self, stores: np.ndarray) -> None:
+        """Each store's decision tick: its head event's, or for a finished one its end."""
+        d = self.pos[stores]
+        live = d < self.n[stores]
+        at = self.buf["t_decide"][stores, np.minimum(d, self.buf["t_decide"].shape[1] - 1)]
+        self.dec_tick[stores] = np.where(live, at, np.maximum(self.dec_tick[stores],
+                                                              self.t_finish[stores]))
+
+    # --- the per-store interface (put-backs, baselines, the single env's info) -----
+    def head(self, b: int) -> BankRecord | None:
+        d = int(self.pos[b])
+        if d >= self.n[b]:
+            return None
+        rec = self._heads[b]
+        if rec is None or rec.d != d:
+            rec = self._heads[b] = make_record(self.episodes[b], d)
+        return rec
+
+    def pop(self, b: int) -> BankRecord:
+        rec = self.head(b)
+        self.pos[b] += 1
+        return rec
+
+    def decide(self, b: int, action: int) -> dict[str, float]:
+        terms = super().decide(b, action)
+        self._set_ticks(np.array([b]))
+        return terms
+
+    def outcome(self, b: int, rec: BankRecord, action: int, review: bool):
+        if rec.counts is None:
+            return super().outcome(b, rec, action, review)
+        K = self.K
+        if review:
+            lines = rec.truth
+        elif action < K:
+            acc = int(rec.cand_account[action]) if action < rec.n_cand else -1
+            lines = [(acc, rec.product, rec.qty)] if acc >= 0 and rec.qty else []
+        else:
+            lines = []
+        return lines, rec.counts[K + 1 if review else min(action, K)], rec.need
+
+    def action_counts(self, b: int, rec: BankRecord):
+        if rec.counts is None:
+            return super().action_counts(b, rec)
+        can_review = bool(self.credit[b] >= 1.0)
+        counts = list(rec.counts)
+        if not can_review:
+            counts[self.K + 1] = counts[self.K]
+        return counts, can_review
+
+    def advance(self) -> None:
+        """Every store has its next decision ready: nothing to simulate."""
+
+    def tick(self) -> None:
+        raise RuntimeError("a banked core does not simulate")
+
+    def ready(self, b: int) -> bool:
+        return self.pos[b] < self.n[b]
+
+    def finished(self, b: int) -> bool:
+        return self.pos[b] >= self.n[b]
+
+    def finished_mask(self) -> np.ndarray:
+        return self.pos >= self.n
+
+    def now(self, b: int) -> int:
+        return int(self.dec_tick[b])
+
+    def set_decision_ticks(self, which: np.ndarray) -> None:
+        """Decision ticks are banked (set as each event becomes current)."""
+
+    # --- the batch interface (the envs' steps) ---------------------------------
+    def _rows(self, stores: np.ndarray, key: str) -> np.ndarray:
+        """Column ``key`` of each store's head event (a finished store's last slot: the
+        callers mask finished stores)."""
+        buf = self.buf[key]
+        return buf[stores, np.minimum(self.pos[stores], buf.shape[1] - 1)]
+
+    def decide_batch(self, stores: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """``decide`` for every store at once: picks as array operations, put-backs one by
+        one through the task's code."""
+        K, w = self.K, self.cfg.reward
+        terms = {k: np.zeros(len(stores)) for k in REWARD_TERMS}
+        fast = self._rows(stores, "need_review") >= 0
+        for i in np.flatnonzero(~fast).tolist():
+            for k, v in self.decide(int(stores[i]), int(actions[i])).items():
+                terms[k][i] = v
+        if not fast.any():
+            return terms
+        s, a = stores[fast], actions[fast]
+        d = self.pos[s]
+        can = self.credit[s] >= 1.0
+        granted, refused = (a == K + 1) & can, (a == K + 1) & ~can
+        n_cand = self.buf["n_cand"][s, d]
+        empty = (a < K) & (a >= n_cand)
+        col = np.where(granted, K + 1, np.minimum(a, K))
+        counts = self.buf["counts"][s, d].reshape(len(s), K + 2, 3)[np.arange(len(s)), col]
+        acc = self.buf["cand_account"][s, d, np.minimum(a, K - 1)]
+        qty = self.buf["qty"][s, d]
+        ok = (a < n_cand) & (acc >= 0) & (qty != 0)
+        self.charged[s[ok], acc[ok], self.buf["product"][s[ok], d[ok]]] += qty[ok]
+        for i in np.flatnonzero(granted).tolist():
+            b = int(s[i])
+            ledger_add_lines(self.charged[b], self.episodes[b].truths[int(d[i])])
+        self.credit[s[granted]] -= 1.0
+        self.credit[s] += self.cfg.review_budget
+        st = self.stat
+        st[s, _S["need_review"]] += self.buf["need_review"][s, d]
+        st[s, _S["decisions"]] += 1
+        st[s, _S["reviews"]] += granted
+        st[s, _S["refused"]] += refused
+        st[s, _S["empty_slot"]] += empty
+        out = {"correct": w.correct * counts[:, 0], "overcharge": w.overcharge * counts[:, 1],
+               "undercharge": w.undercharge * counts[:, 2], "review": w.review * granted,
+               "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
+        for k, v in out.items():
+            terms[k][fast] = v
+        right = (counts[:, 1] == 0) & (counts[:, 2] == 0)
+        outcome = np.where(granted, REVIEWED, np.where(right, CORRECT, WRONG)).tolist()
+        for b, o in zip(s.tolist(), outcome, strict=True):
+            self.recent[b].append((None, o))
+        self.pos[s] += 1
+        self._set_ticks(s)
+        return terms
+
+    def event_indices(self, stores) -> np.ndarray:
+        stores = np.asarray(stores)
+        live = self.pos[stores] < self.n[stores]
+        return np.where(live, self._rows(stores, "index"), -1).astype(np.int64)
+
+    def action_masks(self, stores) -> np.ndarray:
+        stores = np.asarray(stores)
+        n = np.where(self.pos[stores] < self.n[stores], self._rows(stores, "n_cand"), 0)
+        m = np.zeros((len(stores), self.K + 2), np.int8)
+        m[:, :self.K] = np.arange(self.K) < n[:, None]
+        m[:, self.K] = 1
+        m[:, self.K + 1] = self.credit[stores] >= 1.0
+        return m
+
+    def oracle_actions(self, stores) -> np.ndarray:
+        """``oracle_action`` of every store: picks at once (the live loop's float sums, in
+        its order and with its tie rule), put-backs and finished stores one by one."""
+        stores = np.asarray(stores)
+        K, w = self.K, self.cfg.reward
+        live = self.pos[stores] < self.n[stores]
+        fast = live & (np.where(live, self._rows(stores, "need_review"), -1) >= 0)
+        out = np.array([self.oracle_action(int(b)) if not f else K
+                        for b, f in zip(stores.tolist(), fast.tolist(), strict=True)], np.int64)
+        if not fast.any():
+            return out
+        s = stores[fast]
+        counts = self._rows(s, "counts").reshape(len(s), K + 2, 3)
+        n_cand = self._rows(s, "n_cand")
+        can = self.credit[s] >= 1.0
+        best, best_r = np.full(len(s), K), np.full(len(s), -np.inf)
+        for a in range(K + 2):
+            c = counts[:, a] if a <= K else np.where(can[:, None], counts[:, K + 1], counts[:, K])
+            review = can if a == K + 1 else np.zeros(len(s), bool)
+            refused = ~can if a == K + 1 else np.zeros(len(s), bool)
+            empty = np.full(len(s), a < K) & (a >= n_cand)
+            r = (w.correct * c[:, 0] + w.overcharge * c[:, 1] + w.undercharge * c[:, 2]
+                 + w.review * review + w.refused * refused + w.empty_slot * empty)
+            better = r > best_r + 1e-9
+            best, best_r = np.where(better, a, best), np.where(better, r, best_r)
+        out[fast] = best
+        return out
+
+    # --- what the observation and the baselines read ---------------------------
+    def neighbours(self, b: int, rec: BankRecord, within_s: float) -> list[tuple]:
+        """``observations.neighbour_views`` of a banked event: the concurrent events
+        (queued or decided, as the live core holds them at the decision) within
+        ``within_s`` (at most ``OTHERS_S``), each with its candidate rows as of now."""
+        if within_s > OTHERS_S:
+            raise BankError(f"within_s={within_s}: a bank keeps concurrent events within "
+                            f"{OTHERS_S} s")
+        from retail_env.envs.observations import CF_BUSY, CF_RECEIPT, receipt_columns
+
+        ep = self.episodes[b]
+        pad = int(within_s * self.hz)
+        lo, hi = rec.t_start - pad, rec.t_end + pad
+        out = []
+        for i, bits in ep.others(rec.d):
+            r = make_record(ep, i)
+            if not (r.t_start <= hi and r.t_end >= lo):
+                continue
+            cf = ep.cols["candidates"][i].copy()
+            cf[:, CF_BUSY] = [(bits >> k) & 1 if k < r.n_cand else 0 for k in range(self.K)]
+            out.append((r, cf))
+        if out:
+            live = receipt_columns(self, [b] * len(out), [r for r, _ in out])
+            for (_, cf), rc in zip(out, live, strict=True):
+                cf[:, CF_RECEIPT] = rc
+        return out

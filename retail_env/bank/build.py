@@ -247,9 +247,7 @@ def columns(rows: list[dict], episodes: list[dict], raw_rows: list[dict] | None)
         "truth_product": ragged([[t[1] for t in r["truth"]] for r in rows], np.int32),
         "truth_qty": ragged([[t[2] for t in r["truth"]] for r in rows], np.int32),
         "others": ragged([r["others"] for r in rows], np.int32),
-        "others_busy": ragged([r["others_busy"] for r in rows], np.uint32),
-        "counts": fixed(np.array([r["counts"] for r in rows]), np.int16),
-        "need_review": col("need_review", np.int8), "qty": col("qty", np.int16),
+        "others_busy": ragged([r["others_busy"] for r in rows], np.uint32)
     }
     ep = {
         "seed": pa.array(np.array([e["seed"] for e in episodes], np.int64)),

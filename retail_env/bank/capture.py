@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from retail_env.bank.build import OTHERS_S, STATIC_STATS, columns
-from retail_env.envs.attribution_core import _net, _score
 from retail_env.envs.attribution_vector import AttributionVectorEnv
 from retail_env.envs.observations import (
     CF_RECEIPT,
@@ -88,7 +87,6 @@ class Recorder:
         ev, cand = obs["event"][0], obs["candidates"][0]
         ev[EV_REVIEW] = 0.0          # computed live at replay
         cand[:, CF_RECEIPT] = 0.0
-        counts, need, qty = _static_outcomes(core, b, rec)
         others = concurrent_events(core, b, rec, OTHERS_S)
         busy = [_bits(busy_elsewhere(r, around(core, b, r).busy_tracks)) for r in others]
         return {"index": rec.index, "plate": rec.plate, "product": rec.product, "dw": rec.dw,
@@ -96,8 +94,7 @@ class Recorder:
                 "t_decide": int(core.dec_tick[b]), "n_cand": rec.n_cand,
                 "cand_track": rec.cand_track, "cand_account": rec.cand_account,
                 "event": ev, "candidates": cand, "truth": rec.truth,
-                "others": [r.index for r in others], "others_busy": busy,
-                "counts": counts, "need_review": need, "qty": qty}
+                "others": [r.index for r in others], "others_busy": busy}
 
     def _raw(self, b: int) -> dict:
         core = self.env.core
@@ -116,22 +113,6 @@ class Recorder:
                 "true": list(zip(acc.tolist(), prod.tolist(), led.true[acc, prod].tolist(),
                                  strict=True)),
                 "stats": {k: core.stats[b][k] for k in STATIC_STATS}}
-
-
-def _static_outcomes(core, b: int, rec) -> tuple[list, int, int]:
-    """Every action's (correct, over, under) counts (review granted), whether the event
-    needs a review, and the charged quantity, for an event whose charges do not depend
-    on the receipts so far (a pick: the plate's believed product); -1s for a put-back,
-    whose product is inferred from the receipt at replay (``charge_line``)."""
-    K = core.K
-    if rec.dw > 0:
-        return [(-1, -1, -1)] * (K + 2), -1, 0
-    truth = _net(rec.truth)
-    lines = [core.charge_line(b, rec, k) for k in range(K)]
-    counts = [_score(_net([line] if line else []), truth) for line in lines]
-    counts += [_score({}, truth), _score(truth, truth)]
-    qty = next((line[2] for line in lines if line), 0)
-    return counts, int(core._needs_review(b, rec, truth)), qty
 
 
 def _bits(flags: list[bool]) -> int:

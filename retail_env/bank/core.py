@@ -5,14 +5,13 @@ instead of ticking the simulator. Each store's current episode is copied into sl
 buffers ``(B, L, ...)`` when it starts, so a step gathers every store's decision with
 one index per column. The receipts ledger of all stores is one ``(B, A, N)`` array.
 
-Two paths, the same numbers (tests/test_bank.py checks banked == live bit for bit):
-- a *pick* (weight taken off) charges the plate's believed product whatever the
-  receipts hold, so the bank keeps every action's (correct, over, under) counts and
-  ``decide_batch``, ``oracle_actions`` and the observation do such events for all
-  stores at once, as array operations, in the order of the live code's float sums;
-- a *put-back* (its product inferred from the receipt) and anything a baseline asks of
-  one store go through the task's own per-store code (inherited), on views of the
-  same arrays (``_Ledger`` and ``_Stats`` below).
+Every action's outcome (its receipt line, item counts, need for review) comes from
+one compiled kernel over the batch (``outcomes.py``: the live ``charge_line`` and
+scoring repeated exactly); ``decide_batch``, ``oracle_actions`` and the observation
+then work on all stores at once as array operations, in the order of the live code's
+float sums. What one store is asked (the single env, a baseline) goes through the
+task's own per-store code (inherited) on views of the same arrays (``_Ledger``,
+``_Stats``). tests/test_bank.py checks banked == live, bit for bit.
 """
 
 from __future__ import annotations
@@ -25,23 +24,21 @@ from typing import Any
 import numpy as np
 
 from retail_env.bank.build import OTHERS_S, world_config
+from retail_env.bank.outcomes import outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
 from retail_env.envs.attribution_core import (
     CORRECT,
     REVIEWED,
-    REWARD_TERMS,
     WRONG,
     AttributionConfig,
     AttributionCore,
 )
-from retail_env.envs.receipts import ledger_add_lines
 
 STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_with_truth",
              "missed_items", "missed_rows", "need_review")
 _S = {k: i for i, k in enumerate(STAT_KEYS)}
-SLOTS = ("event", "candidates", "n_cand", "cand_account", "product", "counts", "need_review",
-         "qty", "t_decide", "index")
+SLOTS = ("event", "candidates", "n_cand", "cand_account", "product", "dw", "t_decide", "index")
 RAW_SLOTS = ("weights", "tracks", "track_seen", "event")
 
 
@@ -78,8 +75,9 @@ class _Ledger:
         self.seen[ep.seen] = True
         for a, p, q in ep.true:
             self.true[a, p] += q
-        for lines in ep.truths:
-            ledger_add_lines(self.ceiling, lines)
+        t = core.buf["truth"][b, :ep.n].reshape(-1, 3)
+        t = t[(t[:, 0] >= 0) & (t[:, 2] != 0)]
+        np.add.at(self.ceiling, (t[:, 0], t[:, 1]), t[:, 2])
 
     @property
     def charged(self) -> np.ndarray:
@@ -141,6 +139,7 @@ class BankCore(AttributionCore):
             self.pos[b], self.n[b], self.t_finish[b] = 0, ep.n, ep.t_finish
             for k in SLOTS:
                 self.buf[k][b, :ep.n] = ep.cols[k]
+            self.buf["truth"][b, :ep.n] = ep.truth_arrays(self.buf["truth"].shape[2])
             for k in RAW_SLOTS if self.raw else ():
                 self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]
             self.charged[b] = 0
@@ -172,6 +171,15 @@ class BankCore(AttributionCore):
                 if old is not None:
                     new[:, :old.shape[1]] = old
                 self.raw_buf[k] = new
+        T = ep.truth_width()
+        if "truth" not in self.buf or self.buf["truth"].shape[1:3] != (self.buf["index"].shape[1],
+                                                                      max(T, self.buf["truth"].shape[2])):
+            old = self.buf.get("truth")
+            new = np.zeros((B, self.buf["index"].shape[1], max(T, 1 if old is None else
+                                                                old.shape[2]), 3), np.int64)
+            if old is not None:
+                new[:, :old.shape[1], :old.shape[2]] = old
+            self.buf["truth"] = new
         A = ep.max_account + 1
         if A > self.charged.shape[1]:
             A = max(A, 2 * self.charged.shape[1])
@@ -207,27 +215,47 @@ class BankCore(AttributionCore):
 
     def decide(self, b: int, action: int) -> dict[str, float]:
         terms = super().decide(b, action)
-        self._set_ticks(np.array([b]))
+        d = int(self.pos[b])
+        self.dec_tick[b] = (int(self.buf["t_decide"][b, d]) if d < self.n[b]
+                            else max(int(self.dec_tick[b]), int(self.t_finish[b])))
         return terms
 
+    def action_mask(self, b: int) -> np.ndarray:
+        rec = self.head(b)
+        m = np.zeros(self.K + 2, np.int8)
+        m[:0 if rec is None else rec.n_cand] = 1
+        m[self.K] = 1
+        m[self.K + 1] = self.credit[b] >= 1.0
+        return m
+
+    def _outcomes(self, stores: np.ndarray, d: np.ndarray):
+        """Every action's (correct, over, under) counts, each charge's receipt line and the
+        need for review of decision ``d`` of each of ``stores`` (``outcomes.py``)."""
+        R, K = len(stores), self.K
+        counts = np.zeros((R, K + 2, 3), np.int64)
+        lines = np.zeros((R, K, 3), np.int64)
+        need = np.zeros(R, np.bool_)
+        buf = self.buf
+        outcomes(self.charged, stores, buf["cand_account"][stores, d], buf["n_cand"][stores, d],
+                 buf["product"][stores, d], buf["dw"][stores, d], buf["truth"][stores, d],
+                 self.unit_w, counts, lines, need)
+        return counts, lines, need
+
     def outcome(self, b: int, rec: BankRecord, action: int, review: bool):
-        if rec.counts is None:
-            return super().outcome(b, rec, action, review)
+        counts, lines, need = self._outcomes(np.array([b]), np.array([rec.d]))
         K = self.K
         if review:
-            lines = rec.truth
+            out = rec.truth
         elif action < K:
-            acc = int(rec.cand_account[action]) if action < rec.n_cand else -1
-            lines = [(acc, rec.product, rec.qty)] if acc >= 0 and rec.qty else []
+            a, p, q = lines[0, action].tolist()
+            out = [(a, p, q)] if a >= 0 and q else []
         else:
-            lines = []
-        return lines, rec.counts[K + 1 if review else min(action, K)], rec.need
+            out = []
+        return out, tuple(counts[0, K + 1 if review else min(action, K)].tolist()), bool(need[0])
 
     def action_counts(self, b: int, rec: BankRecord):
-        if rec.counts is None:
-            return super().action_counts(b, rec)
+        counts = [tuple(c) for c in self._outcomes(np.array([b]), np.array([rec.d]))[0][0].tolist()]
         can_review = bool(self.credit[b] >= 1.0)
-        counts = list(rec.counts)
         if not can_review:
             counts[self.K + 1] = counts[self.K]
         return counts, can_review
@@ -261,45 +289,39 @@ class BankCore(AttributionCore):
         return buf[stores, np.minimum(self.pos[stores], buf.shape[1] - 1)]
 
     def decide_batch(self, stores: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
-        """``decide`` for every store at once: picks as array operations, put-backs one by
-        one through the task's code."""
+        """``decide`` for every store at once (one store: the per-store code)."""
         K, w = self.K, self.cfg.reward
-        terms = {k: np.zeros(len(stores)) for k in REWARD_TERMS}
-        fast = self._rows(stores, "need_review") >= 0
-        for i in np.flatnonzero(~fast).tolist():
-            for k, v in self.decide(int(stores[i]), int(actions[i])).items():
-                terms[k][i] = v
-        if not fast.any():
-            return terms
-        s, a = stores[fast], actions[fast]
-        d = self.pos[s]
+        if len(stores) == 1:
+            return {k: np.array([v]) for k, v in self.decide(int(stores[0]),
+                                                             int(actions[0])).items()}
+        s, a = stores, actions
+        R, d = len(s), self.pos[s]
+        counts, lines, need = self._outcomes(s, d)
         can = self.credit[s] >= 1.0
         granted, refused = (a == K + 1) & can, (a == K + 1) & ~can
-        n_cand = self.buf["n_cand"][s, d]
-        empty = (a < K) & (a >= n_cand)
-        col = np.where(granted, K + 1, np.minimum(a, K))
-        counts = self.buf["counts"][s, d].reshape(len(s), K + 2, 3)[np.arange(len(s)), col]
-        acc = self.buf["cand_account"][s, d, np.minimum(a, K - 1)]
-        qty = self.buf["qty"][s, d]
-        ok = (a < n_cand) & (acc >= 0) & (qty != 0)
-        self.charged[s[ok], acc[ok], self.buf["product"][s[ok], d[ok]]] += qty[ok]
-        for i in np.flatnonzero(granted).tolist():
-            b = int(s[i])
-            ledger_add_lines(self.charged[b], self.episodes[b].truths[int(d[i])])
+        empty = (a < K) & (a >= self.buf["n_cand"][s, d])
+        c = counts[np.arange(R), np.where(granted, K + 1, np.minimum(a, K))]
+        line = lines[np.arange(R), np.minimum(a, K - 1)]
+        ok = (a < K) & (line[:, 0] >= 0) & (line[:, 2] != 0)
+        self.charged[s[ok], line[ok, 0], line[ok, 1]] += line[ok, 2]
+        if granted.any():                      # a review applies the truth's lines
+            t = self.buf["truth"][s[granted], d[granted]]               # (G, T, 3)
+            g = np.repeat(s[granted], t.shape[1])
+            t = t.reshape(-1, 3)
+            keep = (t[:, 0] >= 0) & (t[:, 2] != 0)
+            np.add.at(self.charged, (g[keep], t[keep, 0], t[keep, 1]), t[keep, 2])
         self.credit[s[granted]] -= 1.0
         self.credit[s] += self.cfg.review_budget
         st = self.stat
-        st[s, _S["need_review"]] += self.buf["need_review"][s, d]
+        st[s, _S["need_review"]] += need
         st[s, _S["decisions"]] += 1
         st[s, _S["reviews"]] += granted
         st[s, _S["refused"]] += refused
         st[s, _S["empty_slot"]] += empty
-        out = {"correct": w.correct * counts[:, 0], "overcharge": w.overcharge * counts[:, 1],
-               "undercharge": w.undercharge * counts[:, 2], "review": w.review * granted,
-               "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
-        for k, v in out.items():
-            terms[k][fast] = v
-        right = (counts[:, 1] == 0) & (counts[:, 2] == 0)
+        terms = {"correct": w.correct * c[:, 0], "overcharge": w.overcharge * c[:, 1],
+                 "undercharge": w.undercharge * c[:, 2], "review": w.review * granted,
+                 "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
+        right = (c[:, 1] == 0) & (c[:, 2] == 0)
         outcome = np.where(granted, REVIEWED, np.where(right, CORRECT, WRONG)).tolist()
         for b, o in zip(s.tolist(), outcome, strict=True):
             self.recent[b].append((None, o))
@@ -322,31 +344,29 @@ class BankCore(AttributionCore):
         return m
 
     def oracle_actions(self, stores) -> np.ndarray:
-        """``oracle_action`` of every store: picks at once (the live loop's float sums, in
-        its order and with its tie rule), put-backs and finished stores one by one."""
+        """``oracle_action`` of every store at once (the live loop's float sums, in its
+        order and with its tie rule); K for a finished store."""
         stores = np.asarray(stores)
         K, w = self.K, self.cfg.reward
         live = self.pos[stores] < self.n[stores]
-        fast = live & (np.where(live, self._rows(stores, "need_review"), -1) >= 0)
-        out = np.array([self.oracle_action(int(b)) if not f else K
-                        for b, f in zip(stores.tolist(), fast.tolist(), strict=True)], np.int64)
-        if not fast.any():
+        out = np.full(len(stores), K, np.int64)
+        if not live.any():
             return out
-        s = stores[fast]
-        counts = self._rows(s, "counts").reshape(len(s), K + 2, 3)
-        n_cand = self._rows(s, "n_cand")
+        s = stores[live]
+        counts = self._outcomes(s, self.pos[s])[0]
+        n_cand = self.buf["n_cand"][s, self.pos[s]]
         can = self.credit[s] >= 1.0
         best, best_r = np.full(len(s), K), np.full(len(s), -np.inf)
+        no = np.zeros(len(s), bool)
         for a in range(K + 2):
             c = counts[:, a] if a <= K else np.where(can[:, None], counts[:, K + 1], counts[:, K])
-            review = can if a == K + 1 else np.zeros(len(s), bool)
-            refused = ~can if a == K + 1 else np.zeros(len(s), bool)
+            review, refused = (can, ~can) if a == K + 1 else (no, no)
             empty = np.full(len(s), a < K) & (a >= n_cand)
             r = (w.correct * c[:, 0] + w.overcharge * c[:, 1] + w.undercharge * c[:, 2]
                  + w.review * review + w.refused * refused + w.empty_slot * empty)
             better = r > best_r + 1e-9
             best, best_r = np.where(better, a, best), np.where(better, r, best_r)
-        out[fast] = best
+        out[live] = best
         return out
 
     # --- what the observation and the baselines read ---------------------------

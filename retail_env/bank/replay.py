@@ -122,8 +122,7 @@ class _Shard:
         c = self.ev.col
         self.cols = {k: c(k) for k in ("index", "plate", "product", "dw", "t_start", "t_end",
                                        "t_detect", "t_decide", "n_cand", "cand_track",
-                                       "cand_account", "event", "candidates", "counts",
-                                       "need_review", "qty")}
+                                       "cand_account", "event", "candidates")}
         K = manifest["n_candidates"]
         self.cols["candidates"] = self.cols["candidates"].reshape(self.ev.rows, K, -1)
         self.truth = [self.ev.lists(k) for k in ("truth_account", "truth_product", "truth_qty")]
@@ -150,25 +149,53 @@ class _Shard:
 
 
 class Episode:
-    """One banked episode: row views of its shard's columns, and the scalars a decision
-    reads as Python lists (converted once per episode, not once per decision)."""
+    """One banked episode: row views of its shard's columns; the scalars and truth lines
+    a per-event record reads, as Python lists when first asked for."""
 
     SCALARS = ("index", "plate", "product", "t_start", "t_end", "t_detect", "t_decide", "dw",
-               "n_cand", "need_review", "qty")
+               "n_cand")
 
     def __init__(self, shard: _Shard, j: int):
         f, n = int(shard.first[j]), int(shard.n[j])
         self.shard, self.first, self.n = shard, f, n
         self.cols = {k: v[f:f + n] for k, v in shard.cols.items()}
-        self.lists = {k: self.cols[k].tolist() for k in self.SCALARS}
-        self.counts = self.cols["counts"].reshape(n, -1, 3).tolist()
-        self.truths = _ragged_rows(shard.truth, f, n)
         self.t_finish = int(shard.t_finish[j])
         off, seen = shard.seen
         self.seen = seen[off[j]:off[j + 1]].tolist()
         self.true = _ragged_rows(shard.true, j, 1)[0]
         self.stats = {k: int(v[j]) for k, v in shard.stats.items()}
         self.max_account = int(shard.max_account[j])
+        self._lists: dict | None = None
+        self._truths: list | None = None
+
+    @property
+    def lists(self) -> dict[str, list]:
+        if self._lists is None:
+            self._lists = {k: self.cols[k].tolist() for k in self.SCALARS}
+        return self._lists
+
+    @property
+    def truths(self) -> list[list[tuple[int, int, int]]]:
+        if self._truths is None:
+            self._truths = _ragged_rows(self.shard.truth, self.first, self.n)
+        return self._truths
+
+    def truth_arrays(self, width: int) -> np.ndarray:
+        """(n, width, 3) truth lines (account, product, signed qty) of every decision,
+        padded with qty 0."""
+        (off, acc), (_, prod), (_, qty) = self.shard.truth
+        o = off[self.first:self.first + self.n + 1].astype(np.int64)
+        out = np.zeros((self.n, width, 3), np.int64)
+        counts = np.diff(o)
+        row = np.repeat(np.arange(self.n), counts)
+        col = np.arange(o[-1] - o[0]) - np.repeat(o[:-1] - o[0], counts)
+        sl = slice(o[0], o[-1])
+        out[row, col, 0], out[row, col, 1], out[row, col, 2] = acc[sl], prod[sl], qty[sl]
+        return out
+
+    def truth_width(self) -> int:
+        off = self.shard.truth[0][0]
+        return int(np.diff(off[self.first:self.first + self.n + 1]).max(initial=0))
 
     def others(self, d: int) -> list[tuple[int, int]]:
         """(event index, busy bits) of the events concurrent with decision ``d``."""
@@ -188,12 +215,10 @@ def _ragged_rows(cols: list[tuple[np.ndarray, np.ndarray]], first: int, n: int
 
 class BankRecord:
     """A banked event as the decision code and the baselines read it (``EventRecord``'s
-    fields, without the sensor windows) plus its row ``d`` in the episode, and the
-    banked outcome of every action (``counts``; None for a put-back, whose product the
-    task's own code infers from the receipt at replay)."""
+    fields, without the sensor windows) plus its row ``d`` in the episode."""
 
     __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "dw", "n_cand",
-                 "cand_track", "cand_account", "truth", "index", "d", "counts", "need", "qty")
+                 "cand_track", "cand_account", "truth", "index", "d")
 
 
 def make_record(ep: Episode, d: int) -> BankRecord:
@@ -205,8 +230,6 @@ def make_record(ep: Episode, d: int) -> BankRecord:
     r.dw, r.n_cand = x["dw"][d], x["n_cand"][d]
     r.cand_track, r.cand_account = ep.cols["cand_track"][d], ep.cols["cand_account"][d]
     r.truth = ep.truths[d]
-    r.need, r.qty = x["need_review"][d], x["qty"][d]
-    r.counts = None if r.need < 0 else ep.counts[d]
     return r
 
 

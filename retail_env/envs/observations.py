@@ -363,11 +363,33 @@ def banked_features(core, stores: np.ndarray) -> dict[str, np.ndarray]:
     return {"event": ev, "candidates": cand, "mask": mask}
 
 
+def banked_row(core, b: int) -> dict[str, np.ndarray]:
+    """``banked_features`` of one store, in scalars (the single env's step: NumPy's
+    per-call cost would dominate); the same numbers (tested against the live env)."""
+    K, d = core.K, int(core.pos[b])
+    ev = core.buf["event"][b, d].copy()
+    credit, reviews, decisions = float(core.credit[b]), core.stat[b, 1], core.stat[b, 0]
+    ev[EV_REVIEW] = (min(credit, LIM), float(credit >= 1.0), min(reviews / max(1, decisions), LIM))
+    cand = core.buf["candidates"][b, d].copy()
+    n = int(core.buf["n_cand"][b, d])
+    if n:
+        out = np.zeros((K, 2))
+        _receipt_row(core.charged[b], core.buf["cand_account"][b, d], n,
+                     int(core.buf["product"][b, d]), LIM, out)
+        cand[:, CF_RECEIPT] = out
+    mask = np.zeros(K, np.float32)
+    mask[:n] = 1.0
+    return {"event": ev, "candidates": cand, "mask": mask}
+
+
 class _Banked:
     """Observations of a bank replay: built for every store at once from the replay's
     slot buffers (no event record is made)."""
 
     def observe_many(self, stores: list[int]) -> dict[str, np.ndarray]:
+        if len(stores) == 1 and isinstance(self, BankFeaturesObservation) \
+                and self.core.pos[stores[0]] < self.core.n[stores[0]]:
+            return {k: v[None] for k, v in banked_row(self.core, int(stores[0])).items()}
         stores = np.asarray(stores, np.int64)
         out = {k: np.zeros((len(stores), *s), np.float32) for k, s in self.shapes.items()}
         live = np.flatnonzero(self.core.pos[stores] < self.core.n[stores])

@@ -126,6 +126,7 @@ class BankCore(AttributionCore):
         self.shut = np.ones(B, bool)                 # nothing is simulated
         self.recent = [deque(maxlen=64) for _ in range(B)]
         self._heads: list[BankRecord | None] = [None] * B
+        self._last_outcome: tuple = (None, None)
         self.buf: dict[str, np.ndarray] = {}
         self.raw_buf: dict[str, np.ndarray] = {}
         self.reset_stores(np.arange(B), seeds)
@@ -150,6 +151,7 @@ class BankCore(AttributionCore):
             self.credit[b] = self.cfg.review_credit_start
             self.recent[b] = deque(maxlen=64)
             self._heads[b] = None
+            self._last_outcome = (None, None)
         self._set_ticks(np.asarray(idx))
 
     def _fit(self, ep: Episode) -> None:
@@ -241,8 +243,16 @@ class BankCore(AttributionCore):
                  self.unit_w, counts, lines, need)
         return counts, lines, need
 
+    def _outcome_of(self, b: int, d: int):
+        """``_outcomes`` of one store's decision ``d``, kept until its ledger changes (the
+        single env asks for the oracle's counts, then decides the same event)."""
+        key = (b, d, self.stat[b, _S["decisions"]])
+        if self._last_outcome[0] != key:
+            self._last_outcome = (key, self._outcomes(np.array([b]), np.array([d])))
+        return self._last_outcome[1]
+
     def outcome(self, b: int, rec: BankRecord, action: int, review: bool):
-        counts, lines, need = self._outcomes(np.array([b]), np.array([rec.d]))
+        counts, lines, need = self._outcome_of(b, rec.d)
         K = self.K
         if review:
             out = rec.truth
@@ -254,7 +264,7 @@ class BankCore(AttributionCore):
         return out, tuple(counts[0, K + 1 if review else min(action, K)].tolist()), bool(need[0])
 
     def action_counts(self, b: int, rec: BankRecord):
-        counts = [tuple(c) for c in self._outcomes(np.array([b]), np.array([rec.d]))[0][0].tolist()]
+        counts = [tuple(c) for c in self._outcome_of(b, rec.d)[0][0].tolist()]
         can_review = bool(self.credit[b] >= 1.0)
         if not can_review:
             counts[self.K + 1] = counts[self.K]

@@ -69,6 +69,40 @@ def env_workers(cfg: DictConfig) -> int:
     return workers
 
 
+def env_bank(cfg: DictConfig) -> str | None:
+    """``env.bank`` resolved: a training bank's directory (``auto``: built on demand into
+    ``<out_root>/banks``, keyed by the world's hash), checked; None: the live env."""
+    bank = cfg.env.get("bank")
+    if bank is None:
+        return None
+    if cfg.env.task != "attribution":
+        raise ConfigError(f"env.bank={bank!r}: only the attribution task replays banks")
+    from retail_env.bank import Bank, cached_bank
+
+    if bank == "auto":
+        import gymnasium as gym
+
+        kwargs = {**gym.spec(cfg.env.id).kwargs,
+                  **(OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})}
+        n = int(cfg.train.get("bank_episodes", 1024))
+        raw = kwargs.get("observation") in ("raw", {"type": "raw"})
+        bank = cached_bank(Path(cfg.out_root) / "banks", f"0:{n}", raw=raw, progress=False,
+                           **kwargs)
+    Bank(bank).check_training()
+    return str(bank)
+
+
+def bank_record(path: str | None) -> dict | None:
+    """What results.json says of a training bank (no absolute path)."""
+    if path is None:
+        return None
+    from retail_env.bank.cli import summary
+
+    s = summary(path)
+    return {k: s[k] for k in ("scenario", "seeds", "world_hash", "episodes", "decisions",
+                              "bytes")}
+
+
 def make_vec_env(cfg: DictConfig):
     """The run's SB3 VecEnv (the native vector env), with episode stats for the logs."""
     from stable_baselines3.common.vec_env import VecMonitor
@@ -77,6 +111,8 @@ def make_vec_env(cfg: DictConfig):
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    if (bank := env_bank(cfg)) is not None:
+        kwargs["bank"] = bank
     n = int(cfg.train.n_envs)
     if (workers := env_workers(cfg)) != 1:
         kwargs["num_workers"] = workers
@@ -113,7 +149,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     model.set_logger(configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard
                                                             else [])))
     budget = {"total_timesteps": int(cfg.train.total_timesteps), "n_envs": int(cfg.train.n_envs),
-              "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__}
+              "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__,
+              "bank": bank_record(env_bank(cfg))}
     meta = {"algo": cfg.agent.algo, "agent": cfg.agent.name, "env_id": cfg.env.id,
             "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
             "hyperparams": hp, "seed": int(cfg.seed), "train": budget}

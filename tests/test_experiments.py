@@ -159,6 +159,32 @@ def test_training_over_two_env_workers_learns_the_same_policy(trained, tmp_path)
     assert not run_dir(tmp_path, "promotion_mini", "ppo").exists()    # refused before starting
 
 
+def test_training_on_a_bank_learns_what_live_training_learns(trained, tmp_path):
+    """env.bank=auto builds a bank of the training seeds; within one episode per store
+    (the smoke budget) PPO sees the same decisions, so learns the same weights."""
+    import torch
+
+    from experiments.train import train
+    from retail_env.bank import BankError
+
+    out, recs = trained
+    rec = train(cfg_for("train", tmp_path, "env=attribution", "agent=ppo", "env.bank=auto",
+                        "train.bank_episodes=8"), run_dir(tmp_path, "attribution", "ppo"))
+    assert rec["train"]["bank"]["episodes"] == 8 and rec["train"]["bank"]["seeds"] == [0, 8]
+    assert "/" not in json.dumps(rec["train"]["bank"])                   # no paths recorded
+    one = torch.load(Path(recs["attribution"]["checkpoint"]) / "policy.pt", weights_only=True)
+    two = torch.load(Path(rec["checkpoint"]) / "policy.pt", weights_only=True)
+    assert all(torch.equal(one[k], two[k]) for k in one)
+    assert rec["evaluation"]["scores"] == recs["attribution"]["evaluation"]["scores"]
+    from retail_env.bank import build_bank
+
+    ev = build_bank(tmp_path / "evalbank", scenario="easy", seeds="10000:10001",
+                    evaluation=True, workers=1, progress=False)
+    with pytest.raises(BankError, match="never used for training"):
+        train(cfg_for("train", tmp_path / "b", "env=attribution", "agent=ppo",
+                      f"env.bank={ev}"), run_dir(tmp_path / "b", "attribution", "ppo"))
+
+
 # --- checkpoints: safe loading and clear errors ---------------------------------------
 def test_checkpoint_errors(trained, tmp_path):
     import shutil

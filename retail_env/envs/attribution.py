@@ -42,6 +42,7 @@ class AttributionEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    frame_sink = None   # RecordEpisode sets a callable: handed a Frame every simulated tick
 
     def __init__(self, render_mode: str | None = None, scenario: str = "medium",
                  store: Mapping[str, Any] | None = None,
@@ -73,9 +74,11 @@ class AttributionEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         sim_seed = int(seed) if seed is not None else self._draw_seed()
+        self._right = 0
         for _ in range(MAX_EMPTY_RESETS):
             self.core.reset([sim_seed])
-            self.core.advance()
+            self._seed, self._actions = sim_seed, []
+            self._advance()
             if not self.core.finished(0):
                 break
             sim_seed = self._draw_seed()   # a store that saw no event at all: run another
@@ -83,8 +86,6 @@ class AttributionEnv(gym.Env):
             raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
-        self._right = 0
-        self._seed, self._actions = sim_seed, []
         return self._obs.observe(0), self._info()
 
     def step(self, action):
@@ -94,7 +95,7 @@ class AttributionEnv(gym.Env):
         terms = {k: float(v[0]) for k, v in self.core.decide_batch(_STORE0, np.array([a])).items()}
         self._right += self.core.recent[0][-1][1] != WRONG
         self._actions.append(a)
-        self.core.advance()
+        self._advance()
         terminated = self.core.finished(0)
         obs = self._obs.blank() if terminated else self._obs.observe(0)
         info = self._info()
@@ -128,13 +129,29 @@ class AttributionEnv(gym.Env):
     def current_frame(self) -> Frame:
         return frame(self._view_core(), self.frame_header(), 0, right=self._right)
 
+    def _advance(self) -> None:
+        """Run the store to its next decision; with a ``frame_sink``, draw every tick (a
+        banked episode: its re-simulation does, in step with the actions)."""
+        core, sink = self.core, self.frame_sink
+        if getattr(core, "bank", None) is not None:
+            if sink is not None:
+                self._view_core()
+            return
+        if sink is None:
+            core.advance()
+            return
+        while not core.ready(0) and not core.shut[0]:      # core.advance, a tick at a time
+            core.tick()
+            sink(self.current_frame())
+
     def _view_core(self) -> AttributionCore:
         """The core to draw: the live one, or for a banked episode its re-simulation (the
         simulator is deterministic, so it is the episode the bank holds)."""
         if getattr(self.core, "bank", None) is None:
             return self.core
-        if self._shadow is None or self._shadow.seed != self._seed:
-            self._shadow = _Shadow(self.config, self._store, self._seed)
+        if self._shadow is None or self._shadow.seed != self._seed \
+                or self._shadow.env.frame_sink is not self.frame_sink:
+            self._shadow = _Shadow(self.config, self._store, self._seed, self.frame_sink)
         return self._shadow.catch_up(self._actions)
 
     # --- helpers ------------------------------------------------------------
@@ -184,9 +201,11 @@ class _Shadow:
     seed (empty-store redraws included), then the actions taken so far, applied when a
     frame is asked for."""
 
-    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, seed: int):
+    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, seed: int,
+                 sink=None):
         kw = {k: v for k, v in to_dict(cfg).items() if k != "scenario"}
         self.env = AttributionEnv(scenario=cfg.scenario, store=store, **kw)
+        self.env.frame_sink = sink
         self.env.reset(seed=seed)
         self.seed, self.done = seed, 0
 
@@ -219,7 +238,9 @@ def frame(core: AttributionCore, header: FrameHeader, b: int, right: int = 0) ->
     if rec is not None:
         flash[rec.plate] = 1.0
     now = core.now(b)
-    dec = [(r.plate, outcome, now - r.t_detect) for r, outcome in core.recent[b]]
+    # a decision is taken decision_delay_s after its event's detection (or at the close)
+    dec = [(r.plate, outcome, max(0, now - r.t_detect - core.delay_ticks))
+           for r, outcome in core.recent[b]]
     return make_frame(
         header, now / core.hz, shopper_pos=st.pos[b], shopper_kind=kind,
         shopper_account=st.account[b], track_pos=sens.track_pos[b],

@@ -217,14 +217,13 @@ class RecordEpisode(gym.Wrapper):
 
     def reset(self, *, seed=None, options=None):
         self._flush()
-        if self._uses_sink:
-            self.env.unwrapped.frame_sink = None
+        if self._uses_sink:                 # the ticks up to the first decision are drawn too
+            self.env.unwrapped.frame_sink = self._on_frame
         obs, info = self.env.reset(seed=seed, options=options)
         self._seed = seed
         self._header = self.env.unwrapped.frame_header()
-        self._on_frame(self.env.unwrapped.current_frame())
-        if self._uses_sink:
-            self.env.unwrapped.frame_sink = self._on_frame
+        if not self._frames:
+            self._on_frame(self.env.unwrapped.current_frame())
         return obs, info
 
     def step(self, action):

@@ -288,3 +288,26 @@ def test_banked_episode_records_at_tick_rate_as_live(tmp_path):
         assert np.array_equal(live.arrays[k], banked.arrays[k], equal_nan=True), k
     assert all(np.array_equal(x, y) for x, y in zip(live.decisions, banked.decisions, strict=True))
     assert sum(len(d) > 0 for d in live.decisions) > 100       # decisions stay visible
+
+
+def test_sharded_and_sb3_envs_replay_a_bank(banks):
+    from retail_env.envs.sb3_vec import make_sb3_vec_env
+
+    bank = banks["RetailStore/Attribution-v0"]
+    kw = {"vectorization_mode": "vector_entry_point", "bank": bank}
+    one = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, **kw)
+    two = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, num_workers=2,
+                       context="fork", **kw)
+    try:
+        a, b = one.reset(seed=3), two.reset(seed=3)
+        _same(a[0], b[0], "reset")
+        for t in range(30):
+            acts = np.array([t % 8, (3 * t) % 8])
+            for j, (u, v) in enumerate(zip(one.step(acts)[:4], two.step(acts)[:4], strict=True)):
+                _same(u, v, f"step {t} item {j}")
+    finally:
+        two.close()
+    venv = make_sb3_vec_env("RetailStore/Attribution-v0", 2, seed=3, bank=bank)
+    obs = venv.reset()
+    assert obs["event"].shape == (2, one.single_observation_space["event"].shape[0])
+    venv.step(np.array([6, 6]))

@@ -276,6 +276,10 @@ class BankCore(AttributionCore):
     def tick(self) -> None:
         raise RuntimeError("a banked core does not simulate")
 
+    def run_ahead(self, lead: int) -> bool:
+        """Nothing to run ahead of the agent (the sharded env's workers ask)."""
+        return False
+
     def ready(self, b: int) -> bool:
         return self.pos[b] < self.n[b]
 

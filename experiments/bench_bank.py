@@ -29,7 +29,7 @@ def measure(scenario: str, episodes: int, workers: int, raw: bool) -> dict:
                          shard_size=max(1, episodes // (2 * workers)), workers=workers,
                          progress=False)
         s = time.perf_counter() - t0
-        info = summary(out)
+        info = {k: v for k, v in summary(out).items() if k != "path"}   # a temporary folder
     return {**info, "seconds": s, "episodes_per_s": episodes / s,
             "decisions_per_s": info["decisions"] / s, "workers": workers}
 

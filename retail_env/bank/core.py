@@ -23,21 +23,18 @@ from typing import Any
 
 import numpy as np
 
+from retail_env.bank import outcomes as kernels
 from retail_env.bank.build import OTHERS_S, world_config
-from retail_env.bank.outcomes import outcomes
+from retail_env.bank.outcomes import decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
-from retail_env.envs.attribution_core import (
-    CORRECT,
-    REVIEWED,
-    WRONG,
-    AttributionConfig,
-    AttributionCore,
-)
+from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 
 STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_with_truth",
              "missed_items", "missed_rows", "need_review")
 _S = {k: i for i, k in enumerate(STAT_KEYS)}
+assert [_S[k] for k in ("decisions", "reviews", "refused", "empty_slot", "need_review")] == [
+    kernels.DECISIONS, kernels.REVIEWS, kernels.REFUSED, kernels.EMPTY, kernels.NEED]
 SLOTS = ("event", "candidates", "n_cand", "cand_account", "product", "dw", "t_decide", "index")
 RAW_SLOTS = ("weights", "tracks", "track_seen", "event")
 
@@ -104,6 +101,8 @@ class BankCore(AttributionCore):
         self.bank = bank if isinstance(bank, Bank) else Bank(bank)
         self.raw = cfg.observation.type == "raw"
         self.bank.check_world(world_config(cfg, self, self.raw), self.raw)
+        w = cfg.reward
+        self._weights = np.array([getattr(w, k) for k in REWARD_TERMS], np.float64)
 
     def draw_seeds(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.bank.draw_seeds(rng, n)
@@ -238,9 +237,8 @@ class BankCore(AttributionCore):
         lines = np.zeros((R, K, 3), np.int64)
         need = np.zeros(R, np.bool_)
         buf = self.buf
-        outcomes(self.charged, stores, buf["cand_account"][stores, d], buf["n_cand"][stores, d],
-                 buf["product"][stores, d], buf["dw"][stores, d], buf["truth"][stores, d],
-                 self.unit_w, counts, lines, need)
+        outcomes(self.charged, stores, d, buf["cand_account"], buf["n_cand"], buf["product"],
+                 buf["dw"], buf["truth"], self.unit_w, counts, lines, need)
         return counts, lines, need
 
     def _outcome_of(self, b: int, d: int):
@@ -303,45 +301,23 @@ class BankCore(AttributionCore):
         return buf[stores, np.minimum(self.pos[stores], buf.shape[1] - 1)]
 
     def decide_batch(self, stores: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
-        """``decide`` for every store at once (one store: the per-store code)."""
-        K, w = self.K, self.cfg.reward
+        """``decide`` for every store at once, compiled (``outcomes.decide_all``); one store
+        (the single env) goes through the per-store code. Decisions taken here are not
+        kept in ``recent`` (the vector env does not draw)."""
         if len(stores) == 1:
             return {k: np.array([v]) for k, v in self.decide(int(stores[0]),
                                                              int(actions[0])).items()}
-        s, a = stores, actions
-        R, d = len(s), self.pos[s]
-        counts, lines, need = self._outcomes(s, d)
-        can = self.credit[s] >= 1.0
-        granted, refused = (a == K + 1) & can, (a == K + 1) & ~can
-        empty = (a < K) & (a >= self.buf["n_cand"][s, d])
-        c = counts[np.arange(R), np.where(granted, K + 1, np.minimum(a, K))]
-        line = lines[np.arange(R), np.minimum(a, K - 1)]
-        ok = (a < K) & (line[:, 0] >= 0) & (line[:, 2] != 0)
-        self.charged[s[ok], line[ok, 0], line[ok, 1]] += line[ok, 2]
-        if granted.any():                      # a review applies the truth's lines
-            t = self.buf["truth"][s[granted], d[granted]]               # (G, T, 3)
-            g = np.repeat(s[granted], t.shape[1])
-            t = t.reshape(-1, 3)
-            keep = (t[:, 0] >= 0) & (t[:, 2] != 0)
-            np.add.at(self.charged, (g[keep], t[keep, 0], t[keep, 1]), t[keep, 2])
-        self.credit[s[granted]] -= 1.0
-        self.credit[s] += self.cfg.review_budget
-        st = self.stat
-        st[s, _S["need_review"]] += need
-        st[s, _S["decisions"]] += 1
-        st[s, _S["reviews"]] += granted
-        st[s, _S["refused"]] += refused
-        st[s, _S["empty_slot"]] += empty
-        terms = {"correct": w.correct * c[:, 0], "overcharge": w.overcharge * c[:, 1],
-                 "undercharge": w.undercharge * c[:, 2], "review": w.review * granted,
-                 "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
-        right = (c[:, 1] == 0) & (c[:, 2] == 0)
-        outcome = np.where(granted, REVIEWED, np.where(right, CORRECT, WRONG)).tolist()
-        for b, o in zip(s.tolist(), outcome, strict=True):
-            self.recent[b].append((None, o))
+        s = np.asarray(stores, np.int64)
+        R, buf = len(s), self.buf
+        terms = np.zeros((R, len(REWARD_TERMS)))
+        outcome = np.zeros(R, np.int64)
+        decide_all(self.charged, s, self.pos[s], np.asarray(actions, np.int64),
+                   buf["cand_account"], buf["n_cand"], buf["product"], buf["dw"], buf["truth"],
+                   self.unit_w, self.credit, self.stat, self._weights,
+                   float(self.cfg.review_budget), terms, outcome)
         self.pos[s] += 1
         self._set_ticks(s)
-        return terms
+        return dict(zip(REWARD_TERMS, terms.T, strict=True))
 
     def event_indices(self, stores) -> np.ndarray:
         stores = np.asarray(stores)

@@ -15,11 +15,11 @@ import itertools
 from typing import NamedTuple
 
 import gymnasium as gym
-import numba
 import numpy as np
 from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionCore, EventRecord
+from retail_env.envs.receipt_kernel import receipt_row
 from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
 
 LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
@@ -168,26 +168,9 @@ def receipt_columns(core: AttributionCore, stores: list[int], recs: list) -> np.
     out = np.zeros((len(recs), core.K, 2))
     for i, (b, r) in enumerate(zip(stores, recs, strict=True)):
         if r.n_cand > 0:
-            _receipt_row(core.ledgers[b].charged, r.cand_account, r.n_cand, r.product, LIM,
+            receipt_row(core.ledgers[b].charged, r.cand_account, r.n_cand, r.product, LIM,
                          out[i])
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _receipt_row(charged, account, n, product, lim, out):
-    """One event's ``receipt_columns``: items on each candidate's receipt / 10 (negative
-    lines count 0) and its items of ``product`` / 5, clipped to [-lim, lim]."""
-    last = charged.shape[0] - 1
-    for k in range(n):
-        a = account[k]
-        if a < 0:
-            continue                       # no account: charges no one
-        a = min(a, last)
-        items = 0
-        for p in range(charged.shape[1]):
-            items += max(charged[a, p], 0)
-        out[k, 0] = min(max(items / 10.0, -lim), lim)
-        out[k, 1] = min(max(max(charged[a, product], 0) / 5.0, -lim), lim)
 
 
 def review_columns(core: AttributionCore, stores: list[int]) -> np.ndarray:
@@ -345,21 +328,20 @@ def banked_features(core, stores: np.ndarray) -> dict[str, np.ndarray]:
     """``features`` of the head events of ``stores`` of a bank replay
     (``retail_env.bank.core.BankCore``, none finished): the banked rows, with the
     decision-dependent columns computed from the replay's arrays as the live functions
-    compute them (``review_columns``, ``_receipt_row``), for all stores at once."""
+    compute them (``review_columns``, ``receipt_row``), for all stores at once."""
     st, K = core.stat, core.K
     d = core.pos[stores]
     ev = core.buf["event"][stores, d]
     ev[:, EV_REVIEW] = review_cols(core.credit[stores], st[stores, 1], st[stores, 0])
     cand = core.buf["candidates"][stores, d]
-    acc, n = core.buf["cand_account"][stores, d], core.buf["n_cand"][stores, d]
-    valid = (np.arange(K) < n[:, None]) & (acc >= 0)
-    rows = core.charged[stores[:, None], np.where(valid, acc, 0)]             # (R, K, N)
-    items = np.maximum(rows, 0).sum(axis=2)
-    holds = np.maximum(np.take_along_axis(
-        rows, core.buf["product"][stores, d].astype(np.int64)[:, None, None], axis=2)[..., 0], 0)
-    f = np.clip(np.stack([items / 10.0, holds / 5.0], axis=2), -LIM, LIM)
-    cand[:, :, CF_RECEIPT] = np.where(valid[..., None], f, 0.0)
-    mask = (np.arange(K) < n[:, None]).astype(np.float32)
+    from retail_env.bank.outcomes import receipt_rows
+
+    rc = np.zeros((len(stores), K, 2))
+    buf = core.buf
+    receipt_rows(core.charged, stores, d, buf["cand_account"], buf["n_cand"], buf["product"],
+                 LIM, rc)
+    cand[:, :, CF_RECEIPT] = rc
+    mask = (np.arange(K) < buf["n_cand"][stores, d][:, None]).astype(np.float32)
     return {"event": ev, "candidates": cand, "mask": mask}
 
 
@@ -374,7 +356,7 @@ def banked_row(core, b: int) -> dict[str, np.ndarray]:
     n = int(core.buf["n_cand"][b, d])
     if n:
         out = np.zeros((K, 2))
-        _receipt_row(core.charged[b], core.buf["cand_account"][b, d], n,
+        receipt_row(core.charged[b], core.buf["cand_account"][b, d], n,
                      int(core.buf["product"][b, d]), LIM, out)
         cand[:, CF_RECEIPT] = out
     mask = np.zeros(K, np.float32)

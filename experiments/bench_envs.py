@@ -269,8 +269,9 @@ def table(res: dict) -> str:
                      f"| {r['shopper_ticks_per_s']:,.0f} | | |")
     for task, unit in (("attribution", "decisions"), ("promotion", "steps")):
         for name, r in res[task].items():
+            target = BANK_TARGETS.get(name) if task == "attribution" else None
             lines.append(f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
-                         f"{_spread(r, 'per_cpu_s', ',.0f')} | {BANK_TARGETS.get(name, '')} |")
+                         f"{_spread(r, 'per_cpu_s', ',.0f')} |{f' {target}' if target else ''} |")
         t = res[task]
         for name in ("native 64", SHARDED[0], "banked native 64"):
             if name in t:

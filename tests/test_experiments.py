@@ -124,7 +124,7 @@ def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
     assert (d / "results.json").stat().st_mtime_ns == stamp
     # ... and the rerun completes it
     monkeypatch.undo()
-    assert run_job(cfg2, d2)["agent"] == "random" and runs.is_done(d2)
+    assert run_job(cfg2, d2)["agent"] == "random" and runs.read_done(d2) is not None
     # resume=false redoes a finished run
     run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price",
                     "resume=false"), d)
@@ -172,10 +172,11 @@ def test_checkpoint_errors(trained, tmp_path):
     mini = gym.make("RetailStore/Promotion-Mini-v0")
     with pytest.raises(CheckpointError, match="no such folder"):
         load_checkpoint(tmp_path / "nope", mini)
-    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v0'"):
-        load_checkpoint(ckpt, mini, env_id="RetailStore/Promotion-v0")
-    with pytest.raises(CheckpointError, match="observation_space"):
-        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v0"))
+    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v0', "
+                                              "loaded for 'RetailStore/Promotion-v0'.*"
+                                              "observation_space"):
+        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v0"),
+                        env_id="RetailStore/Promotion-v0")
     bad = tmp_path / "bad"
     shutil.copytree(ckpt, bad)
     (bad / "policy.pt").unlink()
@@ -235,10 +236,26 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     reader = imageio_ffmpeg.read_frames(s["video"]["mp4"])
     next(reader)                                           # the header
     assert sum(1 for _ in reader) == s["video"]["frames"] > 1
-    stamp = (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns
+    (ppo_results,) = (tmp_path / "runs" / "promotion_mini" / "ppo").rglob("results.json")
+    stamp = ppo_results.stat().st_mtime_ns
     again = main_job(cfg)                  # a rerun skips the finished runs and the recording
-    assert (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns \
-        == stamp
+    assert ppo_results.stat().st_mtime_ns == stamp
     assert again["video"] == s["video"] and again["table"] == s["table"]
     assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",
                                                                          "episode-0000.npz"]
+
+
+def test_checkpoint_plays_another_id_with_identical_spaces_with_a_warning(trained, tmp_path):
+    """Transfer: trained on Attribution-v0, evaluated on Attribution-Hard-v0 (same spaces)."""
+    from experiments.checkpoints import OtherEnvWarning
+    from experiments.evaluate import evaluate
+
+    out, recs = trained
+    cfg = cfg_for("evaluate", tmp_path, "env=attribution_hard", "agent=ppo",
+                  f"checkpoint={recs['attribution']['checkpoint']}")
+    with pytest.warns(OtherEnvWarning, match="trained on 'RetailStore/Attribution-v0' and is "
+                                             "played on 'RetailStore/Attribution-Hard-v0'"):
+        rec = evaluate(cfg, runs.run_dir(cfg, "evals"))
+    assert rec["env_id"] == "RetailStore/Attribution-Hard-v0"
+    assert rec["trained_env_id"] == "RetailStore/Attribution-v0"
+    assert len(rec["evaluation"]["scores"]) == 2

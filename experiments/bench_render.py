@@ -1,5 +1,5 @@
 """Rendering and recording benchmark: rgb_array frames/s at 800x600 and the size of a
-recorded 20-minute episode (DESIGN.md budget: >= 120 frames/s, <= 10 MB).
+recorded 20-minute episode (the project's budget: >= 120 frames/s, <= 10 MB).
 
     python -m experiments.bench_render [--preset medium] [--minutes 20] [--out STEM]
 

@@ -34,7 +34,7 @@ from retail_env.sim.store import StoreParams, make_params, reset, step
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
-# DESIGN.md "Performance budget" (2 cores): store-ticks/s at B = 1 and B = 1024.
+# The project's performance budget (2 cores; the targets are in the README table): store-ticks/s at B = 1 and B = 1024.
 TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
 
 

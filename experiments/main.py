@@ -50,7 +50,7 @@ def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: in
 
     env = make_env(run_cfg)
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
-    rec_env = RecordEpisode(env, folder, every=every)
+    rec_env = RecordEpisode(env, folder, every=every, overwrite=True)   # a new checkpoint's
     seed = runs.eval_seeds(run_cfg)[0]
     metrics = play(rec_env, SB3Agent(rec_env, model), seed, run_cfg.env.task)
     rec_env.close()

@@ -90,7 +90,7 @@ def test_every_result_changing_key_changes_the_run_id():
     base = rid()
     changed = ["agent.hyperparams.learning_rate=3e-4", "agent.hyperparams.n_steps=64",
                "train.total_timesteps=2048", "train.n_envs=4", "eval=smoke",
-               "eval.deterministic=false", "env.kwargs.config.reward_scale=1.0", "agent=a2c",
+               "eval.deterministic=false", "+env.kwargs.config={reward_scale:1.0}", "agent=a2c",
                "env=promotion_fresh", "seed=1"]
     ids = [rid(o) for o in changed]
     assert base not in ids and len(set(ids)) == len(ids)

@@ -179,3 +179,14 @@ def test_every_app_exits_non_zero_on_failure(args, match, tmp_path):
     proc = app(*args, *out)
     assert proc.returncode != 0, proc.stdout[-2000:]
     assert match in proc.stderr + proc.stdout
+
+
+def test_committed_schema_1_runs_still_give_the_readme_table():
+    """The committed leaderboard (one folder per seed, no recorded identity) is read with a
+    derived identity: the same rows as the committed table, none split."""
+    from experiments.leaderboard import build_rows, latest_records, markdown
+
+    runs_dir = REPO / "experiments" / "results" / "leaderboard" / "runs"
+    rows = build_rows(latest_records(runs_dir), unlike="refuse")
+    table = (REPO / "experiments" / "results" / "leaderboard.md").read_text()
+    assert markdown(rows) + "\n" == table

@@ -66,8 +66,10 @@ def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
-    ap.add_argument("--baselines", nargs="*", default=list(BASELINES))
-    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
+    ap.add_argument("--baselines", nargs="*", default=list(BASELINES),
+                    help="baselines to play (default: all)")
+    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                    help=f"frozen seeds per id (default {DEFAULT_SEEDS})")
     ap.add_argument("--out", default=str(RESULTS / "promotion_eval"),
                     help="path stem of the .md, .json and .csv written")
     args = ap.parse_args(argv)

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     from retail_env import __version__
 
     parser = argparse.ArgumentParser(prog="retail-env", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"retail-env {__version__}")
+    parser.add_argument("--version", action="version", version=f"retail-env {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     rec = "a recording (.npz written by RecordEpisode)"
     p = sub.add_parser("play", help="watch a recording in a window")

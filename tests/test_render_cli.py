@@ -98,3 +98,14 @@ def test_export_and_playback_rates_fit_the_recording(recording):
 
     assert playback_fps(Times(0.1)) == pytest.approx(10.0)      # tick rate: real time
     assert playback_fps(Times(2.5)) == MIN_FPS                   # one frame per decision
+
+
+def test_every_command_line_argument_of_every_script_has_help():
+    """Static check over the argparse scripts (experiments/*.py and the retail-env CLI)."""
+    import ast
+
+    for path in [*sorted((REPO / "experiments").glob("*.py")), REPO / "retail_env" / "cli.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                assert any(k.arg == "help" for k in node.keywords), \
+                    f"{path.name}:{node.lineno} add_argument without help"

@@ -2,9 +2,10 @@
 
 A run lives in ``<out_root>/runs/<env>/<agent>/seed<k>/<run_id>/`` (``evals/`` for
 ``experiments.evaluate``), where ``run_id`` hashes everything that can change its results
-(experiments/identity.py), so a sweep over any key gives distinct runs. A run folder holds ``config.yaml`` (the resolved config, written first), ``results.json``
-(written last, atomically, only when the run finished) and whatever the run produced
-(logs, checkpoints). ``results.json`` is the only file the leaderboard reads and the
+(experiments/identity.py), so a sweep over any key gives distinct runs. A run folder
+holds ``config.yaml`` (the resolved config, written first), ``results.json`` (written
+last, atomically, only when the run finished) and whatever the run produced (logs,
+checkpoints). ``results.json`` is the only file the leaderboard reads and the
 "done" marker ``resume`` checks, so a crashed or killed run leaves no half-result and
 never touches another run's folder. ``resume`` skips a run only when the results.json in its
 folder is valid and records exactly the same identity, and it logs what it skipped.

@@ -1,7 +1,7 @@
 """stable-baselines3 algorithms built from the YAML in ``conf/agent/`` (one file per algorithm).
 
-``build_model(agent_cfg, env, task, seed)`` merges the algorithm's ``hyperparams`` with its
-``by_task[task]`` overrides (rl-zoo style), turns ``"lin_<x>"`` strings into linear
+``resolved_hyperparams`` gives the algorithm's ``hyperparams`` with its ``by_task[task]``
+entries (rl-zoo style; the YAML reads them, so overrides win); ``build_model`` turns ``"lin_<x>"`` strings into linear
 schedules and activation names into torch modules, picks ``MultiInputPolicy`` for Dict
 observations, and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
 model as a factory :class:`~agents.factory.Agent`, so it is evaluated like any baseline.
@@ -49,11 +49,20 @@ def _plain(x: Any) -> Any:
 
 
 def resolved_hyperparams(agent_cfg: Mapping[str, Any], task: str) -> dict[str, Any]:
-    """``hyperparams`` updated by ``by_task[task]``; plain data, as stored in checkpoints."""
-    agent_cfg = _plain(agent_cfg)
-    hp = copy.deepcopy(dict(agent_cfg.get("hyperparams") or {}))
-    hp.update(copy.deepcopy(dict((agent_cfg.get("by_task") or {}).get(task) or {})))
-    return hp
+    """The hyperparameters used on ``task``, as plain data (as stored in checkpoints).
+
+    In conf/agent/*.yaml a hyperparameter with a ``by_task`` entry reads it through
+    ``${oc.select:agent.by_task.${env.task}.<key>,<default>}``, so composition order gives
+    the precedence (command line > experiment > by_task > default) and a composed agent
+    node already holds the values used. A raw agent YAML (a plain dict) is resolved here
+    against ``task``.
+    """
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(agent_cfg):
+        return copy.deepcopy(_plain(agent_cfg.get("hyperparams")) or {})
+    root = OmegaConf.create({"agent": dict(agent_cfg), "env": {"task": task}})
+    return OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True)
 
 
 def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:

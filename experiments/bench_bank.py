@@ -49,10 +49,11 @@ def table(res: dict) -> str:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--episodes", type=int, default=32)
-    ap.add_argument("--scenario", default="medium")
+    ap.add_argument("--episodes", type=int, default=32, help="episodes built per measure")
+    ap.add_argument("--scenario", default="medium", help="sim preset of the bank")
     ap.add_argument("--raw", action="store_true", help="also the raw group")
-    ap.add_argument("--json", default=str(RESULTS / "bench_bank.json"))
+    ap.add_argument("--json", default=str(RESULTS / "bench_bank.json"),
+                    help="output JSON (Markdown table beside it, .md)")
     args = ap.parse_args(argv)
     if args.episodes < 2:
         ap.error(f"--episodes {args.episodes} must be >= 2")

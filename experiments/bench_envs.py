@@ -260,7 +260,7 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
 
 
 def table(res: dict) -> str:
-    """The README table: every figure beside its target (DESIGN.md "Performance budget")."""
+    """The README table: every figure beside its target (the project's performance budget)."""
     lines = ["| measure | per wall-clock s | per CPU-s | target |", "|---|---:|---:|---|"]
     for b, r in res["simulator"].items():
         lines.append(f"| simulator store-ticks, B = {b} | {r['store_ticks_per_s']:,.0f} | "

@@ -1,5 +1,5 @@
 """Rendering and recording benchmark: rgb_array frames/s at 800x600 and the size of a
-recorded 20-minute episode (DESIGN.md budget: >= 120 frames/s, <= 10 MB).
+recorded 20-minute episode (the project's budget: >= 120 frames/s, <= 10 MB).
 
     python -m experiments.bench_render [--preset medium] [--minutes 20] [--out STEM]
 
@@ -64,9 +64,10 @@ def bench_fps(header, frames, n: int, repeats: int = 3) -> tuple[float, float]:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", default="medium")
-    ap.add_argument("--minutes", type=float, default=20.0)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--preset", default="medium", help="simulator preset (default medium)")
+    ap.add_argument("--minutes", type=float, default=20.0,
+                    help="store minutes recorded (default 20)")
+    ap.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     ap.add_argument("--frames", type=int, default=600, help="frames timed per run")
     ap.add_argument("--out", default=str(RESULTS / "bench_render"), help="path stem of .json/.md")
     args = ap.parse_args(argv)

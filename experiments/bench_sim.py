@@ -34,7 +34,7 @@ from retail_env.sim.store import StoreParams, make_params, reset, step
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
-# DESIGN.md "Performance budget" (2 cores): store-ticks/s at B = 1 and B = 1024.
+# The project's performance budget (2 cores; the targets are in the README table): store-ticks/s at B = 1 and B = 1024.
 TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
 
 
@@ -107,9 +107,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", help="output JSON path (written atomically)")
     ap.add_argument("--md", default=str(RESULTS / "bench_sim.md"), help="Markdown table path")
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per batch size")
-    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024],
+                    help="batch sizes B timed (default 1 64 1024)")
     ap.add_argument("--warm-ticks", type=int, default=WARM_TICKS, help="warm-up ticks (0.1 s each)")
-    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--preset", default="medium", help="simulator preset (default medium)")
     args = ap.parse_args(argv)
     params = make_params(args.preset)
     results = {}

@@ -4,13 +4,16 @@ A checkpoint is a folder with ``policy.pt`` (the policy's ``state_dict``, read b
 ``torch.load(weights_only=True)``, which refuses pickled objects) and ``checkpoint.json``
 (algorithm, hyperparameters, env id and kwargs, observation and action spaces). SB3's own
 ``.zip`` is not used: its ``data`` member is cloudpickle, i.e. arbitrary code on load.
-Loading checks the env and the spaces before touching the weights and says what differs.
+Loading checks the spaces before touching the weights and says what differs; a checkpoint
+trained on another env id with identical spaces loads with a warning naming both ids
+(transfer studies, e.g. trained on Attribution-Hard, evaluated on Attribution).
 """
 
 from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,10 @@ WEIGHTS, META = "policy.pt", "checkpoint.json"
 
 class CheckpointError(Exception):
     """A checkpoint is missing, damaged, unsafe, or does not fit the env it is loaded for."""
+
+
+class OtherEnvWarning(UserWarning):
+    """A checkpoint is played on another env id than it was trained on (same spaces)."""
 
 
 def describe_space(space: spaces.Space) -> dict[str, Any]:
@@ -89,20 +96,24 @@ def load_checkpoint(folder: str | Path, env, env_id: str | None = None):
     """The SB3 model stored in ``folder``, ready to ``predict`` on ``env``.
 
     Raises CheckpointError when the folder is missing or damaged, the weights file holds
-    anything but tensors, or the checkpoint was trained on another env id or other spaces.
+    anything but tensors, or the checkpoint's spaces are not the env's. A checkpoint trained
+    on another id than ``env_id`` with the same spaces loads with an OtherEnvWarning.
     """
     import torch
 
     folder = Path(folder)
     meta = read_meta(folder)
-    if env_id is not None and meta.get("env_id") != env_id:
-        raise CheckpointError(f"checkpoint {folder} was trained on {meta.get('env_id')!r}, "
-                              f"not {env_id!r}")
+    other = env_id is not None and meta.get("env_id") != env_id
     for key, space in (("observation_space", env.observation_space),
                        ("action_space", env.action_space)):
         if meta.get(key) != describe_space(space):
-            raise CheckpointError(f"checkpoint {folder} does not fit this env: {key} was "
-                                  f"{meta.get(key)}, the env has {describe_space(space)}")
+            trained = f" (trained on {meta.get('env_id')!r}, loaded for {env_id!r})" if other else ""
+            raise CheckpointError(f"checkpoint {folder} does not fit this env{trained}: {key} "
+                                  f"was {meta.get(key)}, the env has {describe_space(space)}")
+    if other:
+        warnings.warn(f"checkpoint {folder} was trained on {meta.get('env_id')!r} and is played "
+                      f"on {env_id!r}: the spaces are identical, the tasks may not be",
+                      OtherEnvWarning, stacklevel=2)
     model = build_model(meta["algo"], meta.get("hyperparams", {}), env, seed=0, inference=True)
     try:
         state = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)

@@ -2,10 +2,12 @@
 
     python -m experiments.evaluate env=attribution_hard agent=hungarian
     python -m experiments.evaluate env=attribution_hard agent=ppo \\
-        checkpoint=outputs/runs/attribution_hard/ppo/seed0/checkpoints/final
+        checkpoint=outputs/runs/attribution_hard/ppo/seed0/<run_id>/checkpoints/final
     python -m experiments.evaluate -m env=promotion_mini agent=list_price,myopic,lookahead
 
-Writes ``config.yaml`` and ``results.json`` (score = the env's ``score`` metric per frozen
+The run folder is ``<out_root>/evals/<env>/<agent>/seed<k>/<run_id>``; a checkpoint's run
+id hashes its content, so evaluating another checkpoint is another run (never skipped as
+"done"). Writes ``config.yaml`` and ``results.json`` (score = the env's ``score`` metric per frozen
 episode, mean / IQM / 95% bootstrap CI, every metric) into the run folder. Attribution
 baselines run as one batched simulation (experiments/evaluate_attribution.py, the same
 numbers as the Gymnasium env); everything else plays the Gymnasium env episode by episode.
@@ -132,7 +134,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
         model = load_checkpoint(checkpoint, env, env_id=cfg.env.id)
         env.close()
         episodes = evaluate_model(cfg, model, seeds)
-        extra = {"checkpoint": str(checkpoint), "train": meta.get("train", {})}
+        extra = {"checkpoint": str(checkpoint), "trained_env_id": meta.get("env_id"),
+                 "train": meta.get("train", {}), "hyperparams": meta.get("hyperparams", {})}
     else:
         episodes = evaluate_baseline(cfg, seeds)
         extra = {}

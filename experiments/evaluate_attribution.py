@@ -108,9 +108,12 @@ def markdown(summary: dict, episodes: dict, n: int) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agents", default=",".join(BASELINES))
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--episodes", type=int, default=100)
+    ap.add_argument("--agents", default=",".join(BASELINES),
+                    help="comma-separated baselines (default: all)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="comma-separated scenarios (default: all)")
+    ap.add_argument("--episodes", type=int, default=100,
+                    help="frozen-seed episodes per scenario (default 100)")
     ap.add_argument("--out", default=str(RESULTS / "attribution_eval"),
                     help="path stem of the .json and .md written")
     args = ap.parse_args(argv)

@@ -1,7 +1,7 @@
 """Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
 
     python -m experiments.evaluate_promotion                 # all presets, 8 seeds
-    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v0
+    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v1
     python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
 
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
@@ -31,7 +31,7 @@ from retail_env.envs.registry import PROMOTION_SPECS
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
-SLOW_IDS = {"RetailStore/Promotion-Spatial-v0"}  # the walking store: opt in with --ids
+SLOW_IDS = {"RetailStore/Promotion-Spatial-v1", "RetailStore/Promotion-Spatial-v0"}  # the walking store: opt in with --ids
 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
@@ -66,8 +66,10 @@ def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
-    ap.add_argument("--baselines", nargs="*", default=list(BASELINES))
-    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
+    ap.add_argument("--baselines", nargs="*", default=list(BASELINES),
+                    help="baselines to play (default: all)")
+    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                    help=f"frozen seeds per id (default {DEFAULT_SEEDS})")
     ap.add_argument("--out", default=str(RESULTS / "promotion_eval"),
                     help="path stem of the .md, .json and .csv written")
     args = ap.parse_args(argv)

@@ -14,6 +14,14 @@ there is none the best-known baseline (the true-model optimisers for Promotion).
 and 95% percentile-bootstrap CIs (experiments/stats.py) are reported raw and normalised.
 A learned agent "beats" the best heuristic (the best non-privileged, non-random baseline)
 when its normalised CI lies wholly above the heuristic's.
+
+Unlike runs never pool: a row is one run group, i.e. runs whose identity
+(experiments/identity.py: env, agent, hyperparameters used, budget, eval settings, version)
+is the same apart from the seed. When an agent has several groups on one env (two budgets,
+two learning rates, ...), ``unlike=split`` (the default) gives each its own row labelled by
+what differs (``ppo [train.total_timesteps=2048]``) and ``unlike=refuse`` fails naming the
+keys that differ. Records written before run identities existed (schema 1, one folder per
+seed) are read too: their identity is derived from the config they record.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
+import retail_env
+from experiments import identity as ident
 from experiments import runs
 from experiments.stats import summarize
 from retail_env.atomic import atomic_path, write_text
@@ -35,22 +45,62 @@ from retail_env.atomic import atomic_path, write_text
 log = logging.getLogger(__name__)
 
 MIN_SEEDS = 3          # learned agents need at least this many training seeds to be ranked
-COLUMNS = ("env_id", "agent", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
+UNLIKE = ("split", "refuse")
+COLUMNS = ("env_id", "agent", "label", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
            "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic",
            "budget")
 
 
+def with_identity(rec: dict) -> dict:
+    """``rec`` with ``identity``, ``run_id`` and ``group_id`` (derived for schema-1 records)."""
+    if "identity" not in rec:
+        version = rec.get("versions", {}).get("retail_env", retail_env.__version__)
+        rec["identity"] = ident.identity(rec["config"], version, legacy=rec.get("schema") == 1)
+        rec["run_id"] = ident.run_id(rec["identity"])
+        rec["group_id"] = ident.group_id(rec["identity"])
+    return rec
+
+
 def latest_records(root: str | Path) -> list[dict]:
-    """One record per (env, agent, seed): the newest, for runs evaluated more than once."""
-    best: dict[tuple, dict] = {}
+    """One record per run identity: the newest, for runs evaluated more than once."""
+    best: dict[str, dict] = {}
     for path, rec in runs.iter_results(root):
         if "evaluation" not in rec:
             continue
+        rec = with_identity(rec)
         rec["run_dir"] = str(path.parent)   # where its logs are, wherever the tree was moved
-        key = (rec["env_id"], rec["agent"], rec["seed"])
+        key = rec["run_id"]
         if key not in best or rec.get("created", "") >= best[key].get("created", ""):
             best[key] = rec
     return list(best.values())
+
+
+def run_groups(records: list[dict], unlike: str = "split") -> dict[tuple[str, str], list[dict]]:
+    """``(env_id, row label) -> records`` of one run group each (alike apart from the seed).
+
+    An agent with one group on an env is labelled by its name; with several, each label
+    adds what differs (``unlike="split"``), or ValueError names it (``unlike="refuse"``).
+    """
+    if unlike not in UNLIKE:
+        raise ValueError(f"unlike={unlike!r} is not allowed: must be one of {UNLIKE}")
+    by_agent: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        by_agent[(r["env_id"], r["agent"])][r["group_id"]].append(r)
+    out: dict[tuple[str, str], list[dict]] = {}
+    for (env_id, agent), groups in sorted(by_agent.items()):
+        if len(groups) == 1:
+            out[(env_id, agent)] = next(iter(groups.values()))
+            continue
+        firsts = [g[0]["identity"] for g in groups.values()]
+        keys = ident.differences(firsts)
+        if unlike == "refuse":
+            raise ValueError(f"{agent} on {env_id} has {len(groups)} unlike run groups that "
+                             f"differ in {', '.join(keys)}: pass unlike=split for one row each, "
+                             f"or give results_root a folder of alike runs")
+        for recs in groups.values():
+            flat = ident.flatten({k: v for k, v in recs[0]["identity"].items() if k != "seed"})
+            out[(env_id, f"{agent} [{', '.join(f'{k}={flat.get(k)}' for k in keys)}]")] = recs
+    return out
 
 
 def samples(recs: list[dict]) -> tuple[np.ndarray, str]:
@@ -65,40 +115,50 @@ def samples(recs: list[dict]) -> tuple[np.ndarray, str]:
 
 
 def _budget(recs: list[dict]) -> str:
+    """Training budget of a group, from every record (a group shares its budget; any record
+    that does not is shown as a range)."""
     if recs[0]["kind"] != "sb3":
         return ""
-    t = recs[0].get("train", {})
-    wall = np.mean([r.get("train", {}).get("wall_s", np.nan) for r in recs])
+    trains = [r.get("train", {}) for r in recs]
+    steps = sorted({int(t.get("total_timesteps", 0)) for t in trains})
+    vec = "/".join(sorted({str(t.get("vec_env", "?")) for t in trains}))
+    wall = np.mean([t.get("wall_s", np.nan) for t in trains])
     seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
-    return f"{t.get('total_timesteps', 0):,} steps x {seeds}, {wall:.0f} s/seed ({t.get('vec_env', '?')})"
+    span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
+    return f"{span} steps x {seeds}, {wall:.0f} s/seed ({vec})"
 
 
-def build_rows(records: list[dict]) -> list[dict]:
-    """Leaderboard rows, grouped by env, best normalised mean first."""
-    groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        groups[r["env_id"]][r["agent"]].append(r)
+def _reference(env_rows: list[dict], agent: str) -> dict | None:
+    """The row of ``agent`` used to normalise (its largest group when it was run several ways)."""
+    rows = [r for r in env_rows if r["agent"] == agent]
+    return max(rows, key=lambda r: r["n"], default=None)
+
+
+def build_rows(records: list[dict], unlike: str = "split") -> list[dict]:
+    """Leaderboard rows (one per run group), grouped by env, best normalised mean first."""
+    groups = run_groups(records, unlike)
     rows = []
-    for env_id in sorted(groups):
-        agents = groups[env_id]
-        stats = {a: samples(rs) for a, rs in agents.items()}
-        means = {a: float(x.mean()) for a, (x, _) in stats.items()}
-        baselines = [a for a, rs in agents.items() if rs[0]["kind"] == "baseline"]
-        lo = means.get("random")
-        hi = means.get("oracle", max((means[a] for a in baselines if a != "random"),
-                                     default=None))
-        scale = None if lo is None or hi is None or hi == lo else (lo, hi - lo)
+    for env_id in sorted({e for e, _ in groups}):
         env_rows = []
-        for a, rs in agents.items():
-            x, unit = stats[a]
-            row = {"env_id": env_id, "agent": a, "kind": rs[0]["kind"], "n": len(x),
-                   "samples": unit, "budget": _budget(rs),
-                   "privileged": bool(rs[0]["config"]["agent"].get("privileged", False))}
+        for (e, label), rs in groups.items():
+            if e != env_id:
+                continue
+            x, unit = samples(rs)
+            row = {"env_id": env_id, "agent": rs[0]["agent"], "label": label,
+                   "kind": rs[0]["kind"], "n": len(x), "samples": unit, "budget": _budget(rs),
+                   "privileged": bool(rs[0]["config"]["agent"].get("privileged", False)),
+                   "x": x}
             row.update(summarize(x))
-            if scale is not None:
-                z = summarize((x - scale[0]) / scale[1])
-                row.update({f"norm_{k}": z[k] for k in ("mean", "iqm", "ci_low", "ci_high")})
             env_rows.append(row)
+        lo = _reference(env_rows, "random")
+        hi = _reference(env_rows, "oracle") or max(
+            (r for r in env_rows if r["kind"] == "baseline" and r["agent"] != "random"),
+            key=lambda r: r["mean"], default=None)
+        for row in env_rows:
+            x = row.pop("x")
+            if lo is not None and hi is not None and hi["mean"] != lo["mean"]:
+                z = summarize((x - lo["mean"]) / (hi["mean"] - lo["mean"]))
+                row.update({f"norm_{k}": z[k] for k in ("mean", "iqm", "ci_low", "ci_high")})
         _compare(env_rows)
         env_rows.sort(key=lambda r: -r["mean"])
         rows += env_rows
@@ -118,11 +178,11 @@ def _compare(env_rows: list[dict]) -> None:
         elif r["n"] < MIN_SEEDS:
             r["vs_best_heuristic"] = f"unranked (< {MIN_SEEDS} seeds)"
         elif r["ci_low"] > best["ci_high"]:
-            r["vs_best_heuristic"] = f"beats {best['agent']}"
+            r["vs_best_heuristic"] = f"beats {best['label']}"
         elif r["ci_high"] < best["ci_low"]:
-            r["vs_best_heuristic"] = f"below {best['agent']}"
+            r["vs_best_heuristic"] = f"below {best['label']}"
         else:
-            r["vs_best_heuristic"] = f"overlaps {best['agent']}"
+            r["vs_best_heuristic"] = f"overlaps {best['label']}"
 
 
 def _fmt(x: float | None, big: bool) -> str:
@@ -147,7 +207,7 @@ def markdown(rows: list[dict]) -> str:
             kind = "learned" if r["kind"] == "sb3" else (
                 "privileged" if r["privileged"] else "baseline")
             out.append(
-                f"| {r['agent']} | {kind} | {r['n']} | {_fmt(r['mean'], big)} | "
+                f"| {r['label']} | {kind} | {r['n']} | {_fmt(r['mean'], big)} | "
                 f"{_fmt(r['iqm'], big)} | [{_fmt(r['ci_low'], big)}, {_fmt(r['ci_high'], big)}] | "
                 f"{_fmt(r.get('norm_mean'), False)} | [{_fmt(r.get('norm_ci_low'), False)}, "
                 f"{_fmt(r.get('norm_ci_high'), False)}] | {r['vs_best_heuristic']} | "
@@ -182,7 +242,7 @@ def plot(rows: list[dict], path: Path) -> None:
         colors = ["tab:orange" if r["kind"] == "sb3" else "tab:gray" if r["privileged"]
                   else "tab:blue" for r in env_rows]
         ax.barh(y, m, xerr=err, color=colors, capsize=3)
-        ax.set_yticks(y, [r["agent"] for r in env_rows])
+        ax.set_yticks(y, [r["label"] for r in env_rows])
         ax.axvline(0, color="k", lw=0.5)
         ax.axvline(1, color="k", lw=0.5, ls="--")
         ax.set_title(env_id.split("/")[-1], fontsize=10)
@@ -233,8 +293,12 @@ def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
             np.array([float(r["rollout/ep_rew_mean"]) for r in rows]))
 
 
-def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None = None) -> dict:
+def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None = None,
+                      unlike: str = "split") -> dict:
     """Build everything from the results under ``root``; returns the paths and rows.
+
+    ``unlike``: ``"split"`` (unlike run groups of one agent get a row each, labelled by
+    what differs) or ``"refuse"`` (ValueError naming what differs).
 
     ``table``: also write the Markdown table there (``experiments/results/leaderboard.md``
     is what ``python -m experiments.readme_tables`` puts into the README).
@@ -243,7 +307,7 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
     records = latest_records(root)
     if not records:
         raise FileNotFoundError(f"no results.json with an evaluation under {root}")
-    rows = build_rows(records)
+    rows = build_rows(records, unlike)
     text = markdown(rows)
     write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + text + "\n")
     write_csv(rows, out_dir / "leaderboard.csv")
@@ -260,7 +324,7 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
 
 @hydra.main(config_path="../conf", config_name="leaderboard", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table)
+    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table, cfg.unlike)
     print(out["table"])
     for name, p in out["paths"].items():
         print(f"{name}: {p}")

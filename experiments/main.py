@@ -39,10 +39,6 @@ def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> Di
                                    f"resume={str(bool(cfg.resume)).lower()}", *extra])
 
 
-def run_dir(cfg: DictConfig, agent: str) -> Path:
-    return Path(cfg.out_root) / "runs" / str(cfg.scenario) / agent / f"seed{cfg.seed}"
-
-
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
                    fps: float | None) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
@@ -54,7 +50,7 @@ def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: in
 
     env = make_env(run_cfg)
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
-    rec_env = RecordEpisode(env, folder, every=every)
+    rec_env = RecordEpisode(env, folder, every=every, overwrite=True)   # a new checkpoint's
     seed = runs.eval_seeds(run_cfg)[0]
     metrics = play(rec_env, SB3Agent(rec_env, model), seed, run_cfg.env.task)
     rec_env.close()
@@ -86,10 +82,11 @@ def main_job(cfg: DictConfig) -> dict:
     t_all = time.perf_counter()
     for name in cfg.baselines:
         t0 = time.perf_counter()
-        evaluate(_compose("evaluate", cfg, name), run_dir(cfg, name))
+        base_cfg = _compose("evaluate", cfg, name)
+        evaluate(base_cfg, runs.run_dir(base_cfg))
         timings[f"baseline {name}"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    trained = train(run_cfg, run_dir(cfg, cfg.learned))
+    trained = train(run_cfg, runs.run_dir(run_cfg))
     timings[f"train+evaluate {cfg.learned}"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     board = write_leaderboard(out / "runs", out / "leaderboard")

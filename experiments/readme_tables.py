@@ -42,8 +42,10 @@ def fill(readme: str, results: Path) -> tuple[str, list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md",
+                    help="the README to fill (default: the repository's)")
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help="folder of the generated .md tables (default experiments/results)")
     args = ap.parse_args(argv)
     text, filled, missing = fill(args.readme.read_text(), args.results)
     write_text(args.readme, text)

@@ -1,10 +1,14 @@
-"""Run records shared by the experiment apps: one folder per (env, agent, seed).
+"""Run records shared by the experiment apps: one folder per run identity.
 
-A run folder holds ``config.yaml`` (the resolved config, written first), ``results.json``
-(written last, atomically, only when the run finished) and whatever the run produced
-(logs, checkpoints). ``results.json`` is the only file the leaderboard reads and the
+A run lives in ``<out_root>/runs/<env>/<agent>/seed<k>/<run_id>/`` (``evals/`` for
+``experiments.evaluate``), where ``run_id`` hashes everything that can change its results
+(experiments/identity.py), so a sweep over any key gives distinct runs. A run folder
+holds ``config.yaml`` (the resolved config, written first), ``results.json`` (written
+last, atomically, only when the run finished) and whatever the run produced (logs,
+checkpoints). ``results.json`` is the only file the leaderboard reads and the
 "done" marker ``resume`` checks, so a crashed or killed run leaves no half-result and
-never touches another run's folder.
+never touches another run's folder. ``resume`` skips a run only when the results.json in its
+folder is valid and records exactly the same identity, and it logs what it skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+import retail_env
+from experiments import identity as ident
 from retail_env.atomic import write_json, write_text
 from retail_env.sim.validation import ConfigError
 
@@ -28,8 +34,39 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = "results.json"
-SCHEMA = 1
+SCHEMA = 2          # 2: run_id / identity / hyperparams as used; 1: folders per seed
 TASKS = ("attribution", "promotion")
+
+
+def run_identity(cfg: DictConfig | Mapping) -> dict[str, Any]:
+    """The identity of the run ``cfg`` describes (experiments/identity.py)."""
+    return ident.identity(cfg, retail_env.__version__)
+
+
+def run_id(cfg: DictConfig | Mapping) -> str:
+    return ident.run_id(run_identity(cfg))
+
+
+# ``${run_id:}`` in conf/base.yaml's run and sweep folders: Hydra resolves it with the whole
+# composed config, so the folder of a run is named by its identity.
+OmegaConf.register_new_resolver("run_id", lambda *, _root_: run_id(_root_), replace=True)
+
+
+def run_dir(cfg: DictConfig, kind: str = "runs") -> Path:
+    """``<out_root>/<kind>/<env>/<agent>/seed<k>/<run_id>``: the folder Hydra gives the run."""
+    return (Path(cfg.out_root) / kind / str(cfg.env.name) / str(cfg.agent.name)
+            / f"seed{cfg.seed}" / run_id(cfg))
+
+
+def int_key(cfg: DictConfig, key: str) -> int:
+    """``cfg[key]`` as an int, or ConfigError naming the key and the value."""
+    value = OmegaConf.select(cfg, key)
+    try:
+        if isinstance(value, bool) or float(value) != int(value):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} is not allowed: must be a whole number") from None
 
 
 def pin_threads(n: int) -> None:
@@ -80,6 +117,8 @@ def check_config(cfg: DictConfig) -> None:
     if cfg.agent.kind not in ("baseline", "sb3"):
         raise ConfigError(f"agent.kind={cfg.agent.kind!r} is not allowed: must be 'baseline' "
                           "or 'sb3'")
+    for key in ("seed", "eval.n_episodes"):
+        int_key(cfg, key)
     if int(cfg.seed) < 0 or int(cfg.seed) >= min(cfg.eval.seed0.values()):
         raise ConfigError(f"seed={cfg.seed} is not allowed: training seeds must be in "
                           f"[0, {min(cfg.eval.seed0.values())}) so they never meet the frozen "
@@ -104,13 +143,14 @@ def container(cfg: DictConfig) -> dict:
     return data
 
 
-def is_done(out_dir: Path) -> bool:
-    """A run is done when its results.json exists and parses (it is written last, atomically)."""
+def read_done(out_dir: Path) -> dict | None:
+    """The folder's results.json when it parses and is a finished record, else None (it is
+    written last, atomically, so a crashed run has none)."""
     try:
-        json.loads((Path(out_dir) / RESULTS).read_text())
+        rec = json.loads((Path(out_dir) / RESULTS).read_text())
     except (OSError, ValueError):
-        return False
-    return True
+        return None
+    return rec if isinstance(rec, dict) and "schema" in rec else None
 
 
 def start_run(cfg: DictConfig, out_dir: Path) -> float:
@@ -125,30 +165,43 @@ def start_run(cfg: DictConfig, out_dir: Path) -> float:
 
 def finish_run(cfg: DictConfig, out_dir: Path, results: Mapping[str, Any],
                started: float) -> dict:
-    """Write results.json (atomically, last) with the config, commit, seed and versions."""
+    """Write results.json (atomically, last) with the identity, config, commit and versions."""
     import stable_baselines3
     import torch
 
+    who = run_identity(cfg)
     record = {
-        "schema": SCHEMA, "env_id": cfg.env.id, "env": cfg.env.name, "task": cfg.env.task,
+        "schema": SCHEMA, "run_id": ident.run_id(who), "group_id": ident.group_id(who),
+        "env_id": cfg.env.id, "env": cfg.env.name, "task": cfg.env.task,
         "agent": cfg.agent.name, "kind": cfg.agent.kind, "seed": int(cfg.seed),
         "score_name": cfg.env.score, **results,
         "git": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": platform.node(), "pid": os.getpid(), "started": started, "finished": time.time(),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+        "versions": {"retail_env": retail_env.__version__, "python": platform.python_version(),
+                     "torch": torch.__version__,
                      "stable_baselines3": stable_baselines3.__version__},
-        "config": container(cfg),
+        "identity": who, "config": container(cfg),
     }
     write_json(out_dir / RESULTS, record)
     return record
 
 
 def skip_or_start(cfg: DictConfig, out_dir: Path) -> tuple[dict | None, float]:
-    """``(finished record, 0)`` when ``resume`` is on and the run is done; else pin the
-    threads, write the config and return ``(None, start time)``: the run goes ahead."""
-    if cfg.resume and is_done(out_dir):
-        log.info("%s is done (results.json exists): skipped; resume=false reruns it", out_dir)
-        return json.loads((out_dir / RESULTS).read_text()), 0.0
+    """``(finished record, 0)`` when ``resume`` is on and ``out_dir`` holds a valid
+    results.json of exactly this run identity; else pin the threads, write the config and
+    return ``(None, start time)``: the run goes ahead (and says why when a record was there)."""
+    done = read_done(out_dir)
+    if done is not None and cfg.resume:
+        rid = run_id(cfg)
+        if done.get("run_id") == rid:
+            log.info("skipped %s %s seed %s (run %s): %s holds its results.json with this exact "
+                     "identity; resume=false reruns it", cfg.agent.name, cfg.env.id, cfg.seed,
+                     rid, out_dir)
+            return done, 0.0
+        why = (ident.differences([done["identity"], run_identity(cfg)])
+               if "identity" in done else ["no recorded identity (an older record)"])
+        log.warning("%s holds results of another run identity (differs in %s): running %s again",
+                    out_dir, ", ".join(why) or "seed", rid)
     pin_threads(int(cfg.threads))
     return None, start_run(cfg, out_dir)
 

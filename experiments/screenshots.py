@@ -87,7 +87,8 @@ def heatmap(path: Path, minutes: float = 60.0, seed: int = 0) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")))
+    ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")),
+                    help="folder of the PNGs (default experiments/screenshots)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     for name, (env_id, policy, steps) in SHOTS.items():

@@ -8,8 +8,18 @@ Each run folder gets ``config.yaml`` at the start; ``logs/`` (SB3 ``progress.csv
 learning curve - and TensorBoard events); ``checkpoints/step<N>`` every
 ``train.checkpoint_every`` steps and ``checkpoints/final`` (safe format,
 experiments/checkpoints.py); then, last, ``results.json`` with the training budget and the
-final policy's score on the frozen evaluation seeds. With ``resume=true`` (the default) a
-run whose results.json exists is skipped.
+final policy's score on the frozen evaluation seeds, and the hyperparameters the model was
+built with (``hyperparams``; the checkpoints record the same). The folder is
+``<out_root>/runs/<env>/<agent>/seed<k>/<run_id>`` (experiments/identity.py). With
+``resume=true`` (the default) a run is skipped only when its folder holds a valid
+results.json of exactly this identity.
+
+Precedence of hyperparameters, highest first: command line, ``experiment=`` file, the
+agent's ``by_task`` entry for the env's task, the agent's defaults (conf/agent/ppo.yaml).
+
+With ``train.env_workers`` > 1 (worker processes), a script that calls :func:`train`
+itself must do so under ``if __name__ == "__main__":`` (the workers start by importing the
+main module); ``python -m experiments.train`` already does.
 """
 
 from __future__ import annotations
@@ -135,14 +145,14 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if cfg.agent.kind != "sb3":
         raise ConfigError(f"agent={cfg.agent.name!r} is a baseline: nothing to train (use "
                           "experiments.evaluate, or experiments.benchmark for both kinds)")
-    if int(cfg.train.total_timesteps) < 1 or int(cfg.train.n_envs) < 1:
+    if runs.int_key(cfg, "train.total_timesteps") < 1 or runs.int_key(cfg, "train.n_envs") < 1:
         raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
                           f"{cfg.train.n_envs} must both be >= 1")
     env_workers(cfg)
     done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done
-    hp = resolved_hyperparams(cfg.agent, cfg.env.task)
+    hp = resolved_hyperparams(cfg.agent, cfg.env.task)   # the precedence is the composition's
     venv = make_vec_env(cfg)
     logs = out_dir / "logs"
     model = build_model(cfg.agent.algo, hp, venv, seed=int(cfg.seed))
@@ -166,7 +176,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     final = save_checkpoint(model, ckpts / "final", {**meta, "train": budget})
     log.info("trained %s on %s: %d steps in %.0f s; checkpoint %s", cfg.agent.name, cfg.env.id,
              model.num_timesteps, train_s, final)
-    out = {"train": budget, "checkpoint": str(final), "learning_curve": str(logs / "progress.csv")}
+    out = {"train": budget, "hyperparams": hp, "checkpoint": str(final),
+           "learning_curve": str(logs / "progress.csv")}
     if cfg.train.evaluate:
         seeds = runs.eval_seeds(cfg)
         t1 = time.perf_counter()

@@ -1,6 +1,7 @@
 """The ``retail-env`` command: play, export and summarise recorded episodes.
 
-    retail-env play FILE [--speed 2] [--start 60]
+    retail-env play FILE [--speed 2] [--start 60] [--frames N]
+    retail-env --version
     retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
     retail-env heatmap FILE OUT.png
     retail-env info FILE
@@ -14,14 +15,15 @@ import argparse
 import json
 import sys
 
-from retail_env.bank.store import BankError
 from retail_env.render.recording import RecordingError, load_recording
 
 
 def _play(args) -> None:
     from retail_env.render.playback import play
 
-    play(load_recording(args.file), speed=args.speed, start_s=args.start)
+    drawn = play(load_recording(args.file), speed=args.speed, start_s=args.start,
+                 frames=args.frames, exit_at_end=True if args.exit_at_end else None)
+    print(f"played {drawn} frames")
 
 
 def _export(args) -> None:
@@ -57,30 +59,42 @@ def _info(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from retail_env import __version__
+
     parser = argparse.ArgumentParser(prog="retail-env", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"retail-env {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
+    rec = "a recording (.npz written by RecordEpisode)"
     p = sub.add_parser("play", help="watch a recording in a window")
-    p.add_argument("file")
+    p.add_argument("file", help=rec)
     p.add_argument("--speed", type=float, default=1.0, help="playback speed (x real time)")
     p.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
+    p.add_argument("--frames", type=int, default=None,
+                   help="stop after drawing this many frames (default: until quit)")
+    p.add_argument("--exit-at-end", action="store_true",
+                   help="stop at the recording's last frame (always so under a headless "
+                        "video driver such as SDL_VIDEODRIVER=dummy)")
     p.set_defaults(run=_play)
     p = sub.add_parser("export", help="write a recording as MP4 and/or GIF")
-    p.add_argument("file")
-    p.add_argument("--mp4")
-    p.add_argument("--gif")
+    p.add_argument("file", help=rec)
+    p.add_argument("--mp4", help="write an H.264 MP4 here")
+    p.add_argument("--gif", help="write an animated GIF here")
     p.add_argument("--every", type=int, default=None,
                    help="keep one frame in N (GIF default: at most 300 frames)")
-    p.add_argument("--fps", type=float, default=None, help="MP4 frame rate (default real time)")
-    p.add_argument("--gif-scale", type=float, default=0.5)
+    p.add_argument("--fps", type=float, default=None,
+                   help="MP4 frame rate (default real time, at least 4 frames/s)")
+    p.add_argument("--gif-scale", type=float, default=0.5, help="GIF size as a share of the "
+                   "frame size (default 0.5)")
     p.add_argument("--start", type=float, default=None, help="seconds from the episode start")
     p.add_argument("--end", type=float, default=None, help="seconds from the episode start")
     p.set_defaults(run=_export)
     p = sub.add_parser("heatmap", help="PNG of where shoppers walk and dwell")
-    p.add_argument("file")
-    p.add_argument("out")
+    p.add_argument("file", help=rec)
+    p.add_argument("out", help="the PNG to write")
     p.set_defaults(run=_heatmap)
     p = sub.add_parser("info", help="print a recording's header")
-    p.add_argument("file")
+    p.add_argument("file", help=rec)
     p.set_defaults(run=_info)
     from retail_env.bank.cli import add_commands
 
@@ -92,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (RecordingError, BankError) as err:
+    except (RecordingError, ValueError, OSError) as err:
         print(f"retail-env: {err}", file=sys.stderr)
         return 2
     return 0

@@ -138,11 +138,14 @@ def test_default_launcher_is_local_joblib():
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
 
 
-def test_run_dir_is_per_env_agent_seed():
+def test_run_dir_is_per_env_agent_seed_and_run_id():
     cfg = compose("train", overrides=["env=attribution_hard", "agent=a2c", "seed=2"],
                   return_hydra_config=True)
-    assert cfg.hydra.run.dir == "outputs/runs/attribution_hard/a2c/seed2"
-    assert cfg.hydra.sweep.subdir == "attribution_hard/a2c/seed2"
+    rid = runs.run_id(cfg)
+    assert len(rid) == 12
+    assert cfg.hydra.run.dir == f"outputs/runs/attribution_hard/a2c/seed2/{rid}"
+    assert cfg.hydra.sweep.subdir == f"attribution_hard/a2c/seed2/{rid}"
+    assert str(runs.run_dir(cfg)) == cfg.hydra.run.dir
 
 
 # --- bad configs fail at once, naming the key -------------------------------------------
@@ -165,6 +168,9 @@ def test_unknown_key_is_refused():
     (["seed=-1"], "seed=-1"),
     (["eval.n_episodes=0"], "eval.n_episodes=0"),
     (["agent.kind=tabular"], "agent.kind='tabular'"),
+    (["seed=abc"], "seed='abc' is not allowed: must be a whole number"),
+    (["seed=1.5"], "seed=1.5 is not allowed"),
+    (["eval.n_episodes=two"], "eval.n_episodes='two'"),
 ])
 def test_bad_combinations_raise_config_error(overrides, match):
     cfg = compose("train", overrides=overrides)

@@ -49,7 +49,7 @@ def test_train_writes_a_complete_run_record(trained):
     d = run_dir(out, "promotion_mini", "ppo")
     rec = json.loads((d / "results.json").read_text())
     assert rec == json.loads(json.dumps(recs["promotion_mini"]))
-    assert rec["seed"] == 0 and rec["env_id"] == "RetailStore/Promotion-Mini-v0"
+    assert rec["seed"] == 0 and rec["env_id"] == "RetailStore/Promotion-Mini-v1"
     assert rec["config"]["agent"]["algo"] == "ppo" and "commit" in rec["git"]
     assert rec["train"]["steps_done"] >= 256
     ev = rec["evaluation"]
@@ -84,7 +84,7 @@ def test_end_to_end_leaderboard(trained, tmp_path):
                  run_dir(out, "promotion_mini", agent))
     board = write_leaderboard(out / "runs", tmp_path / "lb", table=tmp_path / "leaderboard.md")
     rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
-    mini = "RetailStore/Promotion-Mini-v0"
+    mini = "RetailStore/Promotion-Mini-v1"
     assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
     assert rows[(mini, "lookahead")]["norm_mean"] == pytest.approx(1.0)   # best known
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
@@ -124,7 +124,7 @@ def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
     assert (d / "results.json").stat().st_mtime_ns == stamp
     # ... and the rerun completes it
     monkeypatch.undo()
-    assert run_job(cfg2, d2)["agent"] == "random" and runs.is_done(d2)
+    assert run_job(cfg2, d2)["agent"] == "random" and runs.read_done(d2) is not None
     # resume=false redoes a finished run
     run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price",
                     "resume=false"), d)
@@ -195,13 +195,14 @@ def test_checkpoint_errors(trained, tmp_path):
 
     out, recs = trained
     ckpt = Path(recs["promotion_mini"]["checkpoint"])
-    mini = gym.make("RetailStore/Promotion-Mini-v0")
+    mini = gym.make("RetailStore/Promotion-Mini-v1")
     with pytest.raises(CheckpointError, match="no such folder"):
         load_checkpoint(tmp_path / "nope", mini)
-    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v0'"):
-        load_checkpoint(ckpt, mini, env_id="RetailStore/Promotion-v0")
-    with pytest.raises(CheckpointError, match="observation_space"):
-        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v0"))
+    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v1', "
+                                              "loaded for 'RetailStore/Promotion-v1'.*"
+                                              "observation_space"):
+        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v1"),
+                        env_id="RetailStore/Promotion-v1")
     bad = tmp_path / "bad"
     shutil.copytree(ckpt, bad)
     (bad / "policy.pt").unlink()
@@ -261,10 +262,26 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     reader = imageio_ffmpeg.read_frames(s["video"]["mp4"])
     next(reader)                                           # the header
     assert sum(1 for _ in reader) == s["video"]["frames"] > 1
-    stamp = (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns
+    (ppo_results,) = (tmp_path / "runs" / "promotion_mini" / "ppo").rglob("results.json")
+    stamp = ppo_results.stat().st_mtime_ns
     again = main_job(cfg)                  # a rerun skips the finished runs and the recording
-    assert (run_dir(tmp_path, "promotion_mini", "ppo") / "results.json").stat().st_mtime_ns \
-        == stamp
+    assert ppo_results.stat().st_mtime_ns == stamp
     assert again["video"] == s["video"] and again["table"] == s["table"]
     assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",
                                                                          "episode-0000.npz"]
+
+
+def test_checkpoint_plays_another_id_with_identical_spaces_with_a_warning(trained, tmp_path):
+    """Transfer: trained on Attribution-v0, evaluated on Attribution-Hard-v0 (same spaces)."""
+    from experiments.checkpoints import OtherEnvWarning
+    from experiments.evaluate import evaluate
+
+    out, recs = trained
+    cfg = cfg_for("evaluate", tmp_path, "env=attribution_hard", "agent=ppo",
+                  f"checkpoint={recs['attribution']['checkpoint']}")
+    with pytest.warns(OtherEnvWarning, match="trained on 'RetailStore/Attribution-v0' and is "
+                                             "played on 'RetailStore/Attribution-Hard-v0'"):
+        rec = evaluate(cfg, runs.run_dir(cfg, "evals"))
+    assert rec["env_id"] == "RetailStore/Attribution-Hard-v0"
+    assert rec["trained_env_id"] == "RetailStore/Attribution-v0"
+    assert len(rec["evaluation"]["scores"]) == 2

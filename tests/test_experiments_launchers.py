@@ -56,28 +56,34 @@ def test_ray_local_instance(tmp_path):
 
 def test_killed_benchmark_loses_nothing_and_rerun_skips_done_runs(tmp_path):
     """SIGKILL a benchmark sweep while PPO trains; the baselines it finished stay, and the
-    same command run again redoes only the killed run."""
+    same command run again redoes only the killed run (same identity, same folder)."""
     grid = ["experiment=smoke", "env=promotion_mini", "agent=list_price,random,ppo", "seed=0",
-            f"out_root={tmp_path}"]
-    runs = {a: tmp_path / "runs" / "promotion_mini" / a / "seed0" for a in
-            ("list_price", "random", "ppo")}
+            f"out_root={tmp_path}", "agent.total_timesteps=30000"]
+
+    def run_dir(agent: str) -> Path | None:     # <out_root>/runs/<env>/<agent>/seed0/<run_id>
+        found = sorted((tmp_path / "runs" / "promotion_mini" / agent / "seed0").glob("*/"))
+        assert len(found) <= 1, found
+        return found[0] if found else None
+
     cmd = [sys.executable, "-m", "experiments.benchmark", *grid]
-    proc = subprocess.Popen([*cmd, "agent.total_timesteps=100000000"], cwd=REPO, env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        while not ((runs["ppo"] / "logs" / "progress.csv").is_file()
-                   and all((runs[a] / "results.json").is_file() for a in ("list_price", "random"))):
+        while not (run_dir("ppo") and (run_dir("ppo") / "logs" / "progress.csv").is_file()
+                   and all(run_dir(a) and (run_dir(a) / "results.json").is_file()
+                           for a in ("list_price", "random"))):
             assert proc.poll() is None and time.monotonic() < deadline, "sweep ended early"
-            time.sleep(0.5)
+            time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)     # the launcher and its worker processes
         proc.wait()
-    assert (runs["ppo"] / "config.yaml").is_file() and not (runs["ppo"] / "results.json").exists()
-    stamps = {a: (runs[a] / "results.json").stat().st_mtime_ns for a in ("list_price", "random")}
+    ppo = run_dir("ppo")
+    assert (ppo / "config.yaml").is_file() and not (ppo / "results.json").exists()
+    stamps = {a: (run_dir(a) / "results.json").stat().st_mtime_ns for a in ("list_price", "random")}
     rerun = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert {a: (runs[a] / "results.json").stat().st_mtime_ns for a in stamps} == stamps
-    done = json.loads((runs["ppo"] / "results.json").read_text())
-    assert done["train"]["steps_done"] < 100000000 and done["evaluation"]["n_episodes"] == 2
+    assert {a: (run_dir(a) / "results.json").stat().st_mtime_ns for a in stamps} == stamps
+    assert run_dir("ppo") == ppo
+    done = json.loads((ppo / "results.json").read_text())
+    assert done["train"]["steps_done"] >= 30000 and done["evaluation"]["n_episodes"] == 2

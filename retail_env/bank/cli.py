@@ -12,7 +12,7 @@ from retail_env.bank.store import BankError, check_shard, read_json, shard_name
 def add_commands(sub) -> None:
     """Add the ``bank`` command (and its sub-commands) to the ``retail-env`` parser."""
     p = sub.add_parser("bank", help="build, describe or verify an Attribution episode bank")
-    bank = p.add_subparsers(dest="bank_command", required=True)
+    bank = p.add_subparsers(dest="bank_command", required=True, help="build, info or verify")
     b = bank.add_parser("build", help="simulate episodes once into a bank (resumable)")
     b.add_argument("--out", required=True, help="bank directory (created if missing)")
     b.add_argument("--scenario", default="medium",
@@ -32,10 +32,10 @@ def add_commands(sub) -> None:
                    help='task config overrides as JSON, e.g. \'{"n_candidates": 4}\'')
     b.set_defaults(run=_build)
     i = bank.add_parser("info", help="print a bank's manifest and size")
-    i.add_argument("dir")
+    i.add_argument("dir", help="the bank directory")
     i.set_defaults(run=_info)
     v = bank.add_parser("verify", help="check every shard's files against their checksums")
-    v.add_argument("dir")
+    v.add_argument("dir", help="the bank directory")
     v.set_defaults(run=_verify)
 
 

@@ -86,6 +86,8 @@ class AttributionEnv(gym.Env):
             raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
+        if self.render_mode == "human":
+            self.render()
         return self._obs.observe(0), self._info()
 
     def step(self, action):
@@ -102,6 +104,8 @@ class AttributionEnv(gym.Env):
         info["rewards"] = terms
         if terminated:
             info["receipts"] = self.core.receipts(0)
+        if self.render_mode == "human":
+            self.render()       # Gymnasium's convention: human mode draws at every step
         return obs, float(sum(terms.values())), bool(terminated), False, info
 
     def render(self):

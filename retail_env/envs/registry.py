@@ -4,6 +4,16 @@ Each entry is ``(id, entry_point, kwargs)``; several ids share one class and
 differ only in kwargs (MiniGrid style). Tests are generated from this list.
 ``VECTOR_ENTRY_POINTS`` maps each class to its native batched vector env, registered
 as ``vector_entry_point`` so ``gym.make_vec(id, num_envs=B)`` steps B stores at once.
+
+Promotion rewards: the ``-v1`` ids reward profit in thousands of dollars
+(``reward_scale=0.001``, the scale the leaderboard's PPO trains on: a minimal PPO on Mini
+reached $5.3k of profit with it and $3.2k on dollar rewards). The ``-v0`` ids (rewards in
+dollars) stay registered, unchanged, for existing code and results; ``info["kpis"]`` and
+the leaderboard's ``profit`` are in dollars on both. A ``config=`` passed to ``gym.make``
+on a ``-v1`` id keeps the scale unless it sets ``reward_scale`` itself. Promotion ids set
+``max_episode_steps`` to their fixed horizon (``HORIZONS``, checked against the presets by
+tests/test_registry_envs.py); a config that changes ``episode_days`` or ``period_h`` needs
+``gym.make(..., max_episode_steps=N)`` as well.
 """
 
 from __future__ import annotations
@@ -11,13 +21,19 @@ from __future__ import annotations
 import gymnasium as gym
 
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
-PROMOTION = "retail_env.envs.promotion:PromotionEnv"
+PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
+PROMOTION_V0 = "retail_env.envs.promotion:PromotionEnv"           # -v0: rewards in dollars
 VECTOR_ENTRY_POINTS = {
     # num_workers=W > 1 splits the stores over W processes (retail_env/envs/sharded.py)
     ATTRIBUTION: "retail_env.envs.sharded:make_attribution_vector",
     # every promotion preset, the spatial (walking-store) one included, batches natively
-    PROMOTION: "retail_env.envs.promotion_vector:PromotionVectorEnv",
+    PROMOTION: "retail_env.envs.registry:promotion_vector_env",
+    PROMOTION_V0: "retail_env.envs.registry:promotion_vector_env_v0",
 }
+REWARD_SCALE = 0.001     # Promotion -v1: reward = profit in thousands of dollars
+# Steps per episode of each Promotion preset: episode_days x 24 / period_h.
+HORIZONS = {"default": 336, "continuous": 336, "category": 336, "fresh": 336, "mini": 28,
+            "spatial": 240}
 
 # --- Attribution task (one step = one detected shelf event) -----------------
 ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
@@ -31,22 +47,70 @@ ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
 ]
 
 # --- Promotion task (one step = one trading period) -------------------------
+PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continuous"),
+                     ("Promotion-Category", "category"), ("Promotion-Fresh", "fresh"),
+                     ("Promotion-Mini", "mini"), ("Promotion-Spatial", "spatial")]
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
-    ("RetailStore/Promotion-v0", PROMOTION, {"preset": "default"}),
-    ("RetailStore/Promotion-Continuous-v0", PROMOTION, {"preset": "continuous"}),
-    ("RetailStore/Promotion-Category-v0", PROMOTION, {"preset": "category"}),
-    ("RetailStore/Promotion-Fresh-v0", PROMOTION, {"preset": "fresh"}),
-    ("RetailStore/Promotion-Mini-v0", PROMOTION, {"preset": "mini"}),
-    ("RetailStore/Promotion-Spatial-v0", PROMOTION, {"preset": "spatial"}),
-]
+    (f"RetailStore/{name}-v1", PROMOTION, {"preset": preset})
+    for name, preset in PROMOTION_PRESETS]
+# The same stores rewarding in dollars (reward_scale 1.0): kept so old code and results
+# still make the env they ran; not in ENV_IDS (the conf/ groups and the generated tests).
+LEGACY_SPECS: list[tuple[str, str, dict]] = [
+    (f"RetailStore/{name}-v0", PROMOTION_V0, {"preset": preset})
+    for name, preset in PROMOTION_PRESETS]
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS
 ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
+LEGACY_IDS = [env_id for env_id, _, _ in LEGACY_SPECS]
+
+
+def _scaled(config: dict | None) -> dict:
+    return {"reward_scale": REWARD_SCALE, **(config or {})}
+
+
+def promotion_env(preset: str = "default", config: dict | None = None,
+                  render_mode: str | None = None):
+    """``PromotionEnv`` with the -v1 reward scale unless ``config`` sets its own."""
+    from retail_env.envs.promotion import PromotionEnv
+
+    return PromotionEnv(preset, _scaled(config), render_mode)
+
+
+def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | None,
+            max_episode_steps: int | None):
+    from retail_env.envs.promotion_vector import PromotionVectorEnv
+
+    venv = PromotionVectorEnv(num_envs, preset, config, render_mode)
+    horizon = venv.params.n_periods
+    if max_episode_steps is not None and int(max_episode_steps) < horizon:
+        raise ValueError(f"max_episode_steps={max_episode_steps} is not allowed for the "
+                         f"vector env: its episodes end at the config's horizon ({horizon} "
+                         "periods); shorten episode_days or period_h in config instead")
+    return venv
+
+
+def promotion_vector_env(num_envs: int = 1, preset: str = "default",
+                         config: dict | None = None, render_mode: str | None = None,
+                         max_episode_steps: int | None = None):
+    """``PromotionVectorEnv`` with the -v1 reward scale unless ``config`` sets its own.
+
+    ``gym.make_vec`` passes the registered ``max_episode_steps``; episodes end at the
+    config's horizon, so a smaller value (that would cut them) is refused."""
+    return _vector(num_envs, preset, _scaled(config), render_mode, max_episode_steps)
+
+
+def promotion_vector_env_v0(num_envs: int = 1, preset: str = "default",
+                            config: dict | None = None, render_mode: str | None = None,
+                            max_episode_steps: int | None = None):
+    """The -v0 vector env (rewards in dollars); see :func:`promotion_vector_env`."""
+    return _vector(num_envs, preset, config, render_mode, max_episode_steps)
 
 
 def register_all() -> None:
     """Register every id once (idempotent, so re-imports are harmless)."""
-    for env_id, entry_point, kwargs in ENV_SPECS:
+    for env_id, entry_point, kwargs in ENV_SPECS + LEGACY_SPECS:
         if env_id not in gym.registry:
+            preset = kwargs.get("preset")
             gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,
-                         vector_entry_point=VECTOR_ENTRY_POINTS[entry_point])
+                         vector_entry_point=VECTOR_ENTRY_POINTS[entry_point],
+                         max_episode_steps=HORIZONS[preset] if preset else None)

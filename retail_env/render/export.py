@@ -46,22 +46,34 @@ def iter_images(rec: Recording, indices: np.ndarray, size: tuple[int, int] = DEF
         yield surface_to_array(surf if out == drawer.size else pygame.transform.smoothscale(surf, out))
 
 
+MIN_FPS = 4.0   # a floor for sparse recordings (one frame per decision: seconds apart)
+
+
 def native_fps(rec: Recording) -> float:
+    """Frames per second of store time (the median gap between frames)."""
     gaps = np.diff(rec.times)
     gaps = gaps[gaps > 0]
     return 1.0 / float(np.median(gaps)) if len(gaps) else 10.0
 
 
+def playback_fps(rec: Recording) -> float:
+    """The default rate of videos and playback: real time for tick-rate recordings, but at
+    least MIN_FPS (an Attribution recording of one frame per decision would otherwise play
+    at well under one frame a second)."""
+    return max(native_fps(rec), MIN_FPS)
+
+
 def export_mp4(rec: Recording, path: str | os.PathLike, fps: float | None = None,
                every: int = 1, start_s: float | None = None, end_s: float | None = None,
                layers: int = ALL_LAYERS) -> tuple[Path, int]:
-    """Write an H.264 MP4; ``fps`` defaults to real time. Returns (path, frames written)."""
+    """Write an H.264 MP4; ``fps`` defaults to :func:`playback_fps` (real time, at least
+    MIN_FPS). Returns (path, frames written)."""
     import imageio_ffmpeg
 
     idx = frame_indices(rec, every, start_s, end_s)
     if len(idx) == 0:
         raise ValueError("no frames in the chosen time range")
-    fps = float(fps or native_fps(rec) / max(1, every))
+    fps = float(fps or max(native_fps(rec) / max(1, every), MIN_FPS))
     images = iter_images(rec, idx, layers=layers)
     first = next(images)
     with atomic_path(path, suffix=".mp4") as tmp:

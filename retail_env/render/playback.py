@@ -12,7 +12,7 @@ import pygame
 
 from retail_env.render import palette as pal
 from retail_env.render.draw import ALL_LAYERS, DEFAULT_SIZE, LAYER_ORDER, FrameDrawer
-from retail_env.render.export import native_fps
+from retail_env.render.export import playback_fps
 from retail_env.render.frame import format_clock
 from retail_env.render.recording import Recording
 
@@ -21,6 +21,9 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEEK_S = 10.0
 KEYS_HELP = ("space pause   left/right step   [ ] seek 10 s   home/end   +/- speed   "
              "1-6 overlays   q quit")
+
+
+HEADLESS_DRIVERS = ("dummy", "offscreen")
 
 
 class Player:
@@ -33,7 +36,7 @@ class Player:
         self.rec = rec
         self.drawer = FrameDrawer(rec.header, size)
         self.times = rec.times
-        self.rate = native_fps(rec)          # frames per second of store time
+        self.rate = playback_fps(rec)        # frames per second at 1x (real time, floored)
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.layers = int(ALL_LAYERS)
         self.paused = False
@@ -131,14 +134,28 @@ class Player:
         pygame.display.flip()
         return True
 
-    def run(self) -> None:
+    def run(self, frames: int | None = None, exit_at_end: bool | None = None) -> int:
+        """Loop until the user quits, ``frames`` loop iterations have been drawn, or (with
+        ``exit_at_end``; default: under a headless video driver, where no one can quit)
+        the last frame is shown. Headless, the loop does not wait for the clock. Returns
+        the number of iterations drawn."""
+        if frames is not None and int(frames) < 1:
+            raise ValueError(f"frames={frames!r} must be >= 1")
         if self.window is None:
             self.open()
+        headless = pygame.display.get_driver() in HEADLESS_DRIVERS
+        exit_at_end = headless if exit_at_end is None else exit_at_end
+        drawn = 0
         try:
-            while self.tick():
-                pass
+            while self.tick(1.0 / 60 if headless else None):
+                drawn += 1
+                if frames is not None and drawn >= int(frames):
+                    break
+                if exit_at_end and self.index >= len(self.times) - 1:
+                    break
         finally:
             self.close()
+        return drawn
 
     def close(self) -> None:
         if self.window is not None:
@@ -146,6 +163,7 @@ class Player:
             pygame.display.quit()
 
 
-def play(rec: Recording, speed: float = 1.0, start_s: float = 0.0) -> None:
-    """Open a window and play ``rec`` until the user quits."""
-    Player(rec, speed=speed, start_s=start_s).run()
+def play(rec: Recording, speed: float = 1.0, start_s: float = 0.0, frames: int | None = None,
+         exit_at_end: bool | None = None) -> int:
+    """Open a window and play ``rec`` until the user quits (see :meth:`Player.run`)."""
+    return Player(rec, speed=speed, start_s=start_s).run(frames, exit_at_end)

@@ -187,10 +187,12 @@ class RecordEpisode(gym.Wrapper):
     callback and the env hands over one frame per simulated tick (so an attribution step,
     which spans many ticks, records all of them); otherwise one frame per step is kept.
     ``every`` keeps one frame in ``every`` (the last frame of an episode is always kept).
+    An existing ``<prefix>-<episode>.npz`` (e.g. another wrapper's, in a shared folder) is
+    never replaced unless ``overwrite=True``: saving it raises FileExistsError instead.
     """
 
     def __init__(self, env: gym.Env, folder: str | os.PathLike, every: int = 1,
-                 prefix: str = "episode"):
+                 prefix: str = "episode", overwrite: bool = False):
         super().__init__(env)
         base = env.unwrapped
         if not (hasattr(base, "frame_header") and hasattr(base, "current_frame")):
@@ -201,6 +203,7 @@ class RecordEpisode(gym.Wrapper):
         self.folder = Path(folder)
         self.every = int(every)
         self.prefix = prefix
+        self.overwrite = bool(overwrite)
         self.episode = 0
         self.saved: list[Path] = []
         self._frames: list[Frame] = []
@@ -245,6 +248,10 @@ class RecordEpisode(gym.Wrapper):
                 "episode": self.episode, "frame_every": self.every,
                 "config": _jsonable(getattr(base, "config", None))}
         path = self.folder / f"{self.prefix}-{self.episode:04d}.npz"
+        if path.exists() and not self.overwrite:
+            self._frames, self._seen, self._last = [], 0, None
+            raise FileExistsError(f"{path} exists (another recording?): RecordEpisode does not "
+                                  "replace it; use another folder or prefix, or overwrite=True")
         self.saved.append(save_recording(path, self._header, self._frames, meta))
         self.episode += 1
         self._frames, self._seen, self._last = [], 0, None

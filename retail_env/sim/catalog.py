@@ -6,7 +6,7 @@ simulator builds the planogram (plate -> product) from the ``Catalog``; the
 demand model reads ``price``, ``category`` and the list-price calibration
 (``category_penetration``, ``popularity``).
 
-Sources (see /work/shared/notes/realism.md):
+Sources:
 - Gross margins by category: NACS State of the Industry (c-store), National
   Grocers Association 2020 (produce), CSNews 2020 (candy, salty snacks).
 - Unit weight = label net contents + package tare ([A] can 14 g, PET 20 g).

@@ -3,7 +3,7 @@
 ``make_config("hard", shoppers={"p_putback": 0.3})`` starts from a preset and
 applies nested overrides; every value is validated (unknown keys, out-of-range
 values and unknown presets raise ``ConfigError`` naming key, value and what is
-allowed). Defaults equal the ``medium`` preset. Sources: /work/shared/notes/realism.md;
+allowed). Defaults equal the ``medium`` preset. Sources are cited beside each value;
 [A] marks an assumption.
 """
 

@@ -4,8 +4,7 @@ The store calls :func:`sensor_reset` once and :func:`sensor_step` once per tick
 with the truth (plate weights, hand forces, shopper positions); everything the
 attribution side may see comes out of here: ``DetectedEvents`` and the camera
 tracks in ``SensorState``. Plate physics and the detector live in ``plates.py``,
-tracks in ``cameras.py``. Every number below cites its source; [A] = assumption
-(see /work/shared/notes/realism.md section 2-3, retail-anchors.md section 2).
+tracks in ``cameras.py``. Every number below cites its source; [A] = assumption.
 
 Per tick and store, the sensors draw exactly P + S + 1 uniforms (plate noise-bank
 offsets, track noise/dropouts, one switch draw), whatever happens in the store.

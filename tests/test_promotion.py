@@ -177,13 +177,17 @@ def test_member_only_offer_prices_and_references_by_segment():
     assert np.all(st.demand.ref[0, 1] < lst) and np.allclose(st.demand.ref[0, 0], lst)
 
 
-def test_end_caps_go_to_the_deepest_discounts():
+def test_end_caps_go_to_the_deepest_public_discounts_above_the_minimum():
     p = core.build_params(core.make_config())
-    depth = np.zeros((1, p.catalog.n_products))
-    depth[0, [4, 9, 11]] = [0.1, 0.4, 0.3]
-    expo = core.endcap_exposure(p, depth)
+    assert p.config.endcap_min_depth == 0.2
+    a = np.zeros((1, 2 * p.n_units), np.int64)
+    a[0, [4, 9, 11, 13]] = [1, 4, 3, 5]       # 10 % (below the minimum), 40 %, 30 %, 50 % ...
+    a[0, p.n_units + 13] = 1                  # ... but 50 % on product 13 for members only
+    seg_price, _, _ = core.prices_from_discrete(p, a)
+    expo = core.endcap_exposure(p, seg_price)
     assert np.flatnonzero(expo[0]).tolist() == [9, 11]
-    assert core.endcap_exposure(p, np.zeros_like(depth)).sum() == 0
+    a[0, 9] = a[0, 11] = 1                    # only 10 % cuts left everyone can take: no display
+    assert core.endcap_exposure(p, core.prices_from_discrete(p, a)[0]).sum() == 0
 
 
 def test_batched_core_equals_store_by_store():

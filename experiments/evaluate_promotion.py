@@ -1,7 +1,7 @@
 """Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
 
     python -m experiments.evaluate_promotion                 # all presets, 8 seeds
-    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v0
+    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v1
     python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
 
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
@@ -31,7 +31,7 @@ from retail_env.envs.registry import PROMOTION_SPECS
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
-SLOW_IDS = {"RetailStore/Promotion-Spatial-v0"}  # the walking store: opt in with --ids
+SLOW_IDS = {"RetailStore/Promotion-Spatial-v1"}  # the walking store: opt in with --ids
 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:

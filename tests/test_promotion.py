@@ -32,7 +32,7 @@ def _level_action(env, level: int, member: int = 0) -> np.ndarray:
 
 
 def test_info_terms_sum_to_reward_and_kpis_present():
-    env = gym.make("RetailStore/Promotion-v0")
+    env = gym.make("RetailStore/Promotion-v1")
     env.reset(seed=0)
     _, r, term, trunc, info = env.step(_level_action(env, 3))
     assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding"}
@@ -50,7 +50,7 @@ def test_info_terms_sum_to_reward_and_kpis_present():
     (None, "shape"),
 ])
 def test_invalid_action_shapes_raise(bad, match):
-    env = gym.make("RetailStore/Promotion-v0")
+    env = gym.make("RetailStore/Promotion-v1")
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match=match):
         env.step(bad)
@@ -88,7 +88,7 @@ def test_bad_config_and_preset_fail_clearly():
 
 
 def test_books_balance_over_an_episode():
-    env = gym.make("RetailStore/Promotion-Fresh-v0", config={"episode_days": 6})
+    env = gym.make("RetailStore/Promotion-Fresh-v1", config={"episode_days": 6})
     env.reset(seed=4)
     env.action_space.seed(4)
     sold = spoiled = 0.0
@@ -215,7 +215,7 @@ def test_batched_core_equals_store_by_store():
 
 def test_room_to_learn_lookahead_beats_list_and_myopic():
     """On the mini preset a forward-looking policy beats both list price and the myopic optimum."""
-    env = gym.make("RetailStore/Promotion-Mini-v0")
+    env = gym.make("RetailStore/Promotion-Mini-v1")
     seeds = range(100, 104)
     score = {pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
              for pol in (ListPrice(), Myopic(), Lookahead())}
@@ -224,7 +224,7 @@ def test_room_to_learn_lookahead_beats_list_and_myopic():
 
 
 def test_random_policy_is_worse_than_list_price():
-    env = gym.make("RetailStore/Promotion-Mini-v0")
+    env = gym.make("RetailStore/Promotion-Mini-v1")
     lst = run_episode(env, ListPrice(), 5)["return"]
     rnd = run_episode(env, RandomPolicy(), 5)["return"]
     assert rnd < lst

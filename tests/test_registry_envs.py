@@ -45,7 +45,7 @@ def _assert_same(a, b) -> None:
 
 def test_registry_is_populated():
     assert "RetailStore/Attribution-v0" in ENV_IDS
-    assert "RetailStore/Promotion-v0" in ENV_IDS
+    assert "RetailStore/Promotion-v1" in ENV_IDS
     assert set(ENV_IDS) <= set(gym.registry)
     assert retail_env.__version__
 

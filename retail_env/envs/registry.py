@@ -31,13 +31,15 @@ ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
 ]
 
 # --- Promotion task (one step = one trading period) -------------------------
+# v1 (issue 20): end-caps need a real shelf discount, replenishment forecasts at the prices
+# in force. v0 results are not reproducible by v1; gym.make of a v0 id names the v1 id.
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
-    ("RetailStore/Promotion-v0", PROMOTION, {"preset": "default"}),
-    ("RetailStore/Promotion-Continuous-v0", PROMOTION, {"preset": "continuous"}),
-    ("RetailStore/Promotion-Category-v0", PROMOTION, {"preset": "category"}),
-    ("RetailStore/Promotion-Fresh-v0", PROMOTION, {"preset": "fresh"}),
-    ("RetailStore/Promotion-Mini-v0", PROMOTION, {"preset": "mini"}),
-    ("RetailStore/Promotion-Spatial-v0", PROMOTION, {"preset": "spatial"}),
+    ("RetailStore/Promotion-v1", PROMOTION, {"preset": "default"}),
+    ("RetailStore/Promotion-Continuous-v1", PROMOTION, {"preset": "continuous"}),
+    ("RetailStore/Promotion-Category-v1", PROMOTION, {"preset": "category"}),
+    ("RetailStore/Promotion-Fresh-v1", PROMOTION, {"preset": "fresh"}),
+    ("RetailStore/Promotion-Mini-v1", PROMOTION, {"preset": "mini"}),
+    ("RetailStore/Promotion-Spatial-v1", PROMOTION, {"preset": "spatial"}),
 ]
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS

@@ -213,14 +213,16 @@ def test_batched_core_equals_store_by_store():
         np.testing.assert_array_equal(st_b.demand.ref[i], sts[i].demand.ref[0])
 
 
-def test_room_to_learn_lookahead_beats_list_and_myopic():
-    """On the mini preset a forward-looking policy beats both list price and the myopic optimum."""
+def test_lookahead_beats_myopic_and_is_level_with_list_price_on_mini():
+    """On the mini preset the forward-looking planner beats the myopic optimum. Since end-caps
+    need a real discount (issue 20) it no longer beats list price: the old margin was mostly
+    displays bought by 10 % cuts. Whether a learner can beat list price is open."""
     env = gym.make("RetailStore/Promotion-Mini-v1")
     seeds = range(100, 104)
     score = {pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
              for pol in (ListPrice(), Myopic(), Lookahead())}
-    assert score["lookahead"] > score["list_price"] * 1.02
-    assert score["lookahead"] > score["myopic"] * 1.01
+    assert score["lookahead"] > score["myopic"] * 1.02
+    assert abs(score["lookahead"] / score["list_price"] - 1.0) < 0.02
 
 
 def test_random_policy_is_worse_than_list_price():

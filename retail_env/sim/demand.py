@@ -57,6 +57,8 @@ class DemandParams:
     """Demand-model defaults with their sources (realism.md section 4; retail-anchors.md 3)."""
 
     # Mean own-price elasticity -2.62 over 1,851 estimates (Bijmolt, van Heerde & Pieters, JMR 2005).
+    # Calibrated for non-members in the long run (reference = price); experiments/elasticities.py
+    # measures every segment, short and long run.
     elasticity: float = spec(-2.6, lo=-10.0, hi=-0.2)
     # Visits per day: Amazon Go about 550/day (RBC via Recode 2019).
     daily_visits: float = spec(550.0, lo=1.0, hi=100_000.0)

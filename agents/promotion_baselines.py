@@ -99,16 +99,21 @@ def expected_profit(p: core.PromoParams, st: core.PromoState, seg_price, depth,
     ds = dm.DemandState(ref=np.broadcast_to(st.demand.ref[:1], (k, *st.demand.ref.shape[1:])),
                         pantry=np.broadcast_to(st.demand.pantry[:1],
                                                (k, *st.demand.pantry.shape[1:])))
-    table = dm.demand_table(p.model, ds, seg_price, core.endcap_exposure(p, depth))
+    table = dm.demand_table(p.model, ds, seg_price, core.endcap_exposure(p, seg_price))
     hour = np.full(k, core.period_hour(p, st.period))
-    units = dm.expected_sales(table, dm.expected_visits(p.model, hour, p.config.period_h))
+    visits = dm.expected_visits(p.model, hour, p.config.period_h)
+    units = dm.expected_sales(table, visits)
     want = units.sum(axis=1)
-    cap = np.minimum(want, st.inv.on_hand[:1])
-    scale = np.where(want > 0, cap / np.maximum(want, 1e-9), 0.0)
+    # Expected sales from the stock on hand: E[min(demand, stock)] (not min(E[demand], stock)),
+    # shared between the segments in proportion to their demand, as ``settle`` books it.
+    buyers = visits[..., None] * table.prob
+    sold = dm.expected_capped_units((buyers * (1.0 - table.extra)).sum(axis=1),
+                                    (buyers * table.extra).sum(axis=1), st.inv.on_hand[:1])
+    scale = np.where(want > 0, sold / np.maximum(want, 1e-9), 0.0)
     margin = seg_price - p.catalog.cost[None, None, :]
     out = (units * scale[:, None, :] * margin).sum(axis=(1, 2))
     if spoil_value is not None:
-        out = out + (cap * spoil_value[None, :]).sum(axis=1)
+        out = out + (sold * spoil_value[None, :]).sum(axis=1)
     return out
 
 

@@ -58,7 +58,7 @@ from retail_env.sim import store as sim_store
 from retail_env.sim.store import make_params
 
 ATTRIBUTION = "RetailStore/Attribution-v0"
-PROMOTION = "RetailStore/Promotion-v0"
+PROMOTION = "RetailStore/Promotion-v1"
 PPO_CONF = Path(__file__).resolve().parents[1] / "conf" / "agent" / "ppo.yaml"
 VARIANTS = (("single", "single", 1), ("sync 64", "sync", 64), ("native 64", "native", 64),
             ("native 1024", "native", 1024))

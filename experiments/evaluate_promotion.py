@@ -31,7 +31,7 @@ from retail_env.envs.registry import PROMOTION_SPECS
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
-SLOW_IDS = {"RetailStore/Promotion-Spatial-v1", "RetailStore/Promotion-Spatial-v0"}  # the walking store: opt in with --ids
+SLOW_IDS = {"RetailStore/Promotion-Spatial-v1"}  # the walking store: opt in with --ids
 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:

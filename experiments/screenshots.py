@@ -33,7 +33,7 @@ from retail_env.sim import store  # noqa: E402
 
 SHOTS = {  # file -> (env id, policy, steps before the picture)
     "attribution.png": ("RetailStore/Attribution-v0", "trajectory", 120),
-    "promotion.png": ("RetailStore/Promotion-Spatial-v0", "hi_lo", 29),   # 13:54: 6 shoppers in
+    "promotion.png": ("RetailStore/Promotion-Spatial-v1", "hi_lo", 29),   # 13:54: 6 shoppers in
 }
 UNTIL_REVIEW = 200   # attribution: then up to this many more steps, until a review is marked
 

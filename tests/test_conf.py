@@ -186,7 +186,7 @@ def test_bad_combinations_raise_config_error(overrides, match):
 def test_bad_hyperparams_raise_config_error(hp, match):
     from agents.sb3_agents import build_model
 
-    env = gym.make("RetailStore/Promotion-Mini-v0")
+    env = gym.make("RetailStore/Promotion-Mini-v1")
     with pytest.raises(ConfigError, match=match):
         build_model("ppo", hp, env)
     with pytest.raises(ConfigError, match="algo='ddpg'"):

@@ -30,13 +30,13 @@ def test_evaluation_seeds_out_of_range_are_refused():
 
 def test_evaluate_promotion_writes_tables(tmp_path):
     out = tmp_path / "promo"
-    evaluate_promotion.main(["--ids", "RetailStore/Promotion-Mini-v0", "--baselines",
+    evaluate_promotion.main(["--ids", "RetailStore/Promotion-Mini-v1", "--baselines",
                              "list_price", "random", "--seeds", "2", "--out", str(out)])
     rows = {r["policy"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert rows["list_price"]["mean"] > rows["random"]["mean"]     # random pricing loses money
     assert out.with_suffix(".csv").read_text().startswith("env_id,policy,")
     md = out.with_suffix(".md").read_text()
-    assert "| list_price |" in md and "| random |" in md and "Promotion-Mini-v0" in md
+    assert "| list_price |" in md and "| random |" in md and "Promotion-Mini-v1" in md
     with pytest.raises(ValueError, match="--seeds=0"):
         evaluate_promotion.main(["--seeds", "0", "--out", str(out)])
 

@@ -86,7 +86,9 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
     mini = "RetailStore/Promotion-Mini-v1"
     assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
-    assert rows[(mini, "lookahead")]["norm_mean"] == pytest.approx(1.0)   # best known
+    # best known: on v1 list price and lookahead are level on Mini, either may lead
+    assert max(rows[(mini, a)]["norm_mean"] for a in ("list_price", "lookahead")) == \
+        pytest.approx(1.0)
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
     for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
         assert (tmp_path / "lb" / name).stat().st_size > 0

@@ -32,7 +32,7 @@ def _level_action(env, level: int, member: int = 0) -> np.ndarray:
 
 
 def test_info_terms_sum_to_reward_and_kpis_present():
-    env = gym.make("RetailStore/Promotion-v0")
+    env = gym.make("RetailStore/Promotion-v1")
     env.reset(seed=0)
     _, r, term, trunc, info = env.step(_level_action(env, 3))
     assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding"}
@@ -50,7 +50,7 @@ def test_info_terms_sum_to_reward_and_kpis_present():
     (None, "shape"),
 ])
 def test_invalid_action_shapes_raise(bad, match):
-    env = gym.make("RetailStore/Promotion-v0")
+    env = gym.make("RetailStore/Promotion-v1")
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match=match):
         env.step(bad)
@@ -88,7 +88,7 @@ def test_bad_config_and_preset_fail_clearly():
 
 
 def test_books_balance_over_an_episode():
-    env = gym.make("RetailStore/Promotion-Fresh-v0", config={"episode_days": 6})
+    env = gym.make("RetailStore/Promotion-Fresh-v1", config={"episode_days": 6})
     env.reset(seed=4)
     env.action_space.seed(4)
     sold = spoiled = 0.0
@@ -177,13 +177,17 @@ def test_member_only_offer_prices_and_references_by_segment():
     assert np.all(st.demand.ref[0, 1] < lst) and np.allclose(st.demand.ref[0, 0], lst)
 
 
-def test_end_caps_go_to_the_deepest_discounts():
+def test_end_caps_go_to_the_deepest_public_discounts_above_the_minimum():
     p = core.build_params(core.make_config())
-    depth = np.zeros((1, p.catalog.n_products))
-    depth[0, [4, 9, 11]] = [0.1, 0.4, 0.3]
-    expo = core.endcap_exposure(p, depth)
+    assert p.config.endcap_min_depth == 0.2
+    a = np.zeros((1, 2 * p.n_units), np.int64)
+    a[0, [4, 9, 11, 13]] = [1, 4, 3, 5]       # 10 % (below the minimum), 40 %, 30 %, 50 % ...
+    a[0, p.n_units + 13] = 1                  # ... but 50 % on product 13 for members only
+    seg_price, _, _ = core.prices_from_discrete(p, a)
+    expo = core.endcap_exposure(p, seg_price)
     assert np.flatnonzero(expo[0]).tolist() == [9, 11]
-    assert core.endcap_exposure(p, np.zeros_like(depth)).sum() == 0
+    a[0, 9] = a[0, 11] = 1                    # only 10 % cuts left everyone can take: no display
+    assert core.endcap_exposure(p, core.prices_from_discrete(p, a)[0]).sum() == 0
 
 
 def test_batched_core_equals_store_by_store():
@@ -209,18 +213,20 @@ def test_batched_core_equals_store_by_store():
         np.testing.assert_array_equal(st_b.demand.ref[i], sts[i].demand.ref[0])
 
 
-def test_room_to_learn_lookahead_beats_list_and_myopic():
-    """On the mini preset a forward-looking policy beats both list price and the myopic optimum."""
-    env = gym.make("RetailStore/Promotion-Mini-v0")
+def test_lookahead_beats_myopic_and_is_level_with_list_price_on_mini():
+    """On the mini preset the forward-looking planner beats the myopic optimum. Since end-caps
+    need a real discount (issue 20) it no longer beats list price: the old margin was mostly
+    displays bought by 10 % cuts. Whether a learner can beat list price is open."""
+    env = gym.make("RetailStore/Promotion-Mini-v1")
     seeds = range(100, 104)
     score = {pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
              for pol in (ListPrice(), Myopic(), Lookahead())}
-    assert score["lookahead"] > score["list_price"] * 1.02
-    assert score["lookahead"] > score["myopic"] * 1.01
+    assert score["lookahead"] > score["myopic"] * 1.02
+    assert abs(score["lookahead"] / score["list_price"] - 1.0) < 0.02
 
 
 def test_random_policy_is_worse_than_list_price():
-    env = gym.make("RetailStore/Promotion-Mini-v0")
+    env = gym.make("RetailStore/Promotion-Mini-v1")
     lst = run_episode(env, ListPrice(), 5)["return"]
     rnd = run_episode(env, RandomPolicy(), 5)["return"]
     assert rnd < lst

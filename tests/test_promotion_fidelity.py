@@ -36,7 +36,7 @@ def test_spatial_and_aggregate_agree_on_expected_sales():
     fid.step(state, *prices, rng)         # warm-up hour (07:00-08:00)
 
     table = dm.demand_table(p.model, state.demand, prices[0],
-                            core.endcap_exposure(p, prices[1]))
+                            core.endcap_exposure(p, prices[0]))
     visits = dm.expected_visits(p.model, np.full(b, core.period_hour(p, state.period)),
                                 cfg.period_h)
     mean = visits[..., None] * table.prob * (1 + table.extra)          # (B, S, N)

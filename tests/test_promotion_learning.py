@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from stable_baselines3 import PPO  # noqa: E402
 
-ENV_ID = "RetailStore/Promotion-Mini-v0"
+ENV_ID = "RetailStore/Promotion-Mini-v1"
 CONFIG = {"reward_scale": 1e-3}  # profit in k$ per day keeps PPO's value loss tame
 
 

@@ -10,7 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import retail_env
-from retail_env.envs.registry import ENV_IDS, LEGACY_IDS
+from retail_env.envs.registry import ENV_IDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -45,8 +45,8 @@ def _assert_same(a, b) -> None:
 
 def test_registry_is_populated():
     assert "RetailStore/Attribution-v0" in ENV_IDS
-    assert "RetailStore/Promotion-v1" in ENV_IDS and "RetailStore/Promotion-v0" in LEGACY_IDS
-    assert set(ENV_IDS) | set(LEGACY_IDS) <= set(gym.registry)
+    assert "RetailStore/Promotion-v1" in ENV_IDS
+    assert set(ENV_IDS) <= set(gym.registry)
     assert retail_env.__version__
 
 

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def record_mini(folder: Path, **kw) -> RecordEpisode:
-    env = RecordEpisode(gym.make("RetailStore/Promotion-Mini-v0"), folder, **kw)
+    env = RecordEpisode(gym.make("RetailStore/Promotion-Mini-v1"), folder, **kw)
     env.reset(seed=3)
     done = False
     while not done:

@@ -69,7 +69,7 @@ def _discount_pixels(img: np.ndarray) -> int:
 
 
 def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
-    env = gym.make("RetailStore/Promotion-v0", render_mode="rgb_array")
+    env = gym.make("RetailStore/Promotion-v1", render_mode="rgb_array")
     env.reset(seed=0)
     none = np.zeros(env.action_space.shape, np.int64)
     env.step(none)
@@ -92,7 +92,7 @@ def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
 
 
 def test_promotion_episode_records_without_a_render_mode(tmp_path):
-    env = RecordEpisode(gym.make("RetailStore/Promotion-Mini-v0"), tmp_path)
+    env = RecordEpisode(gym.make("RetailStore/Promotion-Mini-v1"), tmp_path)
     env.reset(seed=1)
     steps, done = 0, False
     while not done:
@@ -101,7 +101,7 @@ def test_promotion_episode_records_without_a_render_mode(tmp_path):
     env.close()
     rec = load_recording(env.saved[0])
     assert len(rec) == steps + 1                                 # the reset frame + one a period
-    assert rec.meta["env_id"] == "RetailStore/Promotion-Mini-v0" and rec.meta["seed"] == 1
+    assert rec.meta["env_id"] == "RetailStore/Promotion-Mini-v1" and rec.meta["seed"] == 1
     last = rec.frame(len(rec) - 1)
     assert last.same_as(env.unwrapped.current_frame())
     assert last.status["profit"] == pytest.approx(info["episode_kpis"]["profit"], rel=1e-6)

@@ -172,7 +172,7 @@ def test_sb3_vecenv_same_step_infos_and_ppo_trains():
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    venv = make_sb3_vec_env("RetailStore/Promotion-Mini-v0", 4, seed=2, config=SHORT_PROMO)
+    venv = make_sb3_vec_env("RetailStore/Promotion-Mini-v1", 4, seed=2, config=SHORT_PROMO)
     obs = venv.reset()
     assert obs.shape == (4, *venv.observation_space.shape) and obs.dtype == np.float32
     for _ in range(venv.venv.params.n_periods):

@@ -74,7 +74,7 @@ def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: n
 class PromotionEnv(gym.Env):
     """One store, one step per trading period; reward = profit of the period.
 
-    ``gym.make("RetailStore/Promotion-v0", config={"episode_days": 7})`` overrides the
+    ``gym.make("RetailStore/Promotion-v1", config={"episode_days": 7})`` overrides the
     preset's config (nested dict, validated: bad keys raise ConfigError).
     """
 

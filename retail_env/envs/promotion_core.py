@@ -3,10 +3,12 @@
 ``step(state, seg_price, depth, params, rng)`` advances B stores by one trading
 period (aggregate fidelity) and updates ``state`` in place; the Gymnasium env in
 ``promotion.py`` is a thin shell around it. Within a period: prices are set,
-end-caps show the deepest discounts, shoppers buy (demand model), sales come out
-of stock oldest-first (the rest is lost), and at the period's end deliveries
-arrive, expired lots spoil, the store reorders and shoppers update their
-reference prices and pantries.
+end-caps show the deepest discounts (of at least ``endcap_min_depth``), shoppers
+buy (demand model), sales come out of stock oldest-first (the rest is lost), and
+at the period's end deliveries arrive, expired lots spoil, shoppers update their
+reference prices and pantries, and the store reorders (at review times, from the
+demand expected at the prices in force since the last order, unless
+``inventory.policy="fixed"``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,15 @@ class PromotionConfig:
                                doc="discrete action has a member-only flag per unit")
     max_discount: float = spec(0.5, lo=0.0, hi=0.9, doc="continuous action -1 -> this discount")
     max_markup: float = spec(0.2, lo=0.0, hi=1.0, doc="continuous action +1 -> this markup")
-    n_endcaps: int = spec(2, lo=0, hi=16, doc="end-cap displays, given to the deepest discounts")
+    n_endcaps: int = spec(2, lo=0, hi=16, doc="end-cap displays, given to the deepest discounts "
+                          "of at least endcap_min_depth that every shopper is offered")
+    # A display comes with a real promotion: syndicated data record a display (a temporary
+    # secondary location, usually an end-cap) mostly together with a price cut (cpgdatainsights
+    # glossary "Display"); IRI's price-reduction flag needs a cut of at least 5 % (Bronnenberg,
+    # Kruger & Mela, Mkt Sci 2008). [A] 20 %: the low end of promoted depths (UK scanner mean
+    # 24 %, AgEcon 51572; typical 30 %, RetailSynth), so no token discount buys a display.
+    endcap_min_depth: float = spec(0.2, lo=0.01, hi=0.9,
+                                   doc="shelf-price discount (non-member price) that earns an end-cap")
     # [A] share of shoppers whose path passes an end-cap (end-caps face the main aisle).
     endcap_reach: float = spec(0.6, lo=0.0, hi=1.0)
     reward_scale: float = spec(1.0, lo=1e-6, hi=1e6, doc="reward = profit x this")
@@ -135,6 +145,10 @@ class PromoState:
     member_only: np.ndarray  # (B, N) bool
     units: np.ndarray        # (B, S, N) units sold last period
     lost: np.ndarray         # (B, N) units demanded but not in stock last period
+    # Replenishment forecast: expected units at the prices in force, summed since the last
+    # order, over the day-average hours they stand for (rate = forecast_units / forecast_hours).
+    forecast_units: np.ndarray  # (B, N)
+    forecast_hours: float
     totals: dict[str, np.ndarray]  # (B,) episode sums behind the episode KPIs
 
 
@@ -153,6 +167,8 @@ def init_state(params: PromoParams, batch: int) -> PromoState:
         member_only=np.zeros((batch, n), dtype=bool),
         units=np.zeros((batch, dm.N_SEGMENTS, n), dtype=np.int64),
         lost=np.zeros((batch, n), dtype=np.int64),
+        forecast_units=np.zeros((batch, n)),
+        forecast_hours=0.0,
         totals={k: np.zeros(batch) for k in TOTAL_KEYS},
     )
 
@@ -182,17 +198,40 @@ def prices_from_continuous(params: PromoParams, action: np.ndarray):
     return np.stack([price, price], axis=1), depth, np.zeros_like(depth, dtype=bool)
 
 
-def endcap_exposure(params: PromoParams, depth: np.ndarray) -> np.ndarray:
-    """(B, N) exposure: the ``n_endcaps`` deepest discounts (> 0) go on end-caps."""
+def endcap_exposure(params: PromoParams, seg_price: np.ndarray) -> np.ndarray:
+    """(B, N) exposure from prices (B, S, N): the ``n_endcaps`` deepest shelf discounts of at
+    least ``endcap_min_depth`` go on end-caps (ties: the lower product index).
+
+    The shelf discount is the non-member price's: a members-only offer earns no display
+    (a display is shared floor space, given to offers every passer-by can take).
+    """
     cfg = params.config
+    depth = 1.0 - seg_price[:, 0] / params.catalog.price[None, :]
     out = np.zeros_like(depth)
     k = min(cfg.n_endcaps, depth.shape[1])
     if k == 0:
         return out
     order = np.argsort(-depth, axis=1, kind="stable")[:, :k]
     top = np.take_along_axis(depth, order, axis=1)
-    np.put_along_axis(out, order, np.where(top > 0, cfg.endcap_reach, 0.0), axis=1)
+    earned = top >= cfg.endcap_min_depth - 1e-9
+    np.put_along_axis(out, order, np.where(earned, cfg.endcap_reach, 0.0), axis=1)
     return out
+
+
+def replenishment_forecast(params: PromoParams, state: PromoState, now_h: float) -> np.ndarray:
+    """(B, N) units per hour the next order is sized for (``inventory.policy="forecast"``).
+
+    The demand expected at the prices in force since the last order, per hour of day-average
+    traffic: the true model's promotion lift, reference prices and end-caps included. [A] A
+    discount on a product with stock expiring before the next delivery could arrive is read
+    as a clearance markdown, not a promotion, and forecast at the list-price rate: otherwise
+    every markdown of old stock orders more stock to mark down (measured on the fresh preset:
+    the lookahead planner fell from about 14,000 $ to a loss).
+    """
+    inv_p = params.config.inventory
+    rate = state.forecast_units / max(state.forecast_hours, 1e-9)
+    clearance = inv.expiring_within(state.inv, now_h, inv_p.review_h + inv_p.lead_time_h) > 0
+    return np.where(clearance, params.base_units[None, :] / params.config.period_h, rate)
 
 
 def period_hour(params: PromoParams, period: int) -> float:
@@ -204,18 +243,25 @@ def step(state: PromoState, seg_price: np.ndarray, depth: np.ndarray, member_onl
          params: PromoParams, rng: BatchRNG) -> tuple[dict, dict]:
     """One period for B stores (aggregate fidelity); returns (reward terms, period KPIs)."""
     cfg = params.config
-    exposure = endcap_exposure(params, depth)
+    exposure = endcap_exposure(params, seg_price)
     table = dm.demand_table(params.model, state.demand, seg_price, exposure)
     hour = np.full(seg_price.shape[0], period_hour(params, state.period))
     visits = dm.expected_visits(params.model, hour, cfg.period_h)
     demand, doubles = dm.sample_sales(table, visits, rng)
-    return settle(state, seg_price, depth, member_only, demand, doubles, params)
+    return settle(state, seg_price, depth, member_only, demand, doubles, table, params)
 
 
 def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
-           doubles: np.ndarray, params: PromoParams) -> tuple[dict, dict]:
-    """Book a period's demand (B, S, N) (from either fidelity) and close the period."""
+           doubles: np.ndarray, table: dm.DemandTable, params: PromoParams) -> tuple[dict, dict]:
+    """Book a period's demand (B, S, N) (from either fidelity, drawn from ``table``) and
+    close the period."""
     cfg, cat = params.config, params.catalog
+    # Expected units per hour of day-average traffic at this period's prices (the true
+    # model's promotion lift), weighted by the traffic the period holds.
+    hours = float(dm.traffic_share(np.array([period_hour(params, state.period)]),
+                                   cfg.period_h)[0]) * 24.0
+    state.forecast_units += dm.expected_sales(table, params.model.visit_rate[None, :]).sum(axis=1) * hours
+    state.forecast_hours += hours
     want = demand.sum(axis=1)
     sold = inv.sell(state.inv, want)
     frac = np.where(want > 0, sold / np.maximum(want, 1), 0.0)
@@ -226,8 +272,14 @@ def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
     now = (state.period + 1) * cfg.period_h  # hours since reset
     inv.receive(state.inv, params.plan, now)
     spoiled = inv.spoil(state.inv, now)
-    inv.order(state.inv, params.plan, now)
     dm.update_demand_state(state.demand, params.model, seg_price, extra_sold, cfg.period_h)
+    forecast = None
+    if inv.is_review(params.plan, now):
+        if cfg.inventory.policy == "forecast":
+            forecast = replenishment_forecast(params, state, now)
+        state.forecast_units[:] = 0.0
+        state.forecast_hours = 0.0
+    inv.order(state.inv, params.plan, now, forecast)
 
     revenue = (units * seg_price).sum(axis=(1, 2))
     cogs = (sold * cat.cost).sum(axis=1)

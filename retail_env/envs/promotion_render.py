@@ -66,7 +66,7 @@ class PromotionView:
         """Store 0 now, as a :class:`Frame` (what ``RecordEpisode`` would record)."""
         p, cat = self.params, self.params.catalog
         prod = self.plate_product.copy()
-        on_cap = np.flatnonzero(endcap_exposure(p, state.depth)[0] > 0)
+        on_cap = np.flatnonzero(endcap_exposure(p, state.price)[0] > 0)
         caps = np.flatnonzero(self.endcap)
         if len(on_cap) and len(caps):
             prod[caps] = on_cap[np.arange(len(caps)) % len(on_cap)]

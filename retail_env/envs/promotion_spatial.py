@@ -75,8 +75,8 @@ class SpatialFidelity:
 
     def step(self, state: core.PromoState, seg_price, depth, member_only, rng: BatchRNG):
         p = self.params
-        table = dm.demand_table(p.model, state.demand, seg_price, core.endcap_exposure(p, depth))
+        table = dm.demand_table(p.model, state.demand, seg_price, core.endcap_exposure(p, seg_price))
         units = self.run_period(table, rng)
         # Second units are not labelled in the walking store: book their expected share.
         doubles = units * table.extra / (1.0 + table.extra)
-        return core.settle(state, seg_price, depth, member_only, units, doubles, p)
+        return core.settle(state, seg_price, depth, member_only, units, doubles, table, p)

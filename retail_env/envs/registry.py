@@ -7,9 +7,9 @@ as ``vector_entry_point`` so ``gym.make_vec(id, num_envs=B)`` steps B stores at 
 
 Promotion rewards: the ``-v1`` ids reward profit in thousands of dollars
 (``reward_scale=0.001``, the scale the leaderboard's PPO trains on: a minimal PPO on Mini
-reached $5.3k of profit with it and $3.2k on dollar rewards). The ``-v0`` ids (rewards in
-dollars) stay registered, unchanged, for existing code and results; ``info["kpis"]`` and
-the leaderboard's ``profit`` are in dollars on both. A ``config=`` passed to ``gym.make``
+reached $5.3k of profit with it and $3.2k on dollar rewards); ``info["kpis"]`` and the
+leaderboard's ``profit`` are in dollars. The ``-v0`` ids (the old economics, rewards in
+dollars) are gone: their results cannot be reproduced. A ``config=`` passed to ``gym.make``
 on a ``-v1`` id keeps the scale unless it sets ``reward_scale`` itself. Promotion ids set
 ``max_episode_steps`` to their fixed horizon (``HORIZONS``, checked against the presets by
 tests/test_registry_envs.py); a config that changes ``episode_days`` or ``period_h`` needs
@@ -22,13 +22,11 @@ import gymnasium as gym
 
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
 PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
-PROMOTION_V0 = "retail_env.envs.promotion:PromotionEnv"           # -v0: rewards in dollars
 VECTOR_ENTRY_POINTS = {
     # num_workers=W > 1 splits the stores over W processes (retail_env/envs/sharded.py)
     ATTRIBUTION: "retail_env.envs.sharded:make_attribution_vector",
     # every promotion preset, the spatial (walking-store) one included, batches natively
     PROMOTION: "retail_env.envs.registry:promotion_vector_env",
-    PROMOTION_V0: "retail_env.envs.registry:promotion_vector_env_v0",
 }
 REWARD_SCALE = 0.001     # Promotion -v1: reward = profit in thousands of dollars
 # Steps per episode of each Promotion preset: episode_days x 24 / period_h.
@@ -50,18 +48,15 @@ ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
 PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continuous"),
                      ("Promotion-Category", "category"), ("Promotion-Fresh", "fresh"),
                      ("Promotion-Mini", "mini"), ("Promotion-Spatial", "spatial")]
+# v1: end-caps need a real shelf discount, replenishment forecasts at the prices in force
+# (issue 20), and rewards are profit in thousands of dollars (issue 22). v0 results are not
+# reproducible by v1, so v0 is not registered: gym.make of a v0 id names the v1 id.
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
     (f"RetailStore/{name}-v1", PROMOTION, {"preset": preset})
-    for name, preset in PROMOTION_PRESETS]
-# The same stores rewarding in dollars (reward_scale 1.0): kept so old code and results
-# still make the env they ran; not in ENV_IDS (the conf/ groups and the generated tests).
-LEGACY_SPECS: list[tuple[str, str, dict]] = [
-    (f"RetailStore/{name}-v0", PROMOTION_V0, {"preset": preset})
     for name, preset in PROMOTION_PRESETS]
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS
 ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
-LEGACY_IDS = [env_id for env_id, _, _ in LEGACY_SPECS]
 
 
 def _scaled(config: dict | None) -> dict:
@@ -99,16 +94,9 @@ def promotion_vector_env(num_envs: int = 1, preset: str = "default",
     return _vector(num_envs, preset, _scaled(config), render_mode, max_episode_steps)
 
 
-def promotion_vector_env_v0(num_envs: int = 1, preset: str = "default",
-                            config: dict | None = None, render_mode: str | None = None,
-                            max_episode_steps: int | None = None):
-    """The -v0 vector env (rewards in dollars); see :func:`promotion_vector_env`."""
-    return _vector(num_envs, preset, config, render_mode, max_episode_steps)
-
-
 def register_all() -> None:
     """Register every id once (idempotent, so re-imports are harmless)."""
-    for env_id, entry_point, kwargs in ENV_SPECS + LEGACY_SPECS:
+    for env_id, entry_point, kwargs in ENV_SPECS:
         if env_id not in gym.registry:
             preset = kwargs.get("preset")
             gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,

@@ -57,6 +57,8 @@ class DemandParams:
     """Demand-model defaults with their sources (realism.md section 4; retail-anchors.md 3)."""
 
     # Mean own-price elasticity -2.62 over 1,851 estimates (Bijmolt, van Heerde & Pieters, JMR 2005).
+    # Calibrated for non-members in the long run (reference = price); experiments/elasticities.py
+    # measures every segment, short and long run.
     elasticity: float = spec(-2.6, lo=-10.0, hi=-0.2)
     # Visits per day: Amazon Go about 550/day (RBC via Recode 2019).
     daily_visits: float = spec(550.0, lo=1.0, hi=100_000.0)
@@ -295,6 +297,54 @@ def sample_sales(table: DemandTable, visits: np.ndarray, rng: BatchRNG) -> tuple
     doubles = poisson_from_uniform(u[:, 1], mean_buyers * table.extra)
     singles = poisson_from_uniform(u[:, 0], mean_buyers * (1.0 - table.extra))
     return singles + 2 * doubles, doubles
+
+
+def expected_capped_units(singles: np.ndarray, doubles: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """E[min(D, cap)] for D = S1 + 2 S2, S1 ~ Poisson(``singles``), S2 ~ Poisson(``doubles``)
+    independent (the aggregate fidelity's units demanded): expected sales from ``cap`` units
+    of stock. Arrays broadcast to one shape; exact (the PMF summed up to ``cap``)."""
+    m1, m2, c = np.broadcast_arrays(np.asarray(singles, np.float64),
+                                    np.asarray(doubles, np.float64), np.asarray(cap, np.int64))
+    out = np.empty(m1.shape)
+    _capped_kernel(m1.ravel(), m2.ravel(), c.ravel(), out.reshape(-1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _poisson_pmf(mean, n):
+    """P(X = k) for k < n, X ~ Poisson(mean), in log space (no underflow for large means)."""
+    out = np.zeros(n)
+    if mean <= 0.0:
+        out[0] = 1.0
+        return out
+    for k in range(n):
+        out[k] = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1.0))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _capped_kernel(m1, m2, cap, out):
+    """E[min(S1 + 2 S2, cap)] = sum_{k < cap} P(D > k), with P(D = k) by convolving the two
+    Poisson PMFs."""
+    for i in range(m1.size):
+        c, a, b = cap[i], m1[i], m2[i]
+        mean = a + 2.0 * b
+        if c <= 0:
+            out[i] = 0.0
+            continue
+        if c > mean + 12.0 * math.sqrt(a + 4.0 * b) + 30.0:   # the cap is never reached
+            out[i] = mean
+            continue
+        p1 = _poisson_pmf(a, c)
+        p2 = _poisson_pmf(b, c // 2 + 1)
+        acc, cdf = 0.0, 0.0
+        for k in range(c):                 # P(D = k) = sum_j P(S2 = j) P(S1 = k - 2j)
+            pk = 0.0
+            for j in range(k // 2 + 1):
+                pk += p2[j] * p1[k - 2 * j]
+            cdf += pk
+            acc += 1.0 - cdf               # P(D > k)
+        out[i] = acc
 
 
 def category_starts(category: np.ndarray) -> np.ndarray:

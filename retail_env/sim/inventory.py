@@ -7,8 +7,10 @@ sold) before it is reused. Per period the caller sells, then at the period's
 end calls ``receive``, ``spoil`` and ``order`` (in that order), so an order
 arrives exactly ``lead periods`` later. Sales take the oldest lot first; demand beyond stock is
 lost. Replenishment is automatic and deterministic (no RNG): every ``review_h``
-hours the store orders up to ``cover x`` the list-price demand over review +
-lead time, delivered ``lead_time_h`` later. Books: cumulative received = sold +
+hours the store orders up to ``cover x`` the forecast demand over review + lead
+time, delivered ``lead_time_h`` later. ``policy="forecast"`` (default) forecasts at
+the prices in force (the caller passes the rate: a promotion lift forecast, as
+retailers run); ``policy="fixed"`` always uses the list-price demand. Books: cumulative received = sold +
 spoiled + on hand, per product (the initial stock counts as received).
 """
 
@@ -35,6 +37,11 @@ class InventoryParams:
     # [A] order-up-to level = cover x mean list-price demand over review + lead time;
     # above 1 is safety stock (and, for perishables, a source of spoilage).
     cover: float = spec(1.5, lo=0.1, hi=20.0)
+    # Retailers forecast promoted weeks with a promotion lift model rather than from the
+    # base rate (promotion forecasting is standard in retail replenishment systems; Fildes,
+    # Ma & Kolassa, IJF 2022 review). "fixed" keeps the list-price order-up-to level.
+    policy: str = spec("forecast", choices=("forecast", "fixed"),
+                       doc="order-up-to from demand forecast at the prices in force, or at list")
     # Holding cost 20-40 %/yr of unit cost, 25 % rule of thumb (SIG glossary).
     holding_rate: float = spec(0.25, lo=0.0, hi=5.0)
     # [A] disposal cost per spoiled unit as a share of unit cost, on top of the write-off.
@@ -79,12 +86,11 @@ def make_plan(params: InventoryParams, shelf_life_h: np.ndarray, base_units_per_
     """Order-up-to levels from list-price demand ``base_units_per_h`` (N,)."""
     life = np.asarray(shelf_life_h, dtype=np.float64)
     perishable = np.isfinite(life)
-    horizon = params.review_h + params.lead_time_h
-    s = np.ceil(params.cover * base_units_per_h * horizon).astype(np.int64)
     max_life = life[perishable].max() if perishable.any() else 0.0
     n_lots = int(math.ceil(max_life / params.review_h)) + 2 if perishable.any() else 1
     lead_periods = int(math.ceil(params.lead_time_h / period_h - 1e-9))
-    return InventoryPlan(params=params, period_h=period_h, order_up_to=np.maximum(s, 1),
+    return InventoryPlan(params=params, period_h=period_h,
+                         order_up_to=order_up_to(params, np.asarray(base_units_per_h))[0],
                          shelf_life_h=life, perishable=perishable, n_lots=n_lots,
                          lead_periods=lead_periods)
 
@@ -174,12 +180,29 @@ def spoil(st: InventoryState, now_h: float) -> np.ndarray:
     return out
 
 
-def order(st: InventoryState, plan: InventoryPlan, now_h: float) -> np.ndarray:
-    """If the period ending at ``now_h`` crossed a review time, order up to the target."""
+def is_review(plan: InventoryPlan, now_h: float) -> bool:
+    """Whether the period ending at ``now_h`` crossed a review (ordering) time."""
     r = plan.params.review_h
-    if math.floor(now_h / r + 1e-9) == math.floor((now_h - plan.period_h) / r + 1e-9):
+    return math.floor(now_h / r + 1e-9) != math.floor((now_h - plan.period_h) / r + 1e-9)
+
+
+def order_up_to(params: InventoryParams, rate_per_h: np.ndarray) -> np.ndarray:
+    """(B, N) int target (B = 1 for (N,) rates): ``cover x`` demand at ``rate_per_h`` over
+    review + lead time, at least 1."""
+    horizon = params.review_h + params.lead_time_h
+    s = np.ceil(params.cover * np.atleast_2d(rate_per_h) * horizon).astype(np.int64)
+    return np.maximum(s, 1)
+
+
+def order(st: InventoryState, plan: InventoryPlan, now_h: float,
+          forecast_per_h: np.ndarray | None = None) -> np.ndarray:
+    """At a review, order up to the target: from ``forecast_per_h`` (B, N) units per hour
+    when given (``policy="forecast"``), else the list-price level ``plan.order_up_to``."""
+    if not is_review(plan, now_h):
         return np.zeros_like(st.received)
-    qty = np.maximum(plan.order_up_to[None, :] - st.on_hand - st.on_order, 0)
+    target = (plan.order_up_to[None, :] if forecast_per_h is None
+              else order_up_to(plan.params, forecast_per_h))
+    qty = np.maximum(target - st.on_hand - st.on_order, 0)
     if plan.lead_periods == 0:
         _put_away(st, plan, qty, now_h)
     else:

@@ -32,7 +32,7 @@ def _level_action(env, level: int, member: int = 0) -> np.ndarray:
 
 
 def test_info_terms_sum_to_reward_and_kpis_present():
-    env = gym.make("RetailStore/Promotion-v1")
+    env = gym.make("RetailStore/Promotion-v1", config={"reward_scale": 1.0})   # dollars
     env.reset(seed=0)
     _, r, term, trunc, info = env.step(_level_action(env, 3))
     assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding"}

@@ -125,7 +125,10 @@ def _budget(recs: list[dict]) -> str:
     wall = np.mean([t.get("wall_s", np.nan) for t in trains])
     seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
     span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
-    return f"{span} steps x {seeds}, {wall:.0f} s/seed ({vec})"
+    banks = sorted({(b["episodes"], b["decisions"]) for t in trains if (b := t.get("bank"))})
+    where = "live" if not banks else "bank of " + "/".join(
+        f"{e:,} episodes ({d:,} decisions)" for e, d in banks)
+    return f"{span} steps x {seeds}, {wall:.0f} s/seed ({vec}, {where})"
 
 
 def _reference(env_rows: list[dict], agent: str) -> dict | None:

@@ -149,7 +149,7 @@ def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
     (row,) = build_rows(latest_records(tmp_path), unlike="refuse")
     assert row["label"] == "ppo" and row["n"] == 3
     wall = (rec["train"]["wall_s"] + 10.0 + 20.0) / 3
-    assert row["budget"] == f"256 steps x 3 seeds, {wall:.0f} s/seed ({rec['train']['vec_env']})"
+    assert row["budget"] == f"256 steps x 3 seeds, {wall:.0f} s/seed ({rec['train']['vec_env']}, live)"
 
 
 def test_a_two_value_sweep_gives_two_runs(tmp_path):

@@ -1,6 +1,8 @@
 """Train a stable-baselines3 agent through the native vector env (Hydra app).
 
     python -m experiments.train env=attribution_hard agent=ppo seed=0
+    python -m experiments.train env=attribution_hard agent=dagger seed=0    # imitation
+    python -m experiments.train env=attribution_hard agent=ppo_dagger seed=0  # RL from DAgger
     python -m experiments.train -m agent=ppo,a2c seed=0,1 hydra/launcher=local   # in parallel
     python -m experiments.train agent=sac env=promotion_continuous train.total_timesteps=20000
 
@@ -10,6 +12,11 @@ learning curve - and TensorBoard events); ``checkpoints/step<N>`` every
 experiments/checkpoints.py); then, last, ``results.json`` with the training budget and the
 final policy's score on the frozen evaluation seeds. With ``resume=true`` (the default) a
 run whose results.json exists is skipped.
+
+Agents with an ``imitation`` block (bc, dagger) learn from the oracle's labels
+(agents/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
+written after each round once ``train.checkpoint_every`` > 0); the others by their SB3
+algorithm. ``agent.init_from`` (a checkpoint folder) starts from its policy weights.
 """
 
 from __future__ import annotations
@@ -80,6 +87,8 @@ def make_vec_env(cfg: DictConfig):
     n = int(cfg.train.n_envs)
     if (workers := env_workers(cfg)) != 1:
         kwargs["num_workers"] = workers
+    if cfg.agent.get("imitation") is not None:
+        kwargs["oracle_info"] = True      # the labels (the policy never sees them)
     venv = make_sb3_vec_env(cfg.env.id, n, seed=train_seed(cfg), **kwargs)
     wrapped, v = False, venv
     while isinstance(v, VecEnvWrapper):
@@ -92,7 +101,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
     from stable_baselines3.common.logger import configure
 
+    from agents.imitation import imitate
     from agents.sb3_agents import build_model, resolved_hyperparams
+    from experiments.checkpoints import load_weights
     from experiments.evaluate import evaluate_model, summarise
 
     runs.check_config(cfg)
@@ -110,18 +121,28 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     venv = make_vec_env(cfg)
     logs = out_dir / "logs"
     model = build_model(cfg.agent.algo, hp, venv, seed=int(cfg.seed))
+    if (init := cfg.agent.get("init_from")) is not None:
+        log.info("starting from the policy of %s", init)
+        load_weights(init, model)
     model.set_logger(configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard
                                                             else [])))
     budget = {"total_timesteps": int(cfg.train.total_timesteps), "n_envs": int(cfg.train.n_envs),
               "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__}
     meta = {"algo": cfg.agent.algo, "agent": cfg.agent.name, "env_id": cfg.env.id,
+            "init_from": cfg.agent.get("init_from"),
             "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
             "hyperparams": hp, "seed": int(cfg.seed), "train": budget}
     ckpts = out_dir / "checkpoints"
+    every = int(cfg.train.checkpoint_every)
     t0 = time.perf_counter()
-    model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
-                progress_bar=bool(cfg.train.progress_bar),
-                callback=_checkpoint_callback(int(cfg.train.checkpoint_every), ckpts, meta))
+    if (imitation := cfg.agent.get("imitation")) is not None:
+        imitate(model, venv, OmegaConf.to_container(imitation), int(cfg.train.total_timesteps),
+                seed=int(cfg.seed), on_round=lambda n: every and save_checkpoint(
+                    model, ckpts / f"step{n:09d}", meta))
+    else:
+        model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
+                    progress_bar=bool(cfg.train.progress_bar),
+                    callback=_checkpoint_callback(every, ckpts, meta))
     train_s = time.perf_counter() - t0
     venv.close()
     budget.update(steps_done=int(model.num_timesteps), wall_s=train_s,

@@ -20,13 +20,14 @@ gymnasium 0.29 and SB3 2.2 (this project: gymnasium 1.x, SB3 2.9).
 The policy lives in an SB3 model (agents/sb3_agents.py ``build_model("bc" | "dagger",
 ...)``, a PPO whose ``learn`` is never called), so checkpoints, evaluation and RL warm
 starts are those of any SB3 agent. The log (SB3 logger: ``progress.csv``) gets one row
-per round: decisions so far, beta, the learner's agreement with the oracle on the round's
+per round: decisions so far, wall time, beta, the learner's agreement with the oracle on the round's
 fresh states (measured before training on them: the on-policy learning curve), the
 training loss and the receipts of the episodes finished during the round.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -136,6 +137,7 @@ class Imitation:
         """All rounds, ``total_timesteps`` decisions in all; ``on_round(decisions)`` after each."""
         model, n_envs = self.model, self.venv.num_envs
         per_round = max(1, total_timesteps // (self.cfg.rounds * n_envs))
+        t0 = time.perf_counter()
         for r in range(self.cfg.rounds):
             beta = self.cfg.beta(r)
             stats = self.collect(per_round, beta)
@@ -143,7 +145,8 @@ class Imitation:
             model.num_timesteps += per_round * n_envs
             for key, value in {"imitation/round": r, "imitation/beta": beta,
                                "imitation/dataset": sum(len(x) for x in self.data["label"]),
-                               "time/total_timesteps": model.num_timesteps, **stats}.items():
+                               "time/total_timesteps": model.num_timesteps,
+                               "time/wall_s": time.perf_counter() - t0, **stats}.items():
                 model.logger.record(key, value)
             model.logger.dump(step=model.num_timesteps)
             if on_round is not None:

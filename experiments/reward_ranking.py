@@ -58,7 +58,7 @@ def inversions(score_a: np.ndarray, score_b: np.ndarray) -> tuple[int, int]:
         da, db = np.sign(score_a[i] - score_a[j]), np.sign(score_b[i] - score_b[j])
         if da != 0 and db != 0:
             total += 1
-            bad += da != db
+            bad += int(da != db)
     return bad, total
 
 

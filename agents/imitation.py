@@ -10,7 +10,10 @@ loop does both:
   otherwise (``beta_r = beta0 * beta_decay ** r``), and labels every observation with the
   oracle's action;
 - the labelled observations join the data set (aggregation), and the policy is trained
-  on all of it for ``epochs`` passes of cross-entropy on its action logits.
+  on all of it for ``epochs`` passes of cross-entropy on its action logits, plus
+  ``value_coef`` times the squared error of its value head against the discounted
+  returns seen (``gamma`` of the model, bootstrapped at the round's end), so an RL
+  warm start from these weights has a critic as well as an actor.
 
 **BC** is one round with ``beta0 = 1`` (the oracle's own state distribution); **DAgger**
 is several rounds with beta decaying, so later rounds label the states the learner
@@ -47,6 +50,7 @@ class ImitationConfig:
     beta_decay: float = 1.0    # beta_r = beta0 * beta_decay ** r
     epochs: int = 4            # passes over the aggregated data set per round
     batch_size: int = 256
+    value_coef: float = 0.5    # weight of the value head's loss (0: actor only)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> ImitationConfig:
@@ -60,6 +64,8 @@ class ImitationConfig:
             raise ConfigError("agent.imitation.rounds, epochs and batch_size must be >= 1")
         if not (0.0 <= cfg.beta0 <= 1.0 and 0.0 <= cfg.beta_decay <= 1.0):
             raise ConfigError("agent.imitation.beta0 and beta_decay must be in [0, 1]")
+        if cfg.value_coef < 0:
+            raise ConfigError("agent.imitation.value_coef must be >= 0")
         return cfg
 
     def beta(self, r: int) -> float:
@@ -92,7 +98,7 @@ class Imitation:
 
     def collect(self, n_steps: int, beta: float) -> dict[str, float]:
         """Roll ``n_steps`` batch steps with the beta-mixture; store the labelled states."""
-        agree, finished, rewards = [], [], []
+        agree, finished, rewards, dones = [], [], [], []
         for _ in range(n_steps):
             for k, v in self.obs.items():
                 self.data.setdefault(k, []).append(v)
@@ -100,10 +106,12 @@ class Imitation:
             mine = self.greedy(self.obs)
             agree.append(mine == self.labels)
             expert = self.rng.random(len(mine)) < beta
-            self.obs, reward, _, infos = self.venv.step(np.where(expert, self.labels, mine))
+            self.obs, reward, done, infos = self.venv.step(np.where(expert, self.labels, mine))
             rewards.append(reward)
+            dones.append(done)
             finished += [i["receipts"] for i in infos if "receipts" in i]
             self.labels = _labels(infos)
+        self.data.setdefault("return", []).extend(self.returns(rewards, dones))
         stats = {"imitation/agreement": float(np.mean(agree)),
                  "rollout/reward_per_decision": float(np.mean(rewards))}
         if finished:
@@ -112,26 +120,42 @@ class Imitation:
             stats["rollout/episodes"] = len(finished)
         return stats
 
-    def fit(self) -> float:
-        """``epochs`` passes of cross-entropy over the aggregated data; the last pass's loss."""
+    def returns(self, rewards: list[np.ndarray], dones: list[np.ndarray]) -> list[np.ndarray]:
+        """Discounted returns of the round's steps (one (n_envs,) array per step), cut at
+        episode ends and bootstrapped with the value of the observation reached."""
+        policy = self.model.policy
+        with torch.no_grad():
+            ret = policy.predict_values(policy.obs_to_tensor(self.obs)[0]).numpy()[:, 0]
+        out = []
+        for r, d in zip(reversed(rewards), reversed(dones), strict=True):
+            ret = r + self.model.gamma * ret * (1.0 - d)
+            out.append(ret.astype(np.float32))
+        return out[::-1]
+
+    def fit(self) -> tuple[float, float]:
+        """``epochs`` passes over the aggregated data; the last pass's mean cross-entropy
+        and value loss."""
         policy, cfg = self.model.policy, self.cfg
         data = {k: np.concatenate(v) for k, v in self.data.items()}
         labels = torch.as_tensor(data.pop("label"))
+        returns = torch.as_tensor(data.pop("return"))
         obs = {k: torch.as_tensor(v) for k, v in data.items()}
         n = len(labels)
         policy.set_training_mode(True)
         for _ in range(cfg.epochs):
-            total = 0.0
+            total = np.zeros(2)
             for idx in np.array_split(self.rng.permutation(n), max(1, n // cfg.batch_size)):
                 i = torch.as_tensor(idx)
-                dist = policy.get_distribution({k: v[i] for k, v in obs.items()})
-                loss = -dist.log_prob(labels[i]).mean()
+                values, log_prob, _ = policy.evaluate_actions({k: v[i] for k, v in obs.items()},
+                                                              labels[i])
+                ce = -log_prob.mean()
+                value_loss = torch.nn.functional.mse_loss(values.flatten(), returns[i])
                 policy.optimizer.zero_grad()
-                loss.backward()
+                (ce + cfg.value_coef * value_loss).backward()
                 torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
                 policy.optimizer.step()
-                total += loss.item() * len(idx)
-        return total / n
+                total += np.array([ce.item(), value_loss.item()]) * len(idx)
+        return tuple(total / n)
 
     def run(self, total_timesteps: int, on_round: Callable[[int], None] | None = None) -> None:
         """All rounds, ``total_timesteps`` decisions in all; ``on_round(decisions)`` after each."""
@@ -141,7 +165,7 @@ class Imitation:
         for r in range(self.cfg.rounds):
             beta = self.cfg.beta(r)
             stats = self.collect(per_round, beta)
-            stats["imitation/loss"] = self.fit()
+            stats["imitation/loss"], stats["imitation/value_loss"] = self.fit()
             model.num_timesteps += per_round * n_envs
             for key, value in {"imitation/round": r, "imitation/beta": beta,
                                "imitation/dataset": sum(len(x) for x in self.data["label"]),

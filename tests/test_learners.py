@@ -20,7 +20,8 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 ENV = "attribution_crowded"
 TINY = ["experiment=smoke", f"env={ENV}", "+env.kwargs.episode_s=90.0",
         "+env.kwargs.close_grace_s=30.0", "agent.total_timesteps=384", "agent.n_envs=4"]
-LEARNERS = ("bc", "dagger", "ppo_set", "maskable_ppo", "ppo_dagger")   # ppo_dagger after dagger
+LEARNERS = ("bc", "dagger", "ppo_set", "a2c_set", "maskable_ppo",
+            "ppo_dagger")                                  # ppo_dagger after dagger
 
 
 def _cfg(app: str, out: Path, *overrides: str):
@@ -31,8 +32,8 @@ def _train(out: Path, agent: str, *overrides: str) -> dict:
     from experiments.train import train
 
     extra = ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"] \
-        if agent in ("bc", "dagger") else ["agent.hyperparams.n_steps=32",
-                                           "agent.hyperparams.batch_size=64"]
+        if agent in ("bc", "dagger") else ["agent.hyperparams.n_steps=32"] + (
+            [] if agent == "a2c_set" else ["agent.hyperparams.batch_size=64"])
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = _cfg("train", out, f"agent={agent}", *extra, *overrides)
         return train(cfg, out / "runs" / ENV / agent / "seed0")

@@ -50,7 +50,7 @@ class ImitationConfig:
     beta_decay: float = 1.0    # beta_r = beta0 * beta_decay ** r
     epochs: int = 4            # passes over the aggregated data set per round
     batch_size: int = 256
-    value_coef: float = 0.5    # weight of the value head's loss (0: actor only)
+    value_coef: float = 0.0    # weight of the value head's loss (0: actor only)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> ImitationConfig:

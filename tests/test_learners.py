@@ -31,7 +31,8 @@ def _cfg(app: str, out: Path, *overrides: str):
 def _train(out: Path, agent: str, *overrides: str) -> dict:
     from experiments.train import train
 
-    extra = ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"] \
+    extra = ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"] + (
+        ["agent.imitation.value_coef=0.5"] if agent == "dagger" else []) \
         if agent in ("bc", "dagger") else ["agent.hyperparams.n_steps=32"] + (
             [] if agent == "a2c_set" else ["agent.hyperparams.batch_size=64"])
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -84,6 +85,7 @@ def test_dagger_learns_from_labels_and_ppo_starts_from_its_weights(learned):
     rows = list(csv.DictReader(open(recs["dagger"]["learning_curve"])))
     assert [float(r["imitation/beta"]) for r in rows] == [1.0, 0.5]
     assert float(rows[-1]["imitation/loss"]) < float(rows[0]["imitation/loss"])
+    assert all(0.0 < float(r["imitation/value_loss"]) < 1e4 for r in rows)   # the critic fitted
     meta = json.loads((Path(recs["ppo_dagger"]["checkpoint"]) / "checkpoint.json").read_text())
     assert meta["init_from"] == str(Path(recs["dagger"]["checkpoint"]))
     dagger, tuned = _weights(recs["dagger"]), _weights(recs["ppo_dagger"])

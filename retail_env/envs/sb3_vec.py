@@ -77,7 +77,8 @@ class NativeVecEnv(VecEnv):
     def action_masks(self) -> np.ndarray:
         """(n_envs, n_actions) bool: the valid actions of the current observations."""
         if self._masks is None:
-            raise RuntimeError("call reset() first: there are no observations to mask yet")
+            raise RuntimeError("no action masks: call reset() first (only envs whose info has "
+                               "'action_mask', i.e. Attribution, have them)")
         return np.asarray(self._masks, bool)
 
     def close(self) -> None:

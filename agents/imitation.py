@@ -91,10 +91,7 @@ class Imitation:
         self.labels = _labels(venv.unwrapped.reset_infos)   # wrappers keep their own, empty
 
     def greedy(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        policy = self.model.policy
-        policy.set_training_mode(False)
-        with torch.no_grad():
-            return policy._predict(policy.obs_to_tensor(obs)[0], deterministic=True).numpy()
+        return self.model.policy.predict(obs, deterministic=True)[0]
 
     def collect(self, n_steps: int, beta: float) -> dict[str, float]:
         """Roll ``n_steps`` batch steps with the beta-mixture; store the labelled states."""

@@ -112,3 +112,18 @@ def test_seeded_learner_runs_are_reproducible(learned, agent, tmp_path):
     first, second = _weights(recs[agent]), _weights(again)
     assert all(torch.equal(first[k], second[k]) for k in first)     # bit for bit
     assert again["evaluation"]["scores"] == recs[agent]["evaluation"]["scores"]
+
+
+def test_imitation_refuses_an_env_without_oracle_labels():
+    from agents.imitation import imitate
+    from agents.sb3_agents import build_model
+    from retail_env.envs.sb3_vec import make_sb3_vec_env
+    from retail_env.sim.validation import ConfigError
+
+    venv = make_sb3_vec_env("RetailStore/Attribution-Crowded-v0", 2, seed=0, episode_s=30.0)
+    model = build_model("bc", {"policy": "set", "n_steps": 8}, venv)
+    with pytest.raises(ConfigError, match="oracle_info=True"):
+        imitate(model, venv, {"rounds": 1}, 16)
+    with pytest.raises(ConfigError, match="agent.imitation.beta"):
+        imitate(model, venv, {"beta0": 2.0}, 16)
+    venv.close()

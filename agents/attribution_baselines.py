@@ -1,4 +1,5 @@
-"""Baselines for the Attribution task: random, nearest track, trajectory heuristic, Hungarian, oracle.
+"""Baselines for the Attribution task: none, random, nearest track, trajectory heuristic,
+Hungarian, oracle.
 
 Heuristics read the event being decided from the env's core through the same
 feature functions the ``features`` observation uses, so they work whatever
@@ -37,6 +38,13 @@ class RandomAgent(Agent):
 
     def act(self, obs, info) -> int:
         return int(self.rng.choice(np.flatnonzero(info["action_mask"])))
+
+
+class NoOneAgent(Agent):
+    """Always "no one": charges nobody (the do-nothing floor; empty baskets still match)."""
+
+    def act(self, obs, info) -> int:
+        return len(info["action_mask"]) - 2
 
 
 class OracleAgent(Agent):
@@ -175,7 +183,7 @@ class HungarianAgent(TrajectoryAgent):
         return self.decide(ev, cf, score0, n, choice=choice)
 
 
-BASELINES = {"random": RandomAgent, "nearest": NearestTrackAgent, "trajectory": TrajectoryAgent,
+BASELINES = {"none": NoOneAgent, "random": RandomAgent, "nearest": NearestTrackAgent, "trajectory": TrajectoryAgent,
              "hungarian": HungarianAgent, "oracle": OracleAgent}
 for _name, _cls in BASELINES.items():
     register_agent(_name, _cls)

@@ -3,7 +3,7 @@
 ``resolved_hyperparams`` gives the algorithm's ``hyperparams`` with its ``by_task[task]``
 entries (rl-zoo style; the YAML reads them, so overrides win); ``build_model`` turns ``"lin_<x>"`` strings into linear
 schedules and activation names into torch modules, picks ``MultiInputPolicy`` for Dict
-observations, and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
+observations (or, with ``policy: set``, the set policy of agents/set_policy.py), and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
 model as a factory :class:`~agents.factory.Agent`, so it is evaluated like any baseline.
 """
 
@@ -23,11 +23,15 @@ ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 
 
 def _algos() -> dict[str, tuple[type, tuple[type, ...]]]:
+    from sb3_contrib import MaskablePPO
     from stable_baselines3 import A2C, DQN, PPO, SAC
 
     every = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+    # The imitation learners (agents/imitation.py) keep their policy in a PPO model, so
+    # their checkpoints, evaluation and RL warm starts are those of PPO.
     return {"ppo": (PPO, every), "a2c": (A2C, every), "dqn": (DQN, (spaces.Discrete,)),
-            "sac": (SAC, (spaces.Box,))}
+            "sac": (SAC, (spaces.Box,)), "maskable_ppo": (MaskablePPO, (spaces.Discrete,)),
+            "bc": (PPO, (spaces.Discrete,)), "dagger": (PPO, (spaces.Discrete,))}
 
 
 def algo_names() -> list[str]:
@@ -92,8 +96,26 @@ def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
     return out
 
 
+POLICIES = ("default", "set")     # hyperparams.policy: SB3's MLP/MultiInput, or agents/set_policy.py
+
+
 def policy_name(observation_space: spaces.Space) -> str:
     return "MultiInputPolicy" if isinstance(observation_space, spaces.Dict) else "MlpPolicy"
+
+
+def _policy(kind: str, algo: str, observation_space: spaces.Space):
+    """The policy class (or SB3 name) for ``hyperparams.policy``."""
+    if kind not in POLICIES:
+        raise ConfigError(f"agent.hyperparams.policy={kind!r} is not allowed: must be one of "
+                          f"{POLICIES}")
+    if kind == "default":
+        return policy_name(observation_space)
+    from agents.set_policy import MaskableSetPolicy, SetPolicy
+
+    if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
+        raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "
+                          f"agent.algo={algo!r}")
+    return MaskableSetPolicy if algo == "maskable_ppo" else SetPolicy
 
 
 def build_model(algo: str, hyperparams: Mapping[str, Any], env, seed: int = 0,
@@ -110,15 +132,16 @@ def build_model(algo: str, hyperparams: Mapping[str, Any], env, seed: int = 0,
         raise ConfigError(f"agent.algo={algo!r} needs a {'/'.join(a.__name__ for a in allowed)} "
                           f"action space; this env has {env.action_space}")
     hp = _materialise(dict(_plain(hyperparams)), algo)
+    policy = _policy(hp.pop("policy", "default"), algo, env.observation_space)
     if inference and "buffer_size" in hp:
         hp.update(buffer_size=1, learning_starts=0)
     try:
         with warnings.catch_warnings():
             if inference:   # rollout-size advice is about training, not about loading weights
                 warnings.simplefilter("ignore", UserWarning)
-            return cls(policy_name(env.observation_space), env, seed=seed, device="cpu",
+            return cls(policy, env, seed=seed, device="cpu",
                        verbose=0, tensorboard_log=tensorboard_log, **hp)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ConfigError(f"agent.hyperparams is not allowed for {cls.__name__}: {err}") from err
 
 

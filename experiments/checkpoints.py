@@ -99,22 +99,41 @@ def load_checkpoint(folder: str | Path, env, env_id: str | None = None):
     anything but tensors, or the checkpoint's spaces are not the env's. A checkpoint trained
     on another id than ``env_id`` with the same spaces loads with an OtherEnvWarning.
     """
-    import torch
-
     folder = Path(folder)
     meta = read_meta(folder)
     other = env_id is not None and meta.get("env_id") != env_id
-    for key, space in (("observation_space", env.observation_space),
-                       ("action_space", env.action_space)):
-        if meta.get(key) != describe_space(space):
-            trained = f" (trained on {meta.get('env_id')!r}, loaded for {env_id!r})" if other else ""
-            raise CheckpointError(f"checkpoint {folder} does not fit this env{trained}: {key} "
-                                  f"was {meta.get(key)}, the env has {describe_space(space)}")
+    _check_spaces(folder, meta, env, f" (trained on {meta.get('env_id')!r}, loaded for "
+                                     f"{env_id!r})" if other else "")
     if other:
         warnings.warn(f"checkpoint {folder} was trained on {meta.get('env_id')!r} and is played "
                       f"on {env_id!r}: the spaces are identical, the tasks may not be",
                       OtherEnvWarning, stacklevel=2)
     model = build_model(meta["algo"], meta.get("hyperparams", {}), env, seed=0, inference=True)
+    _load_state(folder, meta, model)
+    return model
+
+
+def load_weights(folder: str | Path, model) -> dict[str, Any]:
+    """Load the policy weights of checkpoint ``folder`` into ``model`` (a warm start: same
+    policy class and spaces, any algorithm, e.g. PPO from a DAgger policy); its JSON."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    _check_spaces(folder, meta, model)
+    _load_state(folder, meta, model)
+    return meta
+
+
+def _check_spaces(folder: Path, meta: dict[str, Any], env, trained: str = "") -> None:
+    for key, space in (("observation_space", env.observation_space),
+                       ("action_space", env.action_space)):
+        if meta.get(key) != describe_space(space):
+            raise CheckpointError(f"checkpoint {folder} does not fit this env{trained}: {key} "
+                                  f"was {meta.get(key)}, the env has {describe_space(space)}")
+
+
+def _load_state(folder: Path, meta: dict[str, Any], model) -> None:
+    import torch
+
     try:
         state = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
@@ -126,5 +145,5 @@ def load_checkpoint(folder: str | Path, env, env_id: str | None = None):
         model.policy.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise CheckpointError(f"{folder / WEIGHTS} does not fit a {meta['algo']} policy with "
-                              f"these hyperparameters: {str(err).splitlines()[0]}") from err
-    return model
+                              f"these hyperparameters ({type(model.policy).__name__}): "
+                              f"{str(err).splitlines()[0]}") from err

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,16 @@ def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
     """One episode of a factory-style agent (``act(obs, info)``); the episode's metrics."""
     obs, info = env.reset(seed=seed)
     agent.reset(seed)
-    total, done = 0.0, False
+    total, done, terms = 0.0, False, Counter()
     while not done:
         obs, reward, term, trunc, info = env.step(agent.act(obs, info))
         total += reward
+        terms.update(info.get("rewards", {}))
         done = term or trunc
     if task == "attribution":
-        return {k: float(v) for k, v in info["receipts"].items()}
+        from experiments.evaluate_attribution import episode_record
+
+        return episode_record(info["receipts"], terms)
     return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
 
 

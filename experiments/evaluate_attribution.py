@@ -25,7 +25,7 @@ from agents import make_agent
 from experiments.readme_tables import RESULTS
 from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict
 
 SCENARIOS = ("easy", "medium", "hard", "crowded", "produce")
@@ -44,9 +44,18 @@ def eval_seeds(n: int) -> list[int]:
     return list(range(EVAL_SEED0, EVAL_SEED0 + n))
 
 
+def episode_record(receipts: dict, rewards: dict[str, float]) -> dict[str, float]:
+    """One episode's metrics: its receipts, its ``return`` and each reward term's sum
+    (``reward_<term>``, weighted as the env's reward)."""
+    return {**{k: float(v) for k, v in receipts.items()},
+            "return": float(sum(rewards.values())),
+            **{f"reward_{k}": float(rewards.get(k, 0.0)) for k in REWARD_TERMS}}
+
+
 def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
               task: dict | None = None, store: dict | None = None) -> dict[str, list[dict]]:
-    """Receipts of every agent on every seed: ``{agent: [receipts per seed]}``.
+    """Receipts and rewards of every agent on every seed: ``{agent: [episode_record per
+    seed]}``.
 
     ``task``: AttributionConfig overrides; ``store``: sim-config overrides (as the env's).
     """
@@ -57,6 +66,7 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
     needs_oracle = [name == "oracle" for name in agent_names]
     core.reset(seeds * len(agent_names))
     out: list[dict | None] = [None] * core.B
+    sums = [dict.fromkeys(REWARD_TERMS, 0.0) for _ in range(core.B)]
     while True:
         for b in range(core.B):
             if out[b] is not None:
@@ -64,9 +74,10 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
             a = b // n
             while core.ready(b):
                 info = core.decision_info(b, oracle=needs_oracle[a])
-                core.decide(b, int(agents[a].act(None, info)))
+                for k, v in core.decide(b, int(agents[a].act(None, info))).items():
+                    sums[b][k] += v
             if core.finished(b):
-                out[b] = core.receipts(b)
+                out[b] = episode_record(core.receipts(b), sums[b])
         if all(r is not None for r in out):
             break
         core.tick()

@@ -1,6 +1,8 @@
 """Train a stable-baselines3 agent through the native vector env (Hydra app).
 
     python -m experiments.train env=attribution_hard agent=ppo seed=0
+    python -m experiments.train env=attribution_hard agent=dagger seed=0    # imitation
+    python -m experiments.train env=attribution_hard agent=ppo_dagger seed=0  # RL from DAgger
     python -m experiments.train -m agent=ppo,a2c seed=0,1 hydra/launcher=local   # in parallel
     python -m experiments.train agent=sac env=promotion_continuous train.total_timesteps=20000
 
@@ -20,6 +22,11 @@ agent's ``by_task`` entry for the env's task, the agent's defaults (conf/agent/p
 With ``train.env_workers`` > 1 (worker processes), a script that calls :func:`train`
 itself must do so under ``if __name__ == "__main__":`` (the workers start by importing the
 main module); ``python -m experiments.train`` already does.
+
+Agents with an ``imitation`` block (bc, dagger) learn from the oracle's labels
+(agents/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
+written after each round once ``train.checkpoint_every`` > 0); the others by their SB3
+algorithm. ``agent.init_from`` (a checkpoint folder) starts from its policy weights.
 """
 
 from __future__ import annotations
@@ -113,6 +120,26 @@ def bank_record(path: str | None) -> dict | None:
                               "bytes")}
 
 
+def warm_start(path: str) -> Path:
+    """``agent.init_from``: a checkpoint folder, or a run's seed folder
+    (``<out_root>/runs/<env>/<agent>/seed<k>``) holding exactly one finished run, whose final
+    checkpoint is taken."""
+    from experiments.checkpoints import META, CheckpointError
+
+    folder = Path(path)
+    if (folder / META).exists():
+        return folder
+    if (folder / "checkpoints" / "final" / META).exists():     # a run folder
+        return folder / "checkpoints" / "final"
+    done = sorted(p.parent for p in folder.glob("*/results.json")
+                  if (p.parent / "checkpoints" / "final" / META).exists())
+    if len(done) != 1:
+        raise CheckpointError(f"agent.init_from={path}: {len(done)} finished runs there "
+                              f"({', '.join(d.name for d in done) or 'none'}); give one "
+                              "checkpoint folder (train the run it starts from first)")
+    return done[0] / "checkpoints" / "final"
+
+
 def make_vec_env(cfg: DictConfig):
     """The run's SB3 VecEnv (the native vector env), with episode stats for the logs."""
     from stable_baselines3.common.vec_env import VecMonitor
@@ -126,6 +153,8 @@ def make_vec_env(cfg: DictConfig):
     n = int(cfg.train.n_envs)
     if (workers := env_workers(cfg)) != 1:
         kwargs["num_workers"] = workers
+    if cfg.agent.get("imitation") is not None:
+        kwargs["oracle_info"] = True      # the labels (the policy never sees them)
     venv = make_sb3_vec_env(cfg.env.id, n, seed=train_seed(cfg), **kwargs)
     wrapped, v = False, venv
     while isinstance(v, VecEnvWrapper):
@@ -138,7 +167,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
     from stable_baselines3.common.logger import configure
 
+    from agents.imitation import imitate
     from agents.sb3_agents import build_model, resolved_hyperparams
+    from experiments.checkpoints import load_weights
     from experiments.evaluate import evaluate_model, summarise
 
     runs.check_config(cfg)
@@ -156,19 +187,31 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     venv = make_vec_env(cfg)
     logs = out_dir / "logs"
     model = build_model(cfg.agent.algo, hp, venv, seed=int(cfg.seed))
+    if (init := cfg.agent.get("init_from")) is not None:
+        init = warm_start(init)
+        log.info("starting from the policy of %s", init)
+        load_weights(init, model)
+        init = str(init)
     model.set_logger(configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard
                                                             else [])))
     budget = {"total_timesteps": int(cfg.train.total_timesteps), "n_envs": int(cfg.train.n_envs),
               "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__,
               "bank": bank_record(env_bank(cfg))}
     meta = {"algo": cfg.agent.algo, "agent": cfg.agent.name, "env_id": cfg.env.id,
+            "init_from": init,
             "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
             "hyperparams": hp, "seed": int(cfg.seed), "train": budget}
     ckpts = out_dir / "checkpoints"
+    every = int(cfg.train.checkpoint_every)
     t0 = time.perf_counter()
-    model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
-                progress_bar=bool(cfg.train.progress_bar),
-                callback=_checkpoint_callback(int(cfg.train.checkpoint_every), ckpts, meta))
+    if (imitation := cfg.agent.get("imitation")) is not None:
+        imitate(model, venv, OmegaConf.to_container(imitation), int(cfg.train.total_timesteps),
+                seed=int(cfg.seed), on_round=lambda n: every and save_checkpoint(
+                    model, ckpts / f"step{n:09d}", meta))
+    else:
+        model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
+                    progress_bar=bool(cfg.train.progress_bar),
+                    callback=_checkpoint_callback(every, ckpts, meta))
     train_s = time.perf_counter() - t0
     venv.close()
     budget.update(steps_done=int(model.num_timesteps), wall_s=train_s,

@@ -74,3 +74,18 @@ def test_hungarian_gives_each_track_one_concurrent_event():
     nearest = make_agent("nearest", env)
     assert nearest.act(obs, info) == 0
     assert hungarian.act(obs, info) == 1
+
+
+def test_none_charges_nobody_and_scores_only_empty_baskets():
+    env = gym.make("RetailStore/Attribution-Hard-v0", **SHORT)
+    agent = make_agent("none", env)
+    obs, info = env.reset(seed=3)
+    done = False
+    while not done:
+        a = agent.act(obs, info)
+        assert a == env.unwrapped.no_one
+        obs, _, done, _, info = env.step(a)
+    rec = info["receipts"]
+    assert rec["n_items_charged"] == 0 and rec["n_items_true"] > 0
+    assert rec["exact_match_nonempty"] == 0.0
+    assert 0.0 < rec["exact_match"] < 1.0     # the empty baskets' share

@@ -141,14 +141,18 @@ def test_config_by_kwargs_and_clear_config_errors():
 
 
 def test_batched_core_matches_single_envs():
-    """Store i of a batch decides exactly what the env seeded alike decides."""
+    """Store i of a batch decides exactly what the env seeded alike decides (receipts and
+    rewards, term by term)."""
+    from experiments.evaluate import play
+
     seeds = [21, 22]
     batch = run_batch("medium", ["trajectory"], seeds, task=SHORT)["trajectory"]
     env = gym.make(ID, **SHORT)
     agent = make_agent("trajectory", env)
     for seed, expected in zip(seeds, batch, strict=True):
-        _, infos = _episode(env, agent.act, seed)
-        assert infos[-1]["receipts"] == expected
+        assert play(env, agent, seed, "attribution") == expected
+        assert expected["return"] == pytest.approx(sum(
+            v for k, v in expected.items() if k.startswith("reward_")))
 
 
 def test_oracle_beats_heuristics_beats_random():

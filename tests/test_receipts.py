@@ -114,3 +114,18 @@ def test_bad_inputs_raise():
         receipt_metrics(np.zeros((2, 3), int), np.zeros((3, 3), int), PRICE, 1, 0)
     with pytest.raises(ValueError, match="negative"):
         receipt_metrics(-np.ones((2, 3), int), np.zeros((2, 3), int), PRICE, 1, 0)
+
+
+def test_exact_match_nonempty_ignores_empty_receipts_for_empty_baskets():
+    # Three accounts: 0 took a water (charged right), 1 took nothing (empty, right),
+    # 2 took a sandwich that was never charged (wrong).
+    true = [[1, 0, 0], [0, 0, 0], [0, 1, 0]]
+    m = _score(true, [(0, 0, 1)], n_events=2)
+    assert m["exact_match"] == pytest.approx(2 / 3)
+    assert m["exact_match_nonempty"] == pytest.approx(1 / 2)    # accounts 0 and 2
+    # Charging no one at all: exact on empty baskets only, 0 on the rest.
+    assert _score(true, [], n_events=2)["exact_match_nonempty"] == 0.0
+    # A charge to an empty basket makes that receipt count (and wrong).
+    m = _score([[0, 0, 0], [0, 0, 0]], [(1, 2, 1)])
+    assert m["exact_match"] == 0.5 and m["exact_match_nonempty"] == 0.0
+    assert _score([[0, 0, 0]], [], n_events=0)["exact_match_nonempty"] == 1.0

@@ -12,6 +12,9 @@ Conventions (documented in the env card):
 - Micro-averaged over the accounts of one episode. With nothing charged,
   precision is 1 (nothing wrong was charged); with nothing to charge, recall is
   1; F1 is 1 when both are empty and the harmonic mean otherwise.
+- ``exact_match`` counts an empty receipt for an empty basket as right (charging no one
+  at all scores that share); ``exact_match_nonempty`` is exact_match over the receipts
+  with at least one true or charged item (1 when there are none).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-RECEIPT_KEYS = ("exact_match", "precision", "recall", "f1", "review_rate",
+RECEIPT_KEYS = ("exact_match", "exact_match_nonempty", "precision", "recall", "f1", "review_rate",
                 "overcharge_value", "undercharge_value")
 
 
@@ -70,10 +73,12 @@ def receipt_metrics(true_qty: np.ndarray, charged: np.ndarray, price: np.ndarray
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     n_accounts = true_qty.shape[0]
     exact = (pred == true_qty).all(axis=1)
+    nonempty = (true_qty.sum(axis=1) > 0) | (pred.sum(axis=1) > 0)
     over = np.maximum(pred - true_qty, 0) @ price
     under = np.maximum(true_qty - pred, 0) @ price
     return {
         "exact_match": float(exact.mean()) if n_accounts else 1.0,
+        "exact_match_nonempty": float(exact[nonempty].mean()) if nonempty.any() else 1.0,
         "precision": precision,
         "recall": recall,
         "f1": float(f1),

@@ -6,8 +6,10 @@ first observation of its next episode, with the last one in
 truncation from termination. The native envs reset NEXT-step, so after a done step
 this adapter calls their ``reset_done()`` at once (no extra simulation for the
 others). Per-store info dicts are built only where SB3 reads them (done stores, plus
-the named reward terms and action mask of every store), so the adapter adds no
-per-store Python work beyond that.
+the named reward terms, action mask and, with ``oracle_info=True``, oracle action of
+every store), so the adapter adds no per-store Python work beyond that. The action mask
+and oracle action describe the observation returned (for a done store, the first of
+its next episode); ``action_masks()`` returns the masks (sb3-contrib's MaskablePPO).
 
 ``make_sb3_vec_env(env_id, num_envs, seed)`` is what the training code calls.
 """
@@ -41,6 +43,7 @@ class NativeVecEnv(VecEnv):
         if seed is not None:
             self.seed(seed)
         self._actions: np.ndarray | None = None
+        self._masks: np.ndarray | None = None
 
     # --- VecEnv API ------------------------------------------------------------
     def reset(self):
@@ -48,6 +51,7 @@ class NativeVecEnv(VecEnv):
         obs, info = self.venv.reset(seed=seed)
         self._reset_seeds()
         self.reset_infos = self._store_infos(info)
+        self._masks = info.get("action_mask")
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -61,20 +65,37 @@ class NativeVecEnv(VecEnv):
             for i in np.flatnonzero(done):
                 infos[i]["terminal_observation"] = _row(obs, i)
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-            obs, _ = self.venv.reset_done()
+            obs, now = self.venv.reset_done()
+            for key in ("action_mask", "oracle_action"):
+                if key in now:
+                    info[key] = now[key]
+                    for i in np.flatnonzero(done):
+                        infos[i][key] = now[key][i]
+        self._masks = info.get("action_mask")
         return obs, rewards.astype(np.float32), done, infos
+
+    def action_masks(self) -> np.ndarray:
+        """(n_envs, n_actions) bool: the valid actions of the current observations."""
+        if self._masks is None:
+            raise RuntimeError("no action masks: call reset() first (only envs whose info has "
+                               "'action_mask', i.e. Attribution, have them)")
+        return np.asarray(self._masks, bool)
 
     def close(self) -> None:
         self.venv.close()
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        value = getattr(self, attr_name) if attr_name == "render_mode" else getattr(self.venv, attr_name)
+        own = attr_name in ("render_mode", "action_masks")
+        value = getattr(self, attr_name) if own else getattr(self.venv, attr_name)
         return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
         setattr(self.venv, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        if method_name == "action_masks":    # one row per store (MaskablePPO stacks them)
+            masks = self.action_masks()
+            return [masks[i] for i in self._get_indices(indices)]
         out = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [out for _ in self._get_indices(indices)]
 
@@ -97,9 +118,10 @@ class NativeVecEnv(VecEnv):
 
         if "rewards" in info:
             put("rewards", info["rewards"], range(self.num_envs))
-        if "action_mask" in info:
-            for i, out in enumerate(outs):
-                out["action_mask"] = info["action_mask"][i]
+        for key in ("action_mask", "oracle_action"):
+            if key in info:
+                for i, out in enumerate(outs):
+                    out[key] = info[key][i]
         for key, value in info.items():
             mask = info.get(f"_{key}")
             if isinstance(value, dict) and mask is not None:

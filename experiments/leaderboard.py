@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 MIN_SEEDS = 3          # learned agents need at least this many training seeds to be ranked
 UNLIKE = ("split", "refuse")
 COLUMNS = ("env_id", "agent", "label", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
-           "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic",
+           "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic", "labels",
            "budget")
 
 
@@ -150,6 +150,7 @@ def build_rows(records: list[dict], unlike: str = "split") -> list[dict]:
             row = {"env_id": env_id, "agent": rs[0]["agent"], "label": label,
                    "kind": rs[0]["kind"], "n": len(x), "samples": unit, "budget": _budget(rs),
                    "privileged": bool(rs[0]["config"]["agent"].get("privileged", False)),
+                   "labels": bool(rs[0]["config"]["agent"].get("privileged_labels", False)),
                    "x": x}
             row.update(summarize(x))
             env_rows.append(row)
@@ -204,8 +205,8 @@ def markdown(rows: list[dict]) -> str:
         big = max(abs(r["mean"]) for r in env_rows) > 100
         out += [f"### {env_id}", "",
                 "| agent | kind | n | score | IQM | 95% CI | normalised | norm. 95% CI | "
-                "vs best heuristic | training budget |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "vs best heuristic | privileged labels | training budget |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in env_rows:
             kind = "learned" if r["kind"] == "sb3" else (
                 "privileged" if r["privileged"] else "baseline")
@@ -214,6 +215,7 @@ def markdown(rows: list[dict]) -> str:
                 f"{_fmt(r['iqm'], big)} | [{_fmt(r['ci_low'], big)}, {_fmt(r['ci_high'], big)}] | "
                 f"{_fmt(r.get('norm_mean'), False)} | [{_fmt(r.get('norm_ci_low'), False)}, "
                 f"{_fmt(r.get('norm_ci_high'), False)}] | {r['vs_best_heuristic']} | "
+                f"{('yes' if r['labels'] else 'no') if r['kind'] == 'sb3' else ''} | "
                 f"{r['budget']} |")
         out.append("")
     return "\n".join(out)

@@ -92,7 +92,10 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
     for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
         assert (tmp_path / "lb" / name).stat().st_size > 0
-    assert "| list_price | baseline | 2 |" in (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
+    assert "| list_price | baseline | 2 |" in md and "| privileged labels |" in md
+    ppo_row = next(line for line in md.splitlines() if line.startswith("| ppo |"))
+    assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row     # no labels, live
     # the table file is what experiments.readme_tables puts between the README's markers
     from experiments.readme_tables import fill
 

@@ -311,3 +311,26 @@ def test_sharded_and_sb3_envs_replay_a_bank(banks):
     obs = venv.reset()
     assert obs["event"].shape == (2, one.single_observation_space["event"].shape[0])
     venv.step(np.array([6, 6]))
+
+
+def test_cached_bank_waits_for_a_shard_another_job_builds(tmp_path, monkeypatch):
+    """Jobs of one sweep share env.bank=auto's cache: a shard another live builder holds is
+    waited for (then built or found built), instead of failing the job."""
+    import threading
+    import time
+
+    from retail_env.bank import build as build_mod
+    from retail_env.bank import cached_bank
+
+    monkeypatch.setattr(build_mod, "LOCK_POLL_S", 0.05)
+    first = cached_bank(tmp_path, "0:1", "easy", workers=1, progress=False)
+    shutil.rmtree(first / "shard-00000")
+    lock = first / "shard-00000.lock"              # held by a live builder (this process)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename}))
+    with pytest.raises(BankError, match="being built by another builder"):
+        build_shard(first, 0)                      # an explicit build says so at once
+    threading.Timer(0.3, lock.unlink).start()      # the other job finishes
+    t0 = time.perf_counter()
+    assert cached_bank(tmp_path, "0:1", "easy", workers=1, progress=False) == first
+    assert time.perf_counter() - t0 >= 0.25        # it waited
+    assert (first / "shard-00000" / "shard.json").exists()

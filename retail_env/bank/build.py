@@ -47,6 +47,7 @@ from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.seeds import EVAL_SEEDS
 from retail_env.sim.validation import from_dict, to_dict
 
+LOCK_POLL_S = 5.0      # cached_bank: how often to look again at a shard another job builds
 OTHERS_S = 5.0          # concurrent events kept per decision (the widest window any code reads)
 # Fields of AttributionConfig that change nothing the bank stores (applied at replay).
 LIVE_FIELDS = ("reward", "review_budget", "review_credit_start", "observation")
@@ -192,8 +193,14 @@ def cached_bank(cache: str | os.PathLike, seeds: Any, scenario: str = "medium",
     cfg = task_config(scenario, **kwargs)
     world = world_config(cfg, AttributionCore(cfg, store), raw)
     out = Path(cache) / f"{scenario}-{config_hash(world)}-{seeds.start}-{seeds.stop}"
-    return build_bank(out, scenario, f"{seeds.start}:{seeds.stop}", store, raw,
-                      workers=workers, progress=progress, **kwargs)
+    while True:           # jobs of one sweep share the cache: wait for a shard another builds
+        try:
+            return build_bank(out, scenario, f"{seeds.start}:{seeds.stop}", store, raw,
+                              workers=workers, progress=progress, **kwargs)
+        except BankError as err:
+            if "being built by another builder" not in str(err):
+                raise
+            time.sleep(LOCK_POLL_S)
 
 
 def _progress(total: int, show: bool, root: Path):

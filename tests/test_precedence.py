@@ -133,3 +133,13 @@ def test_differences_name_the_keys():
     b = identity.identity(compose("train", overrides=["env=promotion_mini", "seed=3",
                                                       "train.total_timesteps=64"]), "0.1.0")
     assert identity.differences([a, b]) == ["train.total_timesteps"]
+
+
+def test_an_experiment_file_beats_the_train_defaults():
+    """train.* keys of an experiment file take effect (they are not reset by train.yaml)."""
+    smoke = compose("train", overrides=["experiment=smoke"])
+    bank = compose("train", overrides=["experiment=bench_learners"])
+    cli = compose("train", overrides=["experiment=bench_learners", "train.bank_episodes=64"])
+    assert smoke.train.tensorboard is False
+    assert bank.train.bank_episodes == 512 and bank.env.bank == "auto"
+    assert cli.train.bank_episodes == 64

@@ -120,6 +120,16 @@ def bank_record(path: str | None) -> dict | None:
                               "bytes")}
 
 
+def _shown(path: Path) -> str:
+    """``path`` as results.json records it: relative to the working directory when under it
+    (committed results hold no absolute paths)."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def warm_start(path: str) -> Path:
     """``agent.init_from``: a checkpoint folder, or a run's seed folder
     (``<out_root>/runs/<env>/<agent>/seed<k>``) holding exactly one finished run, whose final
@@ -219,8 +229,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     final = save_checkpoint(model, ckpts / "final", {**meta, "train": budget})
     log.info("trained %s on %s: %d steps in %.0f s; checkpoint %s", cfg.agent.name, cfg.env.id,
              model.num_timesteps, train_s, final)
-    out = {"train": budget, "hyperparams": hp, "checkpoint": str(final),
-           "learning_curve": str(logs / "progress.csv")}
+    out = {"train": budget, "hyperparams": hp, "checkpoint": _shown(final),
+           "learning_curve": _shown(logs / "progress.csv")}
     if cfg.train.evaluate:
         seeds = runs.eval_seeds(cfg)
         t1 = time.perf_counter()

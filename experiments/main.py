@@ -5,7 +5,8 @@
     python -m experiments.main scenario=promotion_mini 'baselines=[random,list_price,lookahead]'
 
 1. every baseline on the frozen evaluation seeds (experiments.evaluate),
-2. a short PPO training through the native vector env, evaluated on the same seeds
+2. a short training of the learned agent (default: behaviour cloning of the oracle on a
+   small episode bank of the scenario, built once), evaluated on the same seeds
    (experiments.train),
 3. the leaderboard table from the results.json files (experiments.leaderboard),
 4. one episode of the trained policy recorded with ``RecordEpisode`` and exported to MP4
@@ -76,8 +77,11 @@ def main_job(cfg: DictConfig) -> dict:
     from experiments.train import train
 
     out = Path(cfg.out_root)
-    run_cfg = _compose("train", cfg, cfg.learned, [f"train.total_timesteps={cfg.total_timesteps}",
-                                                   f"train.n_envs={cfg.n_envs}"])
+    budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]
+    run_cfg = _compose("train", cfg, cfg.learned, budget)
+    if run_cfg.env.task == "attribution" and cfg.get("bank") is not None:   # a replay bank
+        run_cfg = _compose("train", cfg, cfg.learned, [*budget, f"env.bank={cfg.bank}",
+                                                       f"train.bank_episodes={cfg.bank_episodes}"])
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     for name in cfg.baselines:

@@ -258,7 +258,7 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     from experiments.main import main_job
     cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini",
                                      "baselines=[random,list_price]", "total_timesteps=256",
-                                     "n_envs=2", "eval_set=smoke"])
+                                     "n_envs=2", "eval_set=smoke", "learned=ppo"])
     s = main_job(cfg)
     assert {"baseline random", "baseline list_price", "train+evaluate ppo", "leaderboard",
             "record + mp4", "total"} == set(s["timings_s"])
@@ -274,6 +274,19 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     assert again["video"] == s["video"] and again["table"] == s["table"]
     assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",
                                                                          "episode-0000.npz"]
+
+
+def test_main_job_on_attribution_clones_the_oracle_on_a_bank(tmp_path):
+    """The default main job's learner: bc trained on a small bank of the scenario."""
+    from experiments.main import main_job
+
+    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=attribution_easy",
+                                     "baselines=[random]", "total_timesteps=512", "n_envs=2",
+                                     "eval_set=smoke", "bank_episodes=2", "record.every=50"])
+    s = main_job(cfg)
+    assert s["train"]["bank"]["episodes"] == 2 and s["train"]["bank"]["scenario"] == "easy"
+    assert "| bc | learned | 1 |" in s["table"] and "bank of 2 episodes" in s["table"]
+    assert (tmp_path / "banks").is_dir() and s["video"]["frames"] > 1
 
 
 def test_checkpoint_plays_another_id_with_identical_spaces_with_a_warning(trained, tmp_path):

@@ -25,7 +25,7 @@ import numpy as np
 
 from retail_env.bank import outcomes as kernels
 from retail_env.bank.build import OTHERS_S, world_config
-from retail_env.bank.outcomes import decide_all, outcomes
+from retail_env.bank.outcomes import best_action, decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
@@ -260,6 +260,14 @@ class BankCore(AttributionCore):
         else:
             out = []
         return out, tuple(counts[0, K + 1 if review else min(action, K)].tolist()), bool(need[0])
+
+    def oracle_action(self, b: int) -> int:
+        """The task's ``oracle_action`` of store ``b``, compiled (``outcomes.best_action``)."""
+        rec = self.head(b)
+        if rec is None:
+            return self.K
+        counts = self._outcome_of(b, rec.d)[0][0]
+        return int(best_action(counts, rec.n_cand, bool(self.credit[b] >= 1.0), self._weights))
 
     def action_counts(self, b: int, rec: BankRecord):
         counts = [tuple(c) for c in self._outcome_of(b, rec.d)[0][0].tolist()]

@@ -179,3 +179,23 @@ def receipt_rows(charged, stores, d, account, n_cand, product, lim, out):
         b, e = stores[i], d[i]
         if n_cand[b, e] > 0:
             receipt_row(charged[b], account[b, e], n_cand[b, e], product[b, e], lim, out[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def best_action(counts, n_cand, can_review, weights):
+    """``AttributionCore.oracle_action`` from every action's (correct, over, under)
+    ``counts`` (review granted): the reward of each action summed as the Python code sums
+    its terms, the first best with its 1e-9 tie rule."""
+    K = counts.shape[0] - 2
+    best, best_r = K, -np.inf
+    for a in range(K + 2):
+        row = a if a <= K or can_review else K
+        review = a == K + 1 and can_review
+        refused = a == K + 1 and not can_review
+        empty = a < K and a >= n_cand
+        r = (weights[0] * counts[row, 0] + weights[1] * counts[row, 1]
+             + weights[2] * counts[row, 2] + weights[3] * (1.0 if review else 0.0)
+             + weights[4] * (1.0 if refused else 0.0) + weights[5] * (1.0 if empty else 0.0))
+        if r > best_r + 1e-9:
+            best, best_r = a, r
+    return best

@@ -21,7 +21,6 @@ from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameH
 from retail_env.sim.validation import from_dict, to_dict
 
 MAX_EMPTY_RESETS = 10
-_STORE0 = np.zeros(1, np.int64)   # the single env's one store, for the core's batch calls
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
 
 
@@ -94,7 +93,7 @@ class AttributionEnv(gym.Env):
         a = self._check_action(action)
         if self.core.finished(0):
             raise RuntimeError("the episode is over: call reset() before step()")
-        terms = {k: float(v[0]) for k, v in self.core.decide_batch(_STORE0, np.array([a])).items()}
+        terms = self.core.decide(0, a)
         self._right += self.core.recent[0][-1][1] != WRONG
         self._actions.append(a)
         self._advance()

@@ -122,8 +122,9 @@ def summary(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--scenarios", default="hard,medium,crowded")
-    ap.add_argument("--episodes", type=int, default=5)
+    ap.add_argument("--scenarios", default="hard,medium,crowded",
+                    help="comma-separated sim presets to play")
+    ap.add_argument("--episodes", type=int, default=5, help="frozen seeds per scenario")
     ap.add_argument("--weights", action="append", default=None,
                     help="reward weights to check, e.g. overcharge=-1 (repeatable)")
     ap.add_argument("--out", default=str(RESULTS / "reward_ranking"),

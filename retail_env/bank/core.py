@@ -87,9 +87,7 @@ class _Ledger:
     def grow(self, A: int) -> None:
         for name in ("seen", "true", "ceiling"):
             old = getattr(self, name)
-            new = np.zeros((A, *old.shape[1:]), old.dtype)
-            new[:len(old)] = old
-            setattr(self, name, new)
+            setattr(self, name, _grown(old, (A, *old.shape[1:]), old.dtype))
 
 
 class BankCore(AttributionCore):
@@ -158,35 +156,19 @@ class BankCore(AttributionCore):
         B, L = self.B, max(ep.n, 1)
         if not self.buf or self.buf["index"].shape[1] < L:
             L = max(L, 2 * (self.buf["index"].shape[1] if self.buf else 0))
-            for k in SLOTS:
-                col = ep.cols[k]
-                old = self.buf.get(k)
-                new = np.zeros((B, L, *col.shape[1:]), col.dtype)
-                if old is not None:
-                    new[:, :old.shape[1]] = old
-                self.buf[k] = new
-            for k in RAW_SLOTS if self.raw else ():
-                col = ep.shard.raw_cols[k]
-                old = self.raw_buf.get(k)
-                new = np.zeros((B, L, *col.shape[1:]), col.dtype)
-                if old is not None:
-                    new[:, :old.shape[1]] = old
-                self.raw_buf[k] = new
-        T = ep.truth_width()
-        if "truth" not in self.buf or self.buf["truth"].shape[1:3] != (self.buf["index"].shape[1],
-                                                                      max(T, self.buf["truth"].shape[2])):
-            old = self.buf.get("truth")
-            new = np.zeros((B, self.buf["index"].shape[1], max(T, 1 if old is None else
-                                                                old.shape[2]), 3), np.int64)
-            if old is not None:
-                new[:, :old.shape[1], :old.shape[2]] = old
-            self.buf["truth"] = new
+            for bufs, cols, keys in ((self.buf, ep.cols, SLOTS),
+                                     (self.raw_buf, ep.shard.raw_cols, RAW_SLOTS if self.raw else ())):
+                for k in keys:
+                    bufs[k] = _grown(bufs.get(k), (B, L, *cols[k].shape[1:]), cols[k].dtype)
+        L = self.buf["index"].shape[1]
+        old = self.buf.get("truth")
+        T = max(ep.truth_width(), 1 if old is None else old.shape[2])
+        if old is None or old.shape[1:3] != (L, T):
+            self.buf["truth"] = _grown(old, (B, L, T, 3), np.int64)
         A = ep.max_account + 1
         if A > self.charged.shape[1]:
             A = max(A, 2 * self.charged.shape[1])
-            new = np.zeros((B, A, self.N), np.int64)
-            new[:, :self.charged.shape[1]] = self.charged
-            self.charged = new
+            self.charged = _grown(self.charged, (B, A, self.N), np.int64)
             for led in self.ledgers:
                 if led is not None:
                     led.grow(A)
@@ -393,3 +375,11 @@ class BankCore(AttributionCore):
             for (_, cf), rc in zip(out, live, strict=True):
                 cf[:, CF_RECEIPT] = rc
         return out
+
+
+def _grown(old: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
+    """A zero array of ``shape`` holding ``old`` (None: nothing) in its leading corner."""
+    new = np.zeros(shape, dtype)
+    if old is not None:
+        new[tuple(slice(0, n) for n in old.shape)] = old
+    return new

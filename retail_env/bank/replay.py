@@ -30,7 +30,6 @@ from retail_env.bank.store import (
     shard_name,
 )
 from retail_env.envs.seeds import is_eval_seed
-from retail_env.sim.state import PICK  # noqa: F401  (truth kinds documented there)
 
 
 class Bank:

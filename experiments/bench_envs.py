@@ -221,7 +221,9 @@ def _spread(r: dict, key: str, fmt: str, unit: str = "") -> str:
 
 
 def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs) -> dict:
-    """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait).
+    """Wall time of ``PPO.learn`` and the part spent in the env (reset + step_wait), and
+    the same in CPU time of the learning thread (steadier on a busy machine; not for
+    sharded envs, whose work is in other processes).
 
     PPO is built as training builds it: ``conf/agent/ppo.yaml`` with ``by_task[task]``.
     """
@@ -233,30 +235,40 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     class Timed(VecEnvWrapper):
-        spent = 0.0
+        spent = cpu = 0.0
+
+        def _timed(self, call):
+            t, c = time.perf_counter(), time.thread_time()
+            out = call()
+            Timed.spent += time.perf_counter() - t
+            Timed.cpu += time.thread_time() - c
+            return out
 
         def reset(self):
-            t = time.perf_counter()
-            obs = self.venv.reset()
-            Timed.spent += time.perf_counter() - t
-            return obs
+            return self._timed(self.venv.reset)
 
         def step_wait(self):
-            t = time.perf_counter()
-            out = self.venv.step_wait()
-            Timed.spent += time.perf_counter() - t
-            return out
+            return self._timed(self.venv.step_wait)
 
     torch.set_num_threads(1)
     venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
     hp = resolved_hyperparams(OmegaConf.to_container(OmegaConf.load(PPO_CONF)), task)
     model = build_model("ppo", hp, venv, seed=0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     model.learn(total)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    in_process = env_kwargs.get("num_workers", 1) in (None, 1)
     return {"env_s": Timed.spent, "learn_s": wall, "env_share": Timed.spent / wall,
+            "env_cpu_share": Timed.cpu / cpu if in_process else None,
             "timesteps": int(model.num_timesteps), "sps": model.num_timesteps / wall,
             "n_envs": n_envs, "hyperparams": hp}
+
+
+def median_run(runs: list[dict], key: str) -> dict:
+    """The run with the median ``key`` (the lower middle of an even count), with every
+    run's ``key`` in its ``runs`` (``_spread`` shows their range)."""
+    pick = sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2]
+    return {**pick, "runs": [{key: r[key]} for r in runs]} if len(runs) > 1 else pick
 
 
 def table(res: dict) -> str:
@@ -284,8 +296,12 @@ def table(res: dict) -> str:
         lines.append(f"| attribution, {name}: store-ticks per decision (batch ticks per step) | "
                      f"{r['store_ticks_per_decision']:.1f} ({r['batch_ticks_per_step']:.0f}) | | |")
     for name, r in res["ppo"].items():
-        lines.append(f"| PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
-                     f"{r['sps']:,.0f} steps/s) | {100 * r['env_share']:.1f} % | | < 10 % |")
+        cpu = "" if r.get("env_cpu_share") is None else f"{100 * r['env_cpu_share']:.1f} %"
+        pct = {**r, "env_share": 100 * r["env_share"],
+               "runs": [{"env_share": 100 * x["env_share"]} for x in r.get("runs", [])]}
+        cells = [f"PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
+                 f"{r['sps']:,.0f} steps/s)", _spread(pct, "env_share", ".1f", " %"), cpu, "< 10 %"]
+        lines.append(("| " + " | ".join(cells) + " |").replace("|  |", "| |"))
     lines.append("")
     reps = res.get("repeats", 1)
     lines.append(f"`python -m experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
@@ -357,19 +373,17 @@ def main(argv=None) -> dict:
                         for name, kind, n in VARIANTS if name in ("single", "native 64")}
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
-    # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too.
-    res["ppo"] = {
-        "promotion, 64 envs": ppo_env_share(PROMOTION, "promotion", 64,
-                                            16384 if args.quick else 65536),
-        "attribution, 64 envs": ppo_env_share(ATTRIBUTION, "attribution", 64,
-                                              16384 if args.quick else 32768),
-        "attribution, 64 envs, 2 workers": ppo_env_share(ATTRIBUTION, "attribution", 64,
-                                                         16384 if args.quick else 32768,
-                                                         **WORKERS),
-        "attribution, 64 envs, banked": ppo_env_share(ATTRIBUTION, "attribution", 64,
-                                                      16384 if args.quick else 32768,
-                                                      bank=bank, **short),
-    }
+    # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too;
+    # each figure is the median run of ``reps`` (the range of the env shares beside it).
+    n = 16384 if args.quick else 32768
+    ppo = {"promotion, 64 envs": (PROMOTION, "promotion", 64, 16384 if args.quick else 65536, {}),
+           "attribution, 64 envs": (ATTRIBUTION, "attribution", 64, n, {}),
+           "attribution, 64 envs, 2 workers": (ATTRIBUTION, "attribution", 64, n, WORKERS),
+           "attribution, 64 envs, banked": (ATTRIBUTION, "attribution", 64, n,
+                                            {"bank": bank, **short})}
+    res["ppo"] = {name: median_run([ppo_env_share(*a[:4], **a[4]) for _ in range(reps)],
+                                   "env_share")
+                  for name, a in ppo.items()}
     res["load"] = load_note()
     md = table(res)
     print(md)

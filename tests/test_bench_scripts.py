@@ -39,7 +39,11 @@ def test_bench_envs_table_reports_ratios_against_targets():
             "native 1024": {"per_s": 50.0, "per_cpu_s": 60.0}}
     ppo = {"env_share": 0.25, "timesteps": 64, "sps": 100.0}
     res = {"quick": True, "seconds": 2.0, "load": "load average 1.00", "simulator": {"1": sim},
-           "attribution": task, "promotion": task, "ppo": {"promotion, 64 envs": ppo},
+           "attribution": task, "promotion": task,
+           "ppo": {"promotion, 64 envs": ppo,
+                   "attribution, 64 envs, banked": bench_envs.median_run(
+                       [{**ppo, "env_share": x, "env_cpu_share": x / 2} for x in (0.3, 0.1, 0.2)],
+                       "env_share")},
            "breakdown": {"native 64": {"ms_per_decision": 1.25, "sim_ms": 0.75, "rest_ms": 0.5,
                                        "store_ticks_per_decision": 54.04,
                                        "batch_ticks_per_step": 106.2}}}
@@ -49,6 +53,7 @@ def test_bench_envs_table_reports_ratios_against_targets():
     assert "| attribution: native 64, 2 workers / SyncVectorEnv 64 | 25.0x | 7.5x | >= 10x |" in md
     assert "| promotion: native 64, 2 workers" not in md
     assert "| 25.0 % | | < 10 % |" in md and "--quick" in md and "load average 1.00" in md
+    assert "banked (64 steps, 100 steps/s) | 20.0 % (10.0-30.0 %) | 10.0 % | < 10 % |" in md
     assert "Attribution timed over whole episodes" in md and "the rest 2 s per figure" in md
     assert "| attribution, native 64: ms per decision = simulator + rest of env | 1.25 = 0.75 + 0.50 |" in md
     assert "| attribution, native 64: store-ticks per decision (batch ticks per step) | 54.0 (106) |" in md

@@ -25,6 +25,7 @@ import numpy as np
 
 from retail_env.bank import outcomes as kernels
 from retail_env.bank.build import OTHERS_S, world_config
+from retail_env.bank.heads import masks_into
 from retail_env.bank.outcomes import best_action, decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
@@ -64,28 +65,33 @@ class _Ledger:
     """Store ``b``'s books: ``charged`` is its slice of the core's (B, A, N) array."""
 
     def __init__(self, core: BankCore, b: int, ep: Episode):
-        self.core, self.b = core, b
+        self.core, self.b, self.n = core, b, ep.n
         A, N = core.charged.shape[1:]
         self.seen = np.zeros(A, bool)
         self.true = np.zeros((A, N), np.int64)
-        self.ceiling = np.zeros((A, N), np.int64)
         self.seen[ep.seen] = True
-        for a, p, q in ep.true:
-            self.true[a, p] += q
-        t = core.buf["truth"][b, :ep.n].reshape(-1, 3)
-        t = t[(t[:, 0] >= 0) & (t[:, 2] != 0)]
-        np.add.at(self.ceiling, (t[:, 0], t[:, 1]), t[:, 2])
+        np.add.at(self.true, (ep.true[0], ep.true[1]), ep.true[2])
 
     @property
     def charged(self) -> np.ndarray:
         return self.core.charged[self.b]
+
+    @property
+    def ceiling(self) -> np.ndarray:
+        """The receipts had every event been reviewed, from the episode's truth lines (still
+        in the slot buffer when its metrics are computed, at its end)."""
+        c = np.zeros_like(self.true)
+        t = self.core.buf["truth"][self.b, :self.n].reshape(-1, 3)
+        t = t[(t[:, 0] >= 0) & (t[:, 2] != 0)]
+        np.add.at(c, (t[:, 0], t[:, 1]), t[:, 2])
+        return c
 
     def fit(self, account: Sequence[int]) -> None:
         if len(account) and max(account) >= len(self.seen):
             raise BankError(f"account {max(account)} is beyond the episode's books")
 
     def grow(self, A: int) -> None:
-        for name in ("seen", "true", "ceiling"):
+        for name in ("seen", "true"):
             old = getattr(self, name)
             setattr(self, name, _grown(old, (A, *old.shape[1:]), old.dtype))
 
@@ -137,7 +143,7 @@ class BankCore(AttributionCore):
             self.pos[b], self.n[b], self.t_finish[b] = 0, ep.n, ep.t_finish
             for k in SLOTS:
                 self.buf[k][b, :ep.n] = ep.cols[k]
-            self.buf["truth"][b, :ep.n] = ep.truth_arrays(self.buf["truth"].shape[2])
+            ep.truth_into(self.buf["truth"][b])
             for k in RAW_SLOTS if self.raw else ():
                 self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]
             self.charged[b] = 0
@@ -284,12 +290,6 @@ class BankCore(AttributionCore):
         """Decision ticks are banked (set as each event becomes current)."""
 
     # --- the batch interface (the envs' steps) ---------------------------------
-    def _rows(self, stores: np.ndarray, key: str) -> np.ndarray:
-        """Column ``key`` of each store's head event (a finished store's last slot: the
-        callers mask finished stores)."""
-        buf = self.buf[key]
-        return buf[stores, np.minimum(self.pos[stores], buf.shape[1] - 1)]
-
     def decide_batch(self, stores: np.ndarray, actions: np.ndarray) -> dict[str, np.ndarray]:
         """``decide`` for every store at once, compiled (``outcomes.decide_all``); one store
         (the single env) goes through the per-store code. Decisions taken here are not
@@ -310,18 +310,18 @@ class BankCore(AttributionCore):
         return dict(zip(REWARD_TERMS, terms.T, strict=True))
 
     def event_indices(self, stores) -> np.ndarray:
-        stores = np.asarray(stores)
-        live = self.pos[stores] < self.n[stores]
-        return np.where(live, self._rows(stores, "index"), -1).astype(np.int64)
+        return self.heads(stores)[1]
 
     def action_masks(self, stores) -> np.ndarray:
-        stores = np.asarray(stores)
-        n = np.where(self.pos[stores] < self.n[stores], self._rows(stores, "n_cand"), 0)
-        m = np.zeros((len(stores), self.K + 2), np.int8)
-        m[:, :self.K] = np.arange(self.K) < n[:, None]
-        m[:, self.K] = 1
-        m[:, self.K + 1] = self.credit[stores] >= 1.0
-        return m
+        return self.heads(stores)[0]
+
+    def heads(self, stores) -> tuple[np.ndarray, np.ndarray]:
+        """(action masks, event indices) of ``stores``' head events (``heads.masks_into``)."""
+        s = np.asarray(stores, np.int64)
+        mask, index = np.empty((len(s), self.K + 2), np.int8), np.empty(len(s), np.int64)
+        masks_into(s, self.pos, self.n, self.buf["n_cand"], self.buf["index"], self.credit,
+                   mask, index)
+        return mask, index
 
     def oracle_actions(self, stores) -> np.ndarray:
         """``oracle_action`` of every store at once (the live loop's float sums, in its

@@ -15,8 +15,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from retail_env.envs.receipt_kernel import receipt_row
-
 
 @numba.njit(cache=True, nogil=True)
 def _line(charged, account, product, dw, unit_w):
@@ -169,16 +167,6 @@ def decide_all(charged, stores, d, actions, account, n_cand, product, dw, truth,
         terms[i, 5] = weights[5] * (1.0 if empty else 0.0)
         right = counts[col, 1] == 0 and counts[col, 2] == 0
         outcome[i] = 3 if granted else (1 if right else 2)
-
-
-@numba.njit(cache=True, nogil=True)
-def receipt_rows(charged, stores, d, account, n_cand, product, lim, out):
-    """``observations.receipt_columns`` of decision ``d[i]`` of each store ``stores[i]``
-    from the slot buffers, into ``out[i]`` (zeros where no candidate)."""
-    for i in range(stores.shape[0]):
-        b, e = stores[i], d[i]
-        if n_cand[b, e] > 0:
-            receipt_row(charged[b], account[b, e], n_cand[b, e], product[b, e], lim, out[i])
 
 
 @numba.njit(cache=True, nogil=True)

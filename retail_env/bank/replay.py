@@ -17,6 +17,7 @@ import numpy as np
 
 import retail_env
 from retail_env.bank.build import STATIC_STATS
+from retail_env.bank.heads import ragged_into
 from retail_env.bank.store import (
     FILES,
     MANIFEST,
@@ -53,6 +54,7 @@ class Bank:
         lo, hi = m["seeds"]
         self.lo, self.hi, self.size = lo, hi, m["shard_size"]
         self._shards: dict[int, _Shard] = {}
+        self._seeds: np.ndarray | None = None
         self._built = sorted(i for i in range(m["n_shards"])
                              if (self.path / shard_name(i) / "shard.json").exists())
         if not self._built:
@@ -66,10 +68,13 @@ class Bank:
 
     # --- seeds --------------------------------------------------------------
     def seeds(self) -> np.ndarray:
-        """Every episode seed the bank holds (finished shards only)."""
-        return np.concatenate([np.arange(self.lo + i * self.size,
-                                         min(self.hi, self.lo + (i + 1) * self.size))
-                               for i in self._built])
+        """Every episode seed the bank holds (finished shards only; read-only)."""
+        if self._seeds is None:
+            self._seeds = np.concatenate([np.arange(self.lo + i * self.size,
+                                                    min(self.hi, self.lo + (i + 1) * self.size))
+                                          for i in self._built])
+            self._seeds.flags.writeable = False
+        return self._seeds
 
     def draw_seeds(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` of the bank's seeds, uniformly (a training draw: the live env's
@@ -160,8 +165,9 @@ class Episode:
         self.cols = {k: v[f:f + n] for k, v in shard.cols.items()}
         self.t_finish = int(shard.t_finish[j])
         off, seen = shard.seen
-        self.seen = seen[off[j]:off[j + 1]].tolist()
-        self.true = _ragged_rows(shard.true, j, 1)[0]
+        self.seen = seen[off[j]:off[j + 1]]
+        (off, acc), (_, prod), (_, qty) = shard.true
+        self.true = tuple(v[off[j]:off[j + 1]] for v in (acc, prod, qty))   # what left the store
         self.stats = {k: int(v[j]) for k, v in shard.stats.items()}
         self.max_account = int(shard.max_account[j])
         self._lists: dict | None = None
@@ -179,18 +185,11 @@ class Episode:
             self._truths = _ragged_rows(self.shard.truth, self.first, self.n)
         return self._truths
 
-    def truth_arrays(self, width: int) -> np.ndarray:
-        """(n, width, 3) truth lines (account, product, signed qty) of every decision,
-        padded with qty 0."""
+    def truth_into(self, out: np.ndarray) -> None:
+        """Write every decision's truth lines (account, product, signed qty) into ``out``
+        (n, width, 3), padded with qty 0 (``heads.ragged_into``)."""
         (off, acc), (_, prod), (_, qty) = self.shard.truth
-        o = off[self.first:self.first + self.n + 1].astype(np.int64)
-        out = np.zeros((self.n, width, 3), np.int64)
-        counts = np.diff(o)
-        row = np.repeat(np.arange(self.n), counts)
-        col = np.arange(o[-1] - o[0]) - np.repeat(o[:-1] - o[0], counts)
-        sl = slice(o[0], o[-1])
-        out[row, col, 0], out[row, col, 1], out[row, col, 2] = acc[sl], prod[sl], qty[sl]
-        return out
+        ragged_into(off, self.first, self.n, acc, prod, qty, out)
 
     def truth_width(self) -> int:
         off = self.shard.truth[0][0]

@@ -568,6 +568,10 @@ class AttributionCore:
         """Each store's head event index (-1: finished)."""
         return np.array([-1 if (r := self.head(b)) is None else r.index for b in stores], np.int64)
 
+    def heads(self, stores) -> tuple[np.ndarray, np.ndarray]:
+        """``action_masks`` and ``event_indices`` of ``stores`` (the vector env's info)."""
+        return self.action_masks(stores), self.event_indices(stores)
+
     def oracle_actions(self, stores) -> np.ndarray:
         return np.array([self.oracle_action(b) for b in stores], np.int64)
 

@@ -374,6 +374,8 @@ class AttributionVectorEnv(VectorEnv):
     def restart(self, which: np.ndarray, seeds: Sequence[int] | None) -> None:
         idx = np.flatnonzero(which)
         if seeds is None:               # drawn after the actions were checked, as before
+            if not len(idx):            # (drawing none would not move np_random either)
+                return
             seeds = self.core.draw_seeds(self.np_random, len(idx))
         if len(idx) != len(seeds):
             raise ValueError(f"{len(idx)} stores restart but {len(seeds)} seeds were given")
@@ -410,6 +412,9 @@ class AttributionVectorEnv(VectorEnv):
     def _observe(self, which: np.ndarray) -> dict[str, np.ndarray]:
         """Refresh the observation of stores ``which`` (blank if finished) and return the batch's."""
         core, buf = self.core, self._obs_buf
+        if hasattr(self._obs, "observe_into"):          # a bank replay, compiled
+            self._obs.observe_into(np.flatnonzero(which), buf)
+            return {k: v.copy() for k, v in buf.items()}
         finished = core.finished_mask()
         live = np.flatnonzero(which & ~finished).tolist()
         with contextlib.ExitStack() as stack:
@@ -424,20 +429,22 @@ class AttributionVectorEnv(VectorEnv):
 
     def _info(self, terms: dict | None, terminated: np.ndarray) -> dict[str, Any]:
         core, B = self.core, self.num_envs
+        mask, index = core.heads(range(B))
         info: dict[str, Any] = {
             "rewards": terms or {k: np.zeros(B) for k in REWARD_TERMS},
-            "action_mask": core.action_masks(range(B)),
-            "event_index": core.event_indices(range(B)),
+            "action_mask": mask,
+            "event_index": index,
             "time_s": core.dec_tick / core.hz,
             "review_credit": core.credit.copy(),
         }
         if self.oracle_info:
             info["oracle_action"] = core.oracle_actions(range(B))
         if terminated.any():
-            rows = {int(b): core.receipts(int(b)) for b in np.flatnonzero(terminated)}
-            keys = next(iter(rows.values())).keys()
-            info["receipts"] = {k: np.array([rows[b][k] if b in rows else 0.0 for b in range(B)])
-                                for k in keys}
+            receipts: dict[str, np.ndarray] = {}
+            for b in np.flatnonzero(terminated).tolist():
+                for k, v in core.receipts(b).items():
+                    receipts.setdefault(k, np.zeros(B))[b] = v
+            info["receipts"] = receipts
             info["_receipts"] = terminated.copy()
         return info
 

@@ -324,25 +324,29 @@ class RawObservation(ObservationType):
                 "track_seen": seen, "event": np.clip(ev, -LIM, LIM), "mask": self.mask(recs)}
 
 
-def banked_features(core, stores: np.ndarray) -> dict[str, np.ndarray]:
+def banked_features(core, stores: np.ndarray, out: dict[str, np.ndarray] | None = None,
+                    rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``features`` of the head events of ``stores`` of a bank replay
-    (``retail_env.bank.core.BankCore``, none finished): the banked rows, with the
-    decision-dependent columns computed from the replay's arrays as the live functions
-    compute them (``review_columns``, ``receipt_row``), for all stores at once."""
-    st, K = core.stat, core.K
-    d = core.pos[stores]
-    ev = core.buf["event"][stores, d]
-    ev[:, EV_REVIEW] = review_cols(core.credit[stores], st[stores, 1], st[stores, 0])
-    cand = core.buf["candidates"][stores, d]
-    from retail_env.bank.outcomes import receipt_rows
+    (``retail_env.bank.core.BankCore``; a finished store's row is blank): the banked rows,
+    with the decision-dependent columns computed from the replay's arrays as the live
+    functions compute them (``review_columns``, ``receipt_row``), for all stores at once
+    in one compiled call. Written into rows ``rows`` of ``out`` when given (the vector
+    env's buffers), else into new arrays."""
+    from retail_env.bank.heads import features_into
 
-    rc = np.zeros((len(stores), K, 2))
+    stores = np.asarray(stores, np.int64)
+    if out is None:
+        R, K = len(stores), core.K
+        out = {"event": np.zeros((R, len(EVENT_FEATURES)), np.float32),
+               "candidates": np.zeros((R, K, len(CANDIDATE_FEATURES)), np.float32),
+               "mask": np.zeros((R, K), np.float32)}
+        rows = np.arange(R)
     buf = core.buf
-    receipt_rows(core.charged, stores, d, buf["cand_account"], buf["n_cand"], buf["product"],
-                 LIM, rc)
-    cand[:, :, CF_RECEIPT] = rc
-    mask = (np.arange(K) < buf["n_cand"][stores, d][:, None]).astype(np.float32)
-    return {"event": ev, "candidates": cand, "mask": mask}
+    features_into(stores, rows, core.pos, core.n, buf["event"], buf["candidates"],
+                  buf["n_cand"], buf["cand_account"], buf["product"], core.charged, core.credit,
+                  core.stat, LIM, EV_REVIEW.start, CF_RECEIPT.start, out["event"],
+                  out["candidates"], out["mask"])
+    return out
 
 
 def banked_row(core, b: int) -> dict[str, np.ndarray]:
@@ -389,6 +393,10 @@ class BankFeaturesObservation(_Banked, FeaturesObservation):
 
     def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
         return banked_features(self.core, stores)
+
+    def observe_into(self, stores: np.ndarray, buf: dict[str, np.ndarray]) -> None:
+        """Refresh rows ``stores`` of the vector env's buffers ``buf`` (blank if finished)."""
+        banked_features(self.core, stores, buf, stores)
 
 
 class BankRawObservation(_Banked, RawObservation):

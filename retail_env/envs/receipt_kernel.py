@@ -21,3 +21,36 @@ def receipt_row(charged, account, n, product, lim, out):
             items += max(charged[a, p], 0)
         out[k, 0] = min(max(items / 10.0, -lim), lim)
         out[k, 1] = min(max(max(charged[a, product], 0) / 5.0, -lim), lim)
+
+
+@numba.njit(cache=True, nogil=True)
+def tally(true_qty, pred, price):
+    """One pass over an episode's (A, N) true and printed receipts for
+    ``receipts.receipt_metrics``: items right / charged / true, accounts exactly right,
+    non-empty, exactly right and non-empty, and the over- and undercharged value (each
+    account's lines summed in product order, then the accounts in order)."""
+    tp = n_pred = n_true = exact = nonempty = exact_nonempty = 0
+    over = under = 0.0
+    for a in range(true_qty.shape[0]):
+        same, t_sum, p_sum = True, 0, 0
+        row_over = row_under = 0.0
+        for p in range(true_qty.shape[1]):
+            t, c = true_qty[a, p], pred[a, p]
+            tp += min(t, c)
+            t_sum += t
+            p_sum += c
+            if c > t:
+                row_over += (c - t) * price[p]
+                same = False
+            elif t > c:
+                row_under += (t - c) * price[p]
+                same = False
+        n_true += t_sum
+        n_pred += p_sum
+        over += row_over
+        under += row_under
+        ne = t_sum > 0 or p_sum > 0
+        exact += same
+        nonempty += ne
+        exact_nonempty += same and ne
+    return tp, n_pred, n_true, exact, nonempty, exact_nonempty, over, under

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from retail_env.envs.receipt_kernel import tally
+
 RECEIPT_KEYS = ("exact_match", "exact_match_nonempty", "precision", "recall", "f1", "review_rate",
                 "overcharge_value", "undercharge_value")
 
@@ -66,25 +68,20 @@ def receipt_metrics(true_qty: np.ndarray, charged: np.ndarray, price: np.ndarray
     if (true_qty < 0).any():
         raise ValueError("true baskets hold negative quantities")
     price = np.asarray(price, dtype=np.float64)
-    tp = np.minimum(true_qty, pred).sum()
-    n_pred, n_true = pred.sum(), true_qty.sum()
+    tp, n_pred, n_true, exact, nonempty, exact_nonempty, over, under = tally(true_qty, pred, price)
     precision = float(tp / n_pred) if n_pred > 0 else 1.0
     recall = float(tp / n_true) if n_true > 0 else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     n_accounts = true_qty.shape[0]
-    exact = (pred == true_qty).all(axis=1)
-    nonempty = (true_qty.sum(axis=1) > 0) | (pred.sum(axis=1) > 0)
-    over = np.maximum(pred - true_qty, 0) @ price
-    under = np.maximum(true_qty - pred, 0) @ price
     return {
-        "exact_match": float(exact.mean()) if n_accounts else 1.0,
-        "exact_match_nonempty": float(exact[nonempty].mean()) if nonempty.any() else 1.0,
+        "exact_match": exact / n_accounts if n_accounts else 1.0,
+        "exact_match_nonempty": exact_nonempty / nonempty if nonempty else 1.0,
         "precision": precision,
         "recall": recall,
         "f1": float(f1),
         "review_rate": float(n_reviews / n_events) if n_events else 0.0,
-        "overcharge_value": float(over.sum()),
-        "undercharge_value": float(under.sum()),
+        "overcharge_value": float(over),
+        "undercharge_value": float(under),
         "n_receipts": float(n_accounts),
         "n_items_true": float(n_true),
         "n_items_charged": float(n_pred),

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mkdocs.structure.files import File, Files
-
 ROOT = Path(__file__).resolve().parent.parent
 SERVED = {   # site folder -> repository folder of .png files
     "img": ROOT / "experiments" / "screenshots",
@@ -20,8 +18,10 @@ SERVED = {   # site folder -> repository folder of .png files
 }
 
 
-def on_files(files: Files, config) -> Files:
+def on_files(files, config):
     """Add every served picture as a docs file (a missing one fails the links check)."""
+    from mkdocs.structure.files import File  # only the docs extra has mkdocs
+
     for site, folder in SERVED.items():
         for png in sorted(folder.glob("*.png")) + sorted(folder.glob("*/*.png")):
             uri = f"{site}/{png.relative_to(folder).as_posix()}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVED = {   # site folder -> repository folder of .png files
+SERVED = {  # site folder -> repository folder of .png files
     "img": ROOT / "experiments" / "screenshots",
     "img/leaderboard": ROOT / "experiments" / "results" / "leaderboard",
 }

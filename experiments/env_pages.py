@@ -37,8 +37,8 @@ from retail_env.sim.validation import _allowed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "envs"
-FRAMES = ROOT / "experiments" / "screenshots" / "envs"   # served as img/envs/ (docs hook)
-FRAME_STEPS = 40    # steps of a seeded run before the picture
+FRAMES = ROOT / "experiments" / "screenshots" / "envs"  # served as img/envs/ (docs hook)
+FRAME_STEPS = 40  # steps of a seeded run before the picture
 
 # What each id is for and what makes it hard (not in the code). One entry per id.
 HARD = {
@@ -80,20 +80,23 @@ HARD = {
 
 # Version history of each id (not in the code). One entry per id.
 ATTRIBUTION_V0 = "`-v0`: the first release of the Attribution task."
-PROMOTION_V1 = ("`-v1`: end-caps need a shelf discount of at least `endcap_min_depth` (20 %) "
-                "offered to everyone; replenishment forecasts demand at the prices in force; "
-                "rewards are profit x 0.001; `max_episode_steps` is set. `-v0` (the old "
-                "economics, rewards in dollars) is retired: its results cannot be reproduced "
-                "on v1, and `gym.make` of a `-v0` id names this id. See the "
-                "[changelog](../changelog.md).")
-VERSIONS = {env_id: ATTRIBUTION_V0 if "Attribution" in env_id else PROMOTION_V1
-            for env_id, _, _ in ENV_SPECS}
+PROMOTION_V1 = (
+    "`-v1`: end-caps need a shelf discount of at least `endcap_min_depth` (20 %) "
+    "offered to everyone; replenishment forecasts demand at the prices in force; "
+    "rewards are profit x 0.001; `max_episode_steps` is set. `-v0` (the old "
+    "economics, rewards in dollars) is retired: its results cannot be reproduced "
+    "on v1, and `gym.make` of a `-v0` id names this id. See the "
+    "[changelog](../changelog.md)."
+)
+VERSIONS = {
+    env_id: ATTRIBUTION_V0 if "Attribution" in env_id else PROMOTION_V1
+    for env_id, _, _ in ENV_SPECS
+}
 
-INFO = {   # every info key an env returns, and what it holds
+INFO = {  # every info key an env returns, and what it holds
     "action_mask": "1 for the actions allowed now: real candidates, no one, review while "
-                   "the budget allows",
-    "oracle_action": "the best action given the truth (the oracle baseline's view; "
-                     "privileged)",
+    "the budget allows",
+    "oracle_action": "the best action given the truth (the oracle baseline's view; privileged)",
     "event_index": "index of the event being decided in this episode",
     "time_s": "store time of the decision (s)",
     "review_credit": "reviews the budget allows now",
@@ -105,11 +108,16 @@ INFO = {   # every info key an env returns, and what it holds
     "episode_kpis": "the KPIs of the episode so far",
 }
 
-METRICS = {   # end-of-episode metrics of each task and what they mean
-    "attribution": ("`info[\"receipts\"]` at the end of an episode, computed against the true "
-                    "baskets (not the reward)", RECEIPT_KEYS),
-    "promotion": ("`info[\"kpis\"]` each period and `info[\"episode_kpis\"]` for the episode "
-                  "so far", None),
+METRICS = {  # end-of-episode metrics of each task and what they mean
+    "attribution": (
+        '`info["receipts"]` at the end of an episode, computed against the true '
+        "baskets (not the reward)",
+        RECEIPT_KEYS,
+    ),
+    "promotion": (
+        '`info["kpis"]` each period and `info["episode_kpis"]` for the episode so far',
+        None,
+    ),
 }
 
 TASK_PAGE = {"attribution": "../tasks/attribution.md", "promotion": "../tasks/promotion.md"}
@@ -134,8 +142,9 @@ def _space_rows(space: spaces.Space) -> list[str]:
             bounds = f"[{lo:g}, {hi:g}]"
         else:
             bounds = ""
-        rows.append(f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape)} | "
-                    f"{sub.dtype} | {bounds} |")
+        rows.append(
+            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape)} | {sub.dtype} | {bounds} |"
+        )
     return rows
 
 
@@ -151,8 +160,10 @@ def _action(space: spaces.Space) -> str:
             i = j
         return f"`MultiDiscrete({' + '.join(runs)})`"
     if isinstance(space, spaces.Box):
-        return (f"`Box({float(np.min(space.low)):g}, {float(np.max(space.high)):g}, "
-                f"{tuple(space.shape)}, {space.dtype})`")
+        return (
+            f"`Box({float(np.min(space.low)):g}, {float(np.max(space.high)):g}, "
+            f"{tuple(space.shape)}, {space.dtype})`"
+        )
     return f"`{space}`"
 
 
@@ -181,8 +192,10 @@ def _probe(env_id: str):
 def page(env_id: str, kwargs: dict, entry_point: str) -> str:
     """The Markdown page of one id."""
     if env_id not in HARD or env_id not in VERSIONS:
-        raise KeyError(f"{env_id} has no entry in experiments/env_pages.py HARD/VERSIONS: "
-                       "say what makes it hard and its version history")
+        raise KeyError(
+            f"{env_id} has no entry in experiments/env_pages.py HARD/VERSIONS: "
+            "say what makes it hard and its version history"
+        )
     task = _task(env_id)
     env, info0, info1 = _probe(env_id)
     base = env.unwrapped
@@ -191,131 +204,222 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
     keys = list(dict.fromkeys([*info0, *info1]))
     unknown = [k for k in keys if k not in INFO]
     if unknown:
-        raise KeyError(f"{env_id} returns info keys {unknown} that experiments/env_pages.py "
-                       "INFO does not describe")
-    out = [f"# {name}", "",
-           "<!-- Generated by `python -m experiments.env_pages` from the registry: "
-           "do not edit. -->", "",
-           f"![{name}](../img/envs/{slug(env_id)}.png){{ width=\"480\" }}", "",
-           f"**What makes it hard.** {HARD[env_id][0].upper()}{HARD[env_id][1:]}", "",
-           "```python",
-           "import gymnasium as gym",
-           "import retail_env  # registers the ids", "",
-           f"env = gym.make(\"{env_id}\")",
-           f"envs = gym.make_vec(\"{env_id}\", num_envs=64, "
-           "vectorization_mode=\"vector_entry_point\")",
-           "```", "",
-           f"The task's full card (what every feature, action and term means): "
-           f"[{task.capitalize()} task]({TASK_PAGE[task]}).", "",
-           "## Registration", "",
-           "| | |", "|---|---|",
-           f"| id | `{env_id}` |",
-           f"| entry point | `{entry_point}` |",
-           f"| kwargs | `{json.dumps(kwargs)}` |",
-           f"| vector entry point | `{VECTOR_ENTRY_POINTS[entry_point]}` |",
-           f"| `max_episode_steps` | {spec.max_episode_steps} |",
-           f"| render modes | {', '.join(f'`{m}`' for m in base.metadata['render_modes'])} "
-           f"({base.metadata['render_fps']} fps) |", "",
-           "## Action space", "",
-           _action(env.action_space), ""]
+        raise KeyError(
+            f"{env_id} returns info keys {unknown} that experiments/env_pages.py "
+            "INFO does not describe"
+        )
+    out = [
+        f"# {name}",
+        "",
+        "<!-- Generated by `python -m experiments.env_pages` from the registry: do not edit. -->",
+        "",
+        f'![{name}](../img/envs/{slug(env_id)}.png){{ width="480" }}',
+        "",
+        f"**What makes it hard.** {HARD[env_id][0].upper()}{HARD[env_id][1:]}",
+        "",
+        "```python",
+        "import gymnasium as gym",
+        "import retail_env  # registers the ids",
+        "",
+        f'env = gym.make("{env_id}")',
+        f'envs = gym.make_vec("{env_id}", num_envs=64, vectorization_mode="vector_entry_point")',
+        "```",
+        "",
+        f"The task's full card (what every feature, action and term means): "
+        f"[{task.capitalize()} task]({TASK_PAGE[task]}).",
+        "",
+        "## Registration",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| id | `{env_id}` |",
+        f"| entry point | `{entry_point}` |",
+        f"| kwargs | `{json.dumps(kwargs)}` |",
+        f"| vector entry point | `{VECTOR_ENTRY_POINTS[entry_point]}` |",
+        f"| `max_episode_steps` | {spec.max_episode_steps} |",
+        f"| render modes | {', '.join(f'`{m}`' for m in base.metadata['render_modes'])} "
+        f"({base.metadata['render_fps']} fps) |",
+        "",
+        "## Action space",
+        "",
+        _action(env.action_space),
+        "",
+    ]
     if task == "attribution":
         k = base.K
-        out += [f"`k < {k}`: charge candidate track k (nearest first); `{k}`: no one; "
-                f"`{k + 1}`: review (a human applies the truth, at a cost, within the budget). "
-                "Anything else raises `InvalidActionError`.", ""]
+        out += [
+            f"`k < {k}`: charge candidate track k (nearest first); `{k}`: no one; "
+            f"`{k + 1}`: review (a human applies the truth, at a cost, within the budget). "
+            "Anything else raises `InvalidActionError`.",
+            "",
+        ]
     else:
-        out += ["Discrete: a discount level per decision unit, then a member-only flag per "
-                "unit. Continuous: a price multiplier per unit, -1 = `max_discount` off, "
-                "0 = list, +1 = `max_markup` on. Anything else raises `InvalidActionError`.",
-                ""]
-    out += ["## Observation space", "",
-            "| key | space | shape | dtype | bounds |", "|---|---|---|---|---|",
-            *_space_rows(env.observation_space), ""]
+        out += [
+            "Discrete: a discount level per decision unit, then a member-only flag per "
+            "unit. Continuous: a price multiplier per unit, -1 = `max_discount` off, "
+            "0 = list, +1 = `max_markup` on. Anything else raises `InvalidActionError`.",
+            "",
+        ]
+    out += [
+        "## Observation space",
+        "",
+        "| key | space | shape | dtype | bounds |",
+        "|---|---|---|---|---|",
+        *_space_rows(env.observation_space),
+        "",
+    ]
     if task == "attribution":
         obs_type = base.config.observation.type
-        names = (attribution_obs.EVENT_FEATURES if obs_type == "features"
-                 else attribution_obs.RAW_EVENT)
-        out += [f"`event` columns (`{obs_type}` observation): "
-                + ", ".join(f"`{n}`" for n in names) + "."]
+        names = (
+            attribution_obs.EVENT_FEATURES if obs_type == "features" else attribution_obs.RAW_EVENT
+        )
+        out += [
+            f"`event` columns (`{obs_type}` observation): "
+            + ", ".join(f"`{n}`" for n in names)
+            + "."
+        ]
         if obs_type == "features":
-            out += ["", "`candidates` columns: "
-                    + ", ".join(f"`{n}`" for n in attribution_obs.CANDIDATE_FEATURES) + "."]
+            out += [
+                "",
+                "`candidates` columns: "
+                + ", ".join(f"`{n}`" for n in attribution_obs.CANDIDATE_FEATURES)
+                + ".",
+            ]
         out.append("")
     else:
         out += ["| part | slice | size |", "|---|---|---|"]
-        out += [f"| `{part}` | {s.start}:{s.stop} | {s.stop - s.start} |"
-                for part, s in observation_slices(base.params).items()]
+        out += [
+            f"| `{part}` | {s.start}:{s.stop} | {s.stop - s.start} |"
+            for part, s in observation_slices(base.params).items()
+        ]
         out.append("")
     out += ["## Reward", ""]
     if task == "attribution":
         w = base.config.reward
-        out += ["The sum of the named terms in `info[\"rewards\"]`, already weighted "
-                "(`reward=` kwargs change the weights):", "",
-                "| term | weight |", "|---|---|"]
+        out += [
+            'The sum of the named terms in `info["rewards"]`, already weighted '
+            "(`reward=` kwargs change the weights):",
+            "",
+            "| term | weight |",
+            "|---|---|",
+        ]
         out += [f"| `{t}` | {getattr(w, t):g} |" for t in info1["rewards"]]
     else:
-        out += [f"Profit of the period x `reward_scale` ({base.cfg.reward_scale:g}): the sum "
-                "of the terms in `info[\"rewards\"]` (dollars, costs negative):", "",
-                ", ".join(f"`{t}`" for t in info1["rewards"]) + "."]
+        out += [
+            f"Profit of the period x `reward_scale` ({base.cfg.reward_scale:g}): the sum "
+            'of the terms in `info["rewards"]` (dollars, costs negative):',
+            "",
+            ", ".join(f"`{t}`" for t in info1["rewards"]) + ".",
+        ]
     out += ["", "## Termination", ""]
     if task == "attribution":
-        out += [f"`terminated` when the store is shut (after `episode_s` = "
-                f"{base.config.episode_s:g} s of opening and at most `close_grace_s` = "
-                f"{base.config.close_grace_s:g} s of closing) and every detected event is "
-                "decided; never truncated.", ""]
+        out += [
+            f"`terminated` when the store is shut (after `episode_s` = "
+            f"{base.config.episode_s:g} s of opening and at most `close_grace_s` = "
+            f"{base.config.close_grace_s:g} s of closing) and every detected event is "
+            "decided; never truncated.",
+            "",
+        ]
     else:
-        out += [f"Truncation only, after {spec.max_episode_steps} periods of "
-                f"{base.cfg.period_h:g} h (`terminated` is always False).", ""]
+        out += [
+            f"Truncation only, after {spec.max_episode_steps} periods of "
+            f"{base.cfg.period_h:g} h (`terminated` is always False).",
+            "",
+        ]
     out += ["## Info keys", "", "| key | when | meaning |", "|---|---|---|"]
     for key in keys:
-        when = "reset and step" if key in info0 and key in info1 else (
-            "reset" if key in info0 else "step")
+        when = (
+            "reset and step"
+            if key in info0 and key in info1
+            else ("reset" if key in info0 else "step")
+        )
         out.append(f"| `{key}` | {when} | {INFO[key]} |")
     if task == "attribution":
         out.append(f"| `receipts` | last step | {INFO['receipts']} |")
     what, names = METRICS[task]
     names = names or tuple(info1["kpis"])
-    out += ["", "## Metrics", "", f"{what}: " + ", ".join(f"`{n}`" for n in names) + ".", "",
-            "## Preset", ""]
+    out += [
+        "",
+        "## Metrics",
+        "",
+        f"{what}: " + ", ".join(f"`{n}`" for n in names) + ".",
+        "",
+        "## Preset",
+        "",
+    ]
     if task == "attribution":
         scenario = base.config.scenario
-        out += [f"Simulator scenario `{scenario}` "
-                "([presets](../simulator.md#config-and-presets)), overrides of the default "
-                "store:", "", "```json", json.dumps(sim_config.PRESETS[scenario], indent=1,
-                                                    sort_keys=True), "```", "",
-                "Task parameters (`AttributionConfig`; any of them as a `gym.make` kwarg):", ""]
+        out += [
+            f"Simulator scenario `{scenario}` "
+            "([presets](../simulator.md#config-and-presets)), overrides of the default "
+            "store:",
+            "",
+            "```json",
+            json.dumps(sim_config.PRESETS[scenario], indent=1, sort_keys=True),
+            "```",
+            "",
+            "Task parameters (`AttributionConfig`; any of them as a `gym.make` kwarg):",
+            "",
+        ]
         cfg = base.config
     else:
         preset = kwargs["preset"]
-        out += [f"Preset `{preset}`, overrides of the default config "
-                "(`gym.make(id, config={...})` overrides any field):", "", "```json",
-                json.dumps(promotion_core.PRESETS[preset], indent=1, sort_keys=True), "```", "",
-                "Task parameters (`PromotionConfig`, top level):", ""]
+        out += [
+            f"Preset `{preset}`, overrides of the default config "
+            "(`gym.make(id, config={...})` overrides any field):",
+            "",
+            "```json",
+            json.dumps(promotion_core.PRESETS[preset], indent=1, sort_keys=True),
+            "```",
+            "",
+            "Task parameters (`PromotionConfig`, top level):",
+            "",
+        ]
         cfg = base.cfg
-    out += ["| field | value | allowed | meaning |", "|---|---|---|---|", *_field_rows(cfg), "",
-            "## Baselines and scores", "",
-            "See [Baselines and leaderboard](../baselines.md).", "",
-            "## Version history", "", VERSIONS[env_id], ""]
+    out += [
+        "| field | value | allowed | meaning |",
+        "|---|---|---|---|",
+        *_field_rows(cfg),
+        "",
+        "## Baselines and scores",
+        "",
+        "See [Baselines and leaderboard](../baselines.md).",
+        "",
+        "## Version history",
+        "",
+        VERSIONS[env_id],
+        "",
+    ]
     env.close()
     return "\n".join(out)
 
 
 def index() -> str:
     """``docs/envs/index.md``: every id with its spaces, one click from each page."""
-    out = ["# Environments", "",
-           "<!-- Generated by `python -m experiments.env_pages` from the registry: "
-           "do not edit. -->", "",
-           "Every registered id (`import retail_env` registers them). Each page gives the "
-           "id's spaces, reward terms, termination, info keys, metrics, preset and version "
-           "history.", "",
-           "| id | task | action space | observation |", "|---|---|---|---|"]
+    out = [
+        "# Environments",
+        "",
+        "<!-- Generated by `python -m experiments.env_pages` from the registry: do not edit. -->",
+        "",
+        "Every registered id (`import retail_env` registers them). Each page gives the "
+        "id's spaces, reward terms, termination, info keys, metrics, preset and version "
+        "history.",
+        "",
+        "| id | task | action space | observation |",
+        "|---|---|---|---|",
+    ]
     for env_id, _, _ in ENV_SPECS:
         env = gym.make(env_id)
         obs = env.observation_space
-        obs_s = (", ".join(f"`{k}` {tuple(s.shape)}" for k, s in obs.spaces.items())
-                 if isinstance(obs, spaces.Dict) else f"`Box{tuple(obs.shape)}`")
-        out.append(f"| [{env_id}]({slug(env_id)}.md) | {_task(env_id)} | "
-                   f"{_action(env.action_space)} | {obs_s} |")
+        obs_s = (
+            ", ".join(f"`{k}` {tuple(s.shape)}" for k, s in obs.spaces.items())
+            if isinstance(obs, spaces.Dict)
+            else f"`Box{tuple(obs.shape)}`"
+        )
+        out.append(
+            f"| [{env_id}]({slug(env_id)}.md) | {_task(env_id)} | "
+            f"{_action(env.action_space)} | {obs_s} |"
+        )
         env.close()
     return "\n".join(out) + "\n"
 
@@ -337,8 +441,7 @@ def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
     env.action_space.seed(0)
     for _ in range(steps):
         action = info.get("oracle_action", None)
-        _, _, term, trunc, info = env.step(env.action_space.sample() if action is None
-                                           else action)
+        _, _, term, trunc, info = env.step(env.action_space.sample() if action is None else action)
         if term or trunc:
             break
     save_png(env.render(), path)
@@ -349,10 +452,14 @@ def main(argv: list[str] | None = None) -> None:
     from retail_env.atomic import write_text
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT,
-                    help="folder of the generated pages (default docs/envs)")
-    ap.add_argument("--frames", action="store_true",
-                    help="also render one frame per id into experiments/screenshots/envs/")
+    ap.add_argument(
+        "--out", type=Path, default=OUT, help="folder of the generated pages (default docs/envs)"
+    )
+    ap.add_argument(
+        "--frames",
+        action="store_true",
+        help="also render one frame per id into experiments/screenshots/envs/",
+    )
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in pages().items():

@@ -36,22 +36,3 @@ def test_docs_note_the_main_guard_for_worker_processes():
     assert 'if __name__ == "__main__":' in page[at:at + 400]
     assert "num_workers=2" in page[at:at + 400]
 
-
-def _anchors(page: Path) -> set[str]:
-    """Heading ids as MkDocs' toc makes them (lower case, punctuation dropped, spaces -> -)."""
-    heads = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
-    return {re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", h).strip().lower()) for h in heads}
-
-
-def test_code_cites_docs_pages_that_exist():
-    """``docs/<page>.md`` (and ``#section``) cited in code, configs and docs exist, so a
-    moved or renamed page leaves no stale citation (as docs_attribution_card.md did)."""
-    cited = 0
-    for path in tracked("*.py", "*.yaml", "*.md", "*.toml"):
-        for page, anchor in re.findall(r"\bdocs/([\w/.-]+?\.md)(?:#([\w-]+))?", path.read_text()):
-            cited += 1
-            assert (REPO / "docs" / page).exists(), f"{path.name} cites missing docs/{page}"
-            if anchor:
-                assert anchor in _anchors(REPO / "docs" / page), (
-                    f"{path.name} cites docs/{page}#{anchor}: no such section")
-    assert cited

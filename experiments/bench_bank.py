@@ -6,7 +6,7 @@ Builds the same seeds twice into temporary folders (1 process, then 2: one shard
 process), and reports episodes/s, decisions/s, bytes per decision (the ``features``
 group, and with ``--raw`` the raw group too) and per episode. Writes OUT (default
 ``experiments/results/bench_bank.json``) and a Markdown table beside it (``.md``) for
-the README. Replay speed is in ``experiments.bench_envs`` (banked rows).
+docs/performance.md. Replay speed is in ``experiments.bench_envs`` (banked rows).
 """
 
 from __future__ import annotations

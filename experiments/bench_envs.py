@@ -3,7 +3,7 @@
 Usage: ``python -m experiments.bench_envs [--json OUT] [--quick] [--profile]``
 
 Reports (writes OUT as JSON, atomically, default ``experiments/results/bench_envs.json``,
-and a Markdown table beside it with ``.md``, for the README):
+and a Markdown table beside it with ``.md``, for docs/performance.md):
 
 - simulator store-ticks/s and shopper-ticks/s at B = 1, 64, 1024
   (``experiments.bench_sim.measure``, medium preset);
@@ -272,7 +272,7 @@ def median_run(runs: list[dict], key: str) -> dict:
 
 
 def table(res: dict) -> str:
-    """The README table: every figure beside its target (the project's performance budget)."""
+    """The docs table (docs/performance.md): every figure beside its target (the project's performance budget)."""
     lines = ["| measure | per wall-clock s | per CPU-s | target |", "|---|---:|---:|---|"]
     for b, r in res["simulator"].items():
         lines.append(f"| simulator store-ticks, B = {b} | {r['store_ticks_per_s']:,.0f} | "

@@ -5,7 +5,7 @@ recorded 20-minute episode (the project's budget: >= 120 frames/s, <= 10 MB).
 
 Runs one simulated store for ``--minutes`` (one frame per 0.1 s tick), records every
 tick, then times ``Renderer.render`` (draw + copy to a uint8 array) over those frames.
-Prints JSON and writes ``STEM.json`` and a Markdown table ``STEM.md`` (the README's)
+Prints JSON and writes ``STEM.json`` and a Markdown table ``STEM.md`` (docs/performance.md's)
 atomically; ``STEM`` defaults to ``experiments/results/bench_render``.
 """
 
@@ -110,7 +110,7 @@ def main(argv=None) -> dict:
 
 
 def markdown(r: dict) -> str:
-    """The README table: measured figures against the design's budget."""
+    """The docs table (docs/performance.md): measured figures against the design's budget."""
     rec = r["recording"]["every_1"]
     load = r["machine"]["load_avg_1min"]
     return (f"Measured by `python -m experiments.bench_render` on {r['machine']['cpu_count']} cores "

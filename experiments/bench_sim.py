@@ -3,7 +3,7 @@
 Usage: ``python -m experiments.bench_sim [--json OUT] [--md MD] [--seconds N] [--batches 1 64 1024]``
 
 Prints the figures, writes a Markdown table to MD (default
-``experiments/results/bench_sim.md``, for the README) and, with ``--json``, OUT as
+``experiments/results/bench_sim.md``, for docs/performance.md) and, with ``--json``, OUT as
 ``{"medium": {"1": {"store_ticks_per_s": ..., "shopper_ticks_per_s": ...}, ...}}``.
 
 Stores are warmed up first so they hold their steady-state crowd (~29 shoppers on
@@ -34,7 +34,7 @@ from retail_env.sim.store import StoreParams, make_params, reset, step
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
-# The project's performance budget (2 cores; the targets are in the README table): store-ticks/s at B = 1 and B = 1024.
+# The project's performance budget (2 cores; the targets are in docs/performance.md): store-ticks/s at B = 1 and B = 1024.
 TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
 
 
@@ -89,7 +89,7 @@ def load_note() -> str:
 
 
 def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
-    """The README table of one run."""
+    """The docs table (docs/performance.md) of one run."""
     lines = [f"| stores B ({preset}) | store-ticks/s | shopper-ticks/s | shoppers/store "
              "| store-ticks per CPU-s | target |", "|---:|---:|---:|---:|---:|---|"]
     for b, r in results.items():

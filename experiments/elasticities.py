@@ -1,6 +1,6 @@
 """Measure the Promotion demand model's own- and cross-price elasticities, per segment.
 
-    python -m experiments.elasticities                 # default store, writes the README table
+    python -m experiments.elasticities                 # default store, writes the docs table
     python -m experiments.elasticities --days 200 --out /tmp/el   # quicker, elsewhere
 
 Every scenario changes one product's price by +-``delta`` (2 %) for both segments and
@@ -16,7 +16,7 @@ Own-price: ``ln(Q'/Q) / ln(p'/p)`` for the product's own units (long run: the ar
 the cut and the rise), averaged over products with list-price units as weights (as the
 model is calibrated), range over products. Cross-price: the same for every other
 product of the category, mean and range over the within-category pairs. ``<out>.md``
-(the README's table) and ``<out>.json`` are written atomically.
+(docs/tasks/promotion.md's table) and ``<out>.json`` are written atomically.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ faster than one env at a time. Decisions are taken in the same order and at the
 same store time as in the Gymnasium env (store ``i`` == the env reset with its
 seed), so the numbers are the env's numbers. Prints the Markdown tables and writes
 ``<out>.json`` (every episode's receipts + summaries) and ``<out>.md`` atomically;
-``<out>`` defaults to ``experiments/results/attribution_eval`` (the README's table).
+``<out>`` defaults to ``experiments/results/attribution_eval`` (docs/baselines.md's table).
 """
 
 from __future__ import annotations

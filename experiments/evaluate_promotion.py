@@ -7,7 +7,7 @@
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
 bootstrap interval of the mean (experiments/stats.py). Seeds are frozen per id
 (``EVAL_SEED_BASE``), so every policy meets the same stores and the table reproduces.
-``<out>.md`` (the README's table), ``.json`` and ``.csv`` are written atomically;
+``<out>.md`` (docs/baselines.md's table), ``.json`` and ``.csv`` are written atomically;
 ``<out>`` defaults to ``experiments/results/promotion_eval``.
 """
 

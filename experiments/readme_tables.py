@@ -1,14 +1,16 @@
-"""Put generated tables into the README, so no figure there is typed by hand.
+"""Put generated tables into the README and the docs pages, so no figure there is typed by hand.
 
 Every benchmark and evaluation script writes a Markdown table into
-``experiments/results/NAME.md``. The README marks where each goes::
+``experiments/results/NAME.md``. The README and the pages under ``docs/`` mark where
+each goes::
 
     <!-- table:NAME -->
     ...replaced...
     <!-- /table:NAME -->
 
-``python -m experiments.readme_tables`` replaces every marked block whose file
-exists (and says which markers have no file yet). The README is rewritten atomically.
+``python -m experiments.readme_tables`` replaces every marked block whose file exists in
+every target file (and says which markers have no file yet). Each file is rewritten
+atomically, and only when it changed.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ BLOCK = re.compile(r"(<!-- table:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /tab
                    re.DOTALL)
 
 
+def targets(root: Path = ROOT) -> list[Path]:
+    """The files that may hold table blocks: the README and every docs page."""
+    return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
 def fill(readme: str, results: Path) -> tuple[str, list[str], list[str]]:
-    """The README with every block filled; names filled and names missing a file."""
+    """The text with every block filled; names filled and names missing a file."""
     filled, missing = [], []
 
     def repl(m: re.Match) -> str:
@@ -42,16 +49,20 @@ def fill(readme: str, results: Path) -> tuple[str, list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--readme", type=Path, default=ROOT / "README.md",
-                    help="the README to fill (default: the repository's)")
+    ap.add_argument("files", type=Path, nargs="*",
+                    help="files to fill (default: README.md and every docs/**/*.md)")
     ap.add_argument("--results", type=Path, default=RESULTS,
                     help="folder of the generated .md tables (default experiments/results)")
     args = ap.parse_args(argv)
-    text, filled, missing = fill(args.readme.read_text(), args.results)
-    write_text(args.readme, text)
-    print(f"filled: {', '.join(filled) or '-'}")
-    if missing:
-        print(f"no results file yet for: {', '.join(missing)}")
+    for path in args.files or targets():
+        old = path.read_text()
+        text, filled, missing = fill(old, args.results)
+        if text != old:
+            write_text(path, text)
+        if filled or missing:
+            name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            print(f"{name}: filled {', '.join(filled) or '-'}"
+                  + (f"; no results file yet for {', '.join(missing)}" if missing else ""))
 
 
 if __name__ == "__main__":

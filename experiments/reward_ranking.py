@@ -12,7 +12,7 @@ reward and receipts order it differently. Other reward weights (``--weights``, a
 RewardConfig field) re-weigh the heuristics' reward terms (their actions do not read
 the reward) and re-run the oracle (reward-optimal per decision, it depends on them).
 Prints one Markdown table per weight set and writes ``<out>.json`` (every number) and
-``<out>.md`` (the summary: inverted pairs per weight set and scenario, for the README).
+``<out>.md`` (the summary: inverted pairs per weight set and scenario, for docs/baselines.md).
 """
 
 from __future__ import annotations

@@ -143,6 +143,7 @@ def test_config_by_kwargs_and_clear_config_errors():
 def test_batched_core_matches_single_envs():
     """Store i of a batch decides exactly what the env seeded alike decides (receipts and
     rewards, term by term)."""
+    pytest.importorskip("hydra")   # experiments.evaluate is a Hydra app (the train extra)
     from experiments.evaluate import play
 
     seeds = [21, 22]

@@ -240,6 +240,7 @@ def test_banked_env_renders_by_resimulating(banks):
 
 
 def test_cli_and_hydra_app_build_the_same_bank(tmp_path, capsys):
+    pytest.importorskip("hydra")   # experiments.build_bank is a Hydra app (the train extra)
     import subprocess
     import sys
 
@@ -291,6 +292,7 @@ def test_banked_episode_records_at_tick_rate_as_live(tmp_path):
 
 
 def test_sharded_and_sb3_envs_replay_a_bank(banks):
+    pytest.importorskip("stable_baselines3")   # the train extra
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     bank = banks["RetailStore/Attribution-v0"]

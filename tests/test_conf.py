@@ -7,13 +7,16 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.errors import ConfigCompositionException, MissingConfigException
 
-import retail_env  # noqa: F401
-from experiments import runs
-from retail_env.envs.registry import ENV_IDS
-from retail_env.sim.validation import ConfigError
+pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.errors import ConfigCompositionException, MissingConfigException  # noqa: E402
+
+import retail_env  # noqa: E402,F401
+from experiments import runs  # noqa: E402
+from retail_env.envs.registry import ENV_IDS  # noqa: E402
+from retail_env.sim.validation import ConfigError  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 APPS = ("train", "evaluate", "benchmark")

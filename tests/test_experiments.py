@@ -9,10 +9,13 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 
-import retail_env  # noqa: F401
-from experiments import runs
+pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+import retail_env  # noqa: E402,F401
+from experiments import runs  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -96,6 +99,9 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     assert "| list_price | baseline | 2 |" in md and "| privileged labels |" in md
     ppo_row = next(line for line in md.splitlines() if line.startswith("| ppo |"))
     assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row     # no labels, live
+    head = (tmp_path / "leaderboard_headline.md").read_text()      # the README's short table
+    mini_row = next(line for line in head.splitlines() if line.startswith("| Promotion-Mini-v1 |"))
+    assert "| ppo: " in mini_row and "| list_price: " in mini_row and "| lookahead: " in mini_row
     # the table file is what experiments.readme_tables puts between the README's markers
     from experiments.readme_tables import fill
 

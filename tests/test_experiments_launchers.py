@@ -15,6 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("hydra")               # the train extra (Hydra, SB3)
+pytest.importorskip("stable_baselines3")
+
 REPO = Path(__file__).resolve().parents[1]
 SWEEP = ["agent=ppo,a2c", "seed=0,1", "experiment=smoke", "env=promotion_mini"]
 
@@ -45,11 +50,13 @@ def test_local_joblib_runs_jobs_in_parallel(tmp_path):
 
 
 def test_submitit_local_executor(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")   # the launchers extra
     recs = sweep(tmp_path, "slurm_local", f"hydra.launcher.submitit_folder={tmp_path}/submitit")
     assert all(r["pid"] != os.getpid() for r in recs)
 
 
 def test_ray_local_instance(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")        # the launchers extra
     recs = sweep(tmp_path, "ray", timeout=600)
     assert all(r["pid"] != os.getpid() for r in recs)
 

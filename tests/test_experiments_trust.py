@@ -15,10 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-import retail_env  # noqa: F401
-from experiments import runs
+pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+import retail_env  # noqa: E402,F401
+from experiments import runs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"

@@ -9,11 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
-import retail_env  # noqa: F401
-from experiments import identity, runs
+pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+import retail_env  # noqa: E402,F401
+from experiments import identity, runs  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TASK_ENV = {"attribution": "attribution", "promotion": "promotion_mini"}

@@ -43,6 +43,7 @@ def test_a_config_keeps_the_v1_scale_unless_it_sets_one():
 
 
 def test_v1_vector_env_rewards_on_the_same_scale():
+    pytest.importorskip("stable_baselines3")   # the train extra
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     rewards = {}

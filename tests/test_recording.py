@@ -167,8 +167,8 @@ def test_record_episode_wrapper(tmp_path, sink, every, expected):
 
 
 def test_export_mp4_and_gif_read_back(saved, tmp_path):
-    import imageio.v3 as iio
-    import imageio_ffmpeg
+    iio = pytest.importorskip("imageio.v3")   # the video extra
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 
     rec = load_recording(saved)
     mp4, n = export_mp4(rec, tmp_path / "ep.mp4", every=2)
@@ -190,7 +190,7 @@ def test_heatmap_counts_time_where_shoppers_stand(saved, tmp_path, header):
     assert (dwell <= walk + 1e-9).all()
     assert (walk[header.grid == 1] == 0).all()
     out = export_heatmap(rec, tmp_path / "heat.png", width=800)
-    import imageio.v3 as iio
+    iio = pytest.importorskip("imageio.v3")   # the video extra
     img = iio.imread(out)
     assert img.ndim == 3 and 700 < img.shape[1] <= 800
 

@@ -30,8 +30,9 @@ def test_no_absolute_paths_to_other_checkouts():
         assert path.name == Path(__file__).name or "/work/" not in path.read_text(), path
 
 
-def test_readme_notes_the_main_guard_for_worker_processes():
-    readme = (REPO / "README.md").read_text()
-    at = readme.index("`train.env_workers` > 1")
-    assert 'if __name__ == "__main__":' in readme[at:at + 400]
-    assert "num_workers=2" in readme[at:at + 400]
+def test_docs_note_the_main_guard_for_worker_processes():
+    page = (REPO / "docs" / "experiments.md").read_text()
+    at = page.index("`train.env_workers` > 1")
+    assert 'if __name__ == "__main__":' in page[at:at + 400]
+    assert "num_workers=2" in page[at:at + 400]
+

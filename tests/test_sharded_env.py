@@ -112,6 +112,7 @@ def test_worker_errors_reach_the_caller_and_bad_actions_are_refused():
 
 
 def test_ppo_trains_through_the_sharded_env():
+    pytest.importorskip("stable_baselines3")   # the train extra
     from stable_baselines3 import PPO
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env

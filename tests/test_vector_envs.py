@@ -168,6 +168,7 @@ def test_bad_actions_are_refused_with_the_value():
 
 
 def test_sb3_vecenv_same_step_infos_and_ppo_trains():
+    pytest.importorskip("stable_baselines3")   # the train extra
     from stable_baselines3 import PPO
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env

@@ -1,7 +1,7 @@
 """Gymnasium env for the Attribution task: charge every detected shelf event to the right shopper.
 
 A thin shell over :mod:`retail_env.envs.attribution_core` with one store (B = 1).
-One step = one detected event to decide. See docs_attribution_card.md for the
+One step = one detected event to decide. See docs/tasks/attribution.md (the env card) for the
 observation (every feature named), actions, reward terms, termination and presets.
 """
 

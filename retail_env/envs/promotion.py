@@ -1,7 +1,7 @@
 """Gymnasium env for the Promotion task: set discounts and member offers to maximise profit.
 
 A thin shell over ``promotion_core`` (one store, B = 1); ``promotion_spatial`` plays
-periods in the walking store instead. The README's Promotion env card lists the
+periods in the walking store instead. docs/tasks/promotion.md (the env card) lists the
 observation, action, reward terms, KPIs and presets.
 """
 

@@ -54,7 +54,7 @@ HOURLY_PROFILE = HOURLY_PROFILE / HOURLY_PROFILE.sum()
 
 @config
 class DemandParams:
-    """Demand-model defaults with their sources (realism.md section 4; retail-anchors.md 3)."""
+    """Demand-model defaults with their sources (docs/sources.md, "Demand and promotions" and "Demand model")."""
 
     # Mean own-price elasticity -2.62 over 1,851 estimates (Bijmolt, van Heerde & Pieters, JMR 2005).
     # Calibrated for non-members in the long run (reference = price); experiments/elasticities.py

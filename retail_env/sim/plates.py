@@ -18,7 +18,7 @@ per tick affordable at B=1024. All randomness still flows from BatchRNG.
 
 Why compiled: per plate and tick the model is a chain of ~20 float32 operations
 over k samples. As NumPy array passes it streamed the (k, B, P) block through
-memory a dozen times (about a third of a B = 1024 tick, see the README's profile);
+memory a dozen times (about a third of a B = 1024 tick, see docs/performance.md);
 one Numba pass per store does the same arithmetic, operation for operation in the
 same precision and order, so results are unchanged bit for bit.
 """

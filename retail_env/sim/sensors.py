@@ -28,13 +28,13 @@ class SensorParams:
     tick_hz: int = spec(10, 1, 100, doc="store ticks per second (0.1 s ticks by default)")
     # AutoCheckout README: plates sample at 60 Hz.
     plate_hz: int = spec(60, 1, 1000, doc="plate samples per second; a multiple of tick_hz")
-    # realism.md s.2 [A]: 1.5 g white noise; AutoCheckout README: noise varies by shelf.
+    # docs/sources.md#weight-shelves [A]: 1.5 g white noise; AutoCheckout README: noise varies by shelf.
     noise_sd_kg: float = spec(0.0015, 0.0, 1.0, doc="median white-noise sd of a plate")
     noise_shelf_cv: float = spec(0.5, 0.0, 3.0, doc="[A] log-sd of the noise sd between shelves")
-    # realism.md s.2 [A]: 0.5 % of samples spike (roger-random 2023, 24 h HX711 log).
+    # docs/sources.md#weight-shelves [A]: 0.5 % of samples spike (roger-random 2023, 24 h HX711 log).
     spike_rate: float = spec(0.005, 0.0, 0.2, doc="share of samples with a spike")
     spike_sd_kg: float = spec(0.03, 0.0, 20.0, doc="[A] sd of a spike's amplitude")
-    # realism.md s.2 [A]: random walk 2 g/h; AutoCheckout README: absolute weight not zeroed.
+    # docs/sources.md#weight-shelves [A]: random walk 2 g/h; AutoCheckout README: absolute weight not zeroed.
     drift_kg_per_sqrt_h: float = spec(0.002, 0.0, 10.0, doc="random-walk drift, kg per sqrt(hour)")
     offset_sd_kg: float = spec(0.5, 0.0, 20.0, doc="[A] sd of each plate's absolute zero offset")
     # HX711 24-bit resolves far below 1 g (SparkFun OpenScale); [A] 1 g display step.
@@ -50,18 +50,18 @@ class SensorParams:
     stable_hold_s: float = spec(0.2, 0.0, 10.0, doc="[A] quiet time that ends an active segment")
     # [A] 5 s (50 ticks) of history for tracks and per-tick plate means.
     hist_s: float = spec(5.0, 0.1, 600.0, doc="length of the history rings")
-    # realism.md s.3 [A]: position error 10 cm, 25 cm under occlusion.
+    # docs/sources.md#multi-camera-tracking [A]: position error 10 cm, 25 cm under occlusion.
     pos_sd_m: float = spec(0.10, 0.0, 10.0, doc="track position error sd")
     pos_sd_crowded_m: float = spec(0.25, 0.0, 10.0, doc="track position error sd when crowded")
     crowd_n: int = spec(2, 1, 1000, doc="[A] neighbours within crowd_radius_m that occlude")
     pos_tau_s: float = spec(1.0, 0.0, 600.0, doc="[A] correlation time of the position error")
-    # realism.md s.3 [A]: miss p = 0.02 + 0.03 x people within 1.5 m (scaled to MOT17).
+    # docs/sources.md#multi-camera-tracking [A]: miss p = 0.02 + 0.03 x people within 1.5 m (scaled to MOT17).
     crowd_radius_m: float = spec(1.5, 0.0, 100.0, doc="radius for counting neighbours")
     dropout_base: float = spec(0.02, 0.0, 0.99, doc="miss share of a lone track")
     dropout_per_neighbor: float = spec(0.03, 0.0, 0.99, doc="extra miss share per neighbour")
     dropout_max: float = spec(0.9, 0.0, 0.99, doc="[A] cap on the miss share")
     dropout_mean_s: float = spec(0.5, 0.0, 60.0, doc="[A] mean length of a dropout")
-    # realism.md s.3 [A]: 0.005 identity switches/s per pair closer than 0.5 m.
+    # docs/sources.md#multi-camera-tracking [A]: 0.005 identity switches/s per pair closer than 0.5 m.
     switch_rate_hz: float = spec(0.005, 0.0, 100.0, doc="identity switches per second per close pair")
     switch_radius_m: float = spec(0.5, 0.0, 100.0, doc="distance under which a pair is close")
     crowd_every_s: float = spec(0.5, 0.0, 10.0, doc="[A] refresh period of crowding (cost)")

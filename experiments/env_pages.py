@@ -1,0 +1,476 @@
+"""One documentation page per registered environment id, generated from the registry.
+
+    python -m experiments.env_pages [--out docs/envs] [--frames]
+
+Each page (``docs/envs/<slug>.md``) is built by making the id with ``gym.make``: its
+spaces, reward terms, info keys, metrics, task parameters and preset are read from the
+env, not typed, so a page cannot drift from the code. What cannot be read from the code
+(what each part means, what makes the id hard, its version history) is in the tables
+below, one entry per id; an id without one fails here, so a new id cannot ship without
+its page. ``--frames`` also renders one frame per id into ``experiments/screenshots/envs/``
+(pixels depend on fonts, so ``tests/test_docs.py`` checks the pages, not the pictures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+
+import retail_env  # noqa: E402
+from retail_env.envs import observations as attribution_obs  # noqa: E402
+from retail_env.envs import promotion_core  # noqa: E402
+from retail_env.envs.promotion_obs import observation_slices  # noqa: E402
+from retail_env.envs.receipts import RECEIPT_KEYS  # noqa: E402
+from retail_env.envs.registry import ENV_SPECS, VECTOR_ENTRY_POINTS  # noqa: E402
+from retail_env.sim import config as sim_config  # noqa: E402
+from retail_env.sim.validation import _allowed  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "envs"
+FRAMES = ROOT / "experiments" / "screenshots" / "envs"  # served as img/envs/ (docs hook)
+FRAME_STEPS = 40  # steps of a seeded run before the picture
+
+# What each id is for and what makes it hard (not in the code). One entry per id.
+HARD = {
+    "RetailStore/Attribution-v0": "the default scenario (`medium`): four gondolas (50 plates), "
+    "24 products, a busy noon (~28 shoppers inside). Shoppers queue at the same shelf, pick at "
+    "the same time, put items back at the wrong place, take equal-weight look-alikes, hand "
+    "items to their group, rest a hand on the plate, pick several items at once; produce and "
+    "staff restocking add events no shopper pays for.",
+    "RetailStore/Attribution-Easy-v0": "little: one gondola (13 plates), 8 products, a quiet "
+    "fuel-station hour (at most 4 shoppers inside) and no hard cases, so shoppers rarely "
+    "share a shelf. A sanity check for a new agent.",
+    "RetailStore/Attribution-Hard-v0": "every hard case at once: 20 % put-backs (30 % of them at "
+    "a wrong place), 30 % resting hands, 25 % multi-item picks and a planogram wrong on 10 % "
+    "of plates. The wrong items that only a review fixes far exceed the 5 % review budget.",
+    "RetailStore/Attribution-Crowded-v0": "a lunch rush of up to 64 shoppers with crossed "
+    "reaches: camera tracks drop out and swap identities, several shoppers stand at every "
+    "shelf.",
+    "RetailStore/Attribution-Produce-v0": "a fresh format (Amazon Go style) with variable-weight "
+    "produce on many plates: the quantity a weight change stands for is uncertain.",
+    "RetailStore/Attribution-Raw-v0": "the default store seen through the raw sensor streams "
+    "(plate readings and track positions over the last 5 s) instead of engineered features: "
+    "the agent must learn the sensor fusion itself.",
+    "RetailStore/Promotion-v1": "a c-store of 24 products in 8 categories, hourly prices over "
+    "14 days, one discount level and member flag per product: shoppers remember prices, "
+    "stockpile after deep cuts, and stock arrives a day after it is ordered.",
+    "RetailStore/Promotion-Continuous-v1": "the same store with a continuous price multiplier "
+    "per product (`Box`): the planners' discrete levels are gone and small cuts cost margin "
+    "without buying a display.",
+    "RetailStore/Promotion-Category-v1": "the same store with one decision per category (8 "
+    "units): coarser control, so cuts move every product of a category together.",
+    "RetailStore/Promotion-Fresh-v1": "a fresh format (18 of 24 products perishable) with "
+    "generous ordering: spoilage is the cost to fight, and markdowns beat list price here.",
+    "RetailStore/Promotion-Mini-v1": "8 products, daily periods, 28 days: quick to train. List "
+    "price is hard to beat: the true-model planners are level with it.",
+    "RetailStore/Promotion-Spatial-v1": "the walking store plays each 6-minute period (from 11:00, "
+    "one day, the mini assortment): demand comes from simulated shoppers, slow (minutes an "
+    "episode) and noisier than the aggregate model.",
+}
+
+# Version history of each id (not in the code). One entry per id.
+ATTRIBUTION_V0 = "`-v0`: the first release of the Attribution task."
+PROMOTION_V1 = (
+    "`-v1`: end-caps need a shelf discount of at least `endcap_min_depth` (20 %) "
+    "offered to everyone; replenishment forecasts demand at the prices in force; "
+    "rewards are profit x 0.001; `max_episode_steps` is set. `-v0` (the old "
+    "economics, rewards in dollars) is retired: its results cannot be reproduced "
+    "on v1, and `gym.make` of a `-v0` id names this id. See the "
+    "[changelog](../changelog.md)."
+)
+VERSIONS = {
+    env_id: ATTRIBUTION_V0 if "Attribution" in env_id else PROMOTION_V1
+    for env_id, _, _ in ENV_SPECS
+}
+
+INFO = {  # every info key an env returns, and what it holds
+    "action_mask": "1 for the actions allowed now: real candidates, no one, review while "
+    "the budget allows",
+    "oracle_action": "the best action given the truth (the oracle baseline's view; privileged)",
+    "event_index": "index of the event being decided in this episode",
+    "time_s": "store time of the decision (s)",
+    "review_credit": "reviews the budget allows now",
+    "store": "the store's index in its batch (0 for a single env)",
+    "rewards": "the named reward terms of the last step (already weighted)",
+    "receipts": "at the end of the episode: the receipt metrics (below)",
+    "period": "the trading period about to be played",
+    "kpis": "the last period's KPIs (below)",
+    "episode_kpis": "the KPIs of the episode so far",
+}
+
+METRICS = {  # end-of-episode metrics of each task and what they mean
+    "attribution": (
+        '`info["receipts"]` at the end of an episode, computed against the true '
+        "baskets (not the reward)",
+        RECEIPT_KEYS,
+    ),
+    "promotion": (
+        '`info["kpis"]` each period and `info["episode_kpis"]` for the episode so far',
+        None,
+    ),
+}
+
+TASK_PAGE = {"attribution": "../tasks/attribution.md", "promotion": "../tasks/promotion.md"}
+
+
+def slug(env_id: str) -> str:
+    """``RetailStore/Attribution-Hard-v0`` -> ``attribution-hard-v0``."""
+    return env_id.split("/")[-1].lower()
+
+
+def _task(env_id: str) -> str:
+    return "attribution" if "Attribution" in env_id else "promotion"
+
+
+def _space_rows(space: spaces.Space) -> list[str]:
+    """Markdown rows ``| key | type | shape | dtype | bounds |`` of a (Dict) space."""
+    items = space.spaces.items() if isinstance(space, spaces.Dict) else [("(vector)", space)]
+    rows = []
+    for key, sub in items:
+        if isinstance(sub, spaces.Box):
+            lo, hi = float(np.min(sub.low)), float(np.max(sub.high))
+            bounds = f"[{lo:g}, {hi:g}]"
+        else:
+            bounds = ""
+        rows.append(
+            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape)} | {sub.dtype} | {bounds} |"
+        )
+    return rows
+
+
+def _action(space: spaces.Space) -> str:
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = space.nvec.tolist()
+        runs, i = [], 0
+        while i < len(nvec):
+            j = i
+            while j < len(nvec) and nvec[j] == nvec[i]:
+                j += 1
+            runs.append(f"[{nvec[i]}] x {j - i}")
+            i = j
+        return f"`MultiDiscrete({' + '.join(runs)})`"
+    if isinstance(space, spaces.Box):
+        return (
+            f"`Box({float(np.min(space.low)):g}, {float(np.max(space.high)):g}, "
+            f"{tuple(space.shape)}, {space.dtype})`"
+        )
+    return f"`{space}`"
+
+
+def _field_rows(cfg) -> list[str]:
+    """``| field | value | allowed |`` for the config's top-level scalar fields."""
+    rows = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            continue
+        doc = f.metadata.get("doc", "")
+        rows.append(f"| `{f.name}` | `{value!r}` | {_allowed(f.metadata)} | {doc} |")
+    return rows
+
+
+def _probe(env_id: str):
+    """The env after ``reset(seed=0)`` and one step: (env, reset info, step info)."""
+    env = gym.make(env_id)
+    _, info0 = env.reset(seed=0)
+    env.action_space.seed(0)
+    action = info0.get("oracle_action", None)
+    _, _, _, _, info1 = env.step(env.action_space.sample() if action is None else action)
+    return env, info0, info1
+
+
+def page(env_id: str, kwargs: dict, entry_point: str) -> str:
+    """The Markdown page of one id."""
+    if env_id not in HARD or env_id not in VERSIONS:
+        raise KeyError(
+            f"{env_id} has no entry in experiments/env_pages.py HARD/VERSIONS: "
+            "say what makes it hard and its version history"
+        )
+    task = _task(env_id)
+    env, info0, info1 = _probe(env_id)
+    base = env.unwrapped
+    spec = gym.spec(env_id)
+    name = env_id.split("/")[-1]
+    keys = list(dict.fromkeys([*info0, *info1]))
+    unknown = [k for k in keys if k not in INFO]
+    if unknown:
+        raise KeyError(
+            f"{env_id} returns info keys {unknown} that experiments/env_pages.py "
+            "INFO does not describe"
+        )
+    out = [
+        f"# {name}",
+        "",
+        "<!-- Generated by `python -m experiments.env_pages` from the registry: do not edit. -->",
+        "",
+        f'![{name}](../img/envs/{slug(env_id)}.png){{ width="480" }}',
+        "",
+        f"**What makes it hard.** {HARD[env_id][0].upper()}{HARD[env_id][1:]}",
+        "",
+        "```python",
+        "import gymnasium as gym",
+        "import retail_env  # registers the ids",
+        "",
+        f'env = gym.make("{env_id}")',
+        f'envs = gym.make_vec("{env_id}", num_envs=64, vectorization_mode="vector_entry_point")',
+        "```",
+        "",
+        f"The task's full card (what every feature, action and term means): "
+        f"[{task.capitalize()} task]({TASK_PAGE[task]}).",
+        "",
+        "## Registration",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| id | `{env_id}` |",
+        f"| entry point | `{entry_point}` |",
+        f"| kwargs | `{json.dumps(kwargs)}` |",
+        f"| vector entry point | `{VECTOR_ENTRY_POINTS[entry_point]}` |",
+        f"| `max_episode_steps` | {spec.max_episode_steps} |",
+        f"| render modes | {', '.join(f'`{m}`' for m in base.metadata['render_modes'])} "
+        f"({base.metadata['render_fps']} fps) |",
+        "",
+        "## Action space",
+        "",
+        _action(env.action_space),
+        "",
+    ]
+    if task == "attribution":
+        k = base.K
+        out += [
+            f"`k < {k}`: charge candidate track k (nearest first); `{k}`: no one; "
+            f"`{k + 1}`: review (a human applies the truth, at a cost, within the budget). "
+            "Anything else raises `InvalidActionError`.",
+            "",
+        ]
+    else:
+        out += [
+            "Discrete: a discount level per decision unit, then a member-only flag per "
+            "unit. Continuous: a price multiplier per unit, -1 = `max_discount` off, "
+            "0 = list, +1 = `max_markup` on. Anything else raises `InvalidActionError`.",
+            "",
+        ]
+    out += [
+        "## Observation space",
+        "",
+        "| key | space | shape | dtype | bounds |",
+        "|---|---|---|---|---|",
+        *_space_rows(env.observation_space),
+        "",
+    ]
+    if task == "attribution":
+        obs_type = base.config.observation.type
+        names = (
+            attribution_obs.EVENT_FEATURES if obs_type == "features" else attribution_obs.RAW_EVENT
+        )
+        out += [
+            f"`event` columns (`{obs_type}` observation): "
+            + ", ".join(f"`{n}`" for n in names)
+            + "."
+        ]
+        if obs_type == "features":
+            out += [
+                "",
+                "`candidates` columns: "
+                + ", ".join(f"`{n}`" for n in attribution_obs.CANDIDATE_FEATURES)
+                + ".",
+            ]
+        out.append("")
+    else:
+        out += ["| part | slice | size |", "|---|---|---|"]
+        out += [
+            f"| `{part}` | {s.start}:{s.stop} | {s.stop - s.start} |"
+            for part, s in observation_slices(base.params).items()
+        ]
+        out.append("")
+    out += ["## Reward", ""]
+    if task == "attribution":
+        w = base.config.reward
+        out += [
+            'The sum of the named terms in `info["rewards"]`, already weighted '
+            "(`reward=` kwargs change the weights):",
+            "",
+            "| term | weight |",
+            "|---|---|",
+        ]
+        out += [f"| `{t}` | {getattr(w, t):g} |" for t in info1["rewards"]]
+    else:
+        out += [
+            f"Profit of the period x `reward_scale` ({base.cfg.reward_scale:g}): the sum "
+            'of the terms in `info["rewards"]` (dollars, costs negative):',
+            "",
+            ", ".join(f"`{t}`" for t in info1["rewards"]) + ".",
+        ]
+    out += ["", "## Termination", ""]
+    if task == "attribution":
+        out += [
+            f"`terminated` when the store is shut (after `episode_s` = "
+            f"{base.config.episode_s:g} s of opening and at most `close_grace_s` = "
+            f"{base.config.close_grace_s:g} s of closing) and every detected event is "
+            "decided; never truncated.",
+            "",
+        ]
+    else:
+        out += [
+            f"Truncation only, after {spec.max_episode_steps} periods of "
+            f"{base.cfg.period_h:g} h (`terminated` is always False).",
+            "",
+        ]
+    out += ["## Info keys", "", "| key | when | meaning |", "|---|---|---|"]
+    for key in keys:
+        when = (
+            "reset and step"
+            if key in info0 and key in info1
+            else ("reset" if key in info0 else "step")
+        )
+        out.append(f"| `{key}` | {when} | {INFO[key]} |")
+    if task == "attribution":
+        out.append(f"| `receipts` | last step | {INFO['receipts']} |")
+    what, names = METRICS[task]
+    names = names or tuple(info1["kpis"])
+    out += [
+        "",
+        "## Metrics",
+        "",
+        f"{what}: " + ", ".join(f"`{n}`" for n in names) + ".",
+        "",
+        "## Preset",
+        "",
+    ]
+    if task == "attribution":
+        scenario = base.config.scenario
+        out += [
+            f"Simulator scenario `{scenario}` "
+            "([presets](../simulator.md#config-and-presets)), overrides of the default "
+            "store:",
+            "",
+            "```json",
+            json.dumps(sim_config.PRESETS[scenario], indent=1, sort_keys=True),
+            "```",
+            "",
+            "Task parameters (`AttributionConfig`; any of them as a `gym.make` kwarg):",
+            "",
+        ]
+        cfg = base.config
+    else:
+        preset = kwargs["preset"]
+        out += [
+            f"Preset `{preset}`, overrides of the default config "
+            "(`gym.make(id, config={...})` overrides any field):",
+            "",
+            "```json",
+            json.dumps(promotion_core.PRESETS[preset], indent=1, sort_keys=True),
+            "```",
+            "",
+            "Task parameters (`PromotionConfig`, top level):",
+            "",
+        ]
+        cfg = base.cfg
+    out += [
+        "| field | value | allowed | meaning |",
+        "|---|---|---|---|",
+        *_field_rows(cfg),
+        "",
+        "## Baselines and scores",
+        "",
+        "See [Baselines and leaderboard](../baselines.md).",
+        "",
+        "## Version history",
+        "",
+        VERSIONS[env_id],
+        "",
+    ]
+    env.close()
+    return "\n".join(out)
+
+
+def index() -> str:
+    """``docs/envs/index.md``: every id with its spaces, one click from each page."""
+    out = [
+        "# Environments",
+        "",
+        "<!-- Generated by `python -m experiments.env_pages` from the registry: do not edit. -->",
+        "",
+        "Every registered id (`import retail_env` registers them). Each page gives the "
+        "id's spaces, reward terms, termination, info keys, metrics, preset and version "
+        "history.",
+        "",
+        "| id | task | action space | observation |",
+        "|---|---|---|---|",
+    ]
+    for env_id, _, _ in ENV_SPECS:
+        env = gym.make(env_id)
+        obs = env.observation_space
+        obs_s = (
+            ", ".join(f"`{k}` {tuple(s.shape)}" for k, s in obs.spaces.items())
+            if isinstance(obs, spaces.Dict)
+            else f"`Box{tuple(obs.shape)}`"
+        )
+        out.append(
+            f"| [{env_id}]({slug(env_id)}.md) | {_task(env_id)} | "
+            f"{_action(env.action_space)} | {obs_s} |"
+        )
+        env.close()
+    return "\n".join(out) + "\n"
+
+
+def pages() -> dict[str, str]:
+    """Every page by file name (``index.md`` and one per id)."""
+    out = {"index.md": index()}
+    for env_id, entry_point, kwargs in ENV_SPECS:
+        out[f"{slug(env_id)}.md"] = page(env_id, kwargs, entry_point)
+    return out
+
+
+def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
+    """One ``rgb_array`` frame after a seeded run of ``steps`` steps, saved as PNG."""
+    from experiments.screenshots import save_png
+
+    env = gym.make(env_id, render_mode="rgb_array")
+    _, info = env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(steps):
+        action = info.get("oracle_action", None)
+        _, _, term, trunc, info = env.step(env.action_space.sample() if action is None else action)
+        if term or trunc:
+            break
+    save_png(env.render(), path)
+    env.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from retail_env.atomic import write_text
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--out", type=Path, default=OUT, help="folder of the generated pages (default docs/envs)"
+    )
+    ap.add_argument(
+        "--frames",
+        action="store_true",
+        help="also render one frame per id into experiments/screenshots/envs/",
+    )
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in pages().items():
+        write_text(args.out / name, text)
+    print(f"wrote {len(ENV_SPECS) + 1} pages to {args.out}")
+    if args.frames:
+        FRAMES.mkdir(parents=True, exist_ok=True)
+        for env_id in retail_env.ENV_IDS:
+            frame(env_id, FRAMES / f"{slug(env_id)}.png")
+        print(f"wrote {len(ENV_SPECS)} frames to {FRAMES}")
+
+
+if __name__ == "__main__":
+    main()

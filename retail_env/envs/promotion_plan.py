@@ -94,18 +94,54 @@ def promotion_config(plan: PromotionPlanConfig, sim_config, episode_s: float) ->
         "endcap_reach": plan.endcap_reach})
 
 
-class _Desk:
-    """What a Promotion baseline reads of its env (``params``, ``state``, ``action_space``)."""
+class PromotionDesk:
+    """What a Promotion baseline reads of its env (``params``, ``state``, ``action_space``),
+    its clock set to a plan's period by :meth:`at`."""
 
-    def __init__(self, params: core.PromoParams):
+    def __init__(self, params: core.PromoParams, period_h: float):
         from retail_env.envs.promotion import action_space_for
 
         self.params, self.state = params, core.init_state(params, 1)
         self.action_space = action_space_for(params)
+        self.period_h = period_h
 
     @property
     def unwrapped(self):
         return self
+
+    def at(self, k: int) -> PromotionDesk:
+        """The desk at the start of plan period ``k``: the baselines' clock is ``period *
+        period_h`` hours and the task's periods are hours (plans may be finer than the
+        Promotion task allows), so the period is fractional."""
+        self.state.period = k * self.period_h / self.params.config.period_h
+        return self
+
+
+def promotion_params(plan: PromotionPlanConfig, sim_params, episode_s: float) -> core.PromoParams:
+    """The Promotion task on the walking store's catalog and demand model."""
+    params = core.build_params(promotion_config(plan, sim_params.config, episode_s))
+    if params.catalog.name != sim_params.catalog.name:
+        raise ValueError("promotion plan and walking store disagree on the catalog")
+    return params
+
+
+def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.ndarray
+                 ) -> dm.DemandTable:
+    """Demand tables (n, 2, N) of ``n`` periods' prices (n, 2, N) and end-caps (n, N), with
+    shoppers' references at list (see the module's [A])."""
+    ds = dm.init_demand_state(params.model, seg_price.shape[0])
+    return dm.demand_table(params.model, ds, seg_price, exposure)
+
+
+def plan_policy(plan: PromotionPlanConfig):
+    """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar)."""
+    from agents.promotion_baselines import make_baseline
+
+    kw = {}
+    if plan.policy == "hi_lo":
+        kw = dict(depth=plan.depth, cycle_days=plan.cycle_days, promo_h=plan.promo_h,
+                  member_only=plan.member_only)
+    return make_baseline(plan.policy, **kw)
 
 
 class StorePromotions:
@@ -113,15 +149,11 @@ class StorePromotions:
 
     def __init__(self, plan: PromotionPlanConfig, sim_params, episode_s: float):
         self.plan = plan
-        cfg = promotion_config(plan, sim_params.config, episode_s)
-        self.params = core.build_params(cfg)
-        if self.params.catalog.name != sim_params.catalog.name:
-            raise ValueError("promotion plan and walking store disagree on the catalog")
+        self.params = promotion_params(plan, sim_params, episode_s)
         self.period_ticks = max(1, int(round(plan.period_h * 3600 * sim_params.config.tick_hz)))
         self.n_periods = int(math.ceil(episode_s * sim_params.config.tick_hz / self.period_ticks))
         self.seg_price, self.exposure = self._schedule()
-        ds = dm.init_demand_state(self.params.model, self.n_periods)
-        table = dm.demand_table(self.params.model, ds, self.seg_price, self.exposure)
+        table = period_table(self.params, self.seg_price, self.exposure)
         self.prob, self.extra = table.prob, table.extra        # (n_periods, 2, N)
 
     def _schedule(self) -> tuple[np.ndarray, np.ndarray]:
@@ -130,20 +162,12 @@ class StorePromotions:
         N = p.catalog.n_products
         if self.plan.policy == "plan":
             return self._explicit(n, N)
-        from agents.promotion_baselines import make_baseline
-
-        kw = {}
-        if self.plan.policy == "hi_lo":
-            kw = dict(depth=self.plan.depth, cycle_days=self.plan.cycle_days,
-                      promo_h=self.plan.promo_h, member_only=self.plan.member_only)
-        policy = make_baseline(self.plan.policy, **kw)
-        desk = _Desk(p)
+        policy = plan_policy(self.plan)
+        desk = PromotionDesk(p, self.plan.period_h)
         policy.reset(desk, 0)
         prices = []
         for k in range(n):
-            # the baselines' clock is ``period * period_h`` hours; the task's periods are
-            # hours (finer plans than the Promotion task allows), so the period is fractional
-            desk.state.period = k * self.plan.period_h / p.config.period_h
+            desk.at(k)
             prices.append(core.prices_from_discrete(p, np.asarray(policy.act(None))[None])[0])
         seg_price = np.concatenate(prices)
         return seg_price, core.endcap_exposure(p, seg_price)

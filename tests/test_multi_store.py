@@ -115,3 +115,24 @@ def test_render_shows_prices_and_decisions(monkeypatch):
     f = e.current_frame()
     assert f.status["on_deal"] == 3 and f.status["deepest_deal_%"] == 50
     e.close()
+
+
+def test_recording_plays_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from retail_env.render.playback import Player
+    from retail_env.render.recording import load_recording
+
+    path = tmp_path / "store.npz"
+    r = play(WholeStoreEnv(**SHORT), Manager("hi_lo", **DEEP), Checkout("hungarian"), seed=7,
+             record=path)
+    rec = load_recording(path)
+    assert rec.meta["manager"] == "hi_lo" and rec.meta["seed"] == 7
+    assert len(rec) > 10
+    last = rec.frame(len(rec) - 1)
+    assert last.status["on_deal"] > 0
+    assert last.status["checkout_errors"] == r["checkout_errors"]
+    assert sum(len(rec.frame(i).decisions) > 0 for i in range(len(rec))) > 0
+    player = Player(rec)
+    player.advance(1.0)
+    assert player.compose().get_width() > 0
+    player.close()

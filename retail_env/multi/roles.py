@@ -12,12 +12,14 @@ A seat is filled by a *role policy* with ``reset(env, seed)`` and ``act(env, obs
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from retail_env.multi.store_env import CHECKOUT, MANAGER, WholeStoreEnv
+from retail_env.render.recording import save_recording
 
 
 class Manager:
@@ -62,17 +64,27 @@ class Checkout:
         return int(np.asarray(self.policy.predict(obs, deterministic=True)[0]).reshape(()))
 
 
-def play(env: WholeStoreEnv, manager: Manager, checkout: Checkout, seed: int) -> dict[str, float]:
-    """One episode with both seats filled: the books, each role's return and their sum."""
+def play(env: WholeStoreEnv, manager: Manager, checkout: Checkout, seed: int,
+         record: str | os.PathLike | None = None) -> dict[str, float]:
+    """One episode with both seats filled: the books, each role's return and their sum.
+    ``record``: also save a recording there (a frame per turn, prices and decisions in
+    each; ``retail-env play`` / ``retail_env.render.playback`` shows it)."""
     env.reset(seed=seed)
     seats = {MANAGER: manager, CHECKOUT: checkout}
     for seat in seats.values():
         seat.reset(env, seed)
     returns = dict.fromkeys(seats, 0.0)
+    frames = []
     for agent in env.agent_iter():
         obs, reward, term, trunc, info = env.last()
         returns[agent] += reward
         env.step(None if term or trunc else seats[agent].act(env, obs, info))
+        if record is not None and env.agents:
+            frames.append(env.current_frame())
+    if record is not None:
+        save_recording(record, env.frame_header(), frames,
+                       {"env": env.metadata["name"], "seed": seed, "manager": manager.name,
+                        "checkout": checkout.name})
     b = env.books
     receipts = env.core.receipts(0)
     return {"profit": b["revenue"] - b["cogs"], "revenue": b["revenue"], "units": b["units"],

@@ -280,14 +280,19 @@ class WholeStoreEnv(AECEnv):
         from retail_env.render.viewer import Renderer
 
         if self._renderer is None:
-            self._header = frame_header(self.core)
-            self._renderer = Renderer(self._header, self.render_mode, fps=self.metadata["render_fps"],
-                                      title="retail-env whole store")
+            self._renderer = Renderer(self.frame_header(), self.render_mode,
+                                      fps=self.metadata["render_fps"], title="retail-env whole store")
         return self._renderer.render(self.current_frame())
+
+    def frame_header(self):
+        """The static part of a drawing of the store (a recording's header)."""
+        if self._header is None:
+            self._header = frame_header(self.core)
+        return self._header
 
     def current_frame(self):
         """Store, tracks and the checkout's decisions, with the manager's prices in the bar."""
-        f = frame(self.core, self._header or frame_header(self.core), 0, right=self._right)
+        f = frame(self.core, self.frame_header(), 0, right=self._right)
         on = self.depth > 1e-9
         f.status.update({"profit": self.books["revenue"] - self.books["cogs"]
                          - self.books["error_cost"], "on_deal": float(on.sum()),

@@ -88,36 +88,50 @@ def markdown(summary: dict, seconds: dict, n: int, scenario: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def script_args(argv: list[str] | None, doc: str, stem: str, unit: str) -> argparse.Namespace:
+    """The arguments both whole-store scripts take."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--episodes", type=int, default=20,
-                    help="frozen-seed episodes per plan (default 20)")
+                    help=f"frozen-seed episodes per {unit} (default 20)")
     ap.add_argument("--scenario", default="medium", help="sim preset (default medium)")
-    ap.add_argument("--out", default=str(RESULTS / "whole_store_coupling"),
+    ap.add_argument("--out", default=str(RESULTS / stem),
                     help="path stem of the .json and .md written")
-    args = ap.parse_args(argv)
-    seeds = eval_seeds(args.episodes)
+    return ap.parse_args(argv)
+
+
+def measure(args: argparse.Namespace, seeds: list[int], cases: dict, run, markdown,
+            key: str) -> dict:
+    """Run every case (``run(case) -> (episodes, summary)``), timing each; print the table
+    and write it to ``<out>.md`` and everything to ``<out>.json`` (atomically)."""
     summary, episodes, seconds = {}, {}, {}
-    for plan, promo in PLANS.items():
+    for name, case in cases.items():
         t0 = time.perf_counter()
-        res = run_batch(args.scenario, list(AGENTS), seeds, task={"promotion": promo})
-        crowd = crowding(args.scenario, promo, seeds)
-        seconds[plan] = round(time.perf_counter() - t0, 1)
-        episodes[plan] = {"crowding": crowd,
-                          "agents": {a: {"exact_match": [r["exact_match"] for r in rs],
-                                         "f1": [r["f1"] for r in rs]} for a, rs in res.items()}}
-        summary[plan] = {"crowding": {k: summarize(v) for k, v in crowd.items()},
-                         "agents": {a: {k: summarize(v) for k, v in cols.items()}
-                                    for a, cols in episodes[plan]["agents"].items()}}
-        print(f"{plan}: {seconds[plan]:.1f} s", flush=True)
+        episodes[name], summary[name] = run(case)
+        seconds[name] = round(time.perf_counter() - t0, 1)
+        print(f"{name}: {seconds[name]:.1f} s", flush=True)
     table = markdown(summary, seconds, len(seeds), args.scenario)
     print(table)
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), {"seeds": seeds, "scenario": args.scenario,
-                                          "plans": PLANS, "seconds": seconds,
-                                          "summary": summary, "episodes": episodes})
-    write_text(out.with_suffix(".md"), table)
+    write_json(Path(args.out).with_suffix(".json"),
+               {"seeds": seeds, "scenario": args.scenario, key: cases, "seconds": seconds,
+                "summary": summary, "episodes": episodes})
+    write_text(Path(args.out).with_suffix(".md"), table)
     return summary
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = script_args(argv, __doc__, "whole_store_coupling", "plan")
+    seeds = eval_seeds(args.episodes)
+
+    def run(promo: dict) -> tuple[dict, dict]:
+        res = run_batch(args.scenario, list(AGENTS), seeds, task={"promotion": promo})
+        crowd = crowding(args.scenario, promo, seeds)
+        eps = {"crowding": crowd, "agents": {a: {k: [r[k] for r in rs] for k in ("exact_match", "f1")}
+                                             for a, rs in res.items()}}
+        return eps, {"crowding": {k: summarize(v) for k, v in crowd.items()},
+                     "agents": {a: {k: summarize(v) for k, v in cols.items()}
+                                for a, cols in eps["agents"].items()}}
+
+    return measure(args, seeds, PLANS, run, markdown, "plans")
 
 
 if __name__ == "__main__":

@@ -78,8 +78,27 @@ def test_bad_plans_named(promotion, words):
         from_dict(AttributionConfig, {"promotion": promotion})
 
 
-def test_product_outside_catalog_named():
-    cfg = from_dict(AttributionConfig, {"promotion": {"policy": "plan",
-                                                      "discounts": [[0, 99, 0.3]]}})
-    with pytest.raises(ConfigError, match="product 99"):
+@pytest.mark.parametrize("row, words", [([0, 99, 0.3], "product 99"),
+                                        ([50, 1, 0.3], "period 50 is after the episode")])
+def test_rows_outside_catalog_or_episode_named(row, words):
+    cfg = from_dict(AttributionConfig, {"promotion": {"policy": "plan", "discounts": [row]}})
+    with pytest.raises(ConfigError, match=words):
         AttributionCore(cfg)
+
+
+def test_coupling_and_leaderboard_scripts_write_their_tables(tmp_path):
+    from experiments import whole_store_coupling, whole_store_leaderboard
+
+    out = tmp_path / "coupling"
+    s = whole_store_coupling.main(["--episodes", "1", "--scenario", "easy", "--out", str(out)])
+    assert set(s) == set(whole_store_coupling.PLANS)
+    text = out.with_suffix(".md").read_text()
+    assert "deep 50 % + end-caps" in text and "hungarian exact_match" in text
+    # deeper deals, more events on the same store
+    assert s["deep 50 % + end-caps"]["crowding"]["events"]["mean"] > \
+        s["list price"]["crowding"]["events"]["mean"]
+    out = tmp_path / "board"
+    s = whole_store_leaderboard.main(["--episodes", "1", "--scenario", "easy", "--out", str(out)])
+    assert set(s) == set(whole_store_leaderboard.PAIRS)
+    assert "myopic + oracle" in out.with_suffix(".md").read_text()
+    assert out.with_suffix(".json").exists()

@@ -181,12 +181,13 @@ class StorePromotions:
                 if int(r[1]) >= N:
                     raise ConfigError(f"promotion plan row {r!r}: product {int(r[1])} is not in "
                                       f"the catalog (products 0..{N - 1})")
+                if int(r[0]) >= n:
+                    raise ConfigError(f"promotion plan row {r!r}: period {int(r[0])} is after "
+                                      f"the episode (periods 0..{n - 1} of {plan.period_h} h)")
         for k, j, d in plan.discounts:
-            if int(k) < n:
-                depth[int(k), int(j)] = d
+            depth[int(k), int(j)] = d
         for k, j in plan.member_offers:
-            if int(k) < n:
-                member[int(k), int(j)] = True
+            member[int(k), int(j)] = True
         lst = self.params.catalog.price[None, :]
         seg_price = np.stack([lst * (1.0 - np.where(member, 0.0, depth)), lst * (1.0 - depth)],
                              axis=1)
@@ -194,8 +195,7 @@ class StorePromotions:
             return seg_price, core.endcap_exposure(self.params, seg_price)
         expo = np.zeros((n, N))
         for k, j in plan.endcaps:
-            if int(k) < n:
-                expo[int(k), int(j)] = plan.endcap_reach
+            expo[int(k), int(j)] = plan.endcap_reach
         return seg_price, expo
 
     def period_of(self, ticks: np.ndarray) -> np.ndarray:

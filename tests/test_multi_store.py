@@ -136,3 +136,17 @@ def test_recording_plays_back(tmp_path, monkeypatch):
     player.advance(1.0)
     assert player.compose().get_width() > 0
     player.close()
+
+
+def test_a_trained_model_takes_a_seat():
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    one = SingleRoleEnv(MANAGER, other=Checkout("hungarian"), episode_s=60.0, close_grace_s=30.0)
+    sb3_check(one)
+    model = sb3.PPO("MlpPolicy", one, n_steps=16, batch_size=16, seed=0).learn(16)
+    a = play(WholeStoreEnv(episode_s=60.0, close_grace_s=30.0), Manager(model),
+             Checkout("hungarian"), seed=9)
+    b = play(WholeStoreEnv(episode_s=60.0, close_grace_s=30.0), Manager(model),
+             Checkout("hungarian"), seed=9)
+    assert a == b and a["units"] > 0

@@ -18,6 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from retail_env.envs.seeds import draw_seed
 from retail_env.multi.store_env import CHECKOUT, MANAGER, WholeStoreEnv
 from retail_env.render.recording import save_recording
 
@@ -116,7 +117,7 @@ class SingleRoleEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
+        self._seed = int(seed) if seed is not None else draw_seed(self.np_random)
         self.env.reset(seed=self._seed)
         self.other.reset(self.env, self._seed)
         obs, _, _, info = self._until_mine()

@@ -39,6 +39,7 @@ from retail_env.envs.promotion_plan import (
     period_table,
     promotion_params,
 )
+from retail_env.envs.seeds import draw_seed
 from retail_env.sim import store as sim_store
 from retail_env.sim.validation import ConfigError, from_dict
 
@@ -114,7 +115,8 @@ class WholeStoreEnv(AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         if seed is not None:
             self.np_random = np.random.default_rng(seed)
-        store_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
+        # a draw for training never lands on a frozen evaluation seed (envs/seeds.py)
+        store_seed = int(seed) if seed is not None else draw_seed(self.np_random)
         self.agents = list(self.possible_agents)
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)

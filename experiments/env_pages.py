@@ -61,6 +61,10 @@ HARD = {
     "RetailStore/Attribution-Raw-v0": "the default store seen through the raw sensor streams "
     "(plate readings and track positions over the last 5 s) instead of engineered features: "
     "the agent must learn the sensor fusion itself.",
+    "RetailStore/Attribution-Promo-v0": "the default store on a hi-lo day: a quarter of the "
+    "products at half price at a time, four of them on end-caps. The deals draw crowds to their "
+    "shelves, so there are more events and more of them overlap (see the "
+    "[whole store](../whole_store.md)).",
     "RetailStore/Promotion-v1": "a c-store of 24 products in 8 categories, hourly prices over "
     "14 days, one discount level and member flag per product: shoppers remember prices, "
     "stockpile after deep cuts, and stock arrives a day after it is ordered.",

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from retail_env.envs.promotion_plan import PromotionPlanConfig, StorePromotions
 from retail_env.envs.readout import read_events
 from retail_env.envs.receipts import ledger_add, ledger_add_lines, receipt_metrics
 from retail_env.envs.seeds import draw_seeds
@@ -94,6 +95,8 @@ class AttributionConfig:
     reach_m: float = spec(1.0, lo=0.1, hi=10.0, doc="[A] arm's reach, for dwell features")
     observation: ObservationConfig = spec(ObservationConfig())
     reward: RewardConfig = spec(RewardConfig())
+    # Prices in force: a promotion plan or a Promotion baseline (promotion_plan.py).
+    promotion: PromotionPlanConfig = spec(PromotionPlanConfig())
 
 
 class EventRecord:
@@ -165,9 +168,13 @@ def _score(a: dict[tuple[int, int], int], t: dict[tuple[int, int], int]) -> tupl
 class _SimLink:
     """The few things the task needs from the batched simulator, in one place."""
 
-    def __init__(self, scenario: str, overrides: Mapping[str, Any], batch: int):
+    def __init__(self, scenario: str, overrides: Mapping[str, Any], batch: int,
+                 promotion: PromotionPlanConfig | None = None, episode_s: float = 600.0):
         cfg = replace(make_config(scenario), TASK_TUNING.get(scenario, {}))
         self.params = sim_store.make_params(replace(cfg, overrides))
+        self.promotions = (None if promotion is None or promotion.policy == "none"
+                           else StorePromotions(promotion, self.params, episode_s))
+        self.installed = np.full(batch, -1, np.int64)   # pricing period each store holds
         lay = self.params.layout
         self.B = batch
         self.catalog = self.params.catalog
@@ -181,8 +188,15 @@ class _SimLink:
 
     def reset(self, seeds: Sequence[int]) -> None:
         self.state, self.rng = sim_store.reset(self.params, seeds)
+        self.installed[:] = -1
+
+    def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
+        sim_store.reset_stores(self.state, self.params, self.rng, idx, seeds)
+        self.installed[idx] = -1
 
     def step(self):
+        if self.promotions is not None:
+            self.promotions.install(self.state, self.installed)
         return sim_store.step(self.state, self.params, self.rng)
 
     def now(self, b: int) -> int:
@@ -220,7 +234,7 @@ class AttributionCore:
         self.cfg = cfg
         self.B = int(batch)
         self.K = cfg.n_candidates
-        self.sim = _SimLink(cfg.scenario, store or {}, self.B)
+        self.sim = _SimLink(cfg.scenario, store or {}, self.B, cfg.promotion, cfg.episode_s)
         self.catalog = self.sim.catalog
         self.N = self.catalog.n_products
         self.unit_w = np.asarray(self.catalog.unit_weight, np.float64)

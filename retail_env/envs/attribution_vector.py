@@ -51,7 +51,6 @@ from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError, ma
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
 from retail_env.envs.seeds import SEED_HI, draw_seed  # noqa: F401  (SEED_HI: re-exported)
-from retail_env.sim import store as sim_store
 from retail_env.sim.validation import from_dict
 
 NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
@@ -78,7 +77,7 @@ class BatchAttributionCore(AttributionCore):
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
         sim = self.sim
-        sim_store.reset_stores(sim.state, sim.params, sim.rng, idx, seeds)
+        sim.reset_stores(idx, seeds)
         for b, s in zip(idx, seeds, strict=True):
             self.seeds[b] = int(s)
             self.queues[b] = deque()
@@ -108,7 +107,7 @@ class BatchAttributionCore(AttributionCore):
         """One batch tick; returns whether some store is still waiting (see ``advance``)."""
         sim = self.sim
         st = sim.state
-        out = sim_store.step(st, sim.params, sim.rng)
+        out = sim.step()
         now = st.tick
         for b in self._book(out, ~self.shut):
             self.head_t[b] = self.queues[b][0].t_detect

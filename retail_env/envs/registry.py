@@ -42,6 +42,12 @@ ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
     ("RetailStore/Attribution-Produce-v0", ATTRIBUTION, {"scenario": "produce"}),
     # The same medium store seen through the raw sensor streams (sensor-fusion research).
     ("RetailStore/Attribution-Raw-v0", ATTRIBUTION, {"scenario": "medium", "observation": "raw"}),
+    # A hi-lo day with deep end-cap deals (retail_env/envs/promotion_plan.py): a quarter of
+    # the products at half price, rotating every 6 h, the four deepest on end-caps; the
+    # crowds they draw are the coupling docs/whole_store.md measures.
+    ("RetailStore/Attribution-Promo-v0", ATTRIBUTION,
+     {"scenario": "medium", "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1,
+                                          "promo_h": 6, "n_endcaps": 4}}),
 ]
 
 # --- Promotion task (one step = one trading period) -------------------------

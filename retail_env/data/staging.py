@@ -34,6 +34,38 @@ def refuse_existing(path: str | os.PathLike, what: str) -> Path:
 
 
 @contextlib.contextmanager
+def scratch_dir(parent: str | os.PathLike, what: str, name: str = "export") -> Iterator[Path]:
+    """Yield an empty hidden folder in ``parent``, removed at the end whatever happens.
+
+    OSError inside (unwritable folder, full disk) becomes a DataExportError saying so.
+    """
+    parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
+        os.chmod(tmp, 0o777 & ~_umask())      # mkdtemp makes 0700; give the usual mode
+    except OSError as err:
+        raise DataExportError(f"cannot write {what} to {parent}: {err.strerror or err}"
+                              ) from err
+    try:
+        yield tmp
+    except OSError as err:
+        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise DataExportError(f"{what} not written to {parent}: "
+                              f"{'the disk is full' if full else err.strerror or err} "
+                              "(nothing was left behind)") from err
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish(tmp: Path, path: Path, what: str) -> None:
+    """Rename the finished folder ``tmp`` to ``path`` (refused if ``path`` appeared)."""
+    refuse_existing(path, what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(tmp, path)
+
+
+@contextlib.contextmanager
 def staged_dir(path: str | os.PathLike, what: str) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; rename it to ``path`` on success.
 
@@ -41,23 +73,6 @@ def staged_dir(path: str | os.PathLike, what: str) -> Iterator[Path]:
     up, or ``path`` exists (checked first and again at the rename).
     """
     path = refuse_existing(path, what)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-        os.chmod(tmp, 0o777 & ~_umask())      # mkdtemp makes 0700; give the usual mode
-    except OSError as err:
-        raise DataExportError(f"cannot write {what} to {path.parent}: {err.strerror or err}"
-                              ) from err
-    try:
+    with scratch_dir(path.parent, what, path.name) as tmp:
         yield tmp
-        refuse_existing(path, what)
-        os.rename(tmp, path)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise DataExportError(f"{what} not written to {path}: "
-                              f"{'the disk is full' if full else err.strerror or err} "
-                              "(nothing was left behind)") from err
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        publish(tmp, path, what)

@@ -122,7 +122,7 @@ def test_other_readers(promo_log):
 def test_duckdb_reader(promo_log):
     out, manifest = promo_log
     duckdb = pytest.importorskip("duckdb", reason="duckdb not installed (optional reader)")
-    total = duckdb.sql(f"select sum(units) from '{out / 'sales.parquet'}'").fetchone()[0]
+    total = duckdb.sql(f"select sum(units) from '{out / 'sales.parquet'}'").fetchall()[0][0]
     assert total == sum(e["units"] for e in manifest["episode_totals"])
 
 

@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.readme_tables import RESULTS
-from retail_env.atomic import write_json, write_text
+from experiments.readme_tables import RESULTS, write_results
 from retail_env.data.log import export_log
 
 CASES = [("RetailStore/Attribution-v0", "nearest"), ("RetailStore/Promotion-v1", "hi_lo")]
@@ -79,11 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(rows[-1])
     res = {"episodes": args.episodes, "note": args.note, "rows": rows,
            "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
-    table = markdown(res)
-    print(table)
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), res)
-    write_text(out.with_suffix(".md"), table + "\n")
+    write_results(args.out, res, markdown(res))
     return res
 
 

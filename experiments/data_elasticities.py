@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.elasticities import measure
-from experiments.readme_tables import RESULTS
-from retail_env.atomic import write_json, write_text
+from experiments.readme_tables import RESULTS, write_results
 from retail_env.data import demand_fit as df
 from retail_env.data.log import export_log
 
@@ -111,11 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.episodes < 1 or args.days < 1:
         raise ValueError(f"--episodes={args.episodes} and --days={args.days} must be >= 1")
     res = run(args.preset, args.episodes, args.days, args.seed, args.work)
-    table = markdown(res)
-    print(table)
-    out = Path(args.out)
-    write_json(out.with_suffix(".json"), res)
-    write_text(out.with_suffix(".md"), table + "\n")
+    write_results(args.out, res, markdown(res))
     return res
 
 

@@ -180,17 +180,17 @@ def test_data_cli_arguments_have_help():
 
 # --- Minari -----------------------------------------------------------------------------
 
-minari = pytest.importorskip("minari", reason="the data extra (minari) is not installed")
-
-
 @pytest.fixture()
 def minari_root(tmp_path, monkeypatch):
+    pytest.importorskip("minari", reason="the data extra (minari) is not installed")
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
     return tmp_path
 
 
 @pytest.mark.parametrize("env_id,policy", [(PROMO, "hi_lo"), (ATTR, "oracle")])
 def test_minari_dataset_loads_samples_and_recovers_env(minari_root, env_id, policy):
+    import minari
+
     from retail_env.data.minari_export import export_minari
 
     name = "retail/test-v0"
@@ -225,6 +225,8 @@ def test_minari_dataset_loads_samples_and_recovers_env(minari_root, env_id, poli
 
 
 def test_minari_refuses_existing_bad_name_unknown_policy(minari_root):
+    import minari
+
     from retail_env.data.minari_export import export_minari
 
     export_minari(PROMO, "list_price", 1, "retail/once-v0", show_progress=False)
@@ -250,3 +252,12 @@ def test_minari_failure_midway_leaves_nothing(minari_root, monkeypatch):
     with pytest.raises(DataExportError, match="disk is full"):
         minari_export.export_minari(PROMO, "list_price", 1, "retail/x-v0", show_progress=False)
     assert list(minari_root.iterdir()) == []
+
+
+def test_docs_show_the_current_schema():
+    from pathlib import Path
+
+    from retail_env.data.log_tables import schema_markdown
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text()
+    assert schema_markdown() in docs, "run python -m experiments.data_schema and readme_tables"

@@ -7,23 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from retail_env.data.staging import DataExportError
+from retail_env.bank.cli import _json_arg
 
 COMMANDS = ("log", "minari")
-
-
-def _json_arg(text: str | None) -> dict:
-    if text is None:
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataExportError(f"--config: not JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise DataExportError(f"--config: a JSON object is expected, got {text!r}")
-    return data
 
 
 def _seeds(text: str) -> range:
@@ -36,7 +23,7 @@ def _log(args) -> None:
     from retail_env.data.log import export_log
 
     m = export_log(args.env, args.policy, _seeds(args.seeds), args.out,
-                   env_kwargs=_json_arg(args.config), show_progress=not args.quiet)
+                   env_kwargs=_json_arg(args.config, "config"), show_progress=not args.quiet)
     size = sum(t["bytes"] for t in m["tables"].values())
     rows = ", ".join(f"{k} {v['rows']:,}" for k, v in m["tables"].items())
     print(f"wrote {args.out}: {m['episodes']} episodes of {m['policy']} on {m['env_id']} "
@@ -49,7 +36,7 @@ def _minari(args) -> None:
     name = args.name or default_name(args.env, args.policy)
     seeds = range(args.seed_start, args.seed_start + args.episodes)
     ds = export_minari(args.env, args.policy, args.episodes, name, seeds=seeds,
-                       root=args.root, env_kwargs=_json_arg(args.config),
+                       root=args.root, env_kwargs=_json_arg(args.config, "config"),
                        show_progress=not args.quiet)
     print(f"wrote Minari dataset {name} ({ds.total_episodes} episodes, {ds.total_steps} "
           f"steps) under {datasets_root(args.root)}; load it with "

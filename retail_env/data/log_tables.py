@@ -309,3 +309,17 @@ class PromotionLog:
 
     def end(self, info: dict) -> dict:
         return info["episode_kpis"]
+
+
+def schema_markdown() -> str:
+    """Every table's columns as Markdown (docs/data.md shows it; a test keeps them equal)."""
+    out = []
+    for task, tables in TASK_TABLES.items():
+        for table in tables:
+            out += [f"**{task.title()}: `{table}.parquet`**", "", "| column | type | meaning |",
+                    "|---|---|---|"]
+            for col, (dtype, doc) in {**KEYS, **SCHEMAS[table]}.items():
+                kind = "string (dictionary: pandas category)" if dtype == "dict" else dtype
+                out.append(f"| `{col}` | {kind} | {doc.replace('TRUTH ', '**truth:** ')} |")
+            out.append("")
+    return "\n".join(out).rstrip()

@@ -132,7 +132,8 @@ class _Rows:
         c["episode"].append(np.full(n, self.episode))
         c["seed"].append(np.full(n, self.seed))
         for k, v in cols.items():
-            c[k].append(np.broadcast_to(np.asarray(v), (n,)))
+            v = np.asarray(v)
+            c[k].append(v if v.ndim else np.full(n, v))
 
     def columns(self, table: str) -> dict[str, np.ndarray]:
         schema = {**KEYS, **SCHEMAS[table]}

@@ -237,6 +237,8 @@ def test_minari_refuses_existing_bad_name_unknown_policy(minari_root):
         export_minari(PROMO, "hi_lo", 1, "no version", show_progress=False)
     with pytest.raises(DataExportError, match="policy='nope' is unknown"):
         export_minari(PROMO, "nope", 1, "retail/other-v0", show_progress=False)
+    with pytest.raises(DataExportError, match="env='RetailStore/Nope-v0' is unknown"):
+        export_minari("RetailStore/Nope-v0", "hi_lo", 1, "retail/other-v0", show_progress=False)
     assert sorted(p.name for p in minari_root.rglob("*")) == before
     assert minari.load_dataset("retail/once-v0").storage.metadata["retail_env"]["policy"] \
         == "list_price"
@@ -261,3 +263,26 @@ def test_docs_show_the_current_schema():
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text()
     assert schema_markdown() in docs, "run python -m experiments.data_schema and readme_tables"
+
+
+def test_checkpoint_policy_plays_the_export(tmp_path):
+    """A trained-checkpoint folder is a policy: its greedy actions are what the log holds."""
+    pytest.importorskip("stable_baselines3", reason="checkpoints need the train extra")
+    from agents.sb3_agents import SB3Agent, build_model
+    from experiments.checkpoints import load_checkpoint, save_checkpoint
+
+    env = gym.make(PROMO)
+    folder = save_checkpoint(build_model("ppo", {}, env, seed=3), tmp_path / "ckpt",
+                             {"algo": "ppo", "env_id": PROMO, "hyperparams": {}})
+    m = export_log(PROMO, str(folder), [2], tmp_path / "log", show_progress=False)
+    assert m["policy"] == "checkpoint:ckpt"
+    prices = pd.read_parquet(tmp_path / "log" / "prices.parquet")
+    agent = SB3Agent(env, load_checkpoint(folder, env, PROMO))
+    obs, info = env.reset(seed=2)
+    action = agent.act(obs, info)
+    levels = np.asarray(env.unwrapped.cfg.discount_levels)
+    first = prices[prices.period == 0].sort_values("product")
+    assert np.allclose(first.discount, levels[action[:env.unwrapped.params.n_units]])
+    with pytest.raises(DataExportError, match="no checkpoint.json"):
+        (tmp_path / "empty").mkdir()
+        export_log(PROMO, str(tmp_path / "empty"), [0], tmp_path / "log2", show_progress=False)

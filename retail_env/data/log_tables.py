@@ -186,11 +186,12 @@ class AttributionLog:
     def _start(self) -> None:
         """A (re)started store: shoppers already inside entered at time 0."""
         st = self.core.sim.state
-        self.open = {}
+        self.open, self.n_shoppers = {}, 0
         for s in np.flatnonzero(st.present[0] & ~st.staff[0] & (st.account[0] >= 0)):
             self._enter(int(s), int(st.account[0, s]), bool(st.member[0, s]), 0.0)
 
     def _enter(self, slot: int, account: int, member: bool, t: float) -> None:
+        self.n_shoppers += 1
         if account in self.open:          # the party's second shopper
             self.open[account][2] += 1
         else:
@@ -204,9 +205,12 @@ class AttributionLog:
             if not staff and a >= 0:
                 self._enter(s, a, m, t)
         if self.open and not self.core.shut[0]:
-            inside = set(self._inside().tolist())
-            for a in [a for a in self.open if a not in inside]:
-                self._visit(a, t)
+            inside = self._inside()
+            if len(inside) < self.n_shoppers:     # someone left: whose party is gone?
+                left = set(self.open) - set(inside.tolist())
+                for a in sorted(left):
+                    self._visit(a, t)
+            self.n_shoppers = len(inside)
 
     def _visit(self, account: int, exit_s: float) -> None:
         entry, member, size = self.open.pop(account)

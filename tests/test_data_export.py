@@ -68,6 +68,14 @@ def test_promotion_tables_total_the_episode_kpis(promo_log):
     assert manifest["episode_totals"][0] != manifest["episode_totals"][1]   # two seeds differ
 
 
+def test_same_seeds_same_bytes(tmp_path, promo_log):
+    """A seeded export is reproducible bit for bit (every file, the manifest included)."""
+    again = tmp_path / "again"
+    export_log(PROMO, "hi_lo", [3, 4], again, show_progress=False)
+    for path in promo_log[0].iterdir():
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def test_promotion_export_matches_a_plain_run(promo_log):
     """Recording changes nothing: the same seed played without the recorder ends the same."""
     from agents.promotion_baselines import make_baseline, run_episode

@@ -85,11 +85,10 @@ def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.Pat
         try:
             pol = Policy(env, policy, env_id)
             rec = (AttributionLog if task == "attribution" else PromotionLog)(env)
-            totals, t0 = [], time.perf_counter()
+            totals = []
             for i, seed in enumerate(progress(seeds, len(seeds), f"log {out.name}",
                                               show_progress)):
                 totals.append(play(env, pol, rec, i, seed))
-            seconds = time.perf_counter() - t0
         finally:
             env.close()
         tables = {}
@@ -103,7 +102,7 @@ def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.Pat
         manifest = {"format": FORMAT, "schema": SCHEMA_VERSION, "version": __version__,
                     "env_id": env_id, "env_kwargs": env_kwargs or {}, "task": task,
                     "policy": pol.name, "seeds": seeds, "episodes": len(seeds),
-                    "play_seconds": round(seconds, 3), "tables": tables,
+                    "tables": tables,
                     "episode_totals": totals}
         write_json(tmp / MANIFEST, manifest)
     return manifest

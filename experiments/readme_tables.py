@@ -47,6 +47,16 @@ def fill(readme: str, results: Path) -> tuple[str, list[str], list[str]]:
     return BLOCK.sub(repl, readme), filled, missing
 
 
+def write_results(out: str | Path, res: dict, table: str) -> None:
+    """Print a script's ``table`` and write ``<out>.json`` (``res``) and ``<out>.md`` atomically."""
+    from retail_env.atomic import write_json
+
+    print(table)
+    out = Path(out)
+    write_json(out.with_suffix(".json"), res)
+    write_text(out.with_suffix(".md"), table + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", type=Path, nargs="*",

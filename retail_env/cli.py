@@ -3,6 +3,8 @@
     retail-env play FILE [--speed 2] [--start 60] [--frames N]
     retail-env --version
     retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
+    retail-env export log --env ID --policy NAME|CHECKPOINT --seeds 0:8 --out DIR
+    retail-env export minari --env ID --policy NAME|CHECKPOINT --episodes N [--name ID]
     retail-env heatmap FILE OUT.png
     retail-env info FILE
     retail-env bank build --out DIR --scenario hard --seeds 0:5000 [--workers N] [--raw]
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop at the recording's last frame (always so under a headless "
                         "video driver such as SDL_VIDEODRIVER=dummy)")
     p.set_defaults(run=_play)
-    p = sub.add_parser("export", help="write a recording as MP4 and/or GIF")
+    p = sub.add_parser("export", help="write a recording as MP4 and/or GIF (and: export log "
+                       "/ export minari, the data exports; see retail-env export log --help)")
     p.add_argument("file", help=rec)
     p.add_argument("--mp4", help="write an H.264 MP4 here")
     p.add_argument("--gif", help="write an animated GIF here")
@@ -102,8 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None):
+    """``export log|minari ...`` go to the data exports' parser (``retail_env/data/cli.py``);
+    everything else, ``export FILE`` included, to ``build_parser()``."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from retail_env.data.cli import COMMANDS
+    from retail_env.data.cli import build_parser as data_parser
+
+    if len(argv) >= 2 and argv[0] == "export" and argv[1] in COMMANDS:
+        return data_parser().parse_args(argv[1:])
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         args.run(args)
     except (RecordingError, ValueError, OSError) as err:

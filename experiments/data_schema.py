@@ -1,0 +1,26 @@
+"""Write the transaction log's schema (every table and column) as Markdown for docs/data.md.
+
+    python -m experiments.data_schema && python -m experiments.readme_tables --readme docs/data.md
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from experiments.readme_tables import RESULTS
+from retail_env.atomic import write_text
+from retail_env.data.log_tables import schema_markdown
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(RESULTS / "data_schema.md"),
+                    help="the Markdown file written")
+    args = ap.parse_args(argv)
+    write_text(Path(args.out), schema_markdown() + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

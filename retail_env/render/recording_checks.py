@@ -158,12 +158,15 @@ def check_frames(path: Path, header: FrameHeader, n: Any, arrays: dict[str, np.n
     h, w = header.grid.shape
     hi = np.array([w, h], np.float64) * header.cell_m
     for name in ("shopper_pos", "track_pos", "track_trail"):
-        pos = arrays[name].astype(np.float64)
-        ok = np.isnan(pos) | ((pos >= 0) & (pos <= hi))
-        if not ok.all():
-            bad = float(pos[~ok].ravel()[0])
-            raise RecordingError(f"{path}: {name} holds {bad!r}: positions must be NaN or "
-                                 f"within the store (0..{hi[0]:g} m east, 0..{hi[1]:g} m south)")
+        flat = arrays[name].reshape(-1, 2)
+        for i in range(0, len(flat), 1 << 20):          # chunks: no full-size temporaries
+            pos = flat[i:i + (1 << 20)].astype(np.float64)
+            ok = np.isnan(pos) | ((pos >= 0) & (pos <= hi))
+            if not ok.all():
+                bad = float(pos[~ok].ravel()[0])
+                raise RecordingError(f"{path}: {name} holds {bad!r}: positions must be NaN or "
+                                     f"within the store (0..{hi[0]:g} m east, 0..{hi[1]:g} m "
+                                     "south)")
     for name, lo, top in (("shopper_kind", -1, 1), ("promo", 0, N_PROMOS - 1)):
         a = arrays[name]
         if a.size and (a.min() < lo or a.max() > top):

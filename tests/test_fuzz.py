@@ -132,13 +132,14 @@ def test_fuzz_promotion_actions(promo_envs, kind, seed, data):
 
 @pytest.fixture(scope="module")
 def attribution_env():
-    return gym.make("RetailStore/Attribution-Easy-v0", episode_s=40.0, close_grace_s=20.0)
+    return gym.make("RetailStore/Attribution-Easy-v0", episode_s=90.0, close_grace_s=20.0)
 
 
 @fuzz("attribution_actions")
 @given(seed=st.integers(0, 2**40), data=st.data())
 def test_fuzz_attribution_actions(attribution_env, seed, data):
-    attribution_env.reset(seed=seed)
+    if must_end_well(attribution_env.reset, seed=seed) is None:
+        return                          # a store too quiet to see an event (a ConfigError)
     for _ in range(data.draw(st.integers(1, 6))):
         a = data.draw(st.one_of(st.integers(0, 7), st.integers(0, 7), ACTION_ITEMS,
                                 st.lists(ACTION_ITEMS, max_size=2)))

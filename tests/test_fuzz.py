@@ -49,7 +49,7 @@ def must_end_well(fn, *args, **kw):
 
 
 # --- config dicts ------------------------------------------------------------------------
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.integers(),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
                     st.sampled_from(["easy", "mini", "medium", "small", "raw", "fresh"]))
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(

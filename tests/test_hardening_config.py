@@ -58,6 +58,7 @@ SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}
     (lambda: gym.make(EASY, store={"shoppers": {"p_putback": float("nan")}}), r"p_putback=nan"),
     (lambda: gym.make(EASY, reward={"correct": "1"}), r"reward.correct='1' .*must be a number"),
     (lambda: gym.make(EASY, reward=2), r"reward must be a mapping of RewardConfig"),
+    (lambda: gym.make(EASY, reward={"correct": 10**400}), r"reward.correct=1000.* is out of range"),
     (lambda: gym.make(EASY, scenario=["easy"]), r"scenario=\['easy'\]"),
     (lambda: gym.make(MINI, config={1: 2}), r"unknown config key\(s\) \['1'\]"),
     (lambda: gym.make("RetailStore/Promotion-v1", preset=[]), r"preset=\[\] is not allowed"),

@@ -150,7 +150,10 @@ def _coerce(path: str, tp: Any, value: Any, item: type | None = None) -> Any:
         ok = items and all(_is_type(v, item or float) for v in items)
         return items if ok else value          # a bad list is named as given
     if _is_type(value, tp) and tp in (int, float, bool):    # NumPy scalars -> Python
-        return tp(value)
+        try:
+            return tp(value)
+        except OverflowError:           # an int beyond any float: the range check names it
+            return value
     return value
 
 

@@ -72,6 +72,22 @@ def test_bad_config_types_raise_config_error(make, match):
         make()
 
 
+def test_hydra_configs_are_validated_the_same_way():
+    """Env kwargs from a Hydra config, as plain containers (experiments) or as nodes."""
+    from omegaconf import OmegaConf
+
+    from experiments.evaluate import env_kwargs
+
+    cfg = OmegaConf.create({"env": {"id": MINI, "kwargs": {"config": {"episode_days": 1.5}}}})
+    with pytest.raises(ConfigError, match="episode_days=1.5 has the wrong type"):
+        gym.make(cfg.env.id, **env_kwargs(cfg))
+    node = OmegaConf.create({"discount_levels": [0.0, 0.3], "inventory": {"cover": 2}})
+    cfg = promotion_core.make_config("mini", node)
+    assert cfg.discount_levels == (0.0, 0.3) and cfg.inventory.cover == 2.0
+    with pytest.raises(ConfigError, match=r"hard.handoffs='yes'"):
+        sim_config.config_from_dict(OmegaConf.create({"hard": {"handoffs": "yes"}}))
+
+
 def test_good_types_are_accepted_and_normalised():
     """Ints in float fields, lists in tuple fields and NumPy scalars pass, as Python values."""
     cfg = promotion_core.make_config("mini", {"endcap_reach": 1, "discount_levels": [0, 0.25],

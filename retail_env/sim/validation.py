@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, get_type_hints
 
 import numpy as np
@@ -145,7 +145,8 @@ def _coerce(path: str, tp: Any, value: Any, item: type | None = None) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path} must be a mapping of {tp.__name__} fields, got {value!r}")
         return from_dict(tp, value, prefix=path + ".")
-    if tp is tuple and isinstance(value, (list, np.ndarray)):
+    if tp is tuple and isinstance(value, (Sequence, np.ndarray)) and \
+            not isinstance(value, (str, bytes, tuple)):            # lists, Hydra ListConfig
         items = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
         ok = items and all(_is_type(v, item or float) for v in items)
         return items if ok else value          # a bad list is named as given

@@ -93,3 +93,20 @@ def test_nan_never_reaches_the_normalisation(tree):
 def test_resume_keeps_whole_records(tree):
     path = _first(tree, "oracle")
     assert runs.read_done(path.parent)["agent"] == "oracle"
+
+
+def test_the_leaderboard_command_exits_2_naming_the_file_or_marks_partial(tree, tmp_path):
+    import subprocess
+    import sys
+
+    bad = _first(tree, "nearest")
+    bad.write_text("[]")
+    cmd = [sys.executable, "-m", "experiments.leaderboard", f"results_root={tree}",
+           f"out_root={tmp_path / 'out'}"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and f"{bad}: is a JSON list" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run([*cmd, "skip_bad=true"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "PARTIAL: 1 results.json" in proc.stdout

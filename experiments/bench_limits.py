@@ -1,5 +1,6 @@
 """Measure the input limits of docs/limits.md: build time of the largest allowed map and
-peak memory of loading the largest allowed recording.
+peak memory of loading the largest allowed recording, and the cost of exporting frames
+drawn on the largest allowed grid.
 
     python -m experiments.bench_limits [--repeats 3] [--out outputs/limits]
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retail_env.render.frame import FRAME_ARRAYS
-from retail_env.render.recording import save_recording
+from retail_env.render.recording import load_recording, save_recording
 from retail_env.render.recording_checks import MAX_SLOTS, MAX_TOTAL_BYTES
 from retail_env.render.synthetic import demo_frames, demo_header
 from retail_env.sim.layout import MAX_CELLS, MAX_PLATES, parse_layout
@@ -110,6 +111,36 @@ def load_memory(path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def time_export(out: Path) -> dict:
+    """Seconds and traced peak memory to export 2 frames (GIF) and a heatmap of a recording
+    on the largest allowed grid (the issue's 8000 x 8000 grid took 31 s and 693 MB)."""
+    import tracemalloc
+
+    from retail_env.render.export import export_gif, export_heatmap
+    from retail_env.render.frame import FrameHeader, make_frame
+
+    lay = parse_layout(largest_map_text(), "largest")
+    n = lay.n_plates
+    header = FrameHeader(grid=lay.grid, cell_m=lay.cell_m, plate_cell=lay.plate_cell,
+                         plate_category=np.zeros(n), plate_product=np.zeros(n),
+                         category_names=("c",), product_names=("p",), task="limits")
+    xy = lay.cell_xy[lay.plate_access[:8]]
+    frames = [make_frame(header, t, shopper_pos=xy, shopper_kind=np.zeros(len(xy)))
+              for t in (0.0, 1.0)]
+    path = out / "largest_grid.npz"
+    save_recording(path, header, frames)
+    rec = load_recording(path)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    export_gif(rec, out / "largest_grid.gif")
+    export_heatmap(rec, out / "largest_grid.png")
+    secs = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"grid": list(lay.grid.shape), "export_2_frames_and_heatmap_s": round(secs, 2),
+            "traced_peak_mb": round(peak / 1e6, 1)}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="timed builds of the largest map")
@@ -121,6 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     path = out / "largest.npz"
     report["recording"] = {"uncompressed_mb": round(largest_recording(path) / 1e6, 1),
                            "file_mb": round(path.stat().st_size / 1e6, 2), **load_memory(path)}
+    report["export"] = time_export(out)
     print(json.dumps(report, indent=2))
     return report
 

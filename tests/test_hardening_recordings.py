@@ -61,10 +61,10 @@ def _at(a, idx, v):
 
 CRAFTED = [
     ("position inf", _set("shopper_pos", lambda a: _at(a, (0, 0, 0), np.inf)),
-     "shopper_pos holds inf: positions must be NaN or within the store"),
+     "shopper_pos holds inf: positions must be NaN or within 10 m of the store"),
     ("position far", _set("track_pos", lambda a: _at(a, (0, 0, 1), 60000.0)),
      "track_pos holds 60000.0"),
-    ("negative trail", _set("track_trail", lambda a: _at(a, (0, 0, 0, 0), -5.0)), "track_trail"),
+    ("negative trail", _set("track_trail", lambda a: _at(a, (0, 0, 0, 0), -10.5)), "track_trail"),
     ("plate out of range", _set("decisions", lambda a: _at(a, (0, 0), 10_000)),
      "decisions hold a plate outside"),
     ("bad outcome", _set("decisions", lambda a: _at(a, (0, 1), 9)), "an outcome outside 0..3"),
@@ -74,6 +74,7 @@ CRAFTED = [
     ("price nan", _set("price_mult", lambda a: _at(a, (0, 0), np.nan)), "price_mult must be finite"),
     ("time nan", _set("time_s", lambda a: _at(a, 2, np.nan)), "time_s must be finite"),
     ("time backwards", _set("time_s", lambda a: a[::-1].copy()), "non-decreasing"),
+    ("time gap 1e-9", _set("time_s", lambda a: _at(a, 1, a[0] + 1e-9)), "at least 0.001 s"),
     ("dtype", _set("shopper_pos", lambda a: a.astype(np.float64)),
      "member 'shopper_pos' has dtype float64, expected float16"),
     ("shape", _set("plate_stock", lambda a: a[:, :3].copy()), "member 'plate_stock' has shape"),
@@ -113,7 +114,13 @@ def test_crafted_recordings_are_refused_naming_the_problem(good, tmp_path, name,
 
 
 def test_whatever_loads_also_exports_and_heatmaps(good, tmp_path):
-    rec = load_recording(good)
+    """Including noisy tracks a little outside the store and frames sharing a time."""
+    data = members(good)
+    data["track_pos"][0, 0] = (-9.0, 14.0)
+    data["time_s"][1] = data["time_s"][0]
+    edge = tmp_path / "edge.npz"
+    write(edge, data)
+    rec = load_recording(edge)
     export_gif(rec, tmp_path / "a.gif", every=2)
     export_heatmap(rec, tmp_path / "a.png")
 

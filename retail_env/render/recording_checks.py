@@ -30,6 +30,8 @@ MAX_HEADER_DEPTH = 32                  # nesting of the header JSON (the env con
 MAX_SLOTS = 4_096                      # shopper slots or camera tracks per frame
 MAX_TRAIL = 256                        # trail points per track
 MAX_CELL_M = 10.0                      # metres per grid cell
+MARGIN_M = 10.0                        # positions may lie this far outside (noisy camera tracks)
+MIN_GAP_S = 1e-3                       # frames share a time or are at least this far apart
 N_CODES, N_OUTCOMES, N_PROMOS = 6, 4, 3  # grid cell codes, decision outcomes, promo kinds
 
 
@@ -152,21 +154,24 @@ def check_frames(path: Path, header: FrameHeader, n: Any, arrays: dict[str, np.n
         if a.shape != want:
             raise RecordingError(f"{path}: member {name!r} has shape {a.shape}, expected {want} "
                                  f"(n_frames={n}, {s} slots, {t} tracks, {header.n_plates} plates)")
-    times = arrays["time_s"]
-    if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0) or abs(times).max() > 1e9:
-        raise RecordingError(f"{path}: time_s must be finite, within 1e9 s and non-decreasing")
+    times, gaps = arrays["time_s"], np.diff(arrays["time_s"])
+    if not np.all(np.isfinite(times)) or abs(times).max() > 1e9 or \
+            np.any((gaps < 0) | ((gaps > 0) & (gaps < MIN_GAP_S))):
+        raise RecordingError(f"{path}: time_s must be finite, within 1e9 s and non-decreasing "
+                             f"in steps of 0 or at least {MIN_GAP_S} s")
     h, w = header.grid.shape
-    hi = np.array([w, h], np.float64) * header.cell_m
+    lo = -MARGIN_M
+    hi = np.array([w, h], np.float64) * header.cell_m + MARGIN_M
     for name in ("shopper_pos", "track_pos", "track_trail"):
         flat = arrays[name].reshape(-1, 2)
         for i in range(0, len(flat), 1 << 20):          # chunks: no full-size temporaries
             pos = flat[i:i + (1 << 20)].astype(np.float64)
-            ok = np.isnan(pos) | ((pos >= 0) & (pos <= hi))
+            ok = np.isnan(pos) | ((pos >= lo) & (pos <= hi))
             if not ok.all():
                 bad = float(pos[~ok].ravel()[0])
                 raise RecordingError(f"{path}: {name} holds {bad!r}: positions must be NaN or "
-                                     f"within the store (0..{hi[0]:g} m east, 0..{hi[1]:g} m "
-                                     "south)")
+                                     f"within {MARGIN_M:g} m of the store ({lo:g}..{hi[0]:g} m "
+                                     f"east, {lo:g}..{hi[1]:g} m south)")
     for name, lo, top in (("shopper_kind", -1, 1), ("promo", 0, N_PROMOS - 1)):
         a = arrays[name]
         if a.size and (a.min() < lo or a.max() > top):

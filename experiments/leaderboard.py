@@ -29,6 +29,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -61,12 +63,12 @@ def with_identity(rec: dict) -> dict:
     return rec
 
 
-def latest_records(root: str | Path) -> list[dict]:
-    """One record per run identity: the newest, for runs evaluated more than once."""
+def latest_records(root: str | Path, bad: list[str] | None = None) -> list[dict]:
+    """One record per run identity: the newest, for runs evaluated more than once.
+
+    A bad results.json is a ``runs.ResultsError``, unless ``bad`` (a list) collects it."""
     best: dict[str, dict] = {}
-    for path, rec in runs.iter_results(root):
-        if "evaluation" not in rec:
-            continue
+    for path, rec in runs.iter_results(root, bad):
         rec = with_identity(rec)
         rec["run_dir"] = str(path.parent)   # where its logs are, wherever the tree was moved
         key = rec["run_id"]
@@ -326,7 +328,7 @@ def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None = None,
-                      unlike: str = "split") -> dict:
+                      unlike: str = "split", skip_bad: bool = False) -> dict:
     """Build everything from the results under ``root``; returns the paths and rows.
 
     ``unlike``: ``"split"`` (unlike run groups of one agent get a row each, labelled by
@@ -336,13 +338,21 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
     heuristic and reference per env) beside it as ``<stem>_headline.md``
     (``python -m experiments.readme_tables`` puts the table into the docs' leaderboard page
     and the headline into the README).
+
+    ``skip_bad``: leave out malformed, partial or non-finite results.json files (by default
+    they fail, each named) and head the table with a PARTIAL note listing them.
     """
     out_dir = Path(out_dir)
-    records = latest_records(root)
+    bad: list[str] | None = [] if skip_bad else None
+    records = latest_records(root, bad)
     if not records:
         raise FileNotFoundError(f"no results.json with an evaluation under {root}")
     rows = build_rows(records, unlike)
     text = markdown(rows)
+    if bad:
+        log.warning("leaderboard is PARTIAL: %d bad results.json left out", len(bad))
+        text = (f"**PARTIAL: {len(bad)} results.json file(s) were left out (skip_bad=true):**\n\n"
+                + "".join(f"- {_rel(line, root)}\n" for line in bad) + "\n" + text)
     write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + text + "\n")
     write_csv(rows, out_dir / "leaderboard.csv")
     plot(rows, out_dir / "leaderboard.png")
@@ -356,12 +366,23 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
         short = Path(table).with_name(Path(table).stem + "_headline.md")
         write_text(short, headline(rows) + "\n")
         paths["headline"] = short
-    return {"paths": paths, "rows": rows, "table": text, "n_records": len(records)}
+    return {"paths": paths, "rows": rows, "table": text, "n_records": len(records),
+            "skipped": bad or []}
+
+
+def _rel(line: str, root: str | Path) -> str:
+    """A bad-file line with the results root cut off (committed tables hold no absolute paths)."""
+    return line.replace(str(Path(root)) + os.sep, "", 1)
 
 
 @hydra.main(config_path="../conf", config_name="leaderboard", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table, cfg.unlike)
+    try:
+        out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table, cfg.unlike,
+                                bool(cfg.skip_bad))
+    except runs.ResultsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(out["table"])
     for name, p in out["paths"].items():
         print(f"{name}: {p}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import subprocess
@@ -28,9 +29,15 @@ from omegaconf import DictConfig, OmegaConf
 import retail_env
 from experiments import identity as ident
 from retail_env.atomic import write_json, write_text
+from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError
 
 log = logging.getLogger(__name__)
+NO_EVALUATION = "has no 'evaluation'"
+
+
+class ResultsError(RetailEnvError, ValueError):
+    """results.json files that cannot be ranked (each file named with its problems)."""
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = "results.json"
@@ -143,14 +150,57 @@ def container(cfg: DictConfig) -> dict:
     return data
 
 
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def record_problems(rec: Any) -> list[str]:
+    """What makes ``rec`` (a parsed results.json) unusable: missing keys, wrong types,
+    non-finite scores; empty when it is a whole evaluated record."""
+    if not isinstance(rec, dict):
+        return [f"is a JSON {type(rec).__name__}, not an object (a run record)"]
+    probs = [f"has no '{k}'" for k in ("schema", "env_id", "agent", "kind", "config",
+                                       "evaluation") if k not in rec]
+    for k in ("env_id", "agent", "kind", "run_id"):
+        if k in rec and not isinstance(rec[k], str):
+            probs.append(f"'{k}' is {rec[k]!r}, not a string")
+    if "config" in rec and not (isinstance(rec["config"], dict)
+                                and isinstance(rec["config"].get("agent"), dict)):
+        probs.append("'config' has no 'agent' mapping")
+    ev = rec.get("evaluation")
+    if ev is None:
+        return probs
+    if not isinstance(ev, dict):
+        return probs + [f"'evaluation' is {type(ev).__name__}, not an object"]
+    scores, seeds = ev.get("scores"), ev.get("eval_seeds")
+    mean = ev.get("score", {}).get("mean") if isinstance(ev.get("score"), dict) else None
+    if not _finite(mean):
+        probs.append(f"evaluation.score.mean is {mean!r}, not a finite number")
+    if not isinstance(scores, list) or not scores or not all(_finite(x) for x in scores):
+        bad = scores if not isinstance(scores, list) else [x for x in scores if not _finite(x)][:3]
+        probs.append(f"evaluation.scores must be a non-empty list of finite numbers (bad: {bad!r})")
+    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds) \
+            or (isinstance(scores, list) and len(seeds) != len(scores)):
+        probs.append("evaluation.eval_seeds must be a list of integers, one per score")
+    return probs
+
+
 def read_done(out_dir: Path) -> dict | None:
-    """The folder's results.json when it parses and is a finished record, else None (it is
-    written last, atomically, so a crashed run has none)."""
+    """The folder's results.json when it parses and is a whole finished record, else None
+    (it is written last, atomically, so a crashed run has none; a corrupted, partial or
+    non-finite one is not done either, and the run goes again)."""
+    path = Path(out_dir) / RESULTS
     try:
-        rec = json.loads((Path(out_dir) / RESULTS).read_text())
+        rec = json.loads(path.read_text())
     except (OSError, ValueError):
+        if path.exists():
+            log.warning("%s is unreadable: the run is not done and goes again", path)
         return None
-    return rec if isinstance(rec, dict) and "schema" in rec else None
+    probs = [p for p in record_problems(rec) if p != NO_EVALUATION]
+    if probs:
+        log.warning("%s %s: the run is not done and goes again", path, "; ".join(probs))
+        return None
+    return rec
 
 
 def start_run(cfg: DictConfig, out_dir: Path) -> float:
@@ -206,10 +256,28 @@ def skip_or_start(cfg: DictConfig, out_dir: Path) -> tuple[dict | None, float]:
     return None, start_run(cfg, out_dir)
 
 
-def iter_results(root: str | os.PathLike) -> Iterator[tuple[Path, dict]]:
-    """Every parsable results.json under ``root`` (unparsable ones are logged and skipped)."""
+def iter_results(root: str | os.PathLike, bad: list[str] | None = None
+                 ) -> Iterator[tuple[Path, dict]]:
+    """Every whole, finite results.json under ``root``. A bad one (unreadable, not an
+    object, missing keys, non-finite scores) is a ``ResultsError`` naming every bad file
+    and its problems; with a ``bad`` list, its lines are appended there and the file skipped."""
+    problems = []
     for path in sorted(Path(root).rglob(RESULTS)):
         try:
-            yield path, json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            log.warning("skipping %s: %s", path, err)
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as err:
+            problems.append(f"{path}: unreadable ({type(err).__name__}: {err})")
+            continue
+        probs = record_problems(rec)
+        if probs == [NO_EVALUATION]:
+            continue                      # a whole run without an evaluation: nothing to rank
+        if probs:
+            problems.append(f"{path}: {'; '.join(probs)}")
+            continue
+        yield path, rec
+    if problems and bad is None:
+        raise ResultsError(f"{len(problems)} bad results.json file(s) (pass skip_bad=true to "
+                           "leave them out and mark the table partial):\n  " + "\n  ".join(problems))
+    if bad is not None:
+        bad += problems
+

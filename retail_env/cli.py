@@ -15,9 +15,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from pathlib import Path
 
-from retail_env.render.recording import RecordingError, load_recording
+from retail_env.errors import RetailEnvError
+from retail_env.render.recording import load_recording
+
+
+class OutputError(RetailEnvError, ValueError):
+    """An output path the CLI will not write (the input itself, or a missing folder)."""
+
+
+def _check_out(src: str, out: str | None) -> None:
+    """Refuse to overwrite the input, and to create missing folders silently."""
+    if out is None:
+        return
+    dst = Path(out)
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst}: folder {str(dst.parent)!r} does not exist (create it first)")
+    if dst.exists() and Path(src).exists() and dst.resolve() == Path(src).resolve():
+        raise OutputError(f"{dst} is the input recording: refusing to overwrite it")
+
+
+def _number(lo: float, hi: float = math.inf, kind=float, closed: bool = False):
+    """An argparse type: a finite ``kind`` in (lo, hi] (or [lo, hi] when ``closed``)."""
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(v) or not ((lo <= v) if closed else (lo < v)) or v > hi:
+            raise argparse.ArgumentTypeError(f"{text} must be in {'[' if closed else '('}{lo}, {hi}]")
+        return v
+    return parse
 
 
 def _play(args) -> None:
@@ -33,6 +64,8 @@ def _export(args) -> None:
 
     if not (args.mp4 or args.gif):
         raise SystemExit("export: give --mp4 OUT and/or --gif OUT")
+    for out in (args.mp4, args.gif):
+        _check_out(args.file, out)
     rec = load_recording(args.file)
     if args.mp4:
         path, n = export_mp4(rec, args.mp4, fps=args.fps, every=args.every or 1,
@@ -47,6 +80,7 @@ def _export(args) -> None:
 def _heatmap(args) -> None:
     from retail_env.render.export import export_heatmap
 
+    _check_out(args.file, args.out)
     print(f"wrote {export_heatmap(load_recording(args.file), args.out)}")
 
 
@@ -70,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec = "a recording (.npz written by RecordEpisode)"
     p = sub.add_parser("play", help="watch a recording in a window")
     p.add_argument("file", help=rec)
-    p.add_argument("--speed", type=float, default=1.0, help="playback speed (x real time)")
-    p.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
+    p.add_argument("--speed", type=_number(0, 1000), default=1.0,
+                   help="playback speed (x real time)")
+    p.add_argument("--start", type=_number(0, closed=True), default=0.0,
+                   help="start at this many seconds")
     p.add_argument("--frames", type=int, default=None,
                    help="stop after drawing this many frames (default: until quit)")
     p.add_argument("--exit-at-end", action="store_true",
@@ -83,14 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help=rec)
     p.add_argument("--mp4", help="write an H.264 MP4 here")
     p.add_argument("--gif", help="write an animated GIF here")
-    p.add_argument("--every", type=int, default=None,
+    p.add_argument("--every", type=_number(0, kind=int), default=None,
                    help="keep one frame in N (GIF default: at most 300 frames)")
-    p.add_argument("--fps", type=float, default=None,
+    p.add_argument("--fps", type=_number(0, 240), default=None,
                    help="MP4 frame rate (default real time, at least 4 frames/s)")
-    p.add_argument("--gif-scale", type=float, default=0.5, help="GIF size as a share of the "
-                   "frame size (default 0.5)")
-    p.add_argument("--start", type=float, default=None, help="seconds from the episode start")
-    p.add_argument("--end", type=float, default=None, help="seconds from the episode start")
+    p.add_argument("--gif-scale", type=_number(0, 2), default=0.5, help="GIF size as a share "
+                   "of the frame size (default 0.5)")
+    p.add_argument("--start", type=_number(0, closed=True), default=None,
+                   help="seconds from the episode start")
+    p.add_argument("--end", type=_number(0, closed=True), default=None,
+                   help="seconds from the episode start")
     p.set_defaults(run=_export)
     p = sub.add_parser("heatmap", help="PNG of where shoppers walk and dwell")
     p.add_argument("file", help=rec)
@@ -121,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         args.run(args)
-    except (RecordingError, ValueError, OSError) as err:
-        print(f"retail-env: {err}", file=sys.stderr)
+    except (RetailEnvError, ValueError, OSError) as err:   # one line, no traceback
+        print(f"retail-env: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     return 0
 

@@ -84,7 +84,7 @@ def test_make_vec_with_workers_gives_the_sharded_env():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"num_workers": 0}, ValueError, "num_workers=0"),
     ({"num_workers": "two"}, ValueError, "num_workers='two'"),
-    ({"num_workers": 4}, ValueError, r"num_workers=4 must be in \[1, num_envs=3\]"),
+    ({"num_workers": 4}, ValueError, r"num_workers=4 is out of range: must be in \[1, 3\]"),
     ({"num_workers": 2, "run_ahead": -1}, ValueError, "run_ahead=-1"),
     ({"num_workers": 2, "context": "threads"}, ValueError, "context='threads'"),
 ])

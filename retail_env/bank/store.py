@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from retail_env.atomic import write_json
+from retail_env.errors import RetailEnvError
 
 SCHEMA = 1
 MANIFEST = "manifest.json"
@@ -42,7 +43,7 @@ FILES = ("events.arrow", "episodes.arrow")
 RAW_FILE = "raw.arrow"
 
 
-class BankError(ValueError):
+class BankError(RetailEnvError, ValueError):
     """A bank that cannot be used as asked: missing, corrupted, built otherwise, locked."""
 
 

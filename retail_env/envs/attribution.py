@@ -16,16 +16,13 @@ from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.observations import observation_factory
-from retail_env.envs.seeds import draw_seed
+from retail_env.envs.seeds import check_seed, draw_seed
+from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
-from retail_env.sim.validation import from_dict, to_dict
+from retail_env.sim.validation import check_mapping, from_dict, to_dict
 
 MAX_EMPTY_RESETS = 10
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
-
-
-class InvalidActionError(ValueError):
-    """An action that is not an integer in the action space."""
 
 
 class AttributionEnv(gym.Env):
@@ -50,11 +47,7 @@ class AttributionEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
                              f"{self.metadata['render_modes']} or None")
-        data = dict(kwargs, scenario=scenario)
-        if observation is not None:
-            data["observation"] = ({"type": observation} if isinstance(observation, str)
-                                   else dict(observation))
-        self.config: AttributionConfig = from_dict(AttributionConfig, data)
+        self.config, store = parse_config(scenario, store, observation, kwargs)
         self.core = make_core(self.config, store, 1, bank)
         self._store = store
         self._shadow: _Shadow | None = None     # a banked episode re-simulated for drawing
@@ -71,8 +64,9 @@ class AttributionEnv(gym.Env):
 
     # --- Gymnasium API ------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        seed = check_seed(seed)
         super().reset(seed=seed)
-        sim_seed = int(seed) if seed is not None else self._draw_seed()
+        sim_seed = seed if seed is not None else self._draw_seed()
         self._right = 0
         for _ in range(MAX_EMPTY_RESETS):
             self.core.reset([sim_seed])
@@ -82,7 +76,7 @@ class AttributionEnv(gym.Env):
                 break
             sim_seed = self._draw_seed()   # a store that saw no event at all: run another
         else:
-            raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
+            raise ConfigError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; "
                                "the scenario is too quiet for episode_s="
                                f"{self.config.episode_s}")
         if self.render_mode == "human":
@@ -92,7 +86,7 @@ class AttributionEnv(gym.Env):
     def step(self, action):
         a = self._check_action(action)
         if self.core.finished(0):
-            raise RuntimeError("the episode is over: call reset() before step()")
+            raise EpisodeStateError("the episode is over: call reset() before step()")
         terms = self.core.decide(0, a)
         self._right += self.core.recent[0][-1][1] != WRONG
         self._actions.append(a)
@@ -182,6 +176,22 @@ class AttributionEnv(gym.Env):
 
     def _info(self) -> dict[str, Any]:
         return self.core.decision_info(0)
+
+
+def parse_config(scenario: Any, store: Any, observation: Any,
+                 kwargs: Mapping[str, Any]) -> tuple[AttributionConfig, dict]:
+    """The task config and the checked ``store`` overrides from the env's keyword arguments
+    (wrong types raise ConfigError naming the argument)."""
+    data = dict(kwargs, scenario=scenario)
+    if isinstance(observation, str):
+        data["observation"] = {"type": observation}
+    elif isinstance(observation, Mapping):
+        data["observation"] = dict(observation)
+    elif observation is not None:
+        raise ConfigError(f"observation={observation!r} has the wrong type "
+                          f"({type(observation).__name__}): must be 'features', 'raw' or a "
+                          "mapping like {'type': 'raw', 'raw_ticks': 50}")
+    return from_dict(AttributionConfig, data), check_mapping("store", store)
 
 
 def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,

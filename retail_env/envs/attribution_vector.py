@@ -47,11 +47,17 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution import MAX_EMPTY_RESETS, InvalidActionError, make_core
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
+from retail_env.envs.attribution import (
+    MAX_EMPTY_RESETS,
+    InvalidActionError,
+    make_core,
+    parse_config,
+)
+from retail_env.envs.attribution_core import REWARD_TERMS, AttributionCore
 from retail_env.envs.observations import observation_factory
-from retail_env.envs.seeds import SEED_HI, draw_seed  # noqa: F401  (SEED_HI: re-exported)
-from retail_env.sim.validation import from_dict
+from retail_env.envs.seeds import MAX_NUM_ENVS, SEED_HI, check_seed, draw_seed  # noqa: F401  (SEED_HI: re-exported)
+from retail_env.errors import ConfigError, EpisodeStateError
+from retail_env.sim.validation import check_count
 
 NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
 
@@ -273,14 +279,8 @@ class AttributionVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "render a single AttributionEnv instead")
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs={num_envs} must be >= 1")
-        data = dict(kwargs, scenario=scenario)
-        if observation is not None:
-            data["observation"] = ({"type": observation} if isinstance(observation, str)
-                                   else dict(observation))
-        self.config: AttributionConfig = from_dict(AttributionConfig, data)
-        self.num_envs = int(num_envs)
+        self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
+        self.config, store = parse_config(scenario, store, observation, kwargs)
         self.render_mode = None
         self.oracle_info = bool(oracle_info)
         self.core = (BatchAttributionCore(self.config, store, self.num_envs) if bank is None
@@ -300,12 +300,13 @@ class AttributionVectorEnv(VectorEnv):
 
     # --- Gymnasium VectorEnv API ----------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        seed = check_seed(seed)
         super().reset(seed=seed)
         B = self.num_envs
         if seed is None:
             seeds = self.core.draw_seeds(self.np_random, B)
         else:
-            seeds = int(seed) + np.arange(B)
+            seeds = seed + np.arange(B)
         return self.start(seeds)
 
     def step(self, actions):
@@ -336,7 +337,7 @@ class AttributionVectorEnv(VectorEnv):
         """``step``, restarting the stores that terminated with ``seeds`` (in store order;
         None: drawn from ``np_random``)."""
         if not self._started:
-            raise RuntimeError("call reset() before step()")
+            raise EpisodeStateError("call reset() before step()")
         a = check_actions(actions, self.num_envs, self.K)
         B, core = self.num_envs, self.core
         restart = self.prev_done.copy()
@@ -404,7 +405,7 @@ class AttributionVectorEnv(VectorEnv):
                 seeds.append(draw_seed(gens[b]))
             core.reset_stores(idx, seeds)
             core.advance()
-        raise RuntimeError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "
+        raise ConfigError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "
                            f"scenario is too quiet for episode_s={self.config.episode_s}")
 
     # --- observations, infos, actions ----------------------------------------

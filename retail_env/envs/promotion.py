@@ -15,12 +15,10 @@ from gymnasium import spaces
 
 from retail_env.envs import promotion_core as core
 from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.seeds import check_seed
+from retail_env.errors import EpisodeStateError, InvalidActionError
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import to_dict
-
-
-class InvalidActionError(ValueError):
-    """An action outside the action space (wrong shape, type or range)."""
 
 
 def action_space_for(params: core.PromoParams) -> spaces.Space:
@@ -37,16 +35,17 @@ def check_action(space: spaces.Space, action: Any, batch: int | None = None) -> 
     shape = space.shape if batch is None else (batch, *space.shape)
     if a.shape != shape:
         raise InvalidActionError(f"action has shape {a.shape}, expected {shape} ({space})")
+    if a.dtype.kind not in "iuf":      # no strings, bools, complex or objects
+        raise InvalidActionError(f"action must hold real numbers, got dtype {a.dtype}: {action!r}")
     if isinstance(space, spaces.MultiDiscrete):
-        if not (np.issubdtype(a.dtype, np.integer) or
-                (np.issubdtype(a.dtype, np.floating) and np.all(a == np.round(a)))):
-            raise InvalidActionError(f"action must hold integers, got {a!r}")
-        a = a.astype(np.int64)
-        bad = (a < 0) | (a >= space.nvec)
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
+            raise InvalidActionError(f"action must hold integers, got {action!r}")
+        bad = (a < 0) | (a >= space.nvec)       # compared as given, before any cast
         if bad.any():
-            i = tuple(np.argwhere(bad)[0])
-            raise InvalidActionError(f"action{list(i)}={a[i]} is out of range: must be in "
+            i = tuple(int(x) for x in np.argwhere(bad)[0])
+            raise InvalidActionError(f"action{list(i)}={a[i].item()!r} is out of range: must be in "
                                      f"[0, {space.nvec[i[-1]] - 1}] ({space})")
+        a = a.astype(np.int64)
     else:
         a = a.astype(np.float64)
         if not np.all(np.isfinite(a)) or np.any(np.abs(a) > 1.0 + 1e-6):
@@ -100,7 +99,7 @@ class PromotionEnv(gym.Env):
         self.rng: BatchRNG | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        super().reset(seed=check_seed(seed))
         store_seed = int(self.np_random.integers(0, 2**63 - 1))
         self.rng = BatchRNG([store_seed])
         self.state = core.init_state(self.params, 1)
@@ -110,8 +109,11 @@ class PromotionEnv(gym.Env):
 
     def step(self, action):
         if self.state is None:
-            raise RuntimeError("call reset() before step()")
+            raise EpisodeStateError("call reset() before step()")
         a = check_action(self.action_space, action)
+        if self.state.period >= self.params.n_periods:
+            raise EpisodeStateError(f"the episode is over (truncated after {self.params.n_periods} "
+                                    "periods): call reset() before step()")
         rewards, kpis = play_period(self.params, self._fidelity, self.state, a, self.rng)
         reward = float(sum(r[0] for r in rewards.values())) * self.cfg.reward_scale
         truncated = self.state.period >= self.params.n_periods

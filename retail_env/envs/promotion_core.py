@@ -21,7 +21,14 @@ from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
 from retail_env.sim.catalog import Catalog, CatalogConfig, build_catalog
 from retail_env.sim.rng import BatchRNG
-from retail_env.sim.validation import ConfigError, config, replace, spec
+from retail_env.sim.validation import (
+    ConfigError,
+    check_choice,
+    check_mapping,
+    config,
+    replace,
+    spec,
+)
 
 
 @config
@@ -97,10 +104,8 @@ PRESETS: dict[str, dict] = {
 
 def make_config(preset: str = "default", overrides: dict | None = None) -> PromotionConfig:
     """The preset's config with ``overrides`` (nested dict) applied and validated."""
-    if preset not in PRESETS:
-        raise ConfigError(f"preset={preset!r} is not allowed: must be one of {list(PRESETS)}")
-    cfg = replace(PromotionConfig(), PRESETS[preset])
-    return replace(cfg, overrides) if overrides else cfg
+    cfg = replace(PromotionConfig(), PRESETS[check_choice("preset", preset, PRESETS)])
+    return replace(cfg, check_mapping("config", overrides))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -67,9 +67,9 @@ class PromotionPlanConfig:
     n_endcaps: int = spec(2, lo=0, hi=16, doc="end-caps given to the deepest shelf discounts")
     endcap_min_depth: float = spec(0.2, lo=0.01, hi=0.9, doc="discount that earns an end-cap")
     endcap_reach: float = spec(0.6, lo=0.0, hi=1.0, doc="share of shoppers passing an end-cap")
-    discounts: tuple = spec((), doc="plan: (period, product, depth) rows")
-    member_offers: tuple = spec((), doc="plan: (period, product) rows, members-only")
-    endcaps: tuple = spec((), doc="plan: (period, product) end-cap placements (none given: "
+    discounts: tuple = spec((), rows=3, doc="plan: (period, product, depth) rows")
+    member_offers: tuple = spec((), rows=2, doc="plan: (period, product) rows, members-only")
+    endcaps: tuple = spec((), rows=2, doc="plan: (period, product) end-cap placements (none given: "
                           "the deepest shelf discounts, as in the Promotion task)")
 
     def __post_init__(self):

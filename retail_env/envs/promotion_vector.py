@@ -33,7 +33,10 @@ from gymnasium.vector.utils import batch_space
 from retail_env.envs import promotion_core as core
 from retail_env.envs.promotion import action_space_for, check_action, play_period
 from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.seeds import MAX_NUM_ENVS, check_seed
+from retail_env.errors import EpisodeStateError
 from retail_env.sim.rng import BatchRNG
+from retail_env.sim.validation import check_count
 
 SEED_HI = 2**31 - 1   # autoreset seeds are drawn from [0, SEED_HI)
 
@@ -53,9 +56,7 @@ class PromotionVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
                              "render a single PromotionEnv instead")
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs={num_envs} must be >= 1")
-        self.num_envs = int(num_envs)
+        self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
         self.render_mode = None
         self.preset = preset
         self.cfg = core.make_config(preset, config)
@@ -75,17 +76,18 @@ class PromotionVectorEnv(VectorEnv):
 
     # --- Gymnasium VectorEnv API ----------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        seed = check_seed(seed)
         super().reset(seed=seed)
         if seed is None:
             seeds = self.np_random.integers(0, SEED_HI, self.num_envs)
         else:
-            seeds = int(seed) + np.arange(self.num_envs)
+            seeds = seed + np.arange(self.num_envs)
         self._start(seeds)
         return self._obs(), self._info(None, None)
 
     def step(self, actions):
         if self.state is None:
-            raise RuntimeError("call reset() before step()")
+            raise EpisodeStateError("call reset() before step()")
         a = check_action(self.single_action_space, actions, batch=self.num_envs)
         B = self.num_envs
         if self.prev_done.any():       # NEXT_STEP: every store finished together; restart

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from retail_env.sim.validation import check_mapping
+
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
 PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
 VECTOR_ENTRY_POINTS = {
@@ -66,7 +68,7 @@ ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
 
 
 def _scaled(config: dict | None) -> dict:
-    return {"reward_scale": REWARD_SCALE, **(config or {})}
+    return {"reward_scale": REWARD_SCALE, **check_mapping("config", config)}
 
 
 def promotion_env(preset: str = "default", config: dict | None = None,

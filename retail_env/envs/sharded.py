@@ -31,16 +31,16 @@ from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from retail_env.envs.attribution_vector import AttributionVectorEnv, check_actions
-from retail_env.envs.seeds import draw_seeds
+from retail_env.envs.seeds import MAX_NUM_ENVS, check_seed, draw_seeds
+from retail_env.errors import EpisodeStateError, WorkerError
+from retail_env.sim.validation import check_choice, check_count
 
 CONTEXTS = ("forkserver", "spawn", "fork")
 
 
 def make_attribution_vector(num_envs: int = 1, num_workers: int = 1, **kwargs: Any) -> VectorEnv:
     """The Attribution vector entry point: in-process for one worker, sharded above."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
-            or num_workers < 1:
-        raise ValueError(f"num_workers={num_workers!r} must be an integer >= 1")
+    num_workers = check_count("num_workers", num_workers)
     if num_workers == 1:
         return AttributionVectorEnv(num_envs, **kwargs)
     return ShardedAttributionEnv(num_envs, num_workers=int(num_workers), **kwargs)
@@ -96,15 +96,10 @@ class ShardedAttributionEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 2, num_workers: int = 2, run_ahead: int = 32,
                  context: str = "forkserver", **kwargs: Any):
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs={num_envs} must be >= 1")
-        if not 1 <= int(num_workers) <= int(num_envs):
-            raise ValueError(f"num_workers={num_workers} must be in [1, num_envs={num_envs}]")
-        if int(run_ahead) < 0:
-            raise ValueError(f"run_ahead={run_ahead} must be >= 0")
-        if context not in CONTEXTS:
-            raise ValueError(f"context={context!r} must be one of {CONTEXTS}")
-        self.num_envs = int(num_envs)
+        self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
+        check_count("num_workers", num_workers, hi=self.num_envs)
+        run_ahead = check_count("run_ahead", run_ahead, lo=0)
+        check_choice("context", context, CONTEXTS)
         self.render_mode = None
         if kwargs.get("bank") is not None:      # the workers replay it; seeds are drawn here
             from retail_env.bank.replay import Bank
@@ -143,10 +138,11 @@ class ShardedAttributionEnv(VectorEnv):
 
     # --- Gymnasium VectorEnv API ----------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        seed = check_seed(seed)
         super().reset(seed=seed)
         B = self.num_envs
         seeds = (self._draw_seeds(self.np_random, B) if seed is None
-                 else int(seed) + np.arange(B))
+                 else seed + np.arange(B))
         self.episode_seeds = np.asarray(seeds, np.int64)
         out = self._call("start", [seeds[s] for s in self._slices])
         self._started = True
@@ -155,7 +151,7 @@ class ShardedAttributionEnv(VectorEnv):
 
     def step(self, actions):
         if not self._started:
-            raise RuntimeError("call reset() before step()")
+            raise EpisodeStateError("call reset() before step()")
         a = check_actions(actions, self.num_envs, self.K)
         out = self._call("step", list(zip((a[s] for s in self._slices), self._restart_seeds(),
                                           strict=True)))
@@ -202,10 +198,24 @@ class ShardedAttributionEnv(VectorEnv):
 
     def _call(self, cmd: str, args: list) -> list:
         if not self._pipes:
-            raise RuntimeError("the env is closed")
-        for pipe, arg in zip(self._pipes, args, strict=True):
-            pipe.send((cmd, arg))
+            raise EpisodeStateError("the env is closed")
+        for w, (pipe, arg) in enumerate(zip(self._pipes, args, strict=True)):
+            try:
+                pipe.send((cmd, arg))
+            except OSError:              # BrokenPipeError, ConnectionResetError: it died
+                raise self._dead(w) from None
         return self._gather()
+
+    def _dead(self, w: int) -> WorkerError:
+        """The error for shard worker ``w`` found dead, with its exit code."""
+        proc = self._procs[w]
+        proc.join(timeout=1.0)
+        code = proc.exitcode
+        how = "is still running" if code is None else f"exit code {code}" + (
+            f" (killed by signal {-code})" if code < 0 else "")
+        return WorkerError(f"shard worker {w} (pid {proc.pid}) died: {how}; its own traceback, "
+                           f"if any, is on stderr (the '{self._context}' start method needs a "
+                           "main module it can import)")
 
     def _gather(self) -> list:
         """Every worker's answer; a worker's exception is raised here with its traceback."""
@@ -213,10 +223,8 @@ class ShardedAttributionEnv(VectorEnv):
         for w, pipe in enumerate(self._pipes):
             try:
                 status, value = pipe.recv()
-            except EOFError:
-                status, value = "error", (RuntimeError(
-                    f"shard worker {w} died (its own traceback, if any, is on stderr; the "
-                    f"'{self._context}' start method needs a main module it can import)"), "")
+            except (EOFError, OSError):
+                status, value = "error", (self._dead(w), "")
             if status == "error" and error is None:
                 exc, tb = value
                 exc.add_note(f"(in shard worker {w})\n{tb}")

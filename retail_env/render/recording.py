@@ -25,13 +25,16 @@ import numpy as np
 
 from retail_env.atomic import atomic_path
 from retail_env.render.frame import DECISION_DTYPE, FRAME_ARRAYS, Frame, FrameHeader
+from retail_env.render.recording_checks import (
+    RecordingError,
+    check_archive,
+    check_frames,
+    check_header,
+    parse_header,
+)
 
 FORMAT = "retail-env-recording"
 VERSION = 1
-
-
-class RecordingError(Exception):
-    """A file is not a recording, is from another format version, or is damaged."""
 
 
 def _package_version() -> str:
@@ -130,17 +133,18 @@ def load_recording(path: str | os.PathLike) -> Recording:
         raise RecordingError(f"{path} is not a retail-env recording (not a NumPy .npz archive; "
                              "it may be truncated)")
     try:
+        check_archive(path)                             # sizes, before any decompression
         with np.load(path, allow_pickle=False) as npz:
             if "header_json" not in npz.files:
                 raise RecordingError(f"{path} is not a retail-env recording (an .npz without a "
                                      f"header_json member; it holds {sorted(npz.files)[:6]})")
-            meta = json.loads(npz["header_json"].tobytes().decode())
+            meta = parse_header(path, npz["header_json"].tobytes())
             _check_meta(path, meta)
             data = {k: npz[k] for k in npz.files}       # reading every member checks its CRC
     except RecordingError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
-            UnicodeDecodeError) as err:
+            UnicodeDecodeError, NotImplementedError) as err:
         raise RecordingError(f"{path} is truncated or corrupted ({type(err).__name__}: {err})") \
             from err
     return _assemble(path, meta, data)
@@ -162,19 +166,14 @@ def _check_meta(path: Path, meta: Any) -> None:
 def _assemble(path: Path, meta: dict, data: dict[str, np.ndarray]) -> Recording:
     n = meta.get("n_frames")
     try:
-        header = FrameHeader.from_parts(meta["header"], {k: data[f"header__{k}"]
-                                                        for k in FrameHeader.ARRAYS})
+        header = check_header(path, meta, {k: data[f"header__{k}"] for k in FrameHeader.ARRAYS})
         arrays = {k: data[k] for k in ("time_s", *FRAME_ARRAYS)}
-        counts = data["decision_count"].astype(np.int64)
-        dec = data["decisions"]
-    except (KeyError, ValueError, TypeError) as err:
-        raise RecordingError(f"{path} is damaged: missing or bad member ({err})") from err
-    bad = [k for k, v in arrays.items() if len(v) != n]
-    if bad or len(counts) != n or counts.sum() != len(dec):
-        raise RecordingError(f"{path} is damaged: array lengths disagree with n_frames={n} "
-                             f"({bad or 'decisions'})")
+        counts, dec = data["decision_count"], data["decisions"]
+    except KeyError as err:
+        raise RecordingError(f"{path} is damaged: missing member {err}") from err
     status = {k[len("status__"):]: v for k, v in data.items() if k.startswith("status__")}
-    splits = np.split(dec, np.cumsum(counts)[:-1]) if n else []
+    check_frames(path, header, n, arrays, counts, dec, status)
+    splits = np.split(dec, np.cumsum(counts.astype(np.int64))[:-1])
     meta = {k: v for k, v in meta.items() if k != "header"}
     return Recording(header, arrays, list(splits), status, meta)
 

@@ -16,7 +16,15 @@ from typing import Any
 from retail_env.sim.catalog import CatalogConfig
 from retail_env.sim.demand import DemandParams
 from retail_env.sim.sensors import SensorParams
-from retail_env.sim.validation import ConfigError, config, replace, spec, to_dict
+from retail_env.sim.validation import (
+    ConfigError,
+    check_choice,
+    check_mapping,
+    config,
+    replace,
+    spec,
+    to_dict,
+)
 
 ONOFF = (True, False)
 
@@ -49,9 +57,9 @@ class ShopperConfig:
     dwell_median_s: float = spec(9.0, lo=0.1, hi=300.0)
     dwell_log_sd: float = spec(0.6, lo=0.0, hi=2.0)
     # Time to pick 2-4 s [A].
-    reach_s: tuple = spec((2.0, 4.0), lo=0.1, hi=30.0)
+    reach_s: tuple = spec((2.0, 4.0), lo=0.1, hi=30.0, length=2)
     # [A] looking at an item in hand before putting it back.
-    look_s: tuple = spec((1.0, 3.0), lo=0.1, hi=30.0)
+    look_s: tuple = spec((1.0, 3.0), lo=0.1, hi=30.0, length=2)
     # c-store: 10 % of picks returned [A] (30 % of handled products bought, eye-tracking,
     # Retail Design World 2017).
     p_putback: float = spec(0.10, lo=0.0, hi=1.0)
@@ -59,7 +67,7 @@ class ShopperConfig:
     p_wrong_place: float = spec(0.15, lo=0.0, hi=1.0)
     # [A] a hand rests on the plate before the pick; force of a resting hand vs a reach.
     p_hand_rest: float = spec(0.2, lo=0.0, hi=1.0)
-    rest_s: tuple = spec((0.5, 2.0), lo=0.1, hi=30.0)
+    rest_s: tuple = spec((0.5, 2.0), lo=0.1, hi=30.0, length=2)
     # (sensors.py: a reach ~0.2-0.5 kg, a resting hand ~0.5-1 kg [A])
     rest_force_kg: float = spec(0.8, lo=0.0, hi=20.0)
     reach_force_kg: float = spec(0.3, lo=0.0, hi=20.0)
@@ -90,7 +98,7 @@ class StaffConfig:
     # [A] refill a plate when it is below this share of its capacity.
     restock_below: float = spec(0.34, lo=0.0, hi=1.0)
     check_s: float = spec(30.0, lo=0.1, hi=3600.0, doc="how often a store looks for low plates")
-    restock_s: tuple = spec((4.0, 8.0), lo=0.1, hi=120.0)  # [A]
+    restock_s: tuple = spec((4.0, 8.0), lo=0.1, hi=120.0, length=2)  # [A]
     speed: float = spec(1.0, lo=0.1, hi=3.0)  # [A] staff walk a bit faster, m/s
 
     def __post_init__(self):
@@ -170,15 +178,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def make_config(preset: str = "medium", **overrides: Any) -> SimConfig:
     """A preset with nested ``overrides`` (e.g. ``hard={"handoffs": False}``)."""
-    if preset not in PRESETS:
-        raise ConfigError(f"preset={preset!r} is unknown: must be one of {sorted(PRESETS)}")
-    cfg = replace(SimConfig(), PRESETS[preset])
+    cfg = replace(SimConfig(), PRESETS[check_choice("preset", preset, PRESETS)])
     return replace(cfg, overrides) if overrides else cfg
 
 
 def config_from_dict(data: Mapping[str, Any] | None) -> SimConfig:
     """A ``SimConfig`` from a plain nested dict (Hydra YAML); ``preset`` key optional."""
-    data = dict(data or {})
+    data = check_mapping("config", data)
     preset = data.pop("preset", "medium")
     cfg = make_config(preset)
     return replace(cfg, data)

@@ -29,21 +29,31 @@ MASKED = -1e8          # logit of an action that must never be chosen (exp under
 REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")
 
 
+def slot_features(space: gym.spaces.Dict) -> int:
+    """Features per candidate slot: ``candidates`` plus, with ``features_context``, ``context``."""
+    return space["candidates"].shape[1] + (space["context"].shape[1] if "context" in space.spaces
+                                           else 0)
+
+
 class SetObsExtractor(BaseFeaturesExtractor):
-    """The ``features`` observation as one vector ``[event, candidates (K*F), mask]`` (the
-    order :class:`CandidateSetNet` splits it in; SB3 sorts Dict keys, so it is fixed here)."""
+    """The ``features`` (or ``features_context``) observation as one vector ``[event,
+    slots (K*F), mask]``, a slot being its candidate's features (and context columns): the
+    order :class:`CandidateSetNet` splits it in (SB3 sorts Dict keys, so it is fixed here)."""
 
     def __init__(self, observation_space: gym.spaces.Dict):
         missing = {"event", "candidates", "mask"} - set(observation_space.spaces)
         if missing:
             raise ValueError(f"the set policy needs the 'features' observation (keys event, "
                              f"candidates, mask); this one lacks {sorted(missing)}")
-        K, F = observation_space["candidates"].shape
+        K, F = observation_space["candidates"].shape[0], slot_features(observation_space)
         E = observation_space["event"].shape[0]
         super().__init__(observation_space, E + K * F + K)
+        self.context = "context" in observation_space.spaces
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return torch.cat([obs["event"], obs["candidates"].flatten(1), obs["mask"]], dim=1)
+        slots = (torch.cat([obs["candidates"], obs["context"]], dim=2) if self.context
+                 else obs["candidates"])
+        return torch.cat([obs["event"], slots.flatten(1), obs["mask"]], dim=1)
 
 
 def _mlp(n_in: int, hidden: int) -> nn.Sequential:
@@ -130,7 +140,7 @@ class _SetMixin:
 
     def _build_mlp_extractor(self) -> None:
         space = self.observation_space
-        K, F = space["candidates"].shape
+        K, F = space["candidates"].shape[0], slot_features(space)
         self.mlp_extractor = CandidateSetNet(space["event"].shape[0], K, F, **self.set_kwargs)
 
     def _build(self, lr_schedule) -> None:

@@ -40,50 +40,55 @@ OUT = ROOT / "docs" / "envs"
 FRAMES = ROOT / "experiments" / "screenshots" / "envs"  # served as img/envs/ (docs hook)
 FRAME_STEPS = 40  # steps of a seeded run before the picture
 
-# What each id is for and what makes it hard (not in the code). One entry per id.
+# What each env is for and what makes it hard (not in the code), by id without its version:
+# every version of an env shares the world.
 HARD = {
-    "RetailStore/Attribution-v0": "the default scenario (`medium`): four gondolas (50 plates), "
+    "Attribution": "the default scenario (`medium`): four gondolas (50 plates), "
     "24 products, a busy noon (~28 shoppers inside). Shoppers queue at the same shelf, pick at "
     "the same time, put items back at the wrong place, take equal-weight look-alikes, hand "
     "items to their group, rest a hand on the plate, pick several items at once; produce and "
     "staff restocking add events no shopper pays for.",
-    "RetailStore/Attribution-Easy-v0": "little: one gondola (13 plates), 8 products, a quiet "
+    "Attribution-Easy": "little: one gondola (13 plates), 8 products, a quiet "
     "fuel-station hour (at most 4 shoppers inside) and no hard cases, so shoppers rarely "
     "share a shelf. A sanity check for a new agent.",
-    "RetailStore/Attribution-Hard-v0": "every hard case at once: 20 % put-backs (30 % of them at "
+    "Attribution-Hard": "every hard case at once: 20 % put-backs (30 % of them at "
     "a wrong place), 30 % resting hands, 25 % multi-item picks and a planogram wrong on 10 % "
     "of plates. The wrong items that only a review fixes far exceed the 5 % review budget.",
-    "RetailStore/Attribution-Crowded-v0": "a lunch rush of up to 64 shoppers with crossed "
+    "Attribution-Crowded": "a lunch rush of up to 64 shoppers with crossed "
     "reaches: camera tracks drop out and swap identities, several shoppers stand at every "
     "shelf.",
-    "RetailStore/Attribution-Produce-v0": "a fresh format (Amazon Go style) with variable-weight "
+    "Attribution-Produce": "a fresh format (Amazon Go style) with variable-weight "
     "produce on many plates: the quantity a weight change stands for is uncertain.",
-    "RetailStore/Attribution-Raw-v0": "the default store seen through the raw sensor streams "
+    "Attribution-Raw": "the default store seen through the raw sensor streams "
     "(plate readings and track positions over the last 5 s) instead of engineered features: "
     "the agent must learn the sensor fusion itself.",
-    "RetailStore/Attribution-Promo-v0": "the default store on a hi-lo day: a quarter of the "
+    "Attribution-Promo": "the default store on a hi-lo day: a quarter of the "
     "products at half price at a time, four of them on end-caps. The deals draw crowds to their "
     "shelves, so there are more events and more of them overlap (see the "
     "[whole store](../whole_store.md)).",
-    "RetailStore/Promotion-v1": "a c-store of 24 products in 8 categories, hourly prices over "
+    "Promotion": "a c-store of 24 products in 8 categories, hourly prices over "
     "14 days, one discount level and member flag per product: shoppers remember prices, "
     "stockpile after deep cuts, and stock arrives a day after it is ordered.",
-    "RetailStore/Promotion-Continuous-v1": "the same store with a continuous price multiplier "
+    "Promotion-Continuous": "the same store with a continuous price multiplier "
     "per product (`Box`): the planners' discrete levels are gone and small cuts cost margin "
     "without buying a display.",
-    "RetailStore/Promotion-Category-v1": "the same store with one decision per category (8 "
+    "Promotion-Category": "the same store with one decision per category (8 "
     "units): coarser control, so cuts move every product of a category together.",
-    "RetailStore/Promotion-Fresh-v1": "a fresh format (18 of 24 products perishable) with "
+    "Promotion-Fresh": "a fresh format (18 of 24 products perishable) with "
     "generous ordering: spoilage is the cost to fight, and markdowns beat list price here.",
-    "RetailStore/Promotion-Mini-v1": "8 products, daily periods, 28 days: quick to train. List "
+    "Promotion-Mini": "8 products, daily periods, 28 days: quick to train. List "
     "price is hard to beat: the true-model planners are level with it.",
-    "RetailStore/Promotion-Spatial-v1": "the walking store plays each 6-minute period (from 11:00, "
+    "Promotion-Spatial": "the walking store plays each 6-minute period (from 11:00, "
     "one day, the mini assortment): demand comes from simulated shoppers, slow (minutes an "
     "episode) and noisier than the aggregate model.",
 }
 
-# Version history of each id (not in the code). One entry per id.
+# Version history of each id (not in the code).
 ATTRIBUTION_V0 = "`-v0`: the first release of the Attribution task."
+ATTRIBUTION_V1 = (
+    "`-v1`: the same world, observations and receipts as `-v0`, reward weights correct 2, "
+    "overcharge -1, undercharge -0.5 (`-v0`: 1, -2, -1), so that returns rank the baselines "
+    "as their receipts do (`experiments/results/reward_ranking.md`). " + ATTRIBUTION_V0)
 PROMOTION_V1 = (
     "`-v1`: end-caps need a shelf discount of at least `endcap_min_depth` (20 %) "
     "offered to everyone; replenishment forecasts demand at the prices in force; "
@@ -92,10 +97,20 @@ PROMOTION_V1 = (
     "on v1, and `gym.make` of a `-v0` id names this id. See the "
     "[changelog](../changelog.md)."
 )
-VERSIONS = {
-    env_id: ATTRIBUTION_V0 if "Attribution" in env_id else PROMOTION_V1
-    for env_id, _, _ in ENV_SPECS
-}
+VERSION_TEXT = {("Attribution", "0"): ATTRIBUTION_V0, ("Attribution", "1"): ATTRIBUTION_V1,
+                ("Promotion", "1"): PROMOTION_V1}
+
+
+def base_name(env_id: str) -> str:
+    """``RetailStore/Attribution-Hard-v1`` -> ``Attribution-Hard`` (the key of HARD)."""
+    return env_id.split("/")[-1].rsplit("-v", 1)[0]
+
+
+def version_text(env_id: str) -> str:
+    """The version history of ``env_id`` (KeyError if VERSION_TEXT lacks its version)."""
+    version = env_id.rsplit("-v", 1)[1]
+    return VERSION_TEXT[(base_name(env_id).split("-")[0], version)]
+
 
 INFO = {  # every info key an env returns, and what it holds
     "action_mask": "1 for the actions allowed now: real candidates, no one, review while "
@@ -195,11 +210,13 @@ def _probe(env_id: str):
 
 def page(env_id: str, kwargs: dict, entry_point: str) -> str:
     """The Markdown page of one id."""
-    if env_id not in HARD or env_id not in VERSIONS:
+    try:
+        hard, versions = HARD[base_name(env_id)], version_text(env_id)
+    except KeyError:
         raise KeyError(
-            f"{env_id} has no entry in experiments/env_pages.py HARD/VERSIONS: "
+            f"{env_id} has no entry in experiments/env_pages.py HARD/VERSION_TEXT: "
             "say what makes it hard and its version history"
-        )
+        ) from None
     task = _task(env_id)
     env, info0, info1 = _probe(env_id)
     base = env.unwrapped
@@ -219,7 +236,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         "",
         f'![{name}](../img/envs/{slug(env_id)}.png){{ width="480" }}',
         "",
-        f"**What makes it hard.** {HARD[env_id][0].upper()}{HARD[env_id][1:]}",
+        f"**What makes it hard.** {hard[0].upper()}{hard[1:]}",
         "",
         "```python",
         "import gymnasium as gym",
@@ -391,7 +408,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         "",
         "## Version history",
         "",
-        VERSIONS[env_id],
+        versions,
         "",
     ]
     env.close()

@@ -193,6 +193,10 @@ def test_committed_schema_1_runs_still_give_the_readme_table():
     rows = build_rows(latest_records(runs_dir))
     table = (REPO / "experiments" / "results" / "leaderboard.md").read_text()
     assert markdown(rows) + "\n" == table
-    # only the learners' two MaskablePPO budgets are split (schema-1 runs never are)
-    assert {r["label"] for r in rows if "[" in r["label"]} == {
+    # only the learners' two MaskablePPO budgets and bc's two set-ups on Hard are split
+    # (schema-1 runs never are)
+    split = {r["label"] for r in rows if "[" in r["label"]}
+    assert {s.split(" [")[0] for s in split} == {"maskable_ppo", "bc"}
+    assert {s for s in split if s.startswith("maskable_ppo")} == {
         f"maskable_ppo [train.total_timesteps={n}]" for n in (200000, 600000)}
+    assert sum("env.kwargs.observation=features_context" in s for s in split) == 1

@@ -110,3 +110,44 @@ def test_make_vec(env_id, mode):
         assert rewards.shape == (2,)
         assert envs.observation_space.contains(obs)
     envs.close()
+
+
+ATTRIBUTION_PAIRS = [(i, i[:-1] + "1") for i in ENV_IDS
+                     if i.startswith("RetailStore/Attribution") and i.endswith("-v0")]
+
+
+@pytest.mark.parametrize(("v0", "v1"), ATTRIBUTION_PAIRS)
+def test_attribution_v1_changes_only_the_reward_weights(v0, v1):
+    """Each Attribution -v0 id has a -v1 twin: same world and observation, v1's reward
+    weights (v0's defaults untouched)."""
+    from retail_env.envs.attribution_core import RewardConfig
+    from retail_env.envs.registry import ATTRIBUTION_REWARD_V1
+
+    a, b = gym.make(v0).unwrapped, gym.make(v1).unwrapped
+    assert a.config.reward == RewardConfig()
+    assert b.config.reward == RewardConfig(**ATTRIBUTION_REWARD_V1)
+    assert b.config == type(a.config)(**{**vars(a.config), "reward": b.config.reward})
+    oa, ia = a.reset(seed=5)
+    ob, ib = b.reset(seed=5)
+    _assert_same(oa, ob)
+
+
+def test_attribution_v1_reward_ranks_charging_above_charging_no_one():
+    """The issue's case (Hard, seed 10001): always "no one" out-earned always charging the
+    nearest track on v0 while its receipts were far worse; v1 orders them as receipts do."""
+    def play(env_id: str, nearest: bool) -> tuple[float, float]:
+        env = gym.make(env_id)
+        _, info = env.reset(seed=10001)
+        K, total, done = env.action_space.n - 2, 0.0, False
+        while not done:
+            a = 0 if nearest and info["action_mask"][0] else K
+            _, r, done, _, info = env.step(a)
+            total += r
+        return total, info["receipts"]["exact_match"]
+
+    (r_none, em_none), (r_near, em_near) = (play("RetailStore/Attribution-Hard-v0", n)
+                                            for n in (False, True))
+    assert em_near > em_none and r_none > r_near                  # v0 inverts them
+    (r1_none, _), (r1_near, _) = (play("RetailStore/Attribution-Hard-v1", n)
+                                  for n in (False, True))
+    assert r1_near > r1_none

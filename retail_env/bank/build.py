@@ -190,11 +190,12 @@ def cached_bank(cache: str | os.PathLike, seeds: Any, scenario: str = "medium",
                 store: Mapping[str, Any] | None = None, raw: bool = False,
                 workers: int | None = None, progress: bool = True, **kwargs: Any) -> Path:
     """The bank of this world and these seeds under ``cache`` (a folder named by the
-    world's hash), built first where it is missing or unfinished."""
+    world's hash and the bank schema), built first where it is missing or unfinished."""
     seeds = parse_seeds(seeds)
     cfg = task_config(scenario, **kwargs)
     world = world_config(cfg, AttributionCore(cfg, store), raw)
-    out = Path(cache) / f"{scenario}-{config_hash(world)}-{seeds.start}-{seeds.stop}"
+    # the schema is in the name: a bank of an older schema is rebuilt, never refused
+    out = Path(cache) / f"{scenario}-{config_hash(world)}-s{SCHEMA}-{seeds.start}-{seeds.stop}"
     while True:           # jobs of one sweep share the cache: wait for a shard another builds
         try:
             return build_bank(out, scenario, f"{seeds.start}:{seeds.stop}", store, raw,
@@ -252,6 +253,7 @@ def columns(rows: list[dict], episodes: list[dict], raw_rows: list[dict] | None)
         "cand_account": fixed(np.array([r["cand_account"] for r in rows]), np.int32),
         "event": fixed(np.array([r["event"] for r in rows]), np.float32),
         "candidates": fixed(np.array([r["candidates"] for r in rows]), np.float32),
+        "context": fixed(np.array([r["context"] for r in rows]), np.float32),
         "truth_account": ragged([[t[0] for t in r["truth"]] for r in rows], np.int32),
         "truth_product": ragged([[t[1] for t in r["truth"]] for r in rows], np.int32),
         "truth_qty": ragged([[t[2] for t in r["truth"]] for r in rows], np.int32),

@@ -25,6 +25,7 @@ from retail_env.envs.observations import (
     around,
     busy_elsewhere,
     concurrent_events,
+    context_columns,
 )
 
 
@@ -85,6 +86,7 @@ class Recorder:
         rec = core.head(b)
         obs = self.features.rows([b], [rec])
         ev, cand = obs["event"][0], obs["candidates"][0]
+        context = context_columns(core, [b], [rec], obs["candidates"])[0]
         ev[EV_REVIEW] = 0.0          # computed live at replay
         cand[:, CF_RECEIPT] = 0.0
         others = concurrent_events(core, b, rec, OTHERS_S)
@@ -93,7 +95,7 @@ class Recorder:
                 "t_start": rec.t_start, "t_end": rec.t_end, "t_detect": rec.t_detect,
                 "t_decide": int(core.dec_tick[b]), "n_cand": rec.n_cand,
                 "cand_track": rec.cand_track, "cand_account": rec.cand_account,
-                "event": ev, "candidates": cand, "truth": rec.truth,
+                "event": ev, "candidates": cand, "context": context, "truth": rec.truth,
                 "others": [r.index for r in others], "others_busy": busy}
 
     def _raw(self, b: int) -> dict:

@@ -36,7 +36,7 @@ STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_
 _S = {k: i for i, k in enumerate(STAT_KEYS)}
 assert [_S[k] for k in ("decisions", "reviews", "refused", "empty_slot", "need_review")] == [
     kernels.DECISIONS, kernels.REVIEWS, kernels.REFUSED, kernels.EMPTY, kernels.NEED]
-SLOTS = ("event", "candidates", "n_cand", "cand_account", "product", "dw", "t_decide", "index")
+SLOTS = ("event", "candidates", "context", "n_cand", "cand_account", "product", "dw", "t_decide", "index")
 RAW_SLOTS = ("weights", "tracks", "track_seen", "event")
 
 

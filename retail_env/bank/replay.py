@@ -126,9 +126,10 @@ class _Shard:
         c = self.ev.col
         self.cols = {k: c(k) for k in ("index", "plate", "product", "dw", "t_start", "t_end",
                                        "t_detect", "t_decide", "n_cand", "cand_track",
-                                       "cand_account", "event", "candidates")}
+                                       "cand_account", "event", "candidates", "context")}
         K = manifest["n_candidates"]
-        self.cols["candidates"] = self.cols["candidates"].reshape(self.ev.rows, K, -1)
+        for k in ("candidates", "context"):
+            self.cols[k] = self.cols[k].reshape(self.ev.rows, K, -1)
         self.truth = [self.ev.lists(k) for k in ("truth_account", "truth_product", "truth_qty")]
         self.others = self.ev.lists("others")
         self.others_busy = self.ev.lists("others_busy")

@@ -37,7 +37,7 @@ import numpy as np
 from retail_env.atomic import write_json
 from retail_env.errors import RetailEnvError
 
-SCHEMA = 1
+SCHEMA = 2          # 2: the context column (observation features_context)
 MANIFEST = "manifest.json"
 FILES = ("events.arrow", "episodes.arrow")
 RAW_FILE = "raw.arrow"

@@ -33,7 +33,7 @@ class AttributionEnv(gym.Env):
     (a human checks the video: the truth is applied, at a cost; refused beyond the budget).
 
     Keyword arguments: ``scenario`` (sim preset), ``store`` (nested sim-config overrides),
-    ``observation`` (``"features"``, ``"raw"`` or ``{"type": ..., "raw_ticks": ...}``),
+    ``observation`` (``"features"``, ``"features_context"``, ``"raw"`` or ``{"type": ..., "raw_ticks": ...}``),
     ``reward`` (term weights) and any other :class:`AttributionConfig` field.
     """
 

@@ -55,7 +55,7 @@ REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "em
 class ObservationConfig:
     """Which observation the agent gets (highway-env style ``{"type": ...}``)."""
 
-    type: str = spec("features", choices=("features", "raw"))
+    type: str = spec("features", choices=("features", "features_context", "raw"))
     # Raw windows: per-tick plate means and track positions ending at the decision.
     raw_ticks: int = spec(50, lo=2, hi=600, doc="ticks of weight and track history (<= sensor ring)")
 

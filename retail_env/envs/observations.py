@@ -1,6 +1,8 @@
 """Pluggable observations of the attribution task (highway-env style ``{"type": ...}``).
 
 ``features`` (default): engineered event and per-candidate trajectory features.
+``features_context``: ``features`` plus ``context`` (K, C): each candidate against the
+event's other candidates and the concurrent events (``context_features.py``).
 ``raw``: the plate's and its neighbours' weight streams and the candidate tracks'
 raw positions, so sensor-fusion models can learn from the signals themselves.
 Both are flat Dicts of float32 Boxes (SB3 ``MultiInputPolicy``);
@@ -19,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from retail_env.envs.attribution_core import AttributionCore, EventRecord
+from retail_env.envs.context_features import CONTEXT_FEATURES, CONTEXT_WINDOW_S, context_rows
 from retail_env.envs.receipt_kernel import receipt_row
 from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
 
@@ -281,6 +284,28 @@ class FeaturesObservation(ObservationType):
                 "mask": self.mask(recs)}
 
 
+class FeaturesContextObservation(FeaturesObservation):
+    """``features`` plus ``context`` (K, C): see CONTEXT_FEATURES."""
+
+    def space(self) -> spaces.Dict:
+        return spaces.Dict({**super().space().spaces,
+                            "context": _box(self.core.K, len(CONTEXT_FEATURES))})
+
+    def rows(self, stores, recs):
+        out = super().rows(stores, recs)
+        out["context"] = context_columns(self.core, stores, recs, out["candidates"])
+        return out
+
+
+def context_columns(core: AttributionCore, stores: list[int], recs: list[EventRecord],
+                    candidates: np.ndarray) -> np.ndarray:
+    """(R, K, C) context features of events ``recs`` of ``stores`` whose candidate features
+    are ``candidates`` (only their action-independent trajectory columns are read)."""
+    others = [concurrent_events(core, b, rec, CONTEXT_WINDOW_S)
+              for b, rec in zip(stores, recs, strict=True)]
+    return context_rows(candidates, recs, others, core.hz, core.cfg.reach_m, LIM, FAR_M)
+
+
 RAW_EVENT = ("dw_kg", "duration_s", "start_offset", "end_offset", "unit_weight_kg",
              "plate_x", "plate_y", "review_credit", "review_available", "time_frac")
 RAW_REVIEW = slice(RAW_EVENT.index("review_credit"), RAW_EVENT.index("review_available") + 1)
@@ -399,6 +424,15 @@ class BankFeaturesObservation(_Banked, FeaturesObservation):
         banked_features(self.core, stores, buf, stores)
 
 
+class BankFeaturesContextObservation(_Banked, FeaturesContextObservation):
+    """``features_context`` replayed from a bank (its stored context columns)."""
+
+    def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
+        out = banked_features(self.core, stores)
+        out["context"] = self.core.buf["context"][stores, self.core.pos[stores]]
+        return out
+
+
 class BankRawObservation(_Banked, RawObservation):
     """``raw`` replayed from a bank (its raw column group)."""
 
@@ -417,9 +451,11 @@ class BankRawObservation(_Banked, RawObservation):
 
 
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
-    "features": FeaturesObservation, "raw": RawObservation}
+    "features": FeaturesObservation, "features_context": FeaturesContextObservation,
+    "raw": RawObservation}
 BANK_OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
-    "features": BankFeaturesObservation, "raw": BankRawObservation}
+    "features": BankFeaturesObservation, "features_context": BankFeaturesContextObservation,
+    "raw": BankRawObservation}
 
 
 def observation_factory(core: AttributionCore) -> ObservationType:

@@ -36,21 +36,33 @@ HORIZONS = {"default": 336, "continuous": 336, "category": 336, "fresh": 336, "m
             "spatial": 240}
 
 # --- Attribution task (one step = one detected shelf event) -----------------
-ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
-    ("RetailStore/Attribution-v0", ATTRIBUTION, {"scenario": "medium"}),
-    ("RetailStore/Attribution-Easy-v0", ATTRIBUTION, {"scenario": "easy"}),
-    ("RetailStore/Attribution-Hard-v0", ATTRIBUTION, {"scenario": "hard"}),
-    ("RetailStore/Attribution-Crowded-v0", ATTRIBUTION, {"scenario": "crowded"}),
-    ("RetailStore/Attribution-Produce-v0", ATTRIBUTION, {"scenario": "produce"}),
+ATTRIBUTION_V0: list[tuple[str, dict]] = [
+    ("Attribution", {"scenario": "medium"}),
+    ("Attribution-Easy", {"scenario": "easy"}),
+    ("Attribution-Hard", {"scenario": "hard"}),
+    ("Attribution-Crowded", {"scenario": "crowded"}),
+    ("Attribution-Produce", {"scenario": "produce"}),
     # The same medium store seen through the raw sensor streams (sensor-fusion research).
-    ("RetailStore/Attribution-Raw-v0", ATTRIBUTION, {"scenario": "medium", "observation": "raw"}),
+    ("Attribution-Raw", {"scenario": "medium", "observation": "raw"}),
     # A hi-lo day with deep end-cap deals (retail_env/envs/promotion_plan.py): a quarter of
     # the products at half price, rotating every 6 h, the four deepest on end-caps; the
     # crowds they draw are the coupling docs/whole_store.md measures.
-    ("RetailStore/Attribution-Promo-v0", ATTRIBUTION,
-     {"scenario": "medium", "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1,
-                                          "promo_h": 6, "n_endcaps": 4}}),
+    ("Attribution-Promo", {"scenario": "medium",
+                           "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1,
+                                         "promo_h": 6, "n_endcaps": 4}}),
 ]
+# v1: reward weights that order policies as their receipts do (issue 16). On v0's weights
+# (correct 1, overcharge -2, undercharge -1) charging no one out-rewards charging the
+# nearest track on Hard while its receipts are far worse; with these, the pairs of the six
+# baselines whose return and exact_match disagree fall from 20 to 6 of 141 on Hard, 11 to 6
+# on the default scenario and 30 to 8 on Crowded (10 frozen seeds each:
+# experiments/results/reward_ranking.md, python -m experiments.reward_ranking). The world,
+# the observations and the receipts are v0's; v0 stays registered, unchanged.
+ATTRIBUTION_REWARD_V1 = {"correct": 2.0, "overcharge": -1.0, "undercharge": -0.5}
+ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = (
+    [(f"RetailStore/{name}-v0", ATTRIBUTION, kwargs) for name, kwargs in ATTRIBUTION_V0]
+    + [(f"RetailStore/{name}-v1", ATTRIBUTION, {**kwargs, "reward": ATTRIBUTION_REWARD_V1})
+       for name, kwargs in ATTRIBUTION_V0])
 
 # --- Promotion task (one step = one trading period) -------------------------
 PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continuous"),

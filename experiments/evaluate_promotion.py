@@ -1,7 +1,7 @@
 """Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
 
     python -m experiments.evaluate_promotion                 # all presets, 8 seeds
-    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v1
+    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v2
     python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
 
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
@@ -26,12 +26,12 @@ from agents.promotion_baselines import BASELINES, make_baseline, run_episode
 from experiments.readme_tables import RESULTS
 from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.registry import PROMOTION_SPECS
+from retail_env.envs.registry import PROMOTION_IDS
 
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
-SLOW_IDS = {"RetailStore/Promotion-Spatial-v1"}  # the walking store: opt in with --ids
+SLOW_IDS = {"Spatial"}  # the walking store (Promotion-Spatial-vN): opt in with --ids
 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
@@ -44,7 +44,7 @@ def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
     env.close()
     out = summarize([r["return"] for r in runs])
     out["seconds"] = time.perf_counter() - t0
-    for k in ("spoilage", "stockouts", "mean_discount", "member_share"):
+    for k in ("spoilage", "stockouts", "expedited", "mean_discount", "member_share"):
         out[k] = sum(r[k] for r in runs) / len(runs)
     return out
 
@@ -65,7 +65,8 @@ def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
+    ap.add_argument("--ids", nargs="*", default=None,
+                    help="env ids (default: the current version's, all but spatial)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES),
                     help="baselines to play (default: all)")
     ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> str:
     args = ap.parse_args(argv)
     if args.seeds < 1:
         raise ValueError(f"--seeds={args.seeds} must be at least 1")
-    ids = args.ids or [i for i, _, _ in PROMOTION_SPECS if i not in SLOW_IDS]
+    ids = args.ids or [i for i in PROMOTION_IDS if not any(s in i for s in SLOW_IDS)]
     results = {}
     for env_id in ids:
         for b in args.baselines:

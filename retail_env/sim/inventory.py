@@ -10,8 +10,10 @@ lost. Replenishment is automatic and deterministic (no RNG): every ``review_h``
 hours the store orders up to ``cover x`` the forecast demand over review + lead
 time, delivered ``lead_time_h`` later. ``policy="forecast"`` (default) forecasts at
 the prices in force (the caller passes the rate: a promotion lift forecast, as
-retailers run); ``policy="fixed"`` always uses the list-price demand. Books: cumulative received = sold +
-spoiled + on hand, per product (the initial stock counts as received).
+retailers run); ``policy="fixed"`` always uses the list-price demand. ``expedite=True``
+(Promotion ``-v2``) adds a promotion's opening stock, delivered at once at a premium
+(``deliver_now``; the caller sizes it). Books: cumulative received = sold + spoiled + on
+hand, per product (the initial stock counts as received).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import math
 import numba
 import numpy as np
 
-from retail_env.sim.validation import config, spec
+from retail_env.sim.validation import ConfigError, config, spec
 
 HOURS_PER_YEAR = 24.0 * 365.0
 
@@ -42,10 +44,34 @@ class InventoryParams:
     # Ma & Kolassa, IJF 2022 review). "fixed" keeps the list-price order-up-to level.
     policy: str = spec("forecast", choices=("forecast", "fixed"),
                        doc="order-up-to from demand forecast at the prices in force, or at list")
+    # A promotion starting with too little stock gets its opening stock at once, at a premium
+    # (docs/promotion_economics.md). Retailers enter a promotion at least "planning horizon +
+    # lead time" before it starts so that its stock arrives first (Nextail help centre, "How
+    # many days in advance should I configure a promotion"; RELEX, "the art of promotion
+    # management": initial quantities delivered before the start). The pricing action gives no
+    # such notice, so the opening stock is expedited and the premium prices the short notice.
+    expedite: bool = spec(False, choices=(True, False),
+                          doc="deliver a starting promotion's missing stock at once, at a premium")
+    # [A] premium per expedited unit, as a share of unit cost: store logistics cost 1-5 % of
+    # sales (Javelin Group retail logistics benchmark), same-day ground freight 3-5x a planned
+    # shipment (freightmaths.com emergency freight calculator): ~4 % x 4 extra = 16 % of the
+    # price, about 25 % of a unit cost at the catalog's ~35 % gross margin.
+    expedite_premium: float = spec(0.25, lo=0.0, hi=5.0)
+    # Perishables: the inventory position leaves out stock that expires before the order
+    # arrives, as order-up-to rules corrected for expected outdating do (Broekmeulen & van
+    # Donselaar, Computers & OR 2009, the EWA policy). Without it a lot that expires whole
+    # (often the over-order after a promotion) blocks the order that should replace it.
+    net_outdating: bool = spec(False, choices=(True, False),
+                               doc="order-up-to ignores stock expiring before the order arrives")
     # Holding cost 20-40 %/yr of unit cost, 25 % rule of thumb (SIG glossary).
     holding_rate: float = spec(0.25, lo=0.0, hi=5.0)
     # [A] disposal cost per spoiled unit as a share of unit cost, on top of the write-off.
     disposal_share: float = spec(0.0, lo=0.0, hi=5.0)
+
+    def __post_init__(self):
+        if self.expedite and self.policy != "forecast":
+            raise ConfigError(f"inventory.expedite=True needs inventory.policy='forecast' (got "
+                              f"{self.policy!r}): the fixed rule does not see promotions")
 
 
 @dataclasses.dataclass
@@ -110,14 +136,25 @@ def init_inventory(plan: InventoryPlan, batch: int, now_h: float = 0.0) -> Inven
     return st
 
 
-def _put_away(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float) -> None:
-    """Add a delivery to the lots (perishables: the lot picked by the delivery time)."""
+def _put_away(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float,
+              merge: bool = False) -> None:
+    """Add a delivery to the lots (perishables: the lot picked by the delivery time).
+
+    ``merge``: a delivery between reviews joins the review window's lot (which holds that
+    window's regular delivery or nothing) and keeps its expiry (the earlier one)."""
     k = int(now_h // plan.params.review_h) % plan.n_lots
     per = plan.perishable[None, :]
     new = per & (qty > 0)
-    forced = np.where(new, st.lot_qty[:, :, k], 0)  # only if a lot outlived n_lots reviews
-    st.lot_qty[:, :, k] = np.where(new, qty, st.lot_qty[:, :, k])
-    st.lot_expiry[:, :, k] = np.where(new, now_h + plan.shelf_life_h[None, :],
+    held = st.lot_qty[:, :, k]
+    if merge:
+        forced = np.zeros_like(qty)
+        new_lot = new & (held == 0)
+        st.lot_qty[:, :, k] = np.where(new, held + qty, held)
+    else:
+        forced = np.where(new, held, 0)  # only if a lot outlived n_lots reviews
+        new_lot = new
+        st.lot_qty[:, :, k] = np.where(new, qty, held)
+    st.lot_expiry[:, :, k] = np.where(new_lot, now_h + plan.shelf_life_h[None, :],
                                       st.lot_expiry[:, :, k])
     st.lot_qty[:, :, 0] += np.where(per, 0, qty)
     st.received += qty
@@ -202,12 +239,28 @@ def order(st: InventoryState, plan: InventoryPlan, now_h: float,
         return np.zeros_like(st.received)
     target = (plan.order_up_to[None, :] if forecast_per_h is None
               else order_up_to(plan.params, forecast_per_h))
-    qty = np.maximum(target - st.on_hand - st.on_order, 0)
+    held = st.on_hand
+    if plan.params.net_outdating:
+        held = held - expiring_within(st, now_h, plan.params.lead_time_h)
+    qty = np.maximum(target - held - st.on_order, 0)
     if plan.lead_periods == 0:
         _put_away(st, plan, qty, now_h)
     else:
         st.pipeline[:, plan.lead_periods - 1] += qty
     return qty
+
+
+def deliver_now(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float) -> None:
+    """An expedited delivery (B, N) on the shelf at ``now_h``, between reviews."""
+    _put_away(st, plan, np.asarray(qty, np.int64), now_h, merge=True)
+
+
+def hours_to_next_arrival(plan: InventoryPlan, now_h: float) -> float:
+    """Hours from ``now_h`` until the next regular delivery arrives (orders at reviews
+    ``k x review_h``, k >= 1, arrive ``lead_time_h`` later)."""
+    r, lead = plan.params.review_h, plan.params.lead_time_h
+    k = max(1, math.floor((now_h - lead) / r + 1e-9) + 1)
+    return k * r + lead - now_h
 
 
 def expiring_within(st: InventoryState, now_h: float, hours: float) -> np.ndarray:

@@ -154,6 +154,7 @@ class PromoState:
     totals: dict[str, np.ndarray]  # (B,) episode sums behind the episode KPIs
 
 
+REWARD_KEYS = ("revenue", "cogs", "spoilage", "holding", "expedite")  # reward terms, summed
 TOTAL_KEYS = ("revenue", "profit", "units", "member_units", "list_revenue", "stockouts",
               "spoilage", "cogs", "holding", "spoilage_cost", "expedited", "expedite_cost")
 

@@ -234,8 +234,8 @@ def test_expedited_stock_is_booked_and_charged():
 def test_expedited_delivery_joins_the_window_lot_and_orders_net_outdating():
     """Hourly periods, 24 h reviews and lead: a delivery between reviews joins the lot of
     the window's regular delivery (its expiry kept, nothing written off); the next arrival
-    is the next review plus the lead; with ``net_outdating`` an order replaces stock that
-    expires before it arrives."""
+    is the next review plus the lead; with ``net_outdating`` an order leaves at least
+    ``cover x`` a review's demand usable after it arrives, net of expected outdating."""
     life = np.array([60.0, np.inf])
     for net in (False, True):
         p = inv.InventoryParams(net_outdating=net)
@@ -248,7 +248,16 @@ def test_expedited_delivery_joins_the_window_lot_and_orders_net_outdating():
         assert st.lot_qty[0, :, 0].tolist() == [77, 79] and st.lot_expiry[0, 0, 0] == 60.0
         assert st.spoiled.sum() == 0 and st.received[0].tolist() == [77, 79]
         q = inv.order(st, plan, 48.0, np.array([[1.0, 1.0]]))    # target 72 each
-        assert q[0, 1] == 0 and q[0, 0] == (72 if net else 0)   # lot 0 expires at 60 < 72 h
+        # lot 0 (77) expires at 60 h, before the order arrives (72 h); 12 h of demand sell
+        # 12 of it first, so 65 are expected to expire unsold
+        # lot 0 (77) expires at 60 h, before the order arrives (72 h): 12 sell first, 65 are
+        # expected to spoil, so nothing is left after the lead time's demand; net of
+        # outdating the order brings cover x a review's demand (36), else nothing
+        assert q[0, 1] == 0 and q[0, 0] == (36 if net else 0)
+        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[1.0, 1.0]])).tolist() == \
+            [[65, 0]]
+        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[7.0, 1.0]])).tolist() == \
+            [[0, 0]]                                              # 84 would sell by 60 h
 
 
 def test_inventory_expedite_needs_the_forecast_policy():

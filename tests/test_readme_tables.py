@@ -18,3 +18,13 @@ def test_readme_tables_are_up_to_date():
     out, filled, _ = fill(readme, ROOT / "experiments" / "results")
     assert filled, "the README has no generated tables"
     assert out == readme, "README tables are stale: run python -m experiments.readme_tables"
+
+
+def test_docs_tables_are_up_to_date():
+    """Generated tables in docs/*.md too (python -m experiments.readme_tables --readme FILE)."""
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text()
+        out, _, missing = fill(text, ROOT / "experiments" / "results")
+        assert not missing, f"{doc.name}: no results file for {missing}"
+        assert out == text, f"{doc.name}: tables are stale: run python -m " \
+                            f"experiments.readme_tables --readme docs/{doc.name}"

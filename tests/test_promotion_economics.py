@@ -78,10 +78,10 @@ def test_small_price_changes_move_profit_and_units_smoothly_for_every_product():
 
 
 def test_no_tiny_discount_on_one_or_two_products_beats_list_price():
-    """Exploit search on Promotion-Continuous: every static policy of 0.5 % or 1 % off one
+    """Exploit search on Promotion-Continuous-v2: every static policy of 0.5 % or 1 % off one
     or two products is screened by expected profit over a day; the best two are then played
     on frozen evaluation seeds and must not beat list price beyond list's 95 % CI."""
-    env = gym.make("RetailStore/Promotion-Continuous-v1", config={"episode_days": 2})
+    env = gym.make("RetailStore/Promotion-Continuous-v2", config={"episode_days": 2})
     p = env.unwrapped.params
     n = p.n_units
     cands = []

@@ -250,8 +250,8 @@ def promotion_top_up(params: PromoParams, state: PromoState, seg_price: np.ndarr
     tops up). A clearance markdown gets nothing: it is meant to sell what is there. Here
     clearance means more stock expiring before the next delivery than list-price demand
     would sell by then (``replenishment_forecast``'s rule, any stock expiring before the
-    next order could arrive, would read every promotion of a product that keeps less than
-    two days, such as sandwiches, as clearance).
+    next order could arrive, would read nearly every promotion of a short-lived product as
+    clearance: on Mini a product that keeps 3.5 days always has a lot that close to expiry).
     """
     inv_p = params.config.inventory
     promoted = (seg_price < params.catalog.price * (1.0 - 1e-9)).any(axis=1)

@@ -44,7 +44,7 @@ class InventoryParams:
     # Ma & Kolassa, IJF 2022 review). "fixed" keeps the list-price order-up-to level.
     policy: str = spec("forecast", choices=("forecast", "fixed"),
                        doc="order-up-to from demand forecast at the prices in force, or at list")
-    # A promotion starting with too little stock gets its opening stock at once, at a premium
+    # A promotion short of stock gets its opening stock at once, at a premium
     # (docs/promotion_economics.md). Retailers enter a promotion at least "planning horizon +
     # lead time" before it starts so that its stock arrives first (Nextail help centre, "How
     # many days in advance should I configure a promotion"; RELEX, "the art of promotion

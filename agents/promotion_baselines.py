@@ -106,12 +106,19 @@ def expected_profit(p: core.PromoParams, st: core.PromoState, seg_price, depth,
     want = units.sum(axis=1)
     # Expected sales from the stock on hand: E[min(demand, stock)] (not min(E[demand], stock)),
     # shared between the segments in proportion to their demand, as ``settle`` books it.
+    # With ``inventory.expedite`` (-v2) a promotion's missing stock arrives first, at a premium.
+    stock, premium = st.inv.on_hand[:1], 0.0
+    if p.config.inventory.expedite:
+        rate = dm.expected_sales(table, p.model.visit_rate[None, :]).sum(axis=1)
+        top_up = core.promotion_top_up(p, st, seg_price, rate, st.period * p.config.period_h)
+        stock = stock + top_up
+        premium = (top_up * p.catalog.cost).sum(axis=1) * p.config.inventory.expedite_premium
     buyers = visits[..., None] * table.prob
     sold = dm.expected_capped_units((buyers * (1.0 - table.extra)).sum(axis=1),
-                                    (buyers * table.extra).sum(axis=1), st.inv.on_hand[:1])
+                                    (buyers * table.extra).sum(axis=1), stock)
     scale = np.where(want > 0, sold / np.maximum(want, 1e-9), 0.0)
     margin = seg_price - p.catalog.cost[None, None, :]
-    out = (units * scale[:, None, :] * margin).sum(axis=(1, 2))
+    out = (units * scale[:, None, :] * margin).sum(axis=(1, 2)) - premium
     if spoil_value is not None:
         out = out + (sold * spoil_value[None, :]).sum(axis=1)
     return out

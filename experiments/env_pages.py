@@ -97,8 +97,14 @@ PROMOTION_V1 = (
     "on v1, and `gym.make` of a `-v0` id names this id. See the "
     "[changelog](../changelog.md)."
 )
+PROMOTION_V2 = (
+    "`-v2`: a promotion short of stock gets its opening stock expedited at 25 % of unit cost "
+    "extra (reward term `expedite`), and perishable orders leave out stock expected to expire "
+    "unsold before they arrive, so promotions stay in stock "
+    "([promotion economics](../promotion_economics.md)); `-v1` stays registered. "
+    + PROMOTION_V1)
 VERSION_TEXT = {("Attribution", "0"): ATTRIBUTION_V0, ("Attribution", "1"): ATTRIBUTION_V1,
-                ("Promotion", "1"): PROMOTION_V1}
+                ("Promotion", "1"): PROMOTION_V1, ("Promotion", "2"): PROMOTION_V2}
 
 
 def base_name(env_id: str) -> str:

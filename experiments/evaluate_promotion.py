@@ -1,11 +1,15 @@
 """Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
 
     python -m experiments.evaluate_promotion                 # all presets, 8 seeds
-    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v1
+    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v2
     python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
+    python -m experiments.evaluate_promotion --kpi stockouts --baselines list_price hi_lo \
+        --ids RetailStore/Promotion-Mini-v1 RetailStore/Promotion-Mini-v2 \
+        --out experiments/results/promotion_stockouts     # docs/promotion_economics.md
 
 Each cell is the mean episode profit over the frozen seeds with a 95 % percentile
-bootstrap interval of the mean (experiments/stats.py). Seeds are frozen per id
+bootstrap interval of the mean (experiments/stats.py), or with ``--kpi`` the mean of an
+episode KPI (units lost to stock-outs, units spoiled or expedited). Seeds are frozen per id
 (``EVAL_SEED_BASE``), so every policy meets the same stores and the table reproduces.
 ``<out>.md`` (docs/baselines.md's table), ``.json`` and ``.csv`` are written atomically;
 ``<out>`` defaults to ``experiments/results/promotion_eval``.
@@ -26,12 +30,13 @@ from agents.promotion_baselines import BASELINES, make_baseline, run_episode
 from experiments.readme_tables import RESULTS
 from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.registry import PROMOTION_SPECS
+from retail_env.envs.registry import PROMOTION_IDS
 
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
 DISCRETE_ONLY = {"hi_lo", "thompson"}
-SLOW_IDS = {"RetailStore/Promotion-Spatial-v1"}  # the walking store: opt in with --ids
+KPIS = ("spoilage", "stockouts", "expedited", "mean_discount", "member_share")
+SLOW_IDS = {"Spatial"}  # the walking store (Promotion-Spatial-vN): opt in with --ids
 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
@@ -42,14 +47,15 @@ def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
     t0 = time.perf_counter()
     runs = [run_episode(env, make_baseline(baseline), s) for s in seeds]
     env.close()
-    out = summarize([r["return"] for r in runs])
+    out = summarize([r["profit"] for r in runs])   # dollars (the reward is scaled)
     out["seconds"] = time.perf_counter() - t0
-    for k in ("spoilage", "stockouts", "mean_discount", "member_share"):
+    for k in KPIS:
         out[k] = sum(r[k] for r in runs) / len(runs)
     return out
 
 
-def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
+def markdown(results: dict, ids: list[str], baselines: list[str], kpi: str = "profit") -> str:
+    """Policies x ids: profit with its CI, or the mean of episode KPI ``kpi``."""
     short = [i.split("/")[-1] for i in ids]
     lines = ["| policy | " + " | ".join(short) + " |",
              "|---|" + "---|" * len(ids)]
@@ -57,33 +63,42 @@ def markdown(results: dict, ids: list[str], baselines: list[str]) -> str:
         cells = []
         for i in ids:
             r = results.get((i, b))
-            cells.append("n/a" if r is None else
-                         f"{r['mean']:,.0f} [{r['ci_low']:,.0f}, {r['ci_high']:,.0f}]")
+            if r is None:
+                cells.append("n/a")
+            elif kpi == "profit":
+                cells.append(f"{r['mean']:,.0f} [{r['ci_low']:,.0f}, {r['ci_high']:,.0f}]")
+            else:
+                cells.append(f"{r[kpi]:,.1f}")
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ids", nargs="*", default=None, help="env ids (default: all but spatial)")
+    ap.add_argument("--ids", nargs="*", default=None,
+                    help="env ids (default: the current version's, all but spatial)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES),
                     help="baselines to play (default: all)")
     ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
                     help=f"frozen seeds per id (default {DEFAULT_SEEDS})")
+    ap.add_argument("--kpi", default="profit", choices=("profit", *KPIS),
+                    help="what a table cell shows: episode profit with its CI (default) or "
+                         "the mean of an episode KPI")
     ap.add_argument("--out", default=str(RESULTS / "promotion_eval"),
                     help="path stem of the .md, .json and .csv written")
     args = ap.parse_args(argv)
     if args.seeds < 1:
         raise ValueError(f"--seeds={args.seeds} must be at least 1")
-    ids = args.ids or [i for i, _, _ in PROMOTION_SPECS if i not in SLOW_IDS]
+    ids = args.ids or [i for i in PROMOTION_IDS if not any(s in i for s in SLOW_IDS)]
     results = {}
     for env_id in ids:
         for b in args.baselines:
             results[(env_id, b)] = evaluate(env_id, b, args.seeds)
         print(f"{env_id}: done", flush=True)
-    table = markdown(results, ids, args.baselines)
-    note = (f"Mean episode profit ($) over {args.seeds} frozen seeds "
-            f"(seed {EVAL_SEED_BASE} + i), 95% bootstrap CI of the mean.")
+    table = markdown(results, ids, args.baselines, args.kpi)
+    seeds = f"{args.seeds} frozen seeds (seed {EVAL_SEED_BASE} + i)"
+    note = (f"Mean episode profit ($) over {seeds}, 95% bootstrap CI of the mean."
+            if args.kpi == "profit" else f"Mean episode {args.kpi} (units) over {seeds}.")
     print(note + "\n\n" + table)
     out = Path(args.out)
     rows = [{"env_id": i, "policy": b, **r} for (i, b), r in results.items() if r]

@@ -46,14 +46,19 @@ def test_env_pages_are_up_to_date():
 
 def test_an_id_without_its_entries_gets_no_page(monkeypatch):
     env_id, entry_point, kwargs = env_pages.ENV_SPECS[0]
-    monkeypatch.delitem(env_pages.HARD, env_id)
+    monkeypatch.delitem(env_pages.HARD, env_pages.base_name(env_id))
     with pytest.raises(KeyError, match="what makes it hard"):
         env_pages.page(env_id, kwargs, entry_point)
 
 
+def test_a_version_without_its_history_gets_no_page():
+    with pytest.raises(KeyError, match="version history"):
+        env_pages.page("RetailStore/Attribution-Hard-v9", {}, "")
+
+
 def test_env_page_states_the_registered_spaces():
-    env = gym.make("RetailStore/Promotion-Category-v1")
-    text = (DOCS / "envs" / "promotion-category-v1.md").read_text()
+    env = gym.make("RetailStore/Promotion-Category-v2")
+    text = (DOCS / "envs" / "promotion-category-v2.md").read_text()
     n = env.action_space.nvec.size // 2
     assert f"MultiDiscrete([6] x {n} + [2] x {n})" in text
     assert f"| `max_episode_steps` | {env.spec.max_episode_steps} |" in text

@@ -34,6 +34,7 @@ def test_evaluate_promotion_writes_tables(tmp_path):
                              "list_price", "random", "--seeds", "2", "--out", str(out)])
     rows = {r["policy"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert rows["list_price"]["mean"] > rows["random"]["mean"]     # random pricing loses money
+    assert rows["list_price"]["mean"] > 5000                       # dollars, not reward units
     assert out.with_suffix(".csv").read_text().startswith("env_id,policy,")
     md = out.with_suffix(".md").read_text()
     assert "| list_price |" in md and "| random |" in md and "Promotion-Mini-v1" in md

@@ -52,7 +52,7 @@ def test_train_writes_a_complete_run_record(trained):
     d = run_dir(out, "promotion_mini", "ppo")
     rec = json.loads((d / "results.json").read_text())
     assert rec == json.loads(json.dumps(recs["promotion_mini"]))
-    assert rec["seed"] == 0 and rec["env_id"] == "RetailStore/Promotion-Mini-v1"
+    assert rec["seed"] == 0 and rec["env_id"] == "RetailStore/Promotion-Mini-v2"
     assert rec["config"]["agent"]["algo"] == "ppo" and "commit" in rec["git"]
     assert rec["train"]["steps_done"] >= 256
     ev = rec["evaluation"]
@@ -87,9 +87,9 @@ def test_end_to_end_leaderboard(trained, tmp_path):
                  run_dir(out, "promotion_mini", agent))
     board = write_leaderboard(out / "runs", tmp_path / "lb", table=tmp_path / "leaderboard.md")
     rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
-    mini = "RetailStore/Promotion-Mini-v1"
+    mini = "RetailStore/Promotion-Mini-v2"
     assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
-    # best known: on v1 list price and lookahead are level on Mini, either may lead
+    # best known: on v2 (as on v1) list price and lookahead are level on Mini, either may lead
     assert max(rows[(mini, a)]["norm_mean"] for a in ("list_price", "lookahead")) == \
         pytest.approx(1.0)
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
@@ -206,10 +206,10 @@ def test_checkpoint_errors(trained, tmp_path):
 
     out, recs = trained
     ckpt = Path(recs["promotion_mini"]["checkpoint"])
-    mini = gym.make("RetailStore/Promotion-Mini-v1")
+    mini = gym.make("RetailStore/Promotion-Mini-v2")
     with pytest.raises(CheckpointError, match="no such folder"):
         load_checkpoint(tmp_path / "nope", mini)
-    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v1', "
+    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v2', "
                                               "loaded for 'RetailStore/Promotion-v1'.*"
                                               "observation_space"):
         load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v1"),

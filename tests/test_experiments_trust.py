@@ -94,7 +94,7 @@ def test_changed_budget_trains_again_and_an_identical_run_is_skipped(two_budgets
                                       "agent.hyperparams.learning_rate=1e-3"])
     with caplog.at_level(logging.INFO, logger="experiments.runs"):
         assert train(cfg, runs.run_dir(cfg)) == recs[0]
-    assert f"skipped ppo RetailStore/Promotion-Mini-v1 seed 0 (run {recs[0]['run_id']})" \
+    assert f"skipped ppo RetailStore/Promotion-Mini-v2 seed 0 (run {recs[0]['run_id']})" \
         in caplog.text
 
 
@@ -127,7 +127,7 @@ def test_leaderboard_splits_or_refuses_unlike_runs(two_budgets, tmp_path):
     assert {r["n"] for r in rows.values()} == {1}
     assert rows["ppo [agent.hyperparams.learning_rate=0.001, train.total_timesteps=512]"][
         "budget"].startswith("512 steps x 1 seed")
-    with pytest.raises(ValueError, match="ppo on RetailStore/Promotion-Mini-v1 has 3 unlike run "
+    with pytest.raises(ValueError, match="ppo on RetailStore/Promotion-Mini-v2 has 3 unlike run "
                                          "groups that differ in agent.hyperparams.learning_rate, "
                                          "train.total_timesteps"):
         write_leaderboard(out / "runs", tmp_path / "lb2", unlike="refuse")

@@ -35,11 +35,12 @@ def test_info_terms_sum_to_reward_and_kpis_present():
     env = gym.make("RetailStore/Promotion-v1", config={"reward_scale": 1.0})   # dollars
     env.reset(seed=0)
     _, r, term, trunc, info = env.step(_level_action(env, 3))
-    assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding"}
+    assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding", "expedite"}
+    assert info["rewards"]["expedite"] == 0.0                 # -v1 expedites nothing
     assert sum(info["rewards"].values()) == pytest.approx(r)
     assert info["kpis"]["profit"] == pytest.approx(r)
     assert set(info["kpis"]) == {"revenue", "profit", "units", "stockouts", "spoilage",
-                                 "member_share", "mean_discount"}
+                                 "expedited", "member_share", "mean_discount"}
     assert info["kpis"]["mean_discount"] == pytest.approx(0.3, abs=1e-9)
     assert not term and not trunc
 

@@ -38,15 +38,17 @@ def recording(tmp_path_factory) -> Path:
     return env.saved[0]
 
 
-def test_attribution_human_mode_draws_at_reset_and_every_step():
-    env = gym.make("RetailStore/Attribution-Easy-v0", render_mode="human")
+@pytest.mark.parametrize("env_id", ["RetailStore/Attribution-Easy-v0",
+                                    "RetailStore/Promotion-Mini-v2"])
+def test_human_mode_draws_at_reset_and_every_step(env_id):
+    env = gym.make(env_id, render_mode="human")
     base, calls = env.unwrapped, []
     draw = base.render
     base.render = lambda: calls.append(1) or draw()
     env.reset(seed=0)
     assert len(calls) == 1
     for n in range(2, 5):
-        env.step(0)
+        env.step(np.zeros(env.action_space.shape, env.action_space.dtype))
         assert len(calls) == n
     env.close()
 

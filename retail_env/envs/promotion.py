@@ -105,6 +105,8 @@ class PromotionEnv(gym.Env):
         self.state = core.init_state(self.params, 1)
         if self._fidelity is not None:
             self._fidelity.reset(self.rng)
+        if self.render_mode == "human":
+            self.render()       # Gymnasium's convention: human mode draws at reset and every step
         return self._obs(), self._info(None, None)
 
     def step(self, action):
@@ -125,7 +127,7 @@ class PromotionEnv(gym.Env):
         return build_observation(self.params, self.state)[0]
 
     def _info(self, rewards, kpis) -> dict:
-        zero = {k: 0.0 for k in ("revenue", "cogs", "spoilage", "holding")}
+        zero = {k: 0.0 for k in core.REWARD_KEYS}
         return {
             "rewards": zero if rewards is None else {k: float(v[0]) for k, v in rewards.items()},
             "kpis": ({k: 0.0 for k in core.kpis_from(self.state.totals)} if kpis is None

@@ -8,7 +8,9 @@ buy (demand model), sales come out of stock oldest-first (the rest is lost), and
 at the period's end deliveries arrive, expired lots spoil, shoppers update their
 reference prices and pantries, and the store reorders (at review times, from the
 demand expected at the prices in force since the last order, unless
-``inventory.policy="fixed"``).
+``inventory.policy="fixed"``). With ``inventory.expedite`` (the ``-v2`` ids) a promotion
+that starts short of stock gets its opening stock at once, at a premium, before the
+period's sales (``promotion_top_up``; docs/promotion_economics.md).
 """
 
 from __future__ import annotations
@@ -157,8 +159,9 @@ class PromoState:
     totals: dict[str, np.ndarray]  # (B,) episode sums behind the episode KPIs
 
 
+REWARD_KEYS = ("revenue", "cogs", "spoilage", "holding", "expedite")  # reward terms, summed
 TOTAL_KEYS = ("revenue", "profit", "units", "member_units", "list_revenue", "stockouts",
-              "spoilage", "cogs", "holding", "spoilage_cost")
+              "spoilage", "cogs", "holding", "spoilage_cost", "expedited", "expedite_cost")
 
 
 def init_state(params: PromoParams, batch: int) -> PromoState:
@@ -239,6 +242,31 @@ def replenishment_forecast(params: PromoParams, state: PromoState, now_h: float)
     return np.where(clearance, params.base_units[None, :] / params.config.period_h, rate)
 
 
+def promotion_top_up(params: PromoParams, state: PromoState, seg_price: np.ndarray,
+                     rate: np.ndarray, now_h: float) -> np.ndarray:
+    """(B, N) units to expedite at ``now_h``, the start of a period (``inventory.expedite``).
+
+    A product on promotion (some segment's price below list) whose stock on hand falls
+    short of ``cover x`` the demand at the promotion's prices (``rate``, units per hour of
+    day-average traffic) until the next regular delivery arrives gets the shortfall. It is
+    the stock a promotion entered one planning horizon ahead would have found on the shelf:
+    once an order placed with the promotion in force arrives, there is no shortfall left
+    (list-price stock covers the list rate, so only a real lift, about a third or more,
+    tops up). A clearance markdown gets nothing: it is meant to sell what is there. Here
+    clearance means more stock expiring before the next delivery than list-price demand
+    would sell by then (``replenishment_forecast``'s rule, any stock expiring before the
+    next order could arrive, would read nearly every promotion of a short-lived product as
+    clearance: on Mini a product that keeps 3.5 days always has a lot that close to expiry).
+    """
+    inv_p = params.config.inventory
+    promoted = (seg_price < params.catalog.price * (1.0 - 1e-9)).any(axis=1)
+    horizon = inv.hours_to_next_arrival(params.plan, now_h)
+    list_sales = params.base_units / params.config.period_h * horizon
+    clearance = inv.expiring_within(state.inv, now_h, horizon) > list_sales
+    need = np.ceil(inv_p.cover * rate * horizon).astype(np.int64)
+    return np.where(promoted & ~clearance, np.maximum(need - state.inv.on_hand, 0), 0)
+
+
 def period_hour(params: PromoParams, period: int) -> float:
     """Hour of day (float) at which ``period`` starts."""
     return (params.config.start_hour + period * params.config.period_h) % 24
@@ -265,8 +293,15 @@ def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
     # model's promotion lift), weighted by the traffic the period holds.
     hours = float(dm.traffic_share(np.array([period_hour(params, state.period)]),
                                    cfg.period_h)[0]) * 24.0
-    state.forecast_units += dm.expected_sales(table, params.model.visit_rate[None, :]).sum(axis=1) * hours
+    rate = dm.expected_sales(table, params.model.visit_rate[None, :]).sum(axis=1)
+    state.forecast_units += rate * hours
     state.forecast_hours += hours
+    start = state.period * cfg.period_h  # hours since reset
+    expedited = np.zeros_like(state.inv.received)
+    if cfg.inventory.expedite:
+        expedited = promotion_top_up(params, state, seg_price, rate, start)
+        inv.deliver_now(state.inv, params.plan, expedited, start)
+    expedite_cost = (expedited * cat.cost).sum(axis=1) * cfg.inventory.expedite_premium
     want = demand.sum(axis=1)
     sold = inv.sell(state.inv, want)
     frac = np.where(want > 0, sold / np.maximum(want, 1), 0.0)
@@ -290,15 +325,17 @@ def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
     cogs = (sold * cat.cost).sum(axis=1)
     spoil_cost = (spoiled * cat.cost).sum(axis=1) * (1.0 + cfg.inventory.disposal_share)
     holding = inv.holding_cost(state.inv, params.plan, cat.cost)
-    rewards = {"revenue": revenue, "cogs": -cogs, "spoilage": -spoil_cost, "holding": -holding}
-    profit = revenue - cogs - spoil_cost - holding
+    rewards = {"revenue": revenue, "cogs": -cogs, "spoilage": -spoil_cost, "holding": -holding,
+               "expedite": -expedite_cost}
+    profit = revenue - cogs - spoil_cost - holding - expedite_cost
     lost = want - sold
     flows = {"revenue": revenue, "profit": profit, "units": sold.sum(axis=1).astype(float),
              "member_units": member_units.sum(axis=1).astype(float),
              "list_revenue": (sold * cat.price).sum(axis=1),
              "stockouts": lost.sum(axis=1).astype(float),
              "spoilage": spoiled.sum(axis=1).astype(float), "cogs": cogs, "holding": holding,
-             "spoilage_cost": spoil_cost}
+             "spoilage_cost": spoil_cost, "expedited": expedited.sum(axis=1).astype(float),
+             "expedite_cost": expedite_cost}
     for k in TOTAL_KEYS:
         state.totals[k] += flows[k]
     state.period += 1
@@ -312,7 +349,7 @@ def kpis_from(t: dict) -> dict:
     units = np.maximum(t["units"], 1e-9)
     return {
         "revenue": t["revenue"], "profit": t["profit"], "units": t["units"],
-        "stockouts": t["stockouts"], "spoilage": t["spoilage"],
+        "stockouts": t["stockouts"], "spoilage": t["spoilage"], "expedited": t["expedited"],
         "member_share": np.where(t["units"] > 0, t["member_units"] / units, 0.0),
         "mean_discount": np.where(t["list_revenue"] > 0,
                                   1.0 - t["revenue"] / np.maximum(t["list_revenue"], 1e-9), 0.0),

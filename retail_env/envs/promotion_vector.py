@@ -126,7 +126,7 @@ class PromotionVectorEnv(VectorEnv):
     def _info(self, rewards: dict | None, kpis: dict | None) -> dict[str, Any]:
         """Per-store arrays under the single env's keys (every store has every key)."""
         B = self.num_envs
-        zero = {k: np.zeros(B) for k in ("revenue", "cogs", "spoilage", "holding")}
+        zero = {k: np.zeros(B) for k in core.REWARD_KEYS}
         episode = core.kpis_from(self.state.totals)
         return {
             "rewards": zero if rewards is None else {k: np.asarray(v, np.float64)

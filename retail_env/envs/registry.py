@@ -14,13 +14,18 @@ on a ``-v1`` id keeps the scale unless it sets ``reward_scale`` itself. Promotio
 ``max_episode_steps`` to their fixed horizon (``HORIZONS``, checked against the presets by
 tests/test_registry_envs.py); a config that changes ``episode_days`` or ``period_h`` needs
 ``gym.make(..., max_episode_steps=N)`` as well.
+
+Promotion ``-v2`` (the current version; issue 20): ``-v1`` plus ``inventory.expedite``: a
+promotion that starts short of stock gets its opening stock at once, at a premium
+(docs/promotion_economics.md). Same spaces and reward scale; ``-v1`` stays registered as it
+was. A ``config=`` on a ``-v2`` id is applied over that default (nested keys merge).
 """
 
 from __future__ import annotations
 
 import gymnasium as gym
 
-from retail_env.sim.validation import check_mapping
+from retail_env.sim.validation import ConfigError, check_mapping
 
 ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
 PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
@@ -70,25 +75,44 @@ PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continu
                      ("Promotion-Mini", "mini"), ("Promotion-Spatial", "spatial")]
 # v1: end-caps need a real shelf discount, replenishment forecasts at the prices in force
 # (issue 20), and rewards are profit in thousands of dollars (issue 22). v0 results are not
-# reproducible by v1, so v0 is not registered: gym.make of a v0 id names the v1 id.
+# reproducible by v1, so v0 is not registered: gym.make of a v0 id names the latest id.
+# v2: a promotion's missing stock is expedited, and orders leave out stock that expires
+# before they arrive (issue 20's stock must-show).
+PROMOTION_VERSIONS = {1: {}, 2: {"inventory": {"expedite": True, "net_outdating": True}}}
+PROMOTION_VERSION = 2    # what the experiments and tables use
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
-    (f"RetailStore/{name}-v1", PROMOTION, {"preset": preset})
-    for name, preset in PROMOTION_PRESETS]
+    (f"RetailStore/{name}-v{v}", PROMOTION, {"preset": preset, "version": v})
+    for v in PROMOTION_VERSIONS for name, preset in PROMOTION_PRESETS]
+PROMOTION_IDS = [env_id for env_id, _, kw in PROMOTION_SPECS
+                 if kw["version"] == PROMOTION_VERSION]  # the current version's ids
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS
 ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
 
 
-def _scaled(config: dict | None) -> dict:
-    return {"reward_scale": REWARD_SCALE, **check_mapping("config", config)}
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _scaled(config: dict | None, version: int = 1) -> dict:
+    """The version's config under ``config``, with the reward scale unless it sets one."""
+    if version not in PROMOTION_VERSIONS:
+        raise ConfigError(f"version={version!r} is not allowed: must be one of "
+                          f"{list(PROMOTION_VERSIONS)}")
+    return _merged({"reward_scale": REWARD_SCALE, **PROMOTION_VERSIONS[version]},
+                   check_mapping("config", config))
 
 
 def promotion_env(preset: str = "default", config: dict | None = None,
-                  render_mode: str | None = None):
-    """``PromotionEnv`` with the -v1 reward scale unless ``config`` sets its own."""
+                  render_mode: str | None = None, version: int = 1):
+    """``PromotionEnv`` of a registered version: its config, the reward scale unless
+    ``config`` sets its own."""
     from retail_env.envs.promotion import PromotionEnv
 
-    return PromotionEnv(preset, _scaled(config), render_mode)
+    return PromotionEnv(preset, _scaled(config, version), render_mode)
 
 
 def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | None,
@@ -106,12 +130,12 @@ def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | 
 
 def promotion_vector_env(num_envs: int = 1, preset: str = "default",
                          config: dict | None = None, render_mode: str | None = None,
-                         max_episode_steps: int | None = None):
-    """``PromotionVectorEnv`` with the -v1 reward scale unless ``config`` sets its own.
+                         max_episode_steps: int | None = None, version: int = 1):
+    """``PromotionVectorEnv`` of a registered version (config and scale as ``promotion_env``).
 
     ``gym.make_vec`` passes the registered ``max_episode_steps``; episodes end at the
     config's horizon, so a smaller value (that would cut them) is refused."""
-    return _vector(num_envs, preset, _scaled(config), render_mode, max_episode_steps)
+    return _vector(num_envs, preset, _scaled(config, version), render_mode, max_episode_steps)
 
 
 def register_all() -> None:

@@ -10,9 +10,9 @@ observation type or wrapper the env has. Only the oracle reads the truth
 from __future__ import annotations
 
 import numpy as np
+from retail_env.agents.factory import Agent, register_agent
 from scipy.optimize import linear_sum_assignment
 
-from agents.factory import Agent, register_agent
 from retail_env.envs.attribution_core import AttributionCore
 from retail_env.envs.observations import (
     CANDIDATE_FEATURES,

@@ -4,7 +4,7 @@
 entries (rl-zoo style; the YAML reads them, so overrides win); ``build_model`` turns ``"lin_<x>"`` strings into linear
 schedules and activation names into torch modules, picks ``MultiInputPolicy`` for Dict
 observations (or, with ``policy: set``, the set policy of agents/set_policy.py), and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
-model as a factory :class:`~agents.factory.Agent`, so it is evaluated like any baseline.
+model as a factory :class:`~retail_env.agents.factory.Agent`, so it is evaluated like any baseline.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gymnasium import spaces
+from retail_env.agents.factory import Agent
 
-from agents.factory import Agent
 from retail_env.sim.validation import ConfigError
 
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
@@ -110,7 +110,7 @@ def _policy(kind: str, algo: str, observation_space: spaces.Space):
                           f"{POLICIES}")
     if kind == "default":
         return policy_name(observation_space)
-    from agents.set_policy import MaskableSetPolicy, SetPolicy
+    from retail_env.agents.set_policy import MaskableSetPolicy, SetPolicy
 
     if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
         raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "

@@ -1,1 +1,1 @@
-"""Experiments: training, evaluation, benchmarks and leaderboards (run as ``python -m experiments.X``)."""
+"""Experiments: training, evaluation, benchmarks and leaderboards (run as ``python -m retail_env.experiments.X``)."""

@@ -1,12 +1,12 @@
 """Episode bank build speed and size: episodes/s with 1 and 2 processes, bytes per decision.
 
-Usage: ``python -m experiments.bench_bank [--episodes 32] [--scenario medium] [--json OUT]``
+Usage: ``python -m retail_env.experiments.bench_bank [--episodes 32] [--scenario medium] [--json OUT]``
 
 Builds the same seeds twice into temporary folders (1 process, then 2: one shard per
 process), and reports episodes/s, decisions/s, bytes per decision (the ``features``
 group, and with ``--raw`` the raw group too) and per episode. Writes OUT (default
 ``experiments/results/bench_bank.json``) and a Markdown table beside it (``.md``) for
-docs/performance.md. Replay speed is in ``experiments.bench_envs`` (banked rows).
+docs/performance.md. Replay speed is in ``retail_env.experiments.bench_envs`` (banked rows).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.bench_sim import RESULTS, load_note
+from retail_env.experiments.bench_sim import RESULTS, load_note
+
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import build_bank
 from retail_env.bank.cli import summary
@@ -41,7 +42,7 @@ def table(res: dict) -> str:
         lines.append(f"| {r['scenario']}, {r['episodes']} episodes{', raw' if res['raw'] else ''}"
                      f" | {r['workers']} | {r['episodes_per_s']:.2f} | {r['decisions_per_s']:,.0f}"
                      f" | {r['bytes_per_decision_features']:,.0f} | {r['bytes_per_episode']:,.0f} |")
-    lines += ["", f"`python -m experiments.bench_bank`: seeds 0..{res['episodes'] - 1}, four "
+    lines += ["", f"`python -m retail_env.experiments.bench_bank`: seeds 0..{res['episodes'] - 1}, four "
               f"shards per process; the compiled kernels warm; {res['load']}. Target: <= 1 KB "
               "per decision for what `features` needs."]
     return "\n".join(lines) + "\n"

@@ -1,12 +1,12 @@
 """Environment throughput in one run: simulator, both tasks' envs, and PPO's env-time share.
 
-Usage: ``python -m experiments.bench_envs [--json OUT] [--quick] [--profile]``
+Usage: ``python -m retail_env.experiments.bench_envs [--json OUT] [--quick] [--profile]``
 
 Reports (writes OUT as JSON, atomically, default ``experiments/results/bench_envs.json``,
 and a Markdown table beside it with ``.md``, for docs/performance.md):
 
 - simulator store-ticks/s and shopper-ticks/s at B = 1, 64, 1024
-  (``experiments.bench_sim.measure``, medium preset);
+  (``retail_env.experiments.bench_sim.measure``, medium preset);
 - Attribution decisions/s and Promotion steps/s for the single env, Gymnasium's
   ``SyncVectorEnv`` of 64 and the native vector env of 64 and 1024 (random
   actions; Attribution over whole episodes, Promotion for a fixed time after a
@@ -49,9 +49,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from retail_env.experiments.bench_sim import RESULTS, TARGETS, load_note, measure
 
 import retail_env  # noqa: F401  (registers the ids)
-from experiments.bench_sim import RESULTS, TARGETS, load_note, measure
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import Bank, cached_bank
 from retail_env.sim import store as sim_store
@@ -229,9 +229,9 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
     """
     import torch
     from omegaconf import OmegaConf
+    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
-    from agents.sb3_agents import build_model, resolved_hyperparams
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     class Timed(VecEnvWrapper):
@@ -304,7 +304,7 @@ def table(res: dict) -> str:
         lines.append(("| " + " | ".join(cells) + " |").replace("|  |", "| |"))
     lines.append("")
     reps = res.get("repeats", 1)
-    lines.append(f"`python -m experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
+    lines.append(f"`python -m retail_env.experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
                  f"Attribution timed over whole episodes (every store's first, the same seeded "
                  f"episodes in every variant; the single env: 4), banked replay and the rest "
                  f"{res['seconds']:g} s per figure after warm-up steps; "

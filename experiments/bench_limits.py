@@ -2,7 +2,7 @@
 peak memory of loading the largest allowed recording, and the cost of exporting frames
 drawn on the largest allowed grid.
 
-    python -m experiments.bench_limits [--repeats 3] [--out outputs/limits]
+    python -m retail_env.experiments.bench_limits [--repeats 3] [--out outputs/limits]
 
 The map is ``MAX_CELLS`` cells (128 x 128) with ``MAX_PLATES`` plates on shelf rows; the
 recording holds members summing to just under ``MAX_TOTAL_BYTES`` (4,096 shopper slots

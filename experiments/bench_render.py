@@ -1,7 +1,7 @@
 """Rendering and recording benchmark: rgb_array frames/s at 800x600 and the size of a
 recorded 20-minute episode (the project's budget: >= 120 frames/s, <= 10 MB).
 
-    python -m experiments.bench_render [--preset medium] [--minutes 20] [--out STEM]
+    python -m retail_env.experiments.bench_render [--preset medium] [--minutes 20] [--out STEM]
 
 Runs one simulated store for ``--minutes`` (one frame per 0.1 s tick), records every
 tick, then times ``Renderer.render`` (draw + copy to a uint8 array) over those frames.
@@ -23,8 +23,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from retail_env.experiments.readme_tables import RESULTS  # noqa: E402
 
-from experiments.readme_tables import RESULTS  # noqa: E402
 from retail_env.atomic import write_json, write_text  # noqa: E402
 from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
@@ -113,7 +113,7 @@ def markdown(r: dict) -> str:
     """The docs table (docs/performance.md): measured figures against the design's budget."""
     rec = r["recording"]["every_1"]
     load = r["machine"]["load_avg_1min"]
-    return (f"Measured by `python -m experiments.bench_render` on {r['machine']['cpu_count']} cores "
+    return (f"Measured by `python -m retail_env.experiments.bench_render` on {r['machine']['cpu_count']} cores "
             f"(`{r['preset']}`, {r['shoppers_present_mean']:.0f} shoppers on average; 1-minute "
             f"load average {load[0]:.1f} before, {load[1]:.1f} after).\n\n"
             "| figure | measured | budget |\n|---|---|---|\n"

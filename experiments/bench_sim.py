@@ -1,6 +1,6 @@
 """Simulator throughput: store-ticks/s and shopper-ticks/s for B = 1, 64, 1024 (medium preset).
 
-Usage: ``python -m experiments.bench_sim [--json OUT] [--md MD] [--seconds N] [--batches 1 64 1024]``
+Usage: ``python -m retail_env.experiments.bench_sim [--json OUT] [--md MD] [--seconds N] [--batches 1 64 1024]``
 
 Prints the figures, writes a Markdown table to MD (default
 ``experiments/results/bench_sim.md``, for docs/performance.md) and, with ``--json``, OUT as
@@ -26,8 +26,8 @@ import os
 import time
 
 import numpy as np
+from retail_env.experiments.readme_tables import RESULTS
 
-from experiments.readme_tables import RESULTS
 from retail_env.atomic import write_json, write_text
 from retail_env.sim.state import scatter_stores
 from retail_env.sim.store import StoreParams, make_params, reset, step
@@ -97,7 +97,7 @@ def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
                      f"{r['mean_shoppers']:.1f} | {r['store_ticks_per_cpu_s']:,.0f} | "
                      f"{TARGETS.get(b, '')} |")
     lines.append("")
-    lines.append(f"`python -m experiments.bench_sim`: {seconds:g} s timed per B after a "
+    lines.append(f"`python -m retail_env.experiments.bench_sim`: {seconds:g} s timed per B after a "
                  f"{WARM_TICKS // 600}-min warm-up; {load}.")
     return "\n".join(lines) + "\n"
 

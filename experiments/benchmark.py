@@ -1,12 +1,12 @@
 """Benchmark: agents x presets x seeds as one Hydra multirun (then run the leaderboard).
 
-    python -m experiments.benchmark                                   # conf/experiment/bench_attribution
-    python -m experiments.benchmark experiment=bench_promotion
-    python -m experiments.benchmark experiment=bench_all hydra/launcher=slurm
-    python -m experiments.leaderboard
+    python -m retail_env.experiments.benchmark                                   # conf/experiment/bench_attribution
+    python -m retail_env.experiments.benchmark experiment=bench_promotion
+    python -m retail_env.experiments.benchmark experiment=bench_all hydra/launcher=slurm
+    python -m retail_env.experiments.leaderboard
 
-One job per (env, agent, seed): learned agents train then evaluate (experiments.train),
-baselines evaluate (experiments.evaluate), both on the frozen seeds. A pair that cannot
+One job per (env, agent, seed): learned agents train then evaluate (retail_env.experiments.train),
+baselines evaluate (retail_env.experiments.evaluate), both on the frozen seeds. A pair that cannot
 play (a baseline of the other task, an algorithm the action space does not fit) is
 skipped, so a grid can be a plain cartesian sweep. A job whose results.json exists is
 skipped too (``resume``): rerun the same command after a crash or kill and only the
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-
-from experiments import runs
+from retail_env.experiments import runs
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +33,10 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict | None:
         log.info("skipped: %s", why)
         return None
     if cfg.agent.kind == "sb3":
-        from experiments.train import train
+        from retail_env.experiments.train import train
 
         return train(cfg, out_dir)
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.evaluate import evaluate
 
     return evaluate(cfg, out_dir)
 

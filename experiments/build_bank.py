@@ -1,7 +1,7 @@
 """Build an Attribution episode bank with Hydra (one shard per job in a multirun).
 
-    python -m experiments.build_bank bank.out=banks/hard bank.scenario=hard bank.seeds=0:5000
-    python -m experiments.build_bank -m bank.out=banks/hard bank.seeds=0:5000 'shard=range(0,79)'
+    python -m retail_env.experiments.build_bank bank.out=banks/hard bank.scenario=hard bank.seeds=0:5000
+    python -m retail_env.experiments.build_bank -m bank.out=banks/hard bank.seeds=0:5000 'shard=range(0,79)'
 
 The same as ``retail-env bank build`` (retail_env/bank/build.py); planning is idempotent
 and each shard is locked while built, so concurrent jobs of one sweep never collide.

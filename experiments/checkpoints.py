@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from retail_env.agents.sb3_agents import build_model
 
-from agents.sb3_agents import build_model
 from retail_env.atomic import atomic_path, write_json
 from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError
@@ -86,7 +86,7 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"checkpoint={str(folder)!r}: no such folder (a checkpoint is a "
-                              f"folder with {META} and {WEIGHTS}, written by experiments.train)")
+                              f"folder with {META} and {WEIGHTS}, written by retail_env.experiments.train)")
     for name in (META, WEIGHTS):
         if not (folder / name).is_file():
             raise CheckpointError(f"checkpoint={str(folder)!r} has no {name}: it is incomplete "

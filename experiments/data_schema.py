@@ -1,6 +1,6 @@
 """Write the transaction log's schema (every table and column) as Markdown for docs/data.md.
 
-    python -m experiments.data_schema && python -m experiments.readme_tables --readme docs/data.md
+    python -m retail_env.experiments.data_schema && python -m retail_env.experiments.readme_tables --readme docs/data.md
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.readme_tables import RESULTS
+from retail_env.experiments.readme_tables import RESULTS
+
 from retail_env.atomic import write_text
 from retail_env.data.log_tables import schema_markdown
 

@@ -1,8 +1,8 @@
 """MkDocs hook: serve the repository's generated pictures as ``img/`` in the docs site.
 
-The screenshots (``experiments/screenshots``, made by ``experiments.screenshots`` and
-``experiments.env_pages --frames``) and the leaderboard plots
-(``experiments/results/leaderboard``, made by ``experiments.leaderboard``) stay where
+The screenshots (``experiments/screenshots``, made by ``retail_env.experiments.screenshots`` and
+``retail_env.experiments.env_pages --frames``) and the leaderboard plots
+(``experiments/results/leaderboard``, made by ``retail_env.experiments.leaderboard``) stay where
 their scripts write them; this hook adds them to the site, so no picture is copied into
 ``docs/`` and the README and the docs show the same files.
 """

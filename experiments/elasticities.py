@@ -1,7 +1,7 @@
 """Measure the Promotion demand model's own- and cross-price elasticities, per segment.
 
-    python -m experiments.elasticities                 # default store, writes the docs table
-    python -m experiments.elasticities --days 200 --out /tmp/el   # quicker, elsewhere
+    python -m retail_env.experiments.elasticities                 # default store, writes the docs table
+    python -m retail_env.experiments.elasticities --days 200 --out /tmp/el   # quicker, elsewhere
 
 Every scenario changes one product's price by +-``delta`` (2 %) for both segments and
 draws ``days`` store-days of demand (the aggregate fidelity's Poisson draws, no stock
@@ -25,8 +25,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from retail_env.experiments.readme_tables import RESULTS
 
-from experiments.readme_tables import RESULTS
 from retail_env.atomic import write_json, write_text
 from retail_env.envs import promotion_core as core
 from retail_env.sim import demand as dm
@@ -105,7 +105,7 @@ def measure(preset: str = "default", delta: float = 0.02, days: int = 2000,
 
 
 def markdown(res: dict) -> str:
-    note = (f"Measured by `python -m experiments.elasticities` on the `{res['preset']}` store: "
+    note = (f"Measured by `python -m retail_env.experiments.elasticities` on the `{res['preset']}` store: "
             f"+-{res['delta']:.0%} price changes, {res['days']:,} simulated store-days per "
             "scenario with common random numbers, no stock limit or end-caps. Own-price: mean "
             "over products weighted by list-price units [range]; cross-price: mean over "

@@ -1,9 +1,9 @@
 """Evaluate a baseline or a trained checkpoint on the frozen evaluation seeds (Hydra app).
 
-    python -m experiments.evaluate env=attribution_hard agent=hungarian
-    python -m experiments.evaluate env=attribution_hard agent=ppo \\
+    python -m retail_env.experiments.evaluate env=attribution_hard agent=hungarian
+    python -m retail_env.experiments.evaluate env=attribution_hard agent=ppo \\
         checkpoint=outputs/runs/attribution_hard/ppo/seed0/<run_id>/checkpoints/final
-    python -m experiments.evaluate -m env=promotion_mini agent=list_price,myopic,lookahead
+    python -m retail_env.experiments.evaluate -m env=promotion_mini agent=list_price,myopic,lookahead
 
 The run folder is ``<out_root>/evals/<env>/<agent>/seed<k>/<run_id>``; a checkpoint's run
 id hashes its content, so evaluating another checkpoint is another run (never skipped as
@@ -25,10 +25,10 @@ import gymnasium as gym
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+from retail_env.experiments import runs
+from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
-from experiments import runs
-from experiments.stats import summarize
 from retail_env.sim.validation import ConfigError
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,14 @@ def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
         terms.update(info.get("rewards", {}))
         done = term or trunc
     if task == "attribution":
-        from experiments.evaluate_attribution import episode_record
+        from retail_env.experiments.evaluate_attribution import episode_record
 
         return episode_record(info["receipts"], terms)
     return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
 
 
 def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from experiments.evaluate_attribution import run_batch
+    from retail_env.experiments.evaluate_attribution import run_batch
 
     task = {**gym.spec(cfg.env.id).kwargs, **env_kwargs(cfg)}
     scenario = task.pop("scenario")
@@ -71,7 +71,7 @@ def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 
 def _promotion_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from agents.promotion_baselines import make_baseline, run_episode
+    from retail_env.agents.promotion_baselines import make_baseline, run_episode
 
     env = make_env(cfg)
     try:
@@ -92,7 +92,7 @@ def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
     """Play a trained SB3 model on the Gymnasium env, one frozen seed per episode."""
-    from agents.sb3_agents import SB3Agent
+    from retail_env.agents.sb3_agents import SB3Agent
 
     env = make_env(cfg)
     try:
@@ -118,7 +118,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     checkpoint = cfg.get("checkpoint")
     if cfg.agent.kind == "sb3" and not checkpoint:
         raise ConfigError(f"agent={cfg.agent.name!r} is learned: pass checkpoint=<folder written "
-                          "by experiments.train>")
+                          "by retail_env.experiments.train>")
     if cfg.agent.kind == "baseline" and checkpoint:
         raise ConfigError(f"checkpoint={checkpoint!r} was given with the baseline agent="
                           f"{cfg.agent.name!r}: pass the checkpoint's algorithm, e.g. agent=ppo")
@@ -128,7 +128,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     seeds = runs.eval_seeds(cfg)
     t0 = time.perf_counter()
     if checkpoint:
-        from experiments.checkpoints import CheckpointError, load_checkpoint, read_meta
+        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint, read_meta
 
         meta = read_meta(checkpoint)
         if meta["algo"] != cfg.agent.algo:

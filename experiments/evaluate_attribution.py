@@ -1,7 +1,7 @@
 """Evaluate attribution policies on each scenario's frozen evaluation seeds.
 
-    python -m experiments.evaluate_attribution                       # all baselines, all presets
-    python -m experiments.evaluate_attribution --agents oracle,hungarian --scenarios hard \\
+    python -m retail_env.experiments.evaluate_attribution                       # all baselines, all presets
+    python -m retail_env.experiments.evaluate_attribution --agents oracle,hungarian --scenarios hard \\
         --episodes 20 --out /tmp/attribution
 
 Every (agent, seed) pair is one store of a single batched simulation, so all
@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from retail_env.agents import make_agent
+from retail_env.experiments.readme_tables import RESULTS
+from retail_env.experiments.stats import summarize
 
-from agents import make_agent
-from experiments.readme_tables import RESULTS
-from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict

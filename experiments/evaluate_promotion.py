@@ -1,9 +1,9 @@
 """Evaluate every Promotion baseline on every preset with frozen seeds; print a Markdown table.
 
-    python -m experiments.evaluate_promotion                 # all presets, 8 seeds
-    python -m experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v2
-    python -m experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
-    python -m experiments.evaluate_promotion --kpi stockouts --baselines list_price hi_lo \
+    python -m retail_env.experiments.evaluate_promotion                 # all presets, 8 seeds
+    python -m retail_env.experiments.evaluate_promotion --seeds 3 --ids RetailStore/Promotion-Mini-v2
+    python -m retail_env.experiments.evaluate_promotion --out /tmp/promo   # /tmp/promo.{md,json,csv}
+    python -m retail_env.experiments.evaluate_promotion --kpi stockouts --baselines list_price hi_lo \
         --ids RetailStore/Promotion-Mini-v1 RetailStore/Promotion-Mini-v2 \
         --out experiments/results/promotion_stockouts     # docs/promotion_economics.md
 
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
+from retail_env.agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from retail_env.experiments.readme_tables import RESULTS
+from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
-from agents.promotion_baselines import BASELINES, make_baseline, run_episode
-from experiments.readme_tables import RESULTS
-from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.registry import PROMOTION_IDS
 

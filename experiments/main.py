@@ -1,14 +1,14 @@
 """The README's main job: the whole loop on the default scenario, in one command.
 
-    python -m experiments.main                          # -> outputs/main/
-    python -m experiments.main out_root=/tmp/m total_timesteps=2048 scenario=attribution_hard
-    python -m experiments.main scenario=promotion_mini 'baselines=[random,list_price,lookahead]'
+    python -m retail_env.experiments.main                          # -> outputs/main/
+    python -m retail_env.experiments.main out_root=/tmp/m total_timesteps=2048 scenario=attribution_hard
+    python -m retail_env.experiments.main scenario=promotion_mini 'baselines=[random,list_price,lookahead]'
 
-1. every baseline on the frozen evaluation seeds (experiments.evaluate),
+1. every baseline on the frozen evaluation seeds (retail_env.experiments.evaluate),
 2. a short training of the learned agent (default: behaviour cloning of the oracle on a
    small episode bank of the scenario, built once), evaluated on the same seeds
-   (experiments.train),
-3. the leaderboard table from the results.json files (experiments.leaderboard),
+   (retail_env.experiments.train),
+3. the leaderboard table from the results.json files (retail_env.experiments.leaderboard),
 4. one episode of the trained policy recorded with ``RecordEpisode`` and exported to MP4
    (a rerun reuses the recording when the checkpoint is the same).
 
@@ -27,8 +27,8 @@ from pathlib import Path
 import hydra
 from hydra import compose
 from omegaconf import DictConfig
+from retail_env.experiments import runs
 
-from experiments import runs
 from retail_env.atomic import write_json
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,10 @@ def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> Di
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
                    fps: float | None) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
-    from agents.sb3_agents import SB3Agent
-    from experiments.checkpoints import load_checkpoint
-    from experiments.evaluate import make_env, play
+    from retail_env.agents.sb3_agents import SB3Agent
+    from retail_env.experiments.checkpoints import load_checkpoint
+    from retail_env.experiments.evaluate import make_env, play
+
     from retail_env.render import RecordEpisode, load_recording
     from retail_env.render.export import export_mp4
 
@@ -72,9 +73,9 @@ def previous_video(out: Path, checkpoint: str) -> dict | None:
 
 
 def main_job(cfg: DictConfig) -> dict:
-    from experiments.evaluate import evaluate
-    from experiments.leaderboard import write_leaderboard
-    from experiments.train import train
+    from retail_env.experiments.evaluate import evaluate
+    from retail_env.experiments.leaderboard import write_leaderboard
+    from retail_env.experiments.train import train
 
     out = Path(cfg.out_root)
     budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]

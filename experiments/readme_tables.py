@@ -8,7 +8,7 @@ each goes::
     ...replaced...
     <!-- /table:NAME -->
 
-``python -m experiments.readme_tables`` replaces every marked block whose file exists in
+``python -m retail_env.experiments.readme_tables`` replaces every marked block whose file exists in
 every target file (and says which markers have no file yet). Each file is rewritten
 atomically, and only when it changed.
 """

@@ -1,7 +1,7 @@
 """Run records shared by the experiment apps: one folder per run identity.
 
 A run lives in ``<out_root>/runs/<env>/<agent>/seed<k>/<run_id>/`` (``evals/`` for
-``experiments.evaluate``), where ``run_id`` hashes everything that can change its results
+``retail_env.experiments.evaluate``), where ``run_id`` hashes everything that can change its results
 (experiments/identity.py), so a sweep over any key gives distinct runs. A run folder
 holds ``config.yaml`` (the resolved config, written first), ``results.json`` (written
 last, atomically, only when the run finished) and whatever the run produced (logs,
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from retail_env.experiments import identity as ident
 
 import retail_env
-from experiments import identity as ident
 from retail_env.atomic import write_json, write_text
 from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError

@@ -1,6 +1,6 @@
 """Screenshots for the README: one per task, plus a walk/dwell heatmap of a recorded episode.
 
-    python -m experiments.screenshots [--out experiments/screenshots]
+    python -m retail_env.experiments.screenshots [--out experiments/screenshots]
 
 Writes ``attribution.png`` and ``promotion.png`` (each env's own ``rgb_array`` render
 after a seeded run of a sensible baseline, so the picture shows what a decent policy
@@ -46,11 +46,11 @@ def save_png(img: np.ndarray, path: Path) -> None:
 def _policy(env, name: str, seed: int):
     """``act(obs, info)`` of the named baseline of the env's task."""
     if "Promotion" in env.spec.id:
-        from agents.promotion_baselines import make_baseline
+        from retail_env.agents.promotion_baselines import make_baseline
         policy = make_baseline(name)
         policy.reset(env, seed)
         return lambda obs, info: policy.act(obs)
-    from agents.factory import make_agent
+    from retail_env.agents.factory import make_agent
     agent = make_agent(name, env)
     agent.reset(seed)
     return agent.act

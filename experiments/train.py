@@ -1,10 +1,10 @@
 """Train a stable-baselines3 agent through the native vector env (Hydra app).
 
-    python -m experiments.train env=attribution_hard agent=ppo seed=0
-    python -m experiments.train env=attribution_hard agent=dagger seed=0    # imitation
-    python -m experiments.train env=attribution_hard agent=ppo_dagger seed=0  # RL from DAgger
-    python -m experiments.train -m agent=ppo,a2c seed=0,1 hydra/launcher=local   # in parallel
-    python -m experiments.train agent=sac env=promotion_continuous train.total_timesteps=20000
+    python -m retail_env.experiments.train env=attribution_hard agent=ppo seed=0
+    python -m retail_env.experiments.train env=attribution_hard agent=dagger seed=0    # imitation
+    python -m retail_env.experiments.train env=attribution_hard agent=ppo_dagger seed=0  # RL from DAgger
+    python -m retail_env.experiments.train -m agent=ppo,a2c seed=0,1 hydra/launcher=local   # in parallel
+    python -m retail_env.experiments.train agent=sac env=promotion_continuous train.total_timesteps=20000
 
 Each run folder gets ``config.yaml`` at the start; ``logs/`` (SB3 ``progress.csv`` - the
 learning curve - and TensorBoard events); ``checkpoints/step<N>`` every
@@ -21,7 +21,7 @@ agent's ``by_task`` entry for the env's task, the agent's defaults (conf/agent/p
 
 With ``train.env_workers`` > 1 (worker processes), a script that calls :func:`train`
 itself must do so under ``if __name__ == "__main__":`` (the workers start by importing the
-main module); ``python -m experiments.train`` already does.
+main module); ``python -m retail_env.experiments.train`` already does.
 
 Agents with an ``imitation`` block (bc, dagger) learn from the oracle's labels
 (agents/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
@@ -37,9 +37,9 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+from retail_env.experiments import runs
+from retail_env.experiments.checkpoints import save_checkpoint
 
-from experiments import runs
-from experiments.checkpoints import save_checkpoint
 from retail_env.sim.validation import ConfigError
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def warm_start(path: str) -> Path:
     """``agent.init_from``: a checkpoint folder, or a run's seed folder
     (``<out_root>/runs/<env>/<agent>/seed<k>``) holding exactly one finished run, whose final
     checkpoint is taken."""
-    from experiments.checkpoints import META, CheckpointError
+    from retail_env.experiments.checkpoints import META, CheckpointError
 
     folder = Path(path)
     if (folder / META).exists():
@@ -175,17 +175,16 @@ def make_vec_env(cfg: DictConfig):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
+    from retail_env.agents.imitation import imitate
+    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
+    from retail_env.experiments.checkpoints import load_weights
+    from retail_env.experiments.evaluate import evaluate_model, summarise
     from stable_baselines3.common.logger import configure
-
-    from agents.imitation import imitate
-    from agents.sb3_agents import build_model, resolved_hyperparams
-    from experiments.checkpoints import load_weights
-    from experiments.evaluate import evaluate_model, summarise
 
     runs.check_config(cfg)
     if cfg.agent.kind != "sb3":
         raise ConfigError(f"agent={cfg.agent.name!r} is a baseline: nothing to train (use "
-                          "experiments.evaluate, or experiments.benchmark for both kinds)")
+                          "retail_env.experiments.evaluate, or retail_env.experiments.benchmark for both kinds)")
     if runs.int_key(cfg, "train.total_timesteps") < 1 or runs.int_key(cfg, "train.n_envs") < 1:
         raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
                           f"{cfg.train.n_envs} must both be >= 1")

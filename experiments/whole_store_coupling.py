@@ -1,7 +1,7 @@
 """Measure what promotions do to attribution: the Attribution baselines under list price,
 hi-lo and deep end-cap promotions, on the frozen evaluation seeds.
 
-    python -m experiments.whole_store_coupling --episodes 20
+    python -m retail_env.experiments.whole_store_coupling --episodes 20
 
 For each price plan, every baseline plays the same stores (``evaluate_attribution.run_batch``:
 one batched simulation, the env's numbers), and one pass over the same stores with nobody
@@ -9,7 +9,7 @@ deciding measures the crowding the plan causes: events per episode, events on th
 shelf, and the share of events that overlap in time another event on the same shelf (two
 hands at one shelf: where attribution fails). Writes ``<out>.json`` and ``<out>.md``
 (mean [95% bootstrap CI] over seeds, ``experiments/stats.py``) with the seconds each plan
-took; ``experiments.readme_tables --readme docs/whole_store.md`` puts the table in the docs.
+took; ``retail_env.experiments.readme_tables --readme docs/whole_store.md`` puts the table in the docs.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from retail_env.experiments.evaluate_attribution import eval_seeds, run_batch
+from retail_env.experiments.readme_tables import RESULTS
+from retail_env.experiments.stats import summarize
 
-from experiments.evaluate_attribution import eval_seeds, run_batch
-from experiments.readme_tables import RESULTS
-from experiments.stats import summarize
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.registry import ATTRIBUTION_SPECS

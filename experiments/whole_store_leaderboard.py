@@ -1,20 +1,21 @@
 """Baselines of the two-role store (``retail_env/multi``): a manager and a checkout, each
 a baseline, on the frozen evaluation seeds.
 
-    python -m experiments.whole_store_leaderboard --episodes 20
+    python -m retail_env.experiments.whole_store_leaderboard --episodes 20
 
 Each pair plays whole episodes (``roles.play``); the table gives the profit of what left
 the store, the checkout's errors (items over- plus undercharged) and their cost to the
 manager, each role's return and their sum, mean [95 % bootstrap CI] over seeds
 (``experiments/stats.py``), and the seconds each pair took. Writes ``<out>.json`` and
-``<out>.md``; ``experiments.readme_tables --readme docs/whole_store.md`` puts it in the docs.
+``<out>.md``; ``retail_env.experiments.readme_tables --readme docs/whole_store.md`` puts it in the docs.
 """
 
 from __future__ import annotations
 
-from experiments.evaluate_attribution import eval_seeds
-from experiments.stats import summarize
-from experiments.whole_store_coupling import measure, script_args
+from retail_env.experiments.evaluate_attribution import eval_seeds
+from retail_env.experiments.stats import summarize
+from retail_env.experiments.whole_store_coupling import measure, script_args
+
 from retail_env.multi import WholeStoreEnv
 from retail_env.multi.roles import Checkout, Manager, play
 

@@ -9,6 +9,7 @@
     retail-env info FILE
     retail-env bank build --out DIR --scenario hard --seeds 0:5000 [--workers N] [--raw]
     retail-env bank info DIR | retail-env bank verify DIR
+    retail-env main|train|evaluate|benchmark|leaderboard [Hydra overrides ...]
 """
 
 from __future__ import annotations
@@ -140,7 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     from retail_env.bank.cli import add_commands
 
     add_commands(sub)
+    for name, text in APPS.items():
+        p = sub.add_parser(name, help=f"{text} (python -m retail_env.experiments.{name})")
+        p.add_argument("overrides", nargs="*", help="the app's Hydra arguments: key=value "
+                       "overrides, -m for a sweep, --cfg job, --help")
     return parser
+
+
+# The Hydra apps of retail_env.experiments, run with their own command lines.
+APPS = {"main": "the README's main job: baselines, a quick agent, the table, a recorded episode",
+        "train": "train an agent, then evaluate it on the frozen seeds",
+        "evaluate": "evaluate an agent or a checkpoint on the frozen seeds",
+        "benchmark": "train and evaluate a grid of envs x agents x seeds",
+        "leaderboard": "the leaderboard table from the runs' results.json files"}
+
+
+def run_app(name: str, overrides: list[str]) -> int:
+    """Run the Hydra app ``name`` exactly as ``python -m retail_env.experiments.NAME
+    OVERRIDES`` does (Hydra reads ``sys.argv`` and exits non-zero when the app fails)."""
+    import runpy
+
+    sys.argv = [f"retail-env {name}", *overrides]
+    runpy.run_module(f"retail_env.experiments.{name}", run_name="__main__", alter_sys=True)
+    return 0
 
 
 def parse_args(argv: list[str] | None):
@@ -156,6 +179,9 @@ def parse_args(argv: list[str] | None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in APPS:                  # the app parses the rest (--help included)
+        return run_app(argv[0], argv[1:])
     args = parse_args(argv)
     try:
         args.run(args)

@@ -7,10 +7,10 @@ import copy
 import gymnasium as gym
 import numpy as np
 import pytest
+from retail_env.agents import AGENTS, make_agent, register_agent
+from retail_env.agents.attribution_baselines import BASELINES, RandomAgent
 
 import retail_env  # noqa: F401  (registers the ids)
-from agents import AGENTS, make_agent, register_agent
-from agents.attribution_baselines import BASELINES, RandomAgent
 
 SHORT = {"episode_s": 60.0, "close_grace_s": 60.0}
 

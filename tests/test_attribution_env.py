@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from retail_env.agents import make_agent
+from retail_env.experiments.evaluate_attribution import run_batch
 
 import retail_env  # noqa: F401  (registers the ids)
-from agents import make_agent
-from experiments.evaluate_attribution import run_batch
 from retail_env.envs.attribution import InvalidActionError
 from retail_env.envs.attribution_core import REWARD_TERMS
 from retail_env.envs.observations import FlattenAttributionObs
@@ -143,8 +143,8 @@ def test_config_by_kwargs_and_clear_config_errors():
 def test_batched_core_matches_single_envs():
     """Store i of a batch decides exactly what the env seeded alike decides (receipts and
     rewards, term by term)."""
-    pytest.importorskip("hydra")   # experiments.evaluate is a Hydra app (the train extra)
-    from experiments.evaluate import play
+    pytest.importorskip("hydra")   # retail_env.experiments.evaluate is a Hydra app (the train extra)
+    from retail_env.experiments.evaluate import play
 
     seeds = [21, 22]
     batch = run_batch("medium", ["trajectory"], seeds, task=SHORT)["trajectory"]

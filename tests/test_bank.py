@@ -11,9 +11,9 @@ import shutil
 import gymnasium as gym
 import numpy as np
 import pytest
+from retail_env.agents.factory import make_agent
 
 import retail_env  # noqa: F401
-from agents.factory import make_agent
 from retail_env.bank import Bank, BankError, build_bank, build_shard, plan
 from retail_env.bank.store import shard_lock
 from retail_env.envs.attribution_vector import AttributionVectorEnv
@@ -240,7 +240,7 @@ def test_banked_env_renders_by_resimulating(banks):
 
 
 def test_cli_and_hydra_app_build_the_same_bank(tmp_path, capsys):
-    pytest.importorskip("hydra")   # experiments.build_bank is a Hydra app (the train extra)
+    pytest.importorskip("hydra")   # retail_env.experiments.build_bank is a Hydra app (the train extra)
     import subprocess
     import sys
 
@@ -257,7 +257,7 @@ def test_cli_and_hydra_app_build_the_same_bank(tmp_path, capsys):
     assert "shard-00001/episodes.arrow" in capsys.readouterr().err
     hy = tmp_path / "hydra"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "experiments.build_bank", "-m", f"bank.out={hy}",
+    subprocess.run([sys.executable, "-m", "retail_env.experiments.build_bank", "-m", f"bank.out={hy}",
                     "bank.scenario=easy", "bank.seeds=0:2", "bank.shard_size=1", "shard=0,1"],
                    check=True, env=env, capture_output=True)
     for i in (0, 1):               # the same bytes, whichever way a shard was built

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from retail_env.experiments import bench_envs, bench_sim
 
-from experiments import bench_envs, bench_sim
 from retail_env.sim.store import make_params
 
 

@@ -12,9 +12,9 @@ pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.errors import ConfigCompositionException, MissingConfigException  # noqa: E402
+from retail_env.experiments import runs  # noqa: E402
 
 import retail_env  # noqa: E402,F401
-from experiments import runs  # noqa: E402
 from retail_env.envs.registry import ENV_IDS, PROMOTION_IDS  # noqa: E402
 from retail_env.sim.validation import ConfigError  # noqa: E402
 
@@ -58,8 +58,8 @@ def test_every_agent_composes_in_every_app(app, agent):
 
 
 def test_baseline_agents_exist_in_code():
-    from agents.factory import AGENTS, _load_builtin
-    from agents.promotion_baselines import BASELINES
+    from retail_env.agents.factory import AGENTS, _load_builtin
+    from retail_env.agents.promotion_baselines import BASELINES
 
     _load_builtin()
     for name in options("agent"):
@@ -75,7 +75,7 @@ def test_baseline_agents_exist_in_code():
 @pytest.mark.parametrize("agent,env", [("ppo", "promotion_mini"), ("a2c", "attribution"),
                                        ("dqn", "attribution"), ("sac", "promotion_continuous")])
 def test_sb3_hyperparams_build_a_model(agent, env):
-    from agents.sb3_agents import build_model, resolved_hyperparams
+    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
 
     cfg = compose("train", overrides=[f"agent={agent}", f"env={env}"])
     runs.check_config(cfg)
@@ -86,8 +86,8 @@ def test_sb3_hyperparams_build_a_model(agent, env):
 
 
 def test_eval_seeds_are_the_frozen_ones_of_the_evaluators():
-    from experiments.evaluate_attribution import EVAL_SEED0
-    from experiments.evaluate_promotion import EVAL_SEED_BASE
+    from retail_env.experiments.evaluate_attribution import EVAL_SEED0
+    from retail_env.experiments.evaluate_promotion import EVAL_SEED_BASE
 
     for name in options("eval"):
         cfg = compose("evaluate", overrides=[f"eval={name}"])
@@ -190,7 +190,7 @@ def test_bad_combinations_raise_config_error(overrides, match):
     ({"policy_kwargs": {"activation_fn": "sigmoid"}}, "activation_fn='sigmoid'"),
 ])
 def test_bad_hyperparams_raise_config_error(hp, match):
-    from agents.sb3_agents import build_model
+    from retail_env.agents.sb3_agents import build_model
 
     env = gym.make("RetailStore/Promotion-Mini-v1")
     with pytest.raises(ConfigError, match=match):

@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from retail_env.agents.set_policy import SetPolicy
 
 import retail_env  # noqa: F401
-from agents.set_policy import SetPolicy
 from retail_env.bank import build_bank
 from retail_env.envs.attribution import AttributionEnv
 from retail_env.envs.attribution_vector import AttributionVectorEnv

@@ -78,7 +78,7 @@ def test_same_seeds_same_bytes(tmp_path, promo_log):
 
 def test_promotion_export_matches_a_plain_run(promo_log):
     """Recording changes nothing: the same seed played without the recorder ends the same."""
-    from agents.promotion_baselines import make_baseline, run_episode
+    from retail_env.agents.promotion_baselines import make_baseline, run_episode
 
     env = gym.make(PROMO)
     plain = run_episode(env, make_baseline("hi_lo"), 3)
@@ -108,7 +108,7 @@ def test_attribution_tables_total_the_receipts(attr_log):
 
 
 def test_attribution_export_matches_a_plain_run(attr_log):
-    from agents import make_agent
+    from retail_env.agents import make_agent
 
     env = gym.make(ATTR)
     obs, info = env.reset(seed=5)
@@ -270,14 +270,14 @@ def test_docs_show_the_current_schema():
     from retail_env.data.log_tables import schema_markdown
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text()
-    assert schema_markdown() in docs, "run python -m experiments.data_schema and readme_tables"
+    assert schema_markdown() in docs, "run python -m retail_env.experiments.data_schema and readme_tables"
 
 
 def test_checkpoint_policy_plays_the_export(tmp_path):
     """A trained-checkpoint folder is a policy: its greedy actions are what the log holds."""
     pytest.importorskip("stable_baselines3", reason="checkpoints need the train extra")
-    from agents.sb3_agents import SB3Agent, build_model
-    from experiments.checkpoints import load_checkpoint, save_checkpoint
+    from retail_env.agents.sb3_agents import SB3Agent, build_model
+    from retail_env.experiments.checkpoints import load_checkpoint, save_checkpoint
 
     env = gym.make(PROMO)
     folder = save_checkpoint(build_model("ppo", {}, env, seed=3), tmp_path / "ckpt",

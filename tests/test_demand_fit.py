@@ -4,9 +4,9 @@ own-price elasticities (docs/data.md: tolerance and the biases of richer stores)
 from __future__ import annotations
 
 import pytest
+from retail_env.experiments.data_elasticities import STORES, fitted_mean
+from retail_env.experiments.elasticities import measure
 
-from experiments.data_elasticities import STORES, fitted_mean
-from experiments.elasticities import measure
 from retail_env.data import demand_fit as df
 from retail_env.data.log import export_log
 

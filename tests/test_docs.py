@@ -9,11 +9,11 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
+from retail_env.experiments import env_pages
+from retail_env.experiments.docs_hooks import SERVED
 from test_repo_refs import tracked  # tests/ is on sys.path (pytest's prepend import mode)
 
 import retail_env  # noqa: F401  (registers the ids)
-from experiments import env_pages
-from experiments.docs_hooks import SERVED
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -40,7 +40,7 @@ def test_every_registered_id_has_a_page_a_frame_and_a_nav_entry():
 def test_env_pages_are_up_to_date():
     for name, text in env_pages.pages().items():
         assert (DOCS / "envs" / name).read_text() == text, (
-            f"docs/envs/{name} is stale: run python -m experiments.env_pages"
+            f"docs/envs/{name} is stale: run python -m retail_env.experiments.env_pages"
         )
 
 

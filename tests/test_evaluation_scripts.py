@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from experiments import bench_render, evaluate_attribution, evaluate_promotion
+from retail_env.experiments import bench_render, evaluate_attribution, evaluate_promotion
 
 
 def test_evaluate_attribution_writes_tables(tmp_path):

@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
+from retail_env.experiments import runs  # noqa: E402
 
 import retail_env  # noqa: E402,F401
-from experiments import runs  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -37,7 +37,7 @@ def run_dir(out: Path, env: str, agent: str, seed: int = 0) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One tiny PPO run on the mini promotion preset (seconds) and one attribution run."""
-    from experiments.train import train
+    from retail_env.experiments.train import train
 
     out = tmp_path_factory.mktemp("exp")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -67,7 +67,7 @@ def test_train_writes_a_complete_run_record(trained):
 @pytest.mark.parametrize("env", ["promotion_mini", "attribution"])
 def test_checkpoint_evaluation_reproduces_the_training_evaluation(trained, env):
     """Safe reload of the weights gives the same greedy policy: identical frozen-seed scores."""
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.evaluate import evaluate
 
     out, recs = trained
     ckpt = recs[env]["checkpoint"]
@@ -78,8 +78,8 @@ def test_checkpoint_evaluation_reproduces_the_training_evaluation(trained, env):
 
 
 def test_end_to_end_leaderboard(trained, tmp_path):
-    from experiments.evaluate import evaluate
-    from experiments.leaderboard import write_leaderboard
+    from retail_env.experiments.evaluate import evaluate
+    from retail_env.experiments.leaderboard import write_leaderboard
 
     out, _ = trained
     for agent in ("random", "list_price", "lookahead"):
@@ -102,8 +102,8 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     head = (tmp_path / "leaderboard_headline.md").read_text()      # the README's short table
     mini_row = next(line for line in head.splitlines() if line.startswith("| Promotion-Mini-v1 |"))
     assert "| ppo: " in mini_row and "| list_price: " in mini_row and "| lookahead: " in mini_row
-    # the table file is what experiments.readme_tables puts between the README's markers
-    from experiments.readme_tables import fill
+    # the table file is what retail_env.experiments.readme_tables puts between the README's markers
+    from retail_env.experiments.readme_tables import fill
 
     readme = "x\n<!-- table:leaderboard -->\nold\n<!-- /table:leaderboard -->\ny\n"
     text, filled, _ = fill(readme, tmp_path)
@@ -111,8 +111,8 @@ def test_end_to_end_leaderboard(trained, tmp_path):
 
 
 def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
-    from experiments import evaluate as ev
-    from experiments.benchmark import run_job
+    from retail_env.experiments import evaluate as ev
+    from retail_env.experiments.benchmark import run_job
 
     cfg = cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price")
     d = run_dir(tmp_path, "promotion_mini", "list_price")
@@ -143,7 +143,7 @@ def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
 
 
 def test_benchmark_skips_pairs_that_cannot_play(tmp_path):
-    from experiments.benchmark import run_job
+    from retail_env.experiments.benchmark import run_job
 
     d = tmp_path / "x"
     assert run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=oracle"), d) is None
@@ -153,8 +153,8 @@ def test_benchmark_skips_pairs_that_cannot_play(tmp_path):
 
 def test_training_over_two_env_workers_learns_the_same_policy(trained, tmp_path):
     import torch
+    from retail_env.experiments.train import train
 
-    from experiments.train import train
     from retail_env.sim.validation import ConfigError
 
     out, recs = trained
@@ -174,8 +174,8 @@ def test_training_on_a_bank_learns_what_live_training_learns(trained, tmp_path):
     """env.bank=auto builds a bank of the training seeds; within one episode per store
     (the smoke budget) PPO sees the same decisions, so learns the same weights."""
     import torch
+    from retail_env.experiments.train import train
 
-    from experiments.train import train
     from retail_env.bank import BankError
 
     out, recs = trained
@@ -201,8 +201,7 @@ def test_checkpoint_errors(trained, tmp_path):
     import shutil
 
     import torch
-
-    from experiments.checkpoints import CheckpointError, load_checkpoint
+    from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint
 
     out, recs = trained
     ckpt = Path(recs["promotion_mini"]["checkpoint"])
@@ -241,8 +240,9 @@ def test_checkpoint_errors(trained, tmp_path):
 
 
 def test_evaluate_refuses_mismatched_agent_and_checkpoint(trained):
-    from experiments.checkpoints import CheckpointError
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.checkpoints import CheckpointError
+    from retail_env.experiments.evaluate import evaluate
+
     from retail_env.sim.validation import ConfigError
 
     out, recs = trained
@@ -260,8 +260,7 @@ def test_evaluate_refuses_mismatched_agent_and_checkpoint(trained):
 def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     """The README's main job on tiny budgets: baselines, PPO, leaderboard, recording + MP4."""
     import imageio_ffmpeg
-
-    from experiments.main import main_job
+    from retail_env.experiments.main import main_job
     cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini",
                                      "baselines=[random,list_price]", "total_timesteps=256",
                                      "n_envs=2", "eval_set=smoke", "learned=ppo"])
@@ -284,7 +283,7 @@ def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
 
 def test_main_job_on_attribution_clones_the_oracle_on_a_bank(tmp_path):
     """The default main job's learner: bc trained on a small bank of the scenario."""
-    from experiments.main import main_job
+    from retail_env.experiments.main import main_job
 
     cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=attribution_easy",
                                      "baselines=[random]", "total_timesteps=512", "n_envs=2",
@@ -297,8 +296,8 @@ def test_main_job_on_attribution_clones_the_oracle_on_a_bank(tmp_path):
 
 def test_checkpoint_plays_another_id_with_identical_spaces_with_a_warning(trained, tmp_path):
     """Transfer: trained on Attribution-v0, evaluated on Attribution-Hard-v0 (same spaces)."""
-    from experiments.checkpoints import OtherEnvWarning
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.checkpoints import OtherEnvWarning
+    from retail_env.experiments.evaluate import evaluate
 
     out, recs = trained
     cfg = cfg_for("evaluate", tmp_path, "env=attribution_hard", "agent=ppo",

@@ -1,6 +1,6 @@
 """The README's sweep commands, for real: joblib runs jobs in parallel; Submitit and Ray launch too.
 
-Each test runs ``python -m experiments.train -m agent=ppo,a2c seed=0,1`` with a launcher on
+Each test runs ``python -m retail_env.experiments.train -m agent=ppo,a2c seed=0,1`` with a launcher on
 tiny budgets (the smoke experiment, the mini promotion preset) and reads the four
 results.json files the jobs wrote. The launchers are the ``launchers`` extra (in ``all``).
 """
@@ -29,7 +29,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1",
 
 
 def sweep(out: Path, launcher: str, *extra: str, timeout: int = 420) -> list[dict]:
-    cmd = [sys.executable, "-m", "experiments.train", "-m", *SWEEP, f"out_root={out}",
+    cmd = [sys.executable, "-m", "retail_env.experiments.train", "-m", *SWEEP, f"out_root={out}",
            f"hydra/launcher={launcher}", *extra]
     proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True,
                           timeout=timeout)
@@ -72,7 +72,7 @@ def test_killed_benchmark_loses_nothing_and_rerun_skips_done_runs(tmp_path):
         assert len(found) <= 1, found
         return found[0] if found else None
 
-    cmd = [sys.executable, "-m", "experiments.benchmark", *grid]
+    cmd = [sys.executable, "-m", "retail_env.experiments.benchmark", *grid]
     proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -19,9 +19,9 @@ import pytest
 pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
+from retail_env.experiments import runs  # noqa: E402
 
 import retail_env  # noqa: E402,F401
-from experiments import runs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -44,8 +44,8 @@ def app(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def two_budgets(tmp_path_factory):
     """PPO on Mini at 256 and 512 steps, the models kept to read their actual settings."""
-    from agents import sb3_agents
-    from experiments.train import train
+    from retail_env.agents import sb3_agents
+    from retail_env.experiments.train import train
 
     out = tmp_path_factory.mktemp("trust")
     models, build = [], sb3_agents.build_model
@@ -83,7 +83,7 @@ def test_recorded_hyperparameters_are_the_models(two_budgets):
 
 
 def test_changed_budget_trains_again_and_an_identical_run_is_skipped(two_budgets, caplog):
-    from experiments.train import train
+    from retail_env.experiments.train import train
 
     out, recs, _ = two_budgets
     dirs = {Path(r["checkpoint"]).parents[1] for r in recs}
@@ -92,7 +92,7 @@ def test_changed_budget_trains_again_and_an_identical_run_is_skipped(two_budgets
     assert recs[0]["run_id"] != recs[1]["run_id"] and recs[0]["group_id"] != recs[1]["group_id"]
     cfg = compose("train", overrides=[*SMOKE, f"out_root={out}", "train.total_timesteps=256",
                                       "agent.hyperparams.learning_rate=1e-3"])
-    with caplog.at_level(logging.INFO, logger="experiments.runs"):
+    with caplog.at_level(logging.INFO, logger="retail_env.experiments.runs"):
         assert train(cfg, runs.run_dir(cfg)) == recs[0]
     assert f"skipped ppo RetailStore/Promotion-Mini-v2 seed 0 (run {recs[0]['run_id']})" \
         in caplog.text
@@ -100,7 +100,7 @@ def test_changed_budget_trains_again_and_an_identical_run_is_skipped(two_budgets
 
 def test_a_folder_holding_another_identity_is_rerun(two_budgets, tmp_path, caplog):
     """A results.json of another identity is never taken for this run (e.g. a moved folder)."""
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.evaluate import evaluate
 
     cfg = compose("evaluate", overrides=["env=promotion_mini", "agent=list_price", "eval=smoke",
                                          f"out_root={tmp_path}"])
@@ -108,14 +108,14 @@ def test_a_folder_holding_another_identity_is_rerun(two_budgets, tmp_path, caplo
     first = evaluate(cfg, d)
     other = compose("evaluate", overrides=["env=promotion_mini", "agent=list_price",
                                            "eval.n_episodes=3", f"out_root={tmp_path}"])
-    with caplog.at_level(logging.WARNING, logger="experiments.runs"):
+    with caplog.at_level(logging.WARNING, logger="retail_env.experiments.runs"):
         second = evaluate(other, d)
     assert "differs in eval.n_episodes" in caplog.text
     assert second["run_id"] != first["run_id"] and len(second["evaluation"]["scores"]) == 3
 
 
 def test_leaderboard_splits_or_refuses_unlike_runs(two_budgets, tmp_path):
-    from experiments.leaderboard import write_leaderboard
+    from retail_env.experiments.leaderboard import write_leaderboard
 
     out, recs, _ = two_budgets
     board = write_leaderboard(out / "runs", tmp_path / "lb")
@@ -135,7 +135,7 @@ def test_leaderboard_splits_or_refuses_unlike_runs(two_budgets, tmp_path):
 
 def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
     """Alike runs (seed apart) share a row; the budget is read from every record."""
-    from experiments.leaderboard import build_rows, latest_records
+    from retail_env.experiments.leaderboard import build_rows, latest_records
 
     out, recs, _ = two_budgets
     rec = json.loads((Path(recs[0]["checkpoint"]).parents[1] / "results.json").read_text())
@@ -157,7 +157,7 @@ def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
 
 def test_a_two_value_sweep_gives_two_runs(tmp_path):
     """The issue's command: a Hydra multirun over the learning rate writes two runs."""
-    proc = app("experiments.train", "-m", *SMOKE, "agent.hyperparams.learning_rate=1e-3,3e-4",
+    proc = app("retail_env.experiments.train", "-m", *SMOKE, "agent.hyperparams.learning_rate=1e-3,3e-4",
                "train.total_timesteps=256", f"out_root={tmp_path}", "hydra/launcher=basic")
     assert proc.returncode == 0, proc.stderr[-3000:]
     recs = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("results.json"))]
@@ -167,13 +167,13 @@ def test_a_two_value_sweep_gives_two_runs(tmp_path):
 
 
 @pytest.mark.parametrize("args,match", [
-    (["experiments.train", "agent=random", "env=promotion_mini"], "is a baseline"),
-    (["experiments.train", "seed=abc"], "seed='abc' is not allowed"),
-    (["experiments.evaluate", "agent=ppo", "checkpoint=/no/such/ckpt"], "no such folder"),
-    (["experiments.benchmark", "env=promotion_mini", "agent=list_price",
+    (["retail_env.experiments.train", "agent=random", "env=promotion_mini"], "is a baseline"),
+    (["retail_env.experiments.train", "seed=abc"], "seed='abc' is not allowed"),
+    (["retail_env.experiments.evaluate", "agent=ppo", "checkpoint=/no/such/ckpt"], "no such folder"),
+    (["retail_env.experiments.benchmark", "env=promotion_mini", "agent=list_price",
       "eval.n_episodes=0", "hydra/launcher=basic"], "eval.n_episodes=0"),
-    (["experiments.leaderboard", "results_root=/no/such/results"], "no results.json"),
-    (["experiments.main", "scenario=promotion_mini", "baselines=[no_such_agent]"],
+    (["retail_env.experiments.leaderboard", "results_root=/no/such/results"], "no results.json"),
+    (["retail_env.experiments.main", "scenario=promotion_mini", "baselines=[no_such_agent]"],
      "no_such_agent"),
     (["retail_env.cli", "info", "/no/such/recording.npz"], "recording"),
 ])
@@ -187,7 +187,7 @@ def test_every_app_exits_non_zero_on_failure(args, match, tmp_path):
 def test_committed_schema_1_runs_still_give_the_readme_table():
     """The committed leaderboard (one folder per seed, no recorded identity) is read with a
     derived identity: the same rows as the committed table, none split."""
-    from experiments.leaderboard import build_rows, latest_records, markdown
+    from retail_env.experiments.leaderboard import build_rows, latest_records, markdown
 
     runs_dir = REPO / "experiments" / "results" / "leaderboard" / "runs"
     rows = build_rows(latest_records(runs_dir))

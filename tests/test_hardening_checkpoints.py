@@ -9,16 +9,16 @@ import shutil
 import gymnasium as gym
 import pytest
 import torch
-
-import retail_env  # noqa: F401
-from agents.sb3_agents import build_model
-from experiments.checkpoints import (
+from retail_env.agents.sb3_agents import build_model
+from retail_env.experiments.checkpoints import (
     META,
     WEIGHTS,
     CheckpointError,
     load_checkpoint,
     save_checkpoint,
 )
+
+import retail_env  # noqa: F401
 from retail_env.errors import RetailEnvError
 
 ENV_ID = "RetailStore/Promotion-Mini-v1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from retail_env.experiments.bench_limits import largest_map_text
 
-from experiments.bench_limits import largest_map_text
 from retail_env.errors import ConfigError, MapError
 from retail_env.sim import layout
 from retail_env.sim.layout import MAX_CELLS, MAX_MAP_BYTES, MAX_PLATES, load_layout, parse_layout

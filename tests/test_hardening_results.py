@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from experiments import runs
-from experiments.leaderboard import build_rows, latest_records, write_leaderboard
+from retail_env.experiments import runs
+from retail_env.experiments.leaderboard import build_rows, latest_records, write_leaderboard
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "experiments" / "results" / "leaderboard" / "runs" / "attribution"
@@ -101,7 +100,7 @@ def test_the_leaderboard_command_exits_2_naming_the_file_or_marks_partial(tree, 
 
     bad = _first(tree, "nearest")
     bad.write_text("[]")
-    cmd = [sys.executable, "-m", "experiments.leaderboard", f"results_root={tree}",
+    cmd = [sys.executable, "-m", "retail_env.experiments.leaderboard", f"results_root={tree}",
            f"out_root={tmp_path / 'out'}"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and f"{bad}: is a JSON list" in proc.stderr

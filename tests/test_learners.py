@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
+from retail_env.experiments import runs  # noqa: E402
 
 import retail_env  # noqa: E402,F401
-from experiments import runs  # noqa: E402
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
@@ -33,7 +33,7 @@ def _cfg(app: str, out: Path, *overrides: str):
 
 
 def _train(out: Path, agent: str, *overrides: str) -> dict:
-    from experiments.train import train
+    from retail_env.experiments.train import train
 
     extra = ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"] + (
         ["agent.imitation.value_coef=0.5"] if agent == "dagger" else []) \
@@ -75,7 +75,7 @@ def test_learner_trains_checkpoints_and_evaluates(learned, agent):
 
 @pytest.mark.parametrize("agent", ["dagger", "maskable_ppo"])
 def test_safe_reload_reproduces_the_training_evaluation(learned, agent):
-    from experiments.evaluate import evaluate
+    from retail_env.experiments.evaluate import evaluate
 
     out, recs = learned
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -102,7 +102,7 @@ def test_dagger_learns_from_labels_and_ppo_starts_from_its_weights(learned):
 
 
 def test_warm_start_refuses_a_checkpoint_of_another_policy(tmp_path):
-    from experiments.checkpoints import CheckpointError
+    from retail_env.experiments.checkpoints import CheckpointError
 
     flat = _train(tmp_path, "ppo", "train.evaluate=false")     # the flat-MLP reference
     with pytest.raises(CheckpointError, match="does not fit a ppo policy"):
@@ -119,8 +119,9 @@ def test_seeded_learner_runs_are_reproducible(learned, agent, tmp_path):
 
 
 def test_imitation_refuses_an_env_without_oracle_labels():
-    from agents.imitation import imitate
-    from agents.sb3_agents import build_model
+    from retail_env.agents.imitation import imitate
+    from retail_env.agents.sb3_agents import build_model
+
     from retail_env.envs.sb3_vec import make_sb3_vec_env
     from retail_env.sim.validation import ConfigError
 

@@ -14,9 +14,9 @@ pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
+from retail_env.experiments import identity, runs  # noqa: E402
 
 import retail_env  # noqa: E402,F401
-from experiments import identity, runs  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TASK_ENV = {"attribution": "attribution", "promotion": "promotion_mini"}

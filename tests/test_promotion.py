@@ -9,9 +9,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
-import retail_env  # noqa: F401  (registers the ids)
-from agents.promotion_baselines import (
+from retail_env.agents.promotion_baselines import (
     HiLo,
     ListPrice,
     Lookahead,
@@ -19,6 +17,8 @@ from agents.promotion_baselines import (
     RandomPolicy,
     run_episode,
 )
+
+import retail_env  # noqa: F401  (registers the ids)
 from retail_env.envs import promotion_core as core
 from retail_env.envs.promotion import InvalidActionError, PromotionEnv
 from retail_env.sim import demand as dm

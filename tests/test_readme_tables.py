@@ -3,7 +3,7 @@ others are kept, every block is up to date, and each table is shown in one place
 
 from collections import Counter
 
-from experiments.readme_tables import BLOCK, ROOT, fill, targets
+from retail_env.experiments.readme_tables import BLOCK, ROOT, fill, targets
 
 
 def test_fill_replaces_marked_blocks(tmp_path):
@@ -24,7 +24,7 @@ def test_tables_are_up_to_date_and_shown_once():
         out, filled, missing = fill(text, ROOT / "experiments" / "results")
         assert not missing, f"{path.name}: no results file for {missing}"
         assert out == text, (f"{path.relative_to(ROOT)} tables are stale: "
-                             "run python -m experiments.readme_tables")
+                             "run python -m retail_env.experiments.readme_tables")
         shown.update(m["name"] for m in BLOCK.finditer(text))
     assert shown["leaderboard"] == 1 and shown["leaderboard_headline"] == 1
     assert [name for name, n in shown.items() if n > 1] == []

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from experiments.evaluate_attribution import run_batch
-from experiments.reward_ranking import inversions, parse_weights, rank_check, reweigh
+from retail_env.experiments.evaluate_attribution import run_batch
+from retail_env.experiments.reward_ranking import inversions, parse_weights, rank_check, reweigh
 
 SHORT = {"episode_s": 60.0, "close_grace_s": 60.0}
 

@@ -12,7 +12,7 @@ import retail_env  # noqa: F401  (registers the ids)
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
-from agents.set_policy import MASKED, REVIEW_AVAILABLE, MaskableSetPolicy, SetPolicy  # noqa: E402
+from retail_env.agents.set_policy import MASKED, REVIEW_AVAILABLE, MaskableSetPolicy, SetPolicy  # noqa: E402
 
 SHORT = {"episode_s": 120.0, "close_grace_s": 60.0}
 ID = "RetailStore/Attribution-Crowded-v0"

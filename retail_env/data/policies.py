@@ -1,8 +1,8 @@
 """Who plays the exported episodes: a baseline by name, the oracle, or a trained checkpoint.
 
 Both tasks' policies are put behind one interface, ``reset(seed)`` and ``act(obs, info)``:
-the Attribution agents (``agents.make_agent``), the Promotion baselines
-(``agents.promotion_baselines``) and checkpoints (``experiments.checkpoints``: a folder with
+the Attribution agents (``retail_env.agents.make_agent``), the Promotion baselines
+(``retail_env.agents.promotion_baselines``) and checkpoints (``retail_env.experiments.checkpoints``: a folder with
 ``checkpoint.json`` and ``policy.pt``; needs the ``train`` extra).
 """
 
@@ -29,9 +29,9 @@ def task_of(env_id: str) -> str:
 def policy_names(task: str) -> list[str]:
     """The baseline names a task accepts."""
     if task == "attribution":
-        from agents.attribution_baselines import BASELINES
+        from retail_env.agents.attribution_baselines import BASELINES
     else:
-        from agents.promotion_baselines import BASELINES
+        from retail_env.agents.promotion_baselines import BASELINES
     return sorted(BASELINES)
 
 
@@ -68,18 +68,18 @@ class Policy:
 
 def _baseline(env: gym.Env, name: str, task: str):
     if task == "attribution":
-        from agents import make_agent
+        from retail_env.agents import make_agent
 
         return make_agent(name, env)
-    from agents.promotion_baselines import make_baseline
+    from retail_env.agents.promotion_baselines import make_baseline
 
     return make_baseline(name)
 
 
 def _checkpoint_agent(env: gym.Env, folder: str, env_id: str):
     try:
-        from agents.sb3_agents import SB3Agent
-        from experiments.checkpoints import CheckpointError, load_checkpoint
+        from retail_env.agents.sb3_agents import SB3Agent
+        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint
     except ImportError as err:
         raise DataExportError(f"policy={folder!r} is a checkpoint, which needs the train extra "
                               f"(pip install 'retail-env[train]'): {err}") from err

@@ -135,7 +135,7 @@ def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.n
 
 def plan_policy(plan: PromotionPlanConfig):
     """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar)."""
-    from agents.promotion_baselines import make_baseline
+    from retail_env.agents.promotion_baselines import make_baseline
 
     kw = {}
     if plan.policy == "hi_lo":

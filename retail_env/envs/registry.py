@@ -61,7 +61,7 @@ ATTRIBUTION_V0: list[tuple[str, dict]] = [
 # nearest track on Hard while its receipts are far worse; with these, the pairs of the six
 # baselines whose return and exact_match disagree fall from 20 to 6 of 141 on Hard, 11 to 6
 # on the default scenario and 30 to 8 on Crowded (10 frozen seeds each:
-# experiments/results/reward_ranking.md, python -m experiments.reward_ranking). The world,
+# experiments/results/reward_ranking.md, python -m retail_env.experiments.reward_ranking). The world,
 # the observations and the receipts are v0's; v0 stays registered, unchanged.
 ATTRIBUTION_REWARD_V1 = {"correct": 2.0, "overcharge": -1.0, "undercharge": -0.5}
 ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = (

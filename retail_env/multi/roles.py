@@ -6,7 +6,7 @@ A seat is filled by a *role policy* with ``reset(env, seed)`` and ``act(env, obs
 - :class:`Manager` plays any Promotion baseline (``agents/promotion_baselines.py``) by
   name, through the env's :meth:`~WholeStoreEnv.manager_desk` (the params and clock a
   baseline reads), or a trained model (anything with ``predict(obs)``, as SB3's).
-- :class:`Checkout` plays any Attribution agent (``agents.factory.make_agent``) by name,
+- :class:`Checkout` plays any Attribution agent (``retail_env.agents.factory.make_agent``) by name,
   reading the store's core as in the single-role task, or a trained model.
 """
 
@@ -28,7 +28,7 @@ class Manager:
     keywords) or a trained model with ``predict(obs)``."""
 
     def __init__(self, policy: str | Any = "list_price", **kwargs: Any):
-        from agents.promotion_baselines import make_baseline
+        from retail_env.agents.promotion_baselines import make_baseline
 
         self.name = policy if isinstance(policy, str) else type(policy).__name__
         self.policy = make_baseline(policy, **kwargs) if isinstance(policy, str) else policy
@@ -54,7 +54,7 @@ class Checkout:
 
     def reset(self, env: WholeStoreEnv, seed: int = 0) -> None:
         if isinstance(self.policy, str):
-            from agents.factory import make_agent
+            from retail_env.agents.factory import make_agent
 
             self.agent = make_agent(self.policy, env.core, seed=seed)
             self.agent.reset(seed)

@@ -27,10 +27,10 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 
 import retail_env  # noqa: E402
-from retail_env.envs import observations as attribution_obs  # noqa: E402
-from retail_env.envs import promotion_core  # noqa: E402
-from retail_env.envs.promotion_obs import observation_slices  # noqa: E402
-from retail_env.envs.receipts import RECEIPT_KEYS  # noqa: E402
+from retail_env.envs.attribution import observations as attribution_obs  # noqa: E402
+from retail_env.envs.attribution.receipts import RECEIPT_KEYS  # noqa: E402
+from retail_env.envs.promotion import core as promotion_core  # noqa: E402
+from retail_env.envs.promotion.obs import observation_slices  # noqa: E402
 from retail_env.envs.registry import ENV_SPECS, VECTOR_ENTRY_POINTS  # noqa: E402
 from retail_env.sim import config as sim_config  # noqa: E402
 from retail_env.sim.validation import _allowed  # noqa: E402

@@ -71,7 +71,7 @@ def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 
 def _promotion_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from retail_env.agents.promotion_baselines import make_baseline, run_episode
+    from retail_env.agents.promotion.baselines import make_baseline, run_episode
 
     env = make_env(cfg)
     try:

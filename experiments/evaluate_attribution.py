@@ -25,7 +25,7 @@ from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
+from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict
 
 SCENARIOS = ("easy", "medium", "hard", "crowded", "produce")

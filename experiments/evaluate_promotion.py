@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-from retail_env.agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from retail_env.agents.promotion.baselines import BASELINES, make_baseline, run_episode
 from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 

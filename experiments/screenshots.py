@@ -46,7 +46,7 @@ def save_png(img: np.ndarray, path: Path) -> None:
 def _policy(env, name: str, seed: int):
     """``act(obs, info)`` of the named baseline of the env's task."""
     if "Promotion" in env.spec.id:
-        from retail_env.agents.promotion_baselines import make_baseline
+        from retail_env.agents.promotion.baselines import make_baseline
         policy = make_baseline(name)
         policy.reset(env, seed)
         return lambda obs, info: policy.act(obs)

@@ -24,7 +24,7 @@ itself must do so under ``if __name__ == "__main__":`` (the workers start by imp
 main module); ``python -m retail_env.experiments.train`` already does.
 
 Agents with an ``imitation`` block (bc, dagger) learn from the oracle's labels
-(agents/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
+(agents/attribution/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
 written after each round once ``train.checkpoint_every`` > 0); the others by their SB3
 algorithm. ``agent.init_from`` (a checkpoint folder) starts from its policy weights.
 """
@@ -175,7 +175,7 @@ def make_vec_env(cfg: DictConfig):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
-    from retail_env.agents.imitation import imitate
+    from retail_env.agents.attribution.imitation import imitate
     from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
     from retail_env.experiments.checkpoints import load_weights
     from retail_env.experiments.evaluate import evaluate_model, summarise

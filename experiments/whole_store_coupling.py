@@ -24,7 +24,7 @@ from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
 from retail_env.envs.registry import ATTRIBUTION_SPECS
 from retail_env.sim.validation import from_dict
 

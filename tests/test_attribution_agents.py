@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from retail_env.agents import AGENTS, make_agent, register_agent
-from retail_env.agents.attribution_baselines import BASELINES, RandomAgent
+from retail_env.agents.attribution.baselines import BASELINES, RandomAgent
 
 import retail_env  # noqa: F401  (registers the ids)
 

@@ -16,7 +16,7 @@ from retail_env.agents.factory import make_agent
 import retail_env  # noqa: F401
 from retail_env.bank import Bank, BankError, build_bank, build_shard, plan
 from retail_env.bank.store import shard_lock
-from retail_env.envs.attribution_vector import AttributionVectorEnv
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 from retail_env.envs.registry import ATTRIBUTION_SPECS
 from retail_env.envs.seeds import EVAL_SEEDS, draw_seed, draw_seeds, is_eval_seed
 

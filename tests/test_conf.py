@@ -59,7 +59,7 @@ def test_every_agent_composes_in_every_app(app, agent):
 
 def test_baseline_agents_exist_in_code():
     from retail_env.agents.factory import AGENTS, _load_builtin
-    from retail_env.agents.promotion_baselines import BASELINES
+    from retail_env.agents.promotion.baselines import BASELINES
 
     _load_builtin()
     for name in options("agent"):

@@ -9,14 +9,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from retail_env.agents.set_policy import SetPolicy
+from retail_env.agents.attribution.set_policy import SetPolicy
 
 import retail_env  # noqa: F401
 from retail_env.bank import build_bank
-from retail_env.envs.attribution import AttributionEnv
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.context_features import CONTEXT_FEATURES, context_rows
-from retail_env.envs.observations import FAR_M, LIM
+from retail_env.envs.attribution.context_features import CONTEXT_FEATURES, context_rows
+from retail_env.envs.attribution.env import AttributionEnv
+from retail_env.envs.attribution.observations import FAR_M, LIM
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 
 TASK = {"scenario": "hard", "episode_s": 150.0, "close_grace_s": 60.0}
 OBS = "features_context"

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core
-from retail_env.envs.attribution_core import AttributionConfig
+from retail_env.envs.attribution.core import AttributionConfig
+from retail_env.envs.promotion import core as promotion_core
 from retail_env.errors import RetailEnvError
 from retail_env.render.export import export_heatmap, iter_images
 from retail_env.render.recording import load_recording, save_recording

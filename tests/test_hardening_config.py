@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core
+from retail_env.envs.promotion import core as promotion_core
 from retail_env.envs.seeds import MAX_SEED
 from retail_env.errors import (
     ConfigError,

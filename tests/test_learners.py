@@ -119,7 +119,7 @@ def test_seeded_learner_runs_are_reproducible(learned, agent, tmp_path):
 
 
 def test_imitation_refuses_an_env_without_oracle_labels():
-    from retail_env.agents.imitation import imitate
+    from retail_env.agents.attribution.imitation import imitate
     from retail_env.agents.sb3_agents import build_model
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env

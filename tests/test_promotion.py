@@ -9,7 +9,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from retail_env.agents.promotion_baselines import (
+from retail_env.agents.promotion.baselines import (
     HiLo,
     ListPrice,
     Lookahead,
@@ -19,8 +19,8 @@ from retail_env.agents.promotion_baselines import (
 )
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion import InvalidActionError, PromotionEnv
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.env import InvalidActionError, PromotionEnv
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import ConfigError

@@ -9,14 +9,14 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-from retail_env.agents.promotion_baselines import HiLo, ListPrice, expected_profit, run_episode
+from retail_env.agents.promotion.baselines import HiLo, ListPrice, expected_profit, run_episode
 from retail_env.experiments.elasticities import measure
 from retail_env.experiments.evaluate_promotion import EVAL_SEED_BASE
 from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
 from retail_env.sim.validation import ConfigError

@@ -120,7 +120,7 @@ ATTRIBUTION_PAIRS = [(i, i[:-1] + "1") for i in ENV_IDS
 def test_attribution_v1_changes_only_the_reward_weights(v0, v1):
     """Each Attribution -v0 id has a -v1 twin: same world and observation, v1's reward
     weights (v0's defaults untouched)."""
-    from retail_env.envs.attribution_core import RewardConfig
+    from retail_env.envs.attribution.core import RewardConfig
     from retail_env.envs.registry import ATTRIBUTION_REWARD_V1
 
     a, b = gym.make(v0).unwrapped, gym.make(v1).unwrapped

@@ -12,7 +12,12 @@ import retail_env  # noqa: F401  (registers the ids)
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
-from retail_env.agents.set_policy import MASKED, REVIEW_AVAILABLE, MaskableSetPolicy, SetPolicy  # noqa: E402
+from retail_env.agents.attribution.set_policy import (  # noqa: E402
+    MASKED,
+    REVIEW_AVAILABLE,
+    MaskableSetPolicy,
+    SetPolicy,
+)
 
 SHORT = {"episode_s": 120.0, "close_grace_s": 60.0}
 ID = "RetailStore/Attribution-Crowded-v0"

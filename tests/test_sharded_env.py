@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution import InvalidActionError
-from retail_env.envs.attribution_vector import AttributionVectorEnv
+from retail_env.envs.attribution.env import InvalidActionError
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 from retail_env.envs.sharded import ShardedAttributionEnv
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -8,11 +8,11 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution import AttributionEnv, InvalidActionError
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.promotion import InvalidActionError as PromoActionError
-from retail_env.envs.promotion import PromotionEnv
-from retail_env.envs.promotion_vector import PromotionVectorEnv
+from retail_env.envs.attribution.env import AttributionEnv, InvalidActionError
+from retail_env.envs.attribution.vector import AttributionVectorEnv
+from retail_env.envs.promotion.env import InvalidActionError as PromoActionError
+from retail_env.envs.promotion.env import PromotionEnv
+from retail_env.envs.promotion.vector import PromotionVectorEnv
 from retail_env.envs.registry import ENV_IDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
 from retail_env.envs.registry import ATTRIBUTION_SPECS
 from retail_env.sim.validation import ConfigError, from_dict
 

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from retail_env.bank.build import OTHERS_S, STATIC_STATS, columns
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.observations import (
+from retail_env.envs.attribution.observations import (
     CF_RECEIPT,
     EV_REVIEW,
     RAW_REVIEW,
@@ -27,6 +26,7 @@ from retail_env.envs.observations import (
     concurrent_events,
     context_columns,
 )
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 
 
 class Recorder:

@@ -2,7 +2,7 @@
 
 Both tasks' policies are put behind one interface, ``reset(seed)`` and ``act(obs, info)``:
 the Attribution agents (``retail_env.agents.make_agent``), the Promotion baselines
-(``retail_env.agents.promotion_baselines``) and checkpoints (``retail_env.experiments.checkpoints``: a folder with
+(``retail_env.agents.promotion.baselines``) and checkpoints (``retail_env.experiments.checkpoints``: a folder with
 ``checkpoint.json`` and ``policy.pt``; needs the ``train`` extra).
 """
 
@@ -29,9 +29,9 @@ def task_of(env_id: str) -> str:
 def policy_names(task: str) -> list[str]:
     """The baseline names a task accepts."""
     if task == "attribution":
-        from retail_env.agents.attribution_baselines import BASELINES
+        from retail_env.agents.attribution.baselines import BASELINES
     else:
-        from retail_env.agents.promotion_baselines import BASELINES
+        from retail_env.agents.promotion.baselines import BASELINES
     return sorted(BASELINES)
 
 
@@ -71,7 +71,7 @@ def _baseline(env: gym.Env, name: str, task: str):
         from retail_env.agents import make_agent
 
         return make_agent(name, env)
-    from retail_env.agents.promotion_baselines import make_baseline
+    from retail_env.agents.promotion.baselines import make_baseline
 
     return make_baseline(name)
 

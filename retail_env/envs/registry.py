@@ -27,7 +27,7 @@ import gymnasium as gym
 
 from retail_env.sim.validation import ConfigError, check_mapping
 
-ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
+ATTRIBUTION = "retail_env.envs.attribution.env:AttributionEnv"
 PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
 VECTOR_ENTRY_POINTS = {
     # num_workers=W > 1 splits the stores over W processes (retail_env/envs/sharded.py)
@@ -49,7 +49,7 @@ ATTRIBUTION_V0: list[tuple[str, dict]] = [
     ("Attribution-Produce", {"scenario": "produce"}),
     # The same medium store seen through the raw sensor streams (sensor-fusion research).
     ("Attribution-Raw", {"scenario": "medium", "observation": "raw"}),
-    # A hi-lo day with deep end-cap deals (retail_env/envs/promotion_plan.py): a quarter of
+    # A hi-lo day with deep end-cap deals (retail_env/envs/attribution/promotion_plan.py): a quarter of
     # the products at half price, rotating every 6 h, the four deepest on end-caps; the
     # crowds they draw are the coupling docs/whole_store.md measures.
     ("Attribution-Promo", {"scenario": "medium",
@@ -110,14 +110,14 @@ def promotion_env(preset: str = "default", config: dict | None = None,
                   render_mode: str | None = None, version: int = 1):
     """``PromotionEnv`` of a registered version: its config, the reward scale unless
     ``config`` sets its own."""
-    from retail_env.envs.promotion import PromotionEnv
+    from retail_env.envs.promotion.env import PromotionEnv
 
     return PromotionEnv(preset, _scaled(config, version), render_mode)
 
 
 def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | None,
             max_episode_steps: int | None):
-    from retail_env.envs.promotion_vector import PromotionVectorEnv
+    from retail_env.envs.promotion.vector import PromotionVectorEnv
 
     venv = PromotionVectorEnv(num_envs, preset, config, render_mode)
     horizon = venv.params.n_periods

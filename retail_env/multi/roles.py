@@ -3,7 +3,7 @@ a Gymnasium env (train one role against a fixed other).
 
 A seat is filled by a *role policy* with ``reset(env, seed)`` and ``act(env, obs, info)``:
 
-- :class:`Manager` plays any Promotion baseline (``agents/promotion_baselines.py``) by
+- :class:`Manager` plays any Promotion baseline (``agents/promotion/baselines.py``) by
   name, through the env's :meth:`~WholeStoreEnv.manager_desk` (the params and clock a
   baseline reads), or a trained model (anything with ``predict(obs)``, as SB3's).
 - :class:`Checkout` plays any Attribution agent (``retail_env.agents.factory.make_agent``) by name,
@@ -28,7 +28,7 @@ class Manager:
     keywords) or a trained model with ``predict(obs)``."""
 
     def __init__(self, policy: str | Any = "list_price", **kwargs: Any):
-        from retail_env.agents.promotion_baselines import make_baseline
+        from retail_env.agents.promotion.baselines import make_baseline
 
         self.name = policy if isinstance(policy, str) else type(policy).__name__
         self.policy = make_baseline(policy, **kwargs) if isinstance(policy, str) else policy

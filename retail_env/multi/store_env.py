@@ -6,7 +6,7 @@ because the roles act on different clocks:
 - ``manager`` acts at the start of every pricing period (``promotion.period_h`` of store
   time, while the gate is open) with the Promotion task's discrete action (a discount
   level per product, then a members-only flag per product: ``action_space_for``). The
-  period's demand table (prices, end-caps, display lift: ``promotion_plan``) sets the
+  period's demand table (prices, end-caps, display lift: ``attribution.promotion_plan``) sets the
   shopping lists of every party that arrives in it.
 - ``checkout`` acts at each detected shelf event, exactly as in the Attribution task
   (``Discrete(K + 2)``: a candidate, no one, review; ``info["action_mask"]``).
@@ -27,18 +27,18 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from retail_env.envs import promotion_core as pcore
-from retail_env.envs.attribution import frame, frame_header
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.observations import observation_factory
-from retail_env.envs.promotion import InvalidActionError as PromotionActionError
-from retail_env.envs.promotion import action_space_for, check_action
-from retail_env.envs.promotion_plan import (
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.env import frame, frame_header
+from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.attribution.promotion_plan import (
     PromotionDesk,
     PromotionPlanConfig,
     period_table,
     promotion_params,
 )
+from retail_env.envs.promotion import core as pcore
+from retail_env.envs.promotion.env import InvalidActionError as PromotionActionError
+from retail_env.envs.promotion.env import action_space_for, check_action
 from retail_env.envs.seeds import draw_seed
 from retail_env.sim import store as sim_store
 from retail_env.sim.validation import ConfigError, from_dict

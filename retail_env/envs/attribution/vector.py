@@ -47,14 +47,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution import (
+from retail_env.envs.attribution.core import REWARD_TERMS, AttributionCore
+from retail_env.envs.attribution.env import (
     MAX_EMPTY_RESETS,
     InvalidActionError,
     make_core,
     parse_config,
 )
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionCore
-from retail_env.envs.observations import observation_factory
+from retail_env.envs.attribution.observations import observation_factory
 from retail_env.envs.seeds import MAX_NUM_ENVS, SEED_HI, check_seed, draw_seed  # noqa: F401  (SEED_HI: re-exported)
 from retail_env.errors import ConfigError, EpisodeStateError
 from retail_env.sim.validation import check_count

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retail_env.envs.promotion_core import PromoParams, PromoState, endcap_exposure, kpis_from
+from retail_env.envs.promotion.core import PromoParams, PromoState, endcap_exposure, kpis_from
 from retail_env.render.draw import ALL_LAYERS, Layer
 from retail_env.render.frame import (
     DISCOUNT,

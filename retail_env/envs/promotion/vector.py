@@ -30,9 +30,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion import action_space_for, check_action, play_period
-from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.env import action_space_for, check_action, play_period
+from retail_env.envs.promotion.obs import build_observation, observation_space
 from retail_env.envs.seeds import MAX_NUM_ENVS, check_seed
 from retail_env.errors import EpisodeStateError
 from retail_env.sim.rng import BatchRNG
@@ -67,7 +67,7 @@ class PromotionVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
-            from retail_env.envs.promotion_spatial import SpatialFidelity
+            from retail_env.envs.promotion.spatial import SpatialFidelity
             self._fidelity = SpatialFidelity(self.params)
         self.state: core.PromoState | None = None
         self.rng: BatchRNG | None = None

@@ -1,6 +1,6 @@
 """Gymnasium env for the Attribution task: charge every detected shelf event to the right shopper.
 
-A thin shell over :mod:`retail_env.envs.attribution_core` with one store (B = 1).
+A thin shell over :mod:`retail_env.envs.attribution.core` with one store (B = 1).
 One step = one detected event to decide. See docs/tasks/attribution.md (the env card) for the
 observation (every feature named), actions, reward terms, termination and presets.
 """
@@ -14,8 +14,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.observations import observation_factory
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.observations import observation_factory
 from retail_env.envs.seeds import check_seed, draw_seed
 from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
@@ -204,7 +204,7 @@ def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: in
         return BankCore(cfg, store, batch, bank)
     if batch == 1:
         return AttributionCore(cfg, store)
-    from retail_env.envs.attribution_vector import BatchAttributionCore
+    from retail_env.envs.attribution.vector import BatchAttributionCore
 
     return BatchAttributionCore(cfg, store, batch)
 

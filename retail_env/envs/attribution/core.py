@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from retail_env.envs.promotion_plan import PromotionPlanConfig, StorePromotions
-from retail_env.envs.readout import read_events
-from retail_env.envs.receipts import ledger_add, ledger_add_lines, receipt_metrics
+from retail_env.envs.attribution.promotion_plan import PromotionPlanConfig, StorePromotions
+from retail_env.envs.attribution.readout import read_events
+from retail_env.envs.attribution.receipts import ledger_add, ledger_add_lines, receipt_metrics
 from retail_env.envs.seeds import draw_seeds
 from retail_env.sim import store as sim_store
 from retail_env.sim.config import PRESETS, make_config

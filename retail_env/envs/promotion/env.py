@@ -1,6 +1,6 @@
 """Gymnasium env for the Promotion task: set discounts and member offers to maximise profit.
 
-A thin shell over ``promotion_core`` (one store, B = 1); ``promotion_spatial`` plays
+A thin shell over ``promotion.core`` (one store, B = 1); ``promotion.spatial`` plays
 periods in the walking store instead. docs/tasks/promotion.md (the env card) lists the
 observation, action, reward terms, KPIs and presets.
 """
@@ -13,8 +13,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.obs import build_observation, observation_space
 from retail_env.envs.seeds import check_seed
 from retail_env.errors import EpisodeStateError, InvalidActionError
 from retail_env.sim.rng import BatchRNG
@@ -92,7 +92,7 @@ class PromotionEnv(gym.Env):
         self.observation_space = observation_space(self.params)
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
-            from retail_env.envs.promotion_spatial import SpatialFidelity
+            from retail_env.envs.promotion.spatial import SpatialFidelity
             self._fidelity = SpatialFidelity(self.params)
         self._renderer = None
         self.state: core.PromoState | None = None
@@ -143,7 +143,7 @@ class PromotionEnv(gym.Env):
         return self._view().render(self.state)
 
     def _view(self):
-        from retail_env.envs.promotion_render import PromotionView
+        from retail_env.envs.promotion.render import PromotionView
         if self._renderer is None:   # rgb_array without a render_mode: frames for recording
             self._renderer = PromotionView(self.params, self.render_mode or "rgb_array",
                                            fps=self.metadata["render_fps"],

@@ -10,9 +10,9 @@ from retail_env.experiments.evaluate_attribution import run_batch
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.envs.attribution.core import REWARD_TERMS
-from retail_env.envs.attribution.env import InvalidActionError
 from retail_env.envs.attribution.observations import FlattenAttributionObs
 from retail_env.envs.attribution.receipts import RECEIPT_KEYS
+from retail_env.errors import InvalidActionError
 from retail_env.sim.validation import ConfigError
 
 SHORT = {"episode_s": 90.0, "close_grace_s": 60.0}   # quick episodes for tests

@@ -20,7 +20,8 @@ from retail_env.agents.promotion.baselines import (
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.envs.promotion import core as core
-from retail_env.envs.promotion.env import InvalidActionError, PromotionEnv
+from retail_env.envs.promotion.env import PromotionEnv
+from retail_env.errors import InvalidActionError
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import ConfigError

@@ -78,11 +78,11 @@ def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
     offer[0] = 3                                                 # first unit at level 3 (-30 %)
     env.step(offer)
     tagged = env.render()
-    view = env.unwrapped._renderer
-    assert not view.renderer.layers & Layer.TRACKS              # tracks are attribution's
-    path = save_recording(tmp_path / "promo.npz", view.renderer.header,
-                          [view.frame(env.unwrapped.state)])
-    replay = Renderer(load_recording(path).header, "rgb_array", layers=view.renderer.layers)
+    renderer = env.unwrapped._renderer
+    assert not renderer.layers & Layer.TRACKS                   # tracks are attribution's
+    path = save_recording(tmp_path / "promo.npz", env.unwrapped.frame_header(),
+                          [env.unwrapped.current_frame()])
+    replay = Renderer(load_recording(path).header, "rgb_array", layers=renderer.layers)
     np.testing.assert_array_equal(replay.render(load_recording(path).frame(0)), tagged)
     env.close()
     assert plain.shape == tagged.shape == (600, 800, 3)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution.env import InvalidActionError
 from retail_env.envs.attribution.vector import AttributionVectorEnv
 from retail_env.envs.sharded import ShardedAttributionEnv
+from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

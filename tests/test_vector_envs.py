@@ -8,12 +8,12 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution.env import AttributionEnv, InvalidActionError
+from retail_env.envs.attribution.env import AttributionEnv
 from retail_env.envs.attribution.vector import AttributionVectorEnv
-from retail_env.envs.promotion.env import InvalidActionError as PromoActionError
 from retail_env.envs.promotion.env import PromotionEnv
 from retail_env.envs.promotion.vector import PromotionVectorEnv
 from retail_env.envs.registry import ENV_IDS
+from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -161,9 +161,9 @@ def test_bad_actions_are_refused_with_the_value():
     penv.reset(seed=0)
     bad = np.zeros(penv.action_space.shape, np.int64)
     bad[1, 0] = 17
-    with pytest.raises(PromoActionError, match="=17 is out of range"):
+    with pytest.raises(InvalidActionError, match="=17 is out of range"):
         penv.step(bad)
-    with pytest.raises(PromoActionError, match="shape"):
+    with pytest.raises(InvalidActionError, match="shape"):
         penv.step(bad[:1])
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
 from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.base import TaskEnv
 from retail_env.envs.seeds import check_seed, draw_seed
 from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
@@ -25,7 +25,7 @@ MAX_EMPTY_RESETS = 10
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
 
 
-class AttributionEnv(gym.Env):
+class AttributionEnv(TaskEnv):
     """Decide who took what, one detected shelf event at a time.
 
     Actions (``Discrete(K + 2)``): ``k < K`` charge candidate track ``k`` (sorted by
@@ -37,16 +37,15 @@ class AttributionEnv(gym.Env):
     ``reward`` (term weights) and any other :class:`AttributionConfig` field.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    task = "attribution"
+    render_title = "retail-env attribution"
     frame_sink = None   # RecordEpisode sets a callable: handed a Frame every simulated tick
 
     def __init__(self, render_mode: str | None = None, scenario: str = "medium",
                  store: Mapping[str, Any] | None = None,
                  observation: str | Mapping[str, Any] | None = None,
                  bank: Any = None, **kwargs: Any):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                             f"{self.metadata['render_modes']} or None")
+        super().__init__(render_mode)
         self.config, store = parse_config(scenario, store, observation, kwargs)
         self.core = make_core(self.config, store, 1, bank)
         self._store = store
@@ -57,8 +56,6 @@ class AttributionEnv(gym.Env):
         self._obs = observation_factory(self.core)
         self.observation_space = self._obs.space()
         self.action_space = spaces.Discrete(self.K + 2)
-        self.render_mode = render_mode
-        self._renderer = None
         self._header: FrameHeader | None = None
         self._right = 0                     # decisions that left the receipts right (status bar)
 
@@ -100,22 +97,6 @@ class AttributionEnv(gym.Env):
         if self.render_mode == "human":
             self.render()       # Gymnasium's convention: human mode draws at every step
         return obs, float(sum(terms.values())), bool(terminated), False, info
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode to make()")
-            return None
-        from retail_env.render.viewer import Renderer
-
-        if self._renderer is None:
-            self._renderer = Renderer(self.frame_header(), self.render_mode,
-                                      fps=self.metadata["render_fps"], title="retail-env attribution")
-        return self._renderer.render(self.current_frame())
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
     # --- recording (retail_env.render.RecordEpisode: one frame per decision) ---
     def frame_header(self) -> FrameHeader:

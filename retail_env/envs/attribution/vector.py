@@ -48,15 +48,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from retail_env.envs.attribution.core import REWARD_TERMS, AttributionCore
-from retail_env.envs.attribution.env import (
-    MAX_EMPTY_RESETS,
-    InvalidActionError,
-    make_core,
-    parse_config,
-)
+from retail_env.envs.attribution.env import MAX_EMPTY_RESETS, make_core, parse_config
 from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.base import refuse_vector_render
 from retail_env.envs.seeds import MAX_NUM_ENVS, SEED_HI, check_seed, draw_seed  # noqa: F401  (SEED_HI: re-exported)
-from retail_env.errors import ConfigError, EpisodeStateError
+from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.sim.validation import check_count
 
 NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
@@ -276,9 +272,7 @@ class AttributionVectorEnv(VectorEnv):
                  observation: str | Mapping[str, Any] | None = None,
                  oracle_info: bool = False, render_mode: str | None = None, bank: Any = None,
                  **kwargs: Any):
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
-                             "render a single AttributionEnv instead")
+        refuse_vector_render(render_mode, "AttributionEnv")
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
         self.config, store = parse_config(scenario, store, observation, kwargs)
         self.render_mode = None

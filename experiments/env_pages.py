@@ -25,6 +25,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
+from retail_env.experiments.tasks import task_of  # noqa: E402
 
 import retail_env  # noqa: E402
 from retail_env.envs.attribution import observations as attribution_obs  # noqa: E402
@@ -154,7 +155,7 @@ def slug(env_id: str) -> str:
 
 
 def _task(env_id: str) -> str:
-    return "attribution" if "Attribution" in env_id else "promotion"
+    return task_of(env_id).name
 
 
 def _space_rows(space: spaces.Space) -> list[str]:
@@ -325,7 +326,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         w = base.config.reward
         out += [
             'The sum of the named terms in `info["rewards"]`, already weighted '
-            "(`reward=` kwargs change the weights):",
+            "(`config={\"reward\": {...}}` changes the weights):",
             "",
             "| term | weight |",
             "|---|---|",
@@ -385,7 +386,8 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
             json.dumps(sim_config.PRESETS[scenario], indent=1, sort_keys=True),
             "```",
             "",
-            "Task parameters (`AttributionConfig`; any of them as a `gym.make` kwarg):",
+            "Task parameters (`AttributionConfig`; `gym.make(id, config={...})` overrides any "
+            "of them, `config={\"store\": {...}}` the simulator's):",
             "",
         ]
         cfg = base.config

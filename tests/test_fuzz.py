@@ -132,7 +132,7 @@ def test_fuzz_promotion_actions(promo_envs, kind, seed, data):
 
 @pytest.fixture(scope="module")
 def attribution_env():
-    return gym.make("RetailStore/Attribution-Easy-v0", episode_s=90.0, close_grace_s=20.0)
+    return gym.make("RetailStore/Attribution-Easy-v0", config={"episode_s": 90.0, "close_grace_s": 20.0})
 
 
 @fuzz("attribution_actions")

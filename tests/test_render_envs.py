@@ -16,8 +16,7 @@ def attribution_run(tmp_path_factory):
     """A short recorded Attribution episode, rendered live each step: the nearest track is
     charged, except every third event is waved through as "no one" (some wrong on purpose)."""
     folder = tmp_path_factory.mktemp("rec")
-    env = RecordEpisode(gym.make("RetailStore/Attribution-v0", render_mode="rgb_array",
-                                 episode_s=180.0), folder)
+    env = RecordEpisode(gym.make("RetailStore/Attribution-v0", render_mode="rgb_array", config={"episode_s": 180.0}), folder)
     obs, info = env.reset(seed=3)
     live, frames, right = [env.render()], [env.unwrapped.current_frame()], 0
     done = False

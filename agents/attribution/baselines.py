@@ -186,4 +186,4 @@ class HungarianAgent(TrajectoryAgent):
 BASELINES = {"none": NoOneAgent, "random": RandomAgent, "nearest": NearestTrackAgent, "trajectory": TrajectoryAgent,
              "hungarian": HungarianAgent, "oracle": OracleAgent}
 for _name, _cls in BASELINES.items():
-    register_agent(_name, _cls)
+    register_agent("attribution", _name, _cls)

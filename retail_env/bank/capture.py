@@ -33,8 +33,7 @@ class Recorder:
     """Runs seeds through a live vector env of ``batch`` stores and keeps their decisions."""
 
     def __init__(self, cfg: Mapping[str, Any], store: Mapping[str, Any], raw: bool, batch: int):
-        kwargs = {k: v for k, v in cfg.items() if k != "scenario"}
-        self.env = AttributionVectorEnv(batch, scenario=cfg["scenario"], store=store, **kwargs)
+        self.env = AttributionVectorEnv(batch, cfg["scenario"], {**cfg, "store": store})
         core = self.env.core
         self.features = FeaturesObservation(core)
         self.raw = RawObservation(core) if raw else None

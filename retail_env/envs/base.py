@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gymnasium as gym
 
 from retail_env.errors import ConfigError
-from retail_env.render.draw import ALL_LAYERS
-from retail_env.render.frame import Frame, FrameHeader
+from retail_env.sim.validation import check_choice, check_mapping, replace
+
+if TYPE_CHECKING:
+    from retail_env.render.frame import Frame, FrameHeader
+
+T = TypeVar("T")
 
 RENDER_MODES = ["human", "rgb_array"]
 
@@ -27,6 +31,21 @@ def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None
         raise ConfigError(f"render_mode={render_mode!r} is not allowed: must be one of "
                           f"{allowed} or None")
     return render_mode
+
+
+def preset_config(cls: type[T], presets: Mapping[str, Mapping[str, Any]], preset: str,
+                  config: Mapping[str, Any] | None) -> T:
+    """Config class ``cls`` as preset ``preset`` with the nested ``config`` on top, validated
+    (an unknown preset or key, a wrong type or range raise ConfigError naming it)."""
+    base = replace(cls(), presets[check_choice("preset", preset, presets)])
+    return replace(base, check_mapping("config", config))
+
+
+def versioned(versions: Mapping[int, Mapping[str, Any]], config: Any, version: int) -> dict:
+    """The registered version's config with the user's ``config`` on top (nested keys merge)."""
+    if version not in versions:
+        raise ConfigError(f"version={version!r} is not allowed: must be one of {list(versions)}")
+    return merged(versions[version], check_mapping("config", config))
 
 
 def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict:
@@ -46,7 +65,8 @@ def refuse_old_kwargs(task: str, old: Mapping[str, Any]) -> None:
         raise ConfigError(f"scenario={old['scenario']!r} is now preset=: "
                           f"{task}(preset={old['scenario']!r}, config={{...}})")
     names = ", ".join(f"{k}=" for k in old)
-    raise ConfigError(f"{names} is not a keyword argument of {task}: task settings go in "
+    raise ConfigError(f"{names} {'is' if len(old) == 1 else 'are'} not keyword arguments of "
+                      f"{task}: task settings go in "
                       f"config={{{', '.join(repr(k) + ': ...' for k in old)}}}")
 
 
@@ -67,7 +87,7 @@ class FrameRendering(abc.ABC):
     render_mode: str | None = None
     render_fps = 4
     render_title = "retail-env"
-    render_layers = ALL_LAYERS
+    render_layers: int | None = None     # retail_env.render.Layer flags; None: all of them
     _renderer = None
 
     @abc.abstractmethod
@@ -83,10 +103,12 @@ class FrameRendering(abc.ABC):
             gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
             return None
         if self._renderer is None:
+            from retail_env.render.draw import ALL_LAYERS
             from retail_env.render.viewer import Renderer
 
+            layers = ALL_LAYERS if self.render_layers is None else self.render_layers
             self._renderer = Renderer(self.frame_header(), self.render_mode, fps=self.render_fps,
-                                      title=self.render_title, layers=self.render_layers)
+                                      title=self.render_title, layers=layers)
         return self._renderer.render(self.current_frame())
 
     def close(self):

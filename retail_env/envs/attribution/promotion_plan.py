@@ -98,6 +98,8 @@ class PromotionDesk:
     """What a Promotion baseline reads of its env (``params``, ``state``, ``action_space``),
     its clock set to a plan's period by :meth:`at`."""
 
+    task = "promotion"      # make_agent builds Promotion baselines for it
+
     def __init__(self, params: core.PromoParams, period_h: float):
         from retail_env.envs.promotion.env import action_space_for
 
@@ -133,15 +135,15 @@ def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.n
     return dm.demand_table(params.model, ds, seg_price, exposure)
 
 
-def plan_policy(plan: PromotionPlanConfig):
-    """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar)."""
-    from retail_env.agents.promotion.baselines import make_baseline
+def plan_policy(plan: PromotionPlanConfig, desk: PromotionDesk):
+    """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar), on ``desk``."""
+    from retail_env.agents.factory import make_agent
 
     kw = {}
     if plan.policy == "hi_lo":
         kw = dict(depth=plan.depth, cycle_days=plan.cycle_days, promo_h=plan.promo_h,
                   member_only=plan.member_only)
-    return make_baseline(plan.policy, **kw)
+    return make_agent(plan.policy, desk, **kw)
 
 
 class StorePromotions:
@@ -162,13 +164,13 @@ class StorePromotions:
         N = p.catalog.n_products
         if self.plan.policy == "plan":
             return self._explicit(n, N)
-        policy = plan_policy(self.plan)
         desk = PromotionDesk(p, self.plan.period_h)
-        policy.reset(desk, 0)
+        policy = plan_policy(self.plan, desk)
+        policy.reset(0)
         prices = []
         for k in range(n):
             desk.at(k)
-            prices.append(core.prices_from_discrete(p, np.asarray(policy.act(None))[None])[0])
+            prices.append(core.prices_from_discrete(p, np.asarray(policy.act(None, {}))[None])[0])
         seg_price = np.concatenate(prices)
         return seg_price, core.endcap_exposure(p, seg_price)
 

@@ -72,6 +72,11 @@ def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: n
     return fidelity.step(state, seg_price, depth, member_only, rng)
 
 
+def episode_metrics(info: dict, total: float, terms: dict[str, float]) -> dict[str, float]:
+    """The task table's episode metrics: the summed reward and the episode's KPIs."""
+    return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
+
+
 class PromotionEnv(TaskEnv):
     """One store, one step per trading period; reward = profit of the period.
 

@@ -120,7 +120,7 @@ class FrameRendering(abc.ABC):
 class TaskEnv(FrameRendering, gym.Env):
     """Base of every task's single env: the checked render mode, the render lifecycle and
     the frame hooks (``FrameRendering``). A task sets ``task`` (its name in the task
-    table, retail_env/tasks.py) and ``render_title``; its constructor takes ``preset``,
+    table, experiments/tasks.py) and ``render_title``; its constructor takes ``preset``,
     ``config`` and ``render_mode`` and calls ``super().__init__(render_mode)``."""
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": FrameRendering.render_fps}

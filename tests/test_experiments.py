@@ -100,7 +100,7 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     ppo_row = next(line for line in md.splitlines() if line.startswith("| ppo |"))
     assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row     # no labels, live
     head = (tmp_path / "leaderboard_headline.md").read_text()      # the README's short table
-    mini_row = next(line for line in head.splitlines() if line.startswith("| Promotion-Mini-v1 |"))
+    mini_row = next(line for line in head.splitlines() if line.startswith("| Promotion-Mini-v2 |"))
     assert "| ppo: " in mini_row and "| list_price: " in mini_row and "| lookahead: " in mini_row
     # the table file is what retail_env.experiments.readme_tables puts between the README's markers
     from retail_env.experiments.readme_tables import fill

@@ -1,5 +1,13 @@
-"""Baseline policies and one way to build any agent by name (:func:`retail_env.agents.factory.make_agent`)."""
+"""Agents of every task, built by name with one protocol (:mod:`retail_env.agents.factory`):
+``make_agent(name, env)``, ``agent.reset(seed)``, ``agent.act(obs, info)``."""
 
-from retail_env.agents.factory import AGENTS, Agent, make_agent, register_agent
+from retail_env.agents.factory import (
+    AGENTS,
+    Agent,
+    agent_names,
+    make_agent,
+    register_agent,
+    run_episode,
+)
 
-__all__ = ["AGENTS", "Agent", "make_agent", "register_agent"]
+__all__ = ["AGENTS", "Agent", "agent_names", "make_agent", "register_agent", "run_episode"]

@@ -3,7 +3,7 @@
 ``resolved_hyperparams`` gives the algorithm's ``hyperparams`` with its ``by_task[task]``
 entries (rl-zoo style; the YAML reads them, so overrides win); ``build_model`` turns ``"lin_<x>"`` strings into linear
 schedules and activation names into torch modules, picks ``MultiInputPolicy`` for Dict
-observations (or, with ``policy: set``, the set policy of agents/set_policy.py), and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
+observations (or, with ``policy: set``, the set policy of agents/attribution/set_policy.py), and checks the action space fits the algorithm. ``SB3Agent`` wraps a trained
 model as a factory :class:`~retail_env.agents.factory.Agent`, so it is evaluated like any baseline.
 """
 
@@ -27,7 +27,7 @@ def _algos() -> dict[str, tuple[type, tuple[type, ...]]]:
     from stable_baselines3 import A2C, DQN, PPO, SAC
 
     every = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-    # The imitation learners (agents/imitation.py) keep their policy in a PPO model, so
+    # The imitation learners (agents/attribution/imitation.py) keep their policy in a PPO model, so
     # their checkpoints, evaluation and RL warm starts are those of PPO.
     return {"ppo": (PPO, every), "a2c": (A2C, every), "dqn": (DQN, (spaces.Discrete,)),
             "sac": (SAC, (spaces.Box,)), "maskable_ppo": (MaskablePPO, (spaces.Discrete,)),
@@ -96,7 +96,7 @@ def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
     return out
 
 
-POLICIES = ("default", "set")     # hyperparams.policy: SB3's MLP/MultiInput, or agents/set_policy.py
+POLICIES = ("default", "set")     # hyperparams.policy: SB3's MLP/MultiInput, or agents/attribution/set_policy.py
 
 
 def policy_name(observation_space: spaces.Space) -> str:
@@ -110,7 +110,7 @@ def _policy(kind: str, algo: str, observation_space: spaces.Space):
                           f"{POLICIES}")
     if kind == "default":
         return policy_name(observation_space)
-    from retail_env.agents.set_policy import MaskableSetPolicy, SetPolicy
+    from retail_env.agents.attribution.set_policy import MaskableSetPolicy, SetPolicy
 
     if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
         raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "

@@ -50,6 +50,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 from retail_env.experiments.bench_sim import RESULTS, TARGETS, load_note, measure
+from retail_env.experiments.tasks import TASKS
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.atomic import write_json, write_text
@@ -279,9 +280,9 @@ def table(res: dict) -> str:
                      f"{r['store_ticks_per_cpu_s']:,.0f} | {TARGETS.get(b, '')} |")
         lines.append(f"| simulator shopper-ticks, B = {b} ({r['mean_shoppers']:.0f} shoppers/store) "
                      f"| {r['shopper_ticks_per_s']:,.0f} | | |")
-    for task, unit in (("attribution", "decisions"), ("promotion", "steps")):
+    for task, unit in ((t.name, t.unit) for t in TASKS.values()):
         for name, r in res[task].items():
-            target = BANK_TARGETS.get(name) if task == "attribution" else None
+            target = BANK_TARGETS.get(name) if TASKS[task].banks else None
             lines.append(f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
                          f"{_spread(r, 'per_cpu_s', ',.0f')} |{f' {target}' if target else ''} |")
         t = res[task]
@@ -331,13 +332,14 @@ def main(argv=None) -> dict:
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
     short = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
+    env_short = {"config": short} if short else {}      # the envs take it as config=
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
     res["repeats"] = reps
 
     def attribution(kind, n, **kw):
         return lambda: rate(ATTRIBUTION, kind, n if kind != "single" else 4, None,
-                            profile=args.profile and kind == "native", **short, **kw)
+                            profile=args.profile and kind == "native", **env_short, **kw)
 
     def promotion(kind, n):
         return lambda: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
@@ -354,7 +356,7 @@ def main(argv=None) -> dict:
         # A replay's cost is the same at every decision (no ticks), so it is timed over a
         # window (autoresets included) after warm-up steps, like Promotion.
         return lambda: rate(ATTRIBUTION, kind, n, sec, warm_steps=50 if n == 1 else 5,
-                            bank=bank, **short)
+                            bank=bank, **env_short)
 
     banked("native", 2)()           # the replay's compiled kernels load before any timing
     shards = Bank(bank)             # and every shard is checksummed (once per process)
@@ -369,7 +371,7 @@ def main(argv=None) -> dict:
                           for name in [v[0] for v in VARIANTS] + [SHARDED[0]]
                           + [f"banked {v[0]}" for v in BANKED]}
     res["promotion"] = interleaved({name: promotion(kind, n) for name, kind, n in VARIANTS}, reps)
-    res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **short)
+    res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **env_short)
                         for name, kind, n in VARIANTS if name in ("single", "native 64")}
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
@@ -380,7 +382,7 @@ def main(argv=None) -> dict:
            "attribution, 64 envs": (ATTRIBUTION, "attribution", 64, n, {}),
            "attribution, 64 envs, 2 workers": (ATTRIBUTION, "attribution", 64, n, WORKERS),
            "attribution, 64 envs, banked": (ATTRIBUTION, "attribution", 64, n,
-                                            {"bank": bank, **short})}
+                                            {"bank": bank, **env_short})}
     res["ppo"] = {name: median_run([ppo_env_share(*a[:4], **a[4]) for _ in range(reps)],
                                    "env_share")
                   for name, a in ppo.items()}

@@ -28,7 +28,7 @@ import numpy as np
 from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
 

@@ -25,14 +25,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
+from retail_env.experiments.env_page_tasks import PAGE_SECTIONS  # noqa: E402
+from retail_env.experiments.tasks import task_of  # noqa: E402
 
 import retail_env  # noqa: E402
-from retail_env.envs import observations as attribution_obs  # noqa: E402
-from retail_env.envs import promotion_core  # noqa: E402
-from retail_env.envs.promotion_obs import observation_slices  # noqa: E402
-from retail_env.envs.receipts import RECEIPT_KEYS  # noqa: E402
 from retail_env.envs.registry import ENV_SPECS, VECTOR_ENTRY_POINTS  # noqa: E402
-from retail_env.sim import config as sim_config  # noqa: E402
 from retail_env.sim.validation import _allowed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,19 +130,6 @@ INFO = {  # every info key an env returns, and what it holds
     "episode_kpis": "the KPIs of the episode so far",
 }
 
-METRICS = {  # end-of-episode metrics of each task and what they mean
-    "attribution": (
-        '`info["receipts"]` at the end of an episode, computed against the true '
-        "baskets (not the reward)",
-        RECEIPT_KEYS,
-    ),
-    "promotion": (
-        '`info["kpis"]` each period and `info["episode_kpis"]` for the episode so far',
-        None,
-    ),
-}
-
-TASK_PAGE = {"attribution": "../tasks/attribution.md", "promotion": "../tasks/promotion.md"}
 
 
 def slug(env_id: str) -> str:
@@ -154,7 +138,7 @@ def slug(env_id: str) -> str:
 
 
 def _task(env_id: str) -> str:
-    return "attribution" if "Attribution" in env_id else "promotion"
+    return task_of(env_id).name
 
 
 def _space_rows(space: spaces.Space) -> list[str]:
@@ -227,6 +211,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
     env, info0, info1 = _probe(env_id)
     base = env.unwrapped
     spec = gym.spec(env_id)
+    sections = PAGE_SECTIONS[task](base, spec, kwargs)
     name = env_id.split("/")[-1]
     keys = list(dict.fromkeys([*info0, *info1]))
     unknown = [k for k in keys if k not in INFO]
@@ -253,7 +238,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         "```",
         "",
         f"The task's full card (what every feature, action and term means): "
-        f"[{task.capitalize()} task]({TASK_PAGE[task]}).",
+        f"[{task.capitalize()} task]({sections.card}).",
         "",
         "## Registration",
         "",
@@ -272,21 +257,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         _action(env.action_space),
         "",
     ]
-    if task == "attribution":
-        k = base.K
-        out += [
-            f"`k < {k}`: charge candidate track k (nearest first); `{k}`: no one; "
-            f"`{k + 1}`: review (a human applies the truth, at a cost, within the budget). "
-            "Anything else raises `InvalidActionError`.",
-            "",
-        ]
-    else:
-        out += [
-            "Discrete: a discount level per decision unit, then a member-only flag per "
-            "unit. Continuous: a price multiplier per unit, -1 = `max_discount` off, "
-            "0 = list, +1 = `max_markup` on. Anything else raises `InvalidActionError`.",
-            "",
-        ]
+    out += sections.action()
     out += [
         "## Observation space",
         "",
@@ -295,64 +266,11 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         *_space_rows(env.observation_space),
         "",
     ]
-    if task == "attribution":
-        obs_type = base.config.observation.type
-        names = (
-            attribution_obs.EVENT_FEATURES if obs_type == "features" else attribution_obs.RAW_EVENT
-        )
-        out += [
-            f"`event` columns (`{obs_type}` observation): "
-            + ", ".join(f"`{n}`" for n in names)
-            + "."
-        ]
-        if obs_type == "features":
-            out += [
-                "",
-                "`candidates` columns: "
-                + ", ".join(f"`{n}`" for n in attribution_obs.CANDIDATE_FEATURES)
-                + ".",
-            ]
-        out.append("")
-    else:
-        out += ["| part | slice | size |", "|---|---|---|"]
-        out += [
-            f"| `{part}` | {s.start}:{s.stop} | {s.stop - s.start} |"
-            for part, s in observation_slices(base.params).items()
-        ]
-        out.append("")
+    out += sections.observation()
     out += ["## Reward", ""]
-    if task == "attribution":
-        w = base.config.reward
-        out += [
-            'The sum of the named terms in `info["rewards"]`, already weighted '
-            "(`reward=` kwargs change the weights):",
-            "",
-            "| term | weight |",
-            "|---|---|",
-        ]
-        out += [f"| `{t}` | {getattr(w, t):g} |" for t in info1["rewards"]]
-    else:
-        out += [
-            f"Profit of the period x `reward_scale` ({base.cfg.reward_scale:g}): the sum "
-            'of the terms in `info["rewards"]` (dollars, costs negative):',
-            "",
-            ", ".join(f"`{t}`" for t in info1["rewards"]) + ".",
-        ]
+    out += sections.reward(list(info1["rewards"]))
     out += ["", "## Termination", ""]
-    if task == "attribution":
-        out += [
-            f"`terminated` when the store is shut (after `episode_s` = "
-            f"{base.config.episode_s:g} s of opening and at most `close_grace_s` = "
-            f"{base.config.close_grace_s:g} s of closing) and every detected event is "
-            "decided; never truncated.",
-            "",
-        ]
-    else:
-        out += [
-            f"Truncation only, after {spec.max_episode_steps} periods of "
-            f"{base.cfg.period_h:g} h (`terminated` is always False).",
-            "",
-        ]
+    out += sections.termination()
     out += ["## Info keys", "", "| key | when | meaning |", "|---|---|---|"]
     for key in keys:
         when = (
@@ -361,10 +279,8 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
             else ("reset" if key in info0 else "step")
         )
         out.append(f"| `{key}` | {when} | {INFO[key]} |")
-    if task == "attribution":
-        out.append(f"| `receipts` | last step | {INFO['receipts']} |")
-    what, names = METRICS[task]
-    names = names or tuple(info1["kpis"])
+    out += sections.info_rows(INFO)
+    what, names = sections.metrics, sections.metric_names(list(info1.get("kpis", ())))
     out += [
         "",
         "## Metrics",
@@ -374,35 +290,8 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         "## Preset",
         "",
     ]
-    if task == "attribution":
-        scenario = base.config.scenario
-        out += [
-            f"Simulator scenario `{scenario}` "
-            "([presets](../simulator.md#config-and-presets)), overrides of the default "
-            "store:",
-            "",
-            "```json",
-            json.dumps(sim_config.PRESETS[scenario], indent=1, sort_keys=True),
-            "```",
-            "",
-            "Task parameters (`AttributionConfig`; any of them as a `gym.make` kwarg):",
-            "",
-        ]
-        cfg = base.config
-    else:
-        preset = kwargs["preset"]
-        out += [
-            f"Preset `{preset}`, overrides of the default config "
-            "(`gym.make(id, config={...})` overrides any field):",
-            "",
-            "```json",
-            json.dumps(promotion_core.PRESETS[preset], indent=1, sort_keys=True),
-            "```",
-            "",
-            "Task parameters (`PromotionConfig`, top level):",
-            "",
-        ]
-        cfg = base.cfg
+    preset_lines, cfg = sections.preset()
+    out += preset_lines
     out += [
         "| field | value | allowed | meaning |",
         "|---|---|---|---|",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,10 @@ import gymnasium as gym
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+from retail_env.agents.factory import make_agent, run_episode
 from retail_env.experiments import runs
 from retail_env.experiments.stats import summarize
+from retail_env.experiments.tasks import TASKS
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.sim.validation import ConfigError
@@ -42,52 +43,21 @@ def make_env(cfg: DictConfig, **extra: Any) -> gym.Env:
     return gym.make(cfg.env.id, **env_kwargs(cfg), **extra)
 
 
-def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
-    """One episode of a factory-style agent (``act(obs, info)``); the episode's metrics."""
-    obs, info = env.reset(seed=seed)
-    agent.reset(seed)
-    total, done, terms = 0.0, False, Counter()
-    while not done:
-        obs, reward, term, trunc, info = env.step(agent.act(obs, info))
-        total += reward
-        terms.update(info.get("rewards", {}))
-        done = term or trunc
-    if task == "attribution":
-        from retail_env.experiments.evaluate_attribution import episode_record
-
-        return episode_record(info["receipts"], terms)
-    return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
-
-
-def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from retail_env.experiments.evaluate_attribution import run_batch
-
-    task = {**gym.spec(cfg.env.id).kwargs, **env_kwargs(cfg)}
-    scenario = task.pop("scenario")
-    if isinstance(task.get("observation"), str):
-        task["observation"] = {"type": task["observation"]}
-    task.pop("store", None)   # sim overrides would need the env path; none of the presets use it
-    return run_batch(scenario, [cfg.agent.name], seeds, task=task)[cfg.agent.name]
-
-
-def _promotion_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from retail_env.agents.promotion_baselines import make_baseline, run_episode
-
+def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
+    """Baseline ``cfg.agent`` on the frozen ``seeds``: batched where the task table has a
+    batched evaluation, otherwise one episode at a time through ``gym.make``."""
+    task = TASKS[cfg.env.task]
+    if task.batched_baselines:
+        return task.load("batched_baselines")(cfg.env.id, env_kwargs(cfg), cfg.agent.name, seeds)
     env = make_env(cfg)
     try:
-        return [run_episode(env, make_baseline(cfg.agent.name, **cfg.agent.kwargs), s)
+        return [run_episode(env, make_agent(cfg.agent.name, env, **cfg.agent.kwargs), s)
                 for s in seeds]
     except ValueError as err:
         raise ConfigError(f"agent={cfg.agent.name!r} cannot play env={cfg.env.name!r} "
                           f"({cfg.env.id}): {err}") from err
     finally:
         env.close()
-
-
-def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    if cfg.env.task == "attribution":
-        return _attribution_baseline(cfg, seeds)
-    return _promotion_baseline(cfg, seeds)
 
 
 def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
@@ -97,7 +67,7 @@ def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
     env = make_env(cfg)
     try:
         agent = SB3Agent(env, model, deterministic=bool(cfg.eval.deterministic))
-        return [play(env, agent, s, cfg.env.task) for s in seeds]
+        return [run_episode(env, agent, s) for s in seeds]
     finally:
         env.close()
 

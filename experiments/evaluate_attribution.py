@@ -25,8 +25,10 @@ from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
-from retail_env.sim.validation import from_dict
+from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
+from retail_env.envs.attribution.env import episode_record
+from retail_env.envs.registry import attribution_config
+from retail_env.sim.validation import from_dict, to_dict
 
 SCENARIOS = ("easy", "medium", "hard", "crowded", "produce")
 BASELINES = ("random", "nearest", "trajectory", "hungarian", "oracle")
@@ -44,12 +46,13 @@ def eval_seeds(n: int) -> list[int]:
     return list(range(EVAL_SEED0, EVAL_SEED0 + n))
 
 
-def episode_record(receipts: dict, rewards: dict[str, float]) -> dict[str, float]:
-    """One episode's metrics: its receipts, its ``return`` and each reward term's sum
-    (``reward_<term>``, weighted as the env's reward)."""
-    return {**{k: float(v) for k, v in receipts.items()},
-            "return": float(sum(rewards.values())),
-            **{f"reward_{k}": float(rewards.get(k, 0.0)) for k in REWARD_TERMS}}
+def registered_baseline(env_id: str, env_kwargs: dict, agent: str, seeds: list[int]
+                        ) -> list[dict]:
+    """Baseline ``agent`` on registered ``env_id`` (with its ``gym.make`` kwargs), every
+    seed in one batched core: the task table's ``batched_baselines``."""
+    task, store = attribution_config(env_id, env_kwargs)
+    task = to_dict(task)
+    return run_batch(task.pop("scenario"), [agent], seeds, task=task, store=store)[agent]
 
 
 def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
@@ -62,7 +65,8 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
     cfg = from_dict(AttributionConfig, {**(task or {}), "scenario": scenario})
     n = len(seeds)
     core = AttributionCore(cfg, store, batch=n * len(agent_names))
-    agents = [make_agent(name, core, seed=i) for i, name in enumerate(agent_names)]
+    agents = [make_agent(name, core, task="attribution", seed=i)
+              for i, name in enumerate(agent_names)]
     needs_oracle = [name == "oracle" for name in agent_names]
     core.reset(seeds * len(agent_names))
     out: list[dict | None] = [None] * core.B

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-from retail_env.agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from retail_env.agents.factory import make_agent, run_episode
+from retail_env.agents.promotion.baselines import BASELINES
 from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
@@ -45,7 +46,7 @@ def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
         return None
     seeds = [EVAL_SEED_BASE + i for i in range(n_seeds)]
     t0 = time.perf_counter()
-    runs = [run_episode(env, make_baseline(baseline), s) for s in seeds]
+    runs = [run_episode(env, make_agent(baseline, env), s) for s in seeds]
     env.close()
     out = summarize([r["profit"] for r in runs])   # dollars (the reward is scaled)
     out["seconds"] = time.perf_counter() - t0

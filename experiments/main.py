@@ -43,9 +43,10 @@ def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> Di
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
                    fps: float | None) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
+    from retail_env.agents.factory import run_episode
     from retail_env.agents.sb3_agents import SB3Agent
     from retail_env.experiments.checkpoints import load_checkpoint
-    from retail_env.experiments.evaluate import make_env, play
+    from retail_env.experiments.evaluate import make_env
 
     from retail_env.render import RecordEpisode, load_recording
     from retail_env.render.export import export_mp4
@@ -54,7 +55,7 @@ def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: in
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
     rec_env = RecordEpisode(env, folder, every=every, overwrite=True)   # a new checkpoint's
     seed = runs.eval_seeds(run_cfg)[0]
-    metrics = play(rec_env, SB3Agent(rec_env, model), seed, run_cfg.env.task)
+    metrics = run_episode(rec_env, SB3Agent(rec_env, model), seed)
     rec_env.close()
     npz = rec_env.saved[-1]
     mp4, n = export_mp4(load_recording(npz), npz.with_suffix(".mp4"), fps=fps)
@@ -75,12 +76,13 @@ def previous_video(out: Path, checkpoint: str) -> dict | None:
 def main_job(cfg: DictConfig) -> dict:
     from retail_env.experiments.evaluate import evaluate
     from retail_env.experiments.leaderboard import write_leaderboard
+    from retail_env.experiments.tasks import TASKS
     from retail_env.experiments.train import train
 
     out = Path(cfg.out_root)
     budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]
     run_cfg = _compose("train", cfg, cfg.learned, budget)
-    if run_cfg.env.task == "attribution" and cfg.get("bank") is not None:   # a replay bank
+    if TASKS[run_cfg.env.task].banks and cfg.get("bank") is not None:   # a replay bank
         run_cfg = _compose("train", cfg, cfg.learned, [*budget, f"env.bank={cfg.bank}",
                                                        f"train.bank_episodes={cfg.bank_episodes}"])
     timings: dict[str, float] = {}

@@ -26,6 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from retail_env.experiments import identity as ident
+from retail_env.experiments.tasks import TASKS
 
 import retail_env
 from retail_env.atomic import write_json, write_text
@@ -42,7 +43,6 @@ class ResultsError(RetailEnvError, ValueError):
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = "results.json"
 SCHEMA = 2          # 2: run_id / identity / hyperparams as used; 1: folders per seed
-TASKS = ("attribution", "promotion")
 
 
 def run_identity(cfg: DictConfig | Mapping) -> dict[str, Any]:
@@ -120,7 +120,8 @@ def mismatch(cfg: DictConfig) -> str | None:
 def check_config(cfg: DictConfig) -> None:
     """Fail early, naming the key, on combinations no run can use."""
     if cfg.env.task not in TASKS:
-        raise ConfigError(f"env.task={cfg.env.task!r} is not allowed: must be one of {TASKS}")
+        raise ConfigError(f"env.task={cfg.env.task!r} is not allowed: must be one of "
+                          f"{list(TASKS)}")
     if cfg.agent.kind not in ("baseline", "sb3"):
         raise ConfigError(f"agent.kind={cfg.agent.kind!r} is not allowed: must be 'baseline' "
                           "or 'sb3'")

@@ -24,7 +24,7 @@ itself must do so under ``if __name__ == "__main__":`` (the workers start by imp
 main module); ``python -m retail_env.experiments.train`` already does.
 
 Agents with an ``imitation`` block (bc, dagger) learn from the oracle's labels
-(agents/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
+(agents/attribution/imitation.py; the vector env then carries ``oracle_action``, and checkpoints are
 written after each round once ``train.checkpoint_every`` > 0); the others by their SB3
 algorithm. ``agent.init_from`` (a checkpoint folder) starts from its policy weights.
 """
@@ -39,6 +39,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from retail_env.experiments import runs
 from retail_env.experiments.checkpoints import save_checkpoint
+from retail_env.experiments.tasks import TASKS
 
 from retail_env.sim.validation import ConfigError
 
@@ -77,11 +78,13 @@ def train_seed(cfg: DictConfig) -> int:
 
 
 def env_workers(cfg: DictConfig) -> int:
-    """``train.env_workers``, checked: worker processes serve the attribution task only."""
+    """``train.env_workers``, checked: worker processes serve the tasks whose vector env
+    shards (the task table's ``workers``)."""
     workers, n = int(cfg.train.get("env_workers", 1)), int(cfg.train.n_envs)
-    if workers != 1 and (cfg.env.task != "attribution" or not 1 <= workers <= n):
+    if workers != 1 and (not TASKS[cfg.env.task].workers or not 1 <= workers <= n):
+        sharded = [t.name for t in TASKS.values() if t.workers]
         raise ConfigError(f"train.env_workers={workers} is not allowed: worker processes serve "
-                          f"the attribution task only, with 1 <= env_workers <= "
+                          f"the {' and '.join(sharded)} task only, with 1 <= env_workers <= "
                           f"train.n_envs={n}")
     return workers
 
@@ -92,19 +95,23 @@ def env_bank(cfg: DictConfig) -> str | None:
     bank = cfg.env.get("bank")
     if bank is None:
         return None
-    if cfg.env.task != "attribution":
-        raise ConfigError(f"env.bank={bank!r}: only the attribution task replays banks")
+    if not TASKS[cfg.env.task].banks:
+        banked = [t.name for t in TASKS.values() if t.banks]
+        raise ConfigError(f"env.bank={bank!r}: only the {' and '.join(banked)} task replays "
+                          "banks")
     from retail_env.bank import Bank, cached_bank
 
     if bank == "auto":
-        import gymnasium as gym
+        from retail_env.envs.registry import attribution_config
+        from retail_env.sim.validation import to_dict
 
-        kwargs = {**gym.spec(cfg.env.id).kwargs,
-                  **(OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})}
+        task, store = attribution_config(
+            cfg.env.id, OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
+        task = to_dict(task)
         n = int(cfg.train.get("bank_episodes", 1024))
-        raw = kwargs.get("observation") in ("raw", {"type": "raw"})
-        bank = cached_bank(Path(cfg.out_root) / "banks", f"0:{n}", raw=raw, progress=False,
-                           **kwargs)
+        bank = cached_bank(Path(cfg.out_root) / "banks", f"0:{n}", task.pop("scenario"),
+                           store=store, raw=task["observation"]["type"] == "raw",
+                           progress=False, **task)
     Bank(bank).check_training()
     return str(bank)
 
@@ -175,7 +182,7 @@ def make_vec_env(cfg: DictConfig):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
-    from retail_env.agents.imitation import imitate
+    from retail_env.agents.attribution.imitation import imitate
     from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
     from retail_env.experiments.checkpoints import load_weights
     from retail_env.experiments.evaluate import evaluate_model, summarise

@@ -24,11 +24,10 @@ from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.registry import ATTRIBUTION_SPECS
+from retail_env.envs.attribution.core import PRESETS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict
 
-DEEP = {i: kw for i, _, kw in ATTRIBUTION_SPECS}["RetailStore/Attribution-Promo-v0"]["promotion"]
+DEEP = PRESETS["promo"]["promotion"]     # RetailStore/Attribution-Promo-v0's deals
 # list price; the Promotion task's hi-lo depth (30 %, two end-caps) on the same calendar;
 # the RetailStore/Attribution-Promo-v0 plan (50 %, four end-caps).
 PLANS = {"list price": {}, "hi-lo 30 %": {**DEEP, "depth": 0.3, "n_endcaps": 2},

@@ -8,15 +8,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from retail_env.agents import AGENTS, make_agent, register_agent
-from retail_env.agents.attribution_baselines import BASELINES, RandomAgent
+from retail_env.agents.attribution.baselines import BASELINES, RandomAgent
 
 import retail_env  # noqa: F401  (registers the ids)
+from retail_env.errors import ConfigError
 
 SHORT = {"episode_s": 60.0, "close_grace_s": 60.0}
 
 
 def test_every_baseline_is_built_by_name_and_acts_validly():
-    env = gym.make("RetailStore/Attribution-Hard-v0", **SHORT)
+    env = gym.make("RetailStore/Attribution-Hard-v0", config=SHORT)
     for name in BASELINES:
         agent = make_agent(name, env, seed=0)
         obs, info = env.reset(seed=0)
@@ -33,17 +34,32 @@ def test_every_baseline_is_built_by_name_and_acts_validly():
 
 
 def test_unknown_agent_names_the_choices():
-    env = gym.make("RetailStore/Attribution-v0", **SHORT)
+    env = gym.make("RetailStore/Attribution-v0", config=SHORT)
     with pytest.raises(ValueError, match="hungarian"):
         make_agent("genius", env)
 
 
 def test_registry_is_a_dict_others_can_extend():
-    register_agent("my-random", RandomAgent)
-    assert isinstance(AGENTS, dict) and "my-random" in AGENTS
-    env = gym.make("RetailStore/Attribution-v0", **SHORT)
+    register_agent("attribution", "my-random", RandomAgent)
+    assert isinstance(AGENTS, dict) and "my-random" in AGENTS["attribution"]
+    env = gym.make("RetailStore/Attribution-v0", config=SHORT)
     assert isinstance(make_agent("my-random", env), RandomAgent)
-    del AGENTS["my-random"]
+    del AGENTS["attribution"]["my-random"]
+
+
+def test_one_registry_builds_either_tasks_agents_by_the_env():
+    """``random`` is a baseline of both tasks: the env's task picks which; an agent of the
+    other task is refused naming the task's own."""
+    from retail_env.agents.promotion.baselines import RandomPolicy
+
+    attr = gym.make("RetailStore/Attribution-v0", config=SHORT)
+    promo = gym.make("RetailStore/Promotion-Mini-v2")
+    assert isinstance(make_agent("random", attr), RandomAgent)
+    assert isinstance(make_agent("random", promo), RandomPolicy)
+    with pytest.raises(ConfigError, match="agent='hi_lo' is unknown for the attribution task"):
+        make_agent("hi_lo", attr)
+    with pytest.raises(ConfigError, match="'list_price'"):
+        make_agent("hungarian", promo)
 
 
 def _place(rec, dists):
@@ -58,7 +74,7 @@ def _place(rec, dists):
 
 
 def test_hungarian_gives_each_track_one_concurrent_event():
-    env = gym.make("RetailStore/Attribution-Easy-v0", **SHORT)
+    env = gym.make("RetailStore/Attribution-Easy-v0", config=SHORT)
     obs, info = env.reset(seed=0)
     core = env.unwrapped.core
     head = core.head(0)
@@ -77,7 +93,7 @@ def test_hungarian_gives_each_track_one_concurrent_event():
 
 
 def test_none_charges_nobody_and_scores_only_empty_baskets():
-    env = gym.make("RetailStore/Attribution-Hard-v0", **SHORT)
+    env = gym.make("RetailStore/Attribution-Hard-v0", config=SHORT)
     agent = make_agent("none", env)
     obs, info = env.reset(seed=3)
     done = False

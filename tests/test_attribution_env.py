@@ -5,14 +5,14 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from retail_env.agents import make_agent
+from retail_env.agents import make_agent, run_episode
 from retail_env.experiments.evaluate_attribution import run_batch
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs.attribution import InvalidActionError
-from retail_env.envs.attribution_core import REWARD_TERMS
-from retail_env.envs.observations import FlattenAttributionObs
-from retail_env.envs.receipts import RECEIPT_KEYS
+from retail_env.envs.attribution.core import REWARD_TERMS
+from retail_env.envs.attribution.observations import FlattenAttributionObs
+from retail_env.envs.attribution.receipts import RECEIPT_KEYS
+from retail_env.errors import InvalidActionError
 from retail_env.sim.validation import ConfigError
 
 SHORT = {"episode_s": 90.0, "close_grace_s": 60.0}   # quick episodes for tests
@@ -35,7 +35,7 @@ def _episode(env, policy, seed):
 
 @pytest.mark.parametrize("obs_type", ["features", "features_context", "raw"])
 def test_observations_lie_in_their_space(obs_type):
-    env = gym.make(ID, observation=obs_type, **SHORT)
+    env = gym.make(ID, config={"observation": obs_type, **SHORT})
     rng = np.random.default_rng(0)
     obs_list, infos = _episode(env, lambda o, i: int(rng.choice(np.flatnonzero(i["action_mask"]))),
                                seed=1)
@@ -48,7 +48,7 @@ def test_observations_lie_in_their_space(obs_type):
 
 def test_flatten_wrapper_passes_sb3_checker():
     sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker")
-    env = FlattenAttributionObs(gym.make(ID, **SHORT))
+    env = FlattenAttributionObs(gym.make(ID, config=SHORT))
     assert env.observation_space.dtype == np.float32 and env.observation_space.shape[0] > 50
     sb3_checker.check_env(env, warn=False)
     obs, _ = env.reset(seed=0)
@@ -56,7 +56,7 @@ def test_flatten_wrapper_passes_sb3_checker():
 
 
 def test_invalid_actions_raise_clear_errors():
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     env.reset(seed=0)
     K = env.unwrapped.K
     for bad in (K + 2, -1, 2.0, "0", np.array([0, 1]), True):
@@ -67,7 +67,7 @@ def test_invalid_actions_raise_clear_errors():
 
 
 def test_reward_terms_and_receipts_at_the_end():
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     _, infos = _episode(env, lambda o, i: i["oracle_action"], seed=2)
     for info in infos[1:]:
         assert tuple(info["rewards"]) == REWARD_TERMS
@@ -80,7 +80,7 @@ def test_reward_terms_and_receipts_at_the_end():
 
 
 def test_review_beyond_budget_is_refused_and_penalised():
-    env = gym.make(ID, review_credit_start=2.0, review_budget=0.0, **SHORT)
+    env = gym.make(ID, config={"review_credit_start": 2.0, "review_budget": 0.0, **SHORT})
     _, info = env.reset(seed=3)
     review = env.unwrapped.review
     outcomes = []
@@ -96,7 +96,7 @@ def test_review_beyond_budget_is_refused_and_penalised():
 
 
 def test_charging_a_padded_candidate_is_penalised_as_no_one():
-    env = gym.make(ID, n_candidates=16, **SHORT)
+    env = gym.make(ID, config={"n_candidates": 16, **SHORT})
     _, info = env.reset(seed=4)
     while info["action_mask"][15]:
         _, _, _, _, info = env.step(env.unwrapped.no_one)
@@ -107,7 +107,7 @@ def test_charging_a_padded_candidate_is_penalised_as_no_one():
 
 
 def test_overcharging_costs_more_than_undercharging():
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     _, info = env.reset(seed=5)
     core = env.unwrapped.core
     for _ in range(300):
@@ -126,16 +126,28 @@ def test_overcharging_costs_more_than_undercharging():
 
 
 def test_config_by_kwargs_and_clear_config_errors():
-    env = gym.make(ID, n_candidates=4, store={"shoppers": {"p_putback": 0.0}}, **SHORT)
+    env = gym.make(ID, config={"n_candidates": 4, "store": {"shoppers": {"p_putback": 0.0}}, **SHORT})
     assert env.action_space.n == 6
     assert env.observation_space["candidates"].shape[0] == 4
     assert env.unwrapped.core.sim.params.config.shoppers.p_putback == 0.0
     with pytest.raises(ConfigError, match="review_budget"):
-        gym.make(ID, review_budget=2.0)
+        gym.make(ID, config={"review_budget": 2.0})
     with pytest.raises(ConfigError, match="bogus"):
-        gym.make(ID, bogus=1)
+        gym.make(ID, config={"bogus": 1})
     with pytest.raises(ConfigError, match="scenario"):
-        gym.make(ID, scenario="nowhere")
+        gym.make(ID, config={"scenario": "nowhere"})
+    with pytest.raises(ConfigError, match="preset='nowhere' is not allowed"):
+        gym.make(ID, preset="nowhere")
+
+
+def test_the_old_keyword_arguments_name_the_new_ones():
+    with pytest.raises(ConfigError, match=r"scenario='hard' is now preset="):
+        gym.make(ID, scenario="hard")
+    with pytest.raises(ConfigError, match=r"episode_s= is not .*config=\{'episode_s': \.\.\.\}"):
+        gym.make(ID, episode_s=60.0)
+    with pytest.raises(ConfigError, match=r"observation=, store= are not .*config="):
+        gym.make_vec(ID, num_envs=2, vectorization_mode="vector_entry_point", observation="raw",
+                     store={})
     with pytest.raises(ValueError, match="render_mode"):
         gym.make(ID, render_mode="ascii")
 
@@ -143,15 +155,12 @@ def test_config_by_kwargs_and_clear_config_errors():
 def test_batched_core_matches_single_envs():
     """Store i of a batch decides exactly what the env seeded alike decides (receipts and
     rewards, term by term)."""
-    pytest.importorskip("hydra")   # retail_env.experiments.evaluate is a Hydra app (the train extra)
-    from retail_env.experiments.evaluate import play
-
     seeds = [21, 22]
     batch = run_batch("medium", ["trajectory"], seeds, task=SHORT)["trajectory"]
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     agent = make_agent("trajectory", env)
     for seed, expected in zip(seeds, batch, strict=True):
-        assert play(env, agent, seed, "attribution") == expected
+        assert run_episode(env, agent, seed) == expected
         assert expected["return"] == pytest.approx(sum(
             v for k, v in expected.items() if k.startswith("reward_")))
 
@@ -179,7 +188,7 @@ def test_oracle_loses_only_what_no_decision_can_fix():
 
 
 def test_store_closes_then_every_visitor_is_scored():
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     _, infos = _episode(env, lambda o, i: env.unwrapped.no_one, seed=6)
     core = env.unwrapped.core
     assert not core.sim.state.gate_open[0]                      # the gate closed

@@ -16,9 +16,10 @@ from retail_env.agents.factory import make_agent
 import retail_env  # noqa: F401
 from retail_env.bank import Bank, BankError, build_bank, build_shard, plan
 from retail_env.bank.store import shard_lock
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.registry import ATTRIBUTION_SPECS
+from retail_env.envs.attribution.vector import AttributionVectorEnv
+from retail_env.envs.registry import ATTRIBUTION_SPECS, attribution_config
 from retail_env.envs.seeds import EVAL_SEEDS, draw_seed, draw_seeds, is_eval_seed
+from retail_env.sim.validation import to_dict
 
 IDS = [env_id for env_id, _, _ in ATTRIBUTION_SPECS]
 SEEDS = "3:5"          # two episodes per bank
@@ -29,11 +30,13 @@ def banks(tmp_path_factory):
     """One small bank per registered Attribution id (raw group where the id observes raw)."""
     root = tmp_path_factory.mktemp("banks")
     out = {}
-    for env_id, _, kwargs in ATTRIBUTION_SPECS:
-        kw = dict(kwargs)
-        raw = kw.get("observation") == "raw"
-        out[env_id] = build_bank(root / env_id.split("/")[1], seeds=SEEDS, shard_size=1,
-                                 workers=1, progress=False, raw=raw, **kw)
+    for env_id in IDS:
+        task, store = attribution_config(env_id)
+        task = to_dict(task)
+        raw = task["observation"]["type"] == "raw"
+        out[env_id] = build_bank(root / env_id.split("/")[1], task.pop("scenario"), seeds=SEEDS,
+                                 store=store, shard_size=1, workers=1, progress=False, raw=raw,
+                                 **task)
     return out
 
 
@@ -93,8 +96,8 @@ def test_baselines_act_alike_on_bank(banks, agent):
 
 def test_vector_env_replays_bank(banks):
     env_id = "RetailStore/Attribution-v0"
-    live = AttributionVectorEnv(2, scenario="medium", oracle_info=True)
-    bank = AttributionVectorEnv(2, scenario="medium", oracle_info=True, bank=banks[env_id])
+    live = AttributionVectorEnv(2, preset="medium", oracle_info=True)
+    bank = AttributionVectorEnv(2, preset="medium", oracle_info=True, bank=banks[env_id])
     rng = np.random.default_rng(0)
     a_obs, a_info = live.reset(seed=3)
     b_obs, b_info = bank.reset(seed=3)
@@ -275,7 +278,7 @@ def test_banked_episode_records_at_tick_rate_as_live(tmp_path):
     bank = build_bank(tmp_path / "b", seeds="2:3", episode_s=60.0, workers=1, progress=False)
     recs = []
     for name, kw in (("live", {}), ("bank", {"bank": bank})):
-        env = RecordEpisode(gym.make("RetailStore/Attribution-v0", episode_s=60.0, **kw),
+        env = RecordEpisode(gym.make("RetailStore/Attribution-v0", config={"episode_s": 60.0}, **kw),
                             tmp_path / name)
         obs, info = env.reset(seed=2)
         term = False

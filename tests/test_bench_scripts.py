@@ -65,8 +65,7 @@ def test_sim_clock_times_the_ticks_of_an_env_and_restores_the_simulator():
     from retail_env.sim import store as sim_store
 
     step = sim_store.step
-    env = gym.make_vec(bench_envs.ATTRIBUTION, num_envs=3, vectorization_mode="vector_entry_point",
-                       scenario="easy", episode_s=60.0, close_grace_s=30.0)
+    env = gym.make_vec(bench_envs.ATTRIBUTION, num_envs=3, vectorization_mode="vector_entry_point", config={"scenario": "easy", "episode_s": 60.0, "close_grace_s": 30.0})
     with bench_envs.SimClock() as clock:
         env.reset(seed=0)
         env.step(np.zeros(3, np.int64))

@@ -9,14 +9,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from retail_env.agents.set_policy import SetPolicy
+from retail_env.agents.attribution.set_policy import SetPolicy
 
 import retail_env  # noqa: F401
 from retail_env.bank import build_bank
-from retail_env.envs.attribution import AttributionEnv
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.context_features import CONTEXT_FEATURES, context_rows
-from retail_env.envs.observations import FAR_M, LIM
+from retail_env.envs.attribution.context_features import CONTEXT_FEATURES, context_rows
+from retail_env.envs.attribution.env import AttributionEnv
+from retail_env.envs.attribution.observations import FAR_M, LIM
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 
 TASK = {"scenario": "hard", "episode_s": 150.0, "close_grace_s": 60.0}
 OBS = "features_context"
@@ -47,7 +47,7 @@ def _episode(env, seed: int, actions: list[int] | None = None):
 @pytest.fixture(scope="module")
 def single():
     """Seeds 3 and 4 played by the single live env (observations, actions)."""
-    return {s: _episode(AttributionEnv(observation=OBS, **TASK), s) for s in (3, 4)}
+    return {s: _episode(AttributionEnv(config={"observation": OBS, **TASK}), s) for s in (3, 4)}
 
 
 def test_context_has_concurrent_events(single):
@@ -66,7 +66,7 @@ def test_context_has_concurrent_events(single):
 def test_vector_env_shows_the_same_context(single):
     """Stores of a vector env run ahead of their decisions: features read from live state
     would see later events here and differ."""
-    venv = AttributionVectorEnv(2, observation=OBS, **TASK)
+    venv = AttributionVectorEnv(2, config={"observation": OBS, **TASK})
     obs, _ = venv.reset(seed=3)
     steps = [0, 0]
     done = [False, False]
@@ -91,9 +91,7 @@ def test_bank_replays_the_same_context(single, tmp_path):
                       **TASK)
     for s in (3, 4):
         seen, taken = single[s]
-        replay, _ = _episode(gym.make("RetailStore/Attribution-Hard-v0", observation=OBS,
-                                      bank=bank, episode_s=TASK["episode_s"],
-                                      close_grace_s=TASK["close_grace_s"]), s, taken)
+        replay, _ = _episode(gym.make("RetailStore/Attribution-Hard-v0", config={"observation": OBS, "episode_s": TASK["episode_s"], "close_grace_s": TASK["close_grace_s"]}, bank=bank), s, taken)
         assert len(replay) == len(seen)
         for t, (a, b) in enumerate(zip(seen, replay, strict=True)):
             for k in a:
@@ -136,7 +134,7 @@ def test_context_rows_by_hand():
 def test_set_policy_reads_the_context_per_slot():
     """Permuting the real slots (candidates and context together) permutes the logits;
     changing a slot's context changes its logit."""
-    env = AttributionEnv(observation=OBS, **TASK)
+    env = AttributionEnv(config={"observation": OBS, **TASK})
     obs, _ = env.reset(seed=3)
     pol = SetPolicy(env.observation_space, env.action_space, lambda _: 1e-3)
     n = int(obs["mask"].sum())

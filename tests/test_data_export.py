@@ -78,10 +78,10 @@ def test_same_seeds_same_bytes(tmp_path, promo_log):
 
 def test_promotion_export_matches_a_plain_run(promo_log):
     """Recording changes nothing: the same seed played without the recorder ends the same."""
-    from retail_env.agents.promotion_baselines import make_baseline, run_episode
+    from retail_env.agents.factory import make_agent, run_episode
 
     env = gym.make(PROMO)
-    plain = run_episode(env, make_baseline("hi_lo"), 3)
+    plain = run_episode(env, make_agent("hi_lo", env), 3)
     assert {k: plain[k] for k in promo_log[1]["episode_totals"][0]} == \
         promo_log[1]["episode_totals"][0]
 

@@ -60,7 +60,7 @@ def test_the_tripwire_catches_a_live_read():
 
 @pytest.mark.parametrize("observation", OBSERVATIONS)
 def test_single_env_features_come_from_event_records(observation):
-    env = gym.make("RetailStore/Attribution-Hard-v0", observation=observation)
+    env = gym.make("RetailStore/Attribution-Hard-v0", config={"observation": observation})
     obs, info = env.reset(seed=3)
     base = env.unwrapped
     for step in range(60):
@@ -76,7 +76,7 @@ def test_single_env_features_come_from_event_records(observation):
 @pytest.mark.parametrize("observation", OBSERVATIONS)
 def test_vector_env_features_come_from_event_records(observation):
     venv = gym.make_vec("RetailStore/Attribution-Hard-v0", num_envs=4,
-                        vectorization_mode="vector_entry_point", observation=observation,
+                        vectorization_mode="vector_entry_point", config={"observation": observation},
                         oracle_info=True)
     obs, info = venv.reset(seed=5)
     core = venv.unwrapped.core if hasattr(venv, "unwrapped") else venv.core

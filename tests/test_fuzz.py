@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core
-from retail_env.envs.attribution_core import AttributionConfig
+from retail_env.envs.attribution.core import AttributionConfig
+from retail_env.envs.promotion import core as promotion_core
 from retail_env.errors import RetailEnvError
 from retail_env.render.export import export_heatmap, iter_images
 from retail_env.render.recording import load_recording, save_recording
@@ -132,7 +132,7 @@ def test_fuzz_promotion_actions(promo_envs, kind, seed, data):
 
 @pytest.fixture(scope="module")
 def attribution_env():
-    return gym.make("RetailStore/Attribution-Easy-v0", episode_s=90.0, close_grace_s=20.0)
+    return gym.make("RetailStore/Attribution-Easy-v0", config={"episode_s": 90.0, "close_grace_s": 20.0})
 
 
 @fuzz("attribution_actions")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core
+from retail_env.envs.promotion import core as promotion_core
 from retail_env.envs.seeds import MAX_SEED
 from retail_env.errors import (
     ConfigError,
@@ -32,17 +32,17 @@ SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}
     # the examples
     (lambda: gym.make(MINI, config={"endcap_reach": []}),
      r"endcap_reach=\[\] has the wrong type \(list\): must be a number, in \[0.0, 1.0\]"),
-    (lambda: gym.make(EASY, store={"shoppers": {"max_shoppers": 2.5}}),
+    (lambda: gym.make(EASY, config={"store": {"shoppers": {"max_shoppers": 2.5}}}),
      r"shoppers.max_shoppers=2.5 has the wrong type \(float\): must be an integer, in \[1, 512\]"),
-    (lambda: gym.make(EASY, n_candidates=2.5), r"n_candidates=2.5 .*must be an integer, in \[1, 32\]"),
+    (lambda: gym.make(EASY, config={"n_candidates": 2.5}), r"n_candidates=2.5 .*must be an integer, in \[1, 32\]"),
     (lambda: gym.make(MINI, config={"episode_days": 1.5}), r"episode_days=1.5 .*integer, in \[1, 365\]"),
-    (lambda: gym.make(EASY, store={"hard": {"handoffs": 1}}), r"hard.handoffs=1 .*must be a bool"),
-    (lambda: gym.make(EASY, store=5), r"store=5 has the wrong type \(int\): must be a mapping"),
-    (lambda: gym.make(EASY, store=[]), r"store=\[\] has the wrong type \(list\)"),
+    (lambda: gym.make(EASY, config={"store": {"hard": {"handoffs": 1}}}), r"hard.handoffs=1 .*must be a bool"),
+    (lambda: gym.make(EASY, config={"store": 5}), r"config\['store'\]=5 has the wrong type \(int\): must be a mapping"),
+    (lambda: gym.make(EASY, config={"store": []}), r"config\['store'\]=\[\] has the wrong type \(list\)"),
     (lambda: gym.make(MINI, config=5), r"config=5 has the wrong type \(int\): must be a mapping"),
-    (lambda: gym.make(EASY, store={"layout": 5}), r"layout=5 has the wrong type \(int\): must be a string"),
-    (lambda: gym.make(EASY, store={"layout": None}), r"layout=None has the wrong type"),
-    (lambda: gym.make(EASY, observation=5), r"observation=5 has the wrong type \(int\)"),
+    (lambda: gym.make(EASY, config={"store": {"layout": 5}}), r"layout=5 has the wrong type \(int\): must be a string"),
+    (lambda: gym.make(EASY, config={"store": {"layout": None}}), r"layout=None has the wrong type"),
+    (lambda: gym.make(EASY, config={"observation": 5}), r"config\['observation'\]=5 has the wrong type \(int\)"),
     (lambda: gym.make_vec(MINI, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
     (lambda: gym.make_vec(EASY, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
     (lambda: gym.make_vec(MINI, num_envs=0), r"num_envs=0 is out of range: must be in \[1, 65536\]"),
@@ -51,15 +51,15 @@ SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}
      r"discount_levels=\[\] has the wrong type: must be a non-empty list of numbers"),
     (lambda: gym.make(MINI, config={"discount_levels": [0.0, "0.1"]}), r"discount_levels="),
     (lambda: gym.make(MINI, config={"demand": 3}), r"demand must be a mapping of DemandParams"),
-    (lambda: gym.make(EASY, store={"shoppers": {"reach_s": 3.0}}),
+    (lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": 3.0}}}),
      r"shoppers.reach_s=3.0 has the wrong type: must be a list of 2 numbers"),
-    (lambda: gym.make(EASY, store={"shoppers": {"reach_s": [1.0, 2.0, 3.0]}}), r"reach_s="),
-    (lambda: gym.make(EASY, store={"shoppers": {"p_putback": True}}), r"p_putback=True .*number"),
-    (lambda: gym.make(EASY, store={"shoppers": {"p_putback": float("nan")}}), r"p_putback=nan"),
-    (lambda: gym.make(EASY, reward={"correct": "1"}), r"reward.correct='1' .*must be a number"),
-    (lambda: gym.make(EASY, reward=2), r"reward must be a mapping of RewardConfig"),
-    (lambda: gym.make(EASY, reward={"correct": 10**400}), r"reward.correct=1000.* is out of range"),
-    (lambda: gym.make(EASY, scenario=["easy"]), r"scenario=\['easy'\]"),
+    (lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": [1.0, 2.0, 3.0]}}}), r"reach_s="),
+    (lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": True}}}), r"p_putback=True .*number"),
+    (lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": float("nan")}}}), r"p_putback=nan"),
+    (lambda: gym.make(EASY, config={"reward": {"correct": "1"}}), r"reward.correct='1' .*must be a number"),
+    (lambda: gym.make(EASY, config={"reward": 2}), r"reward must be a mapping of RewardConfig"),
+    (lambda: gym.make(EASY, config={"reward": {"correct": 10**400}}), r"reward.correct=1000.* is out of range"),
+    (lambda: gym.make(EASY, config={"scenario": ["easy"]}), r"scenario=\['easy'\]"),
     (lambda: gym.make(MINI, config={1: 2}), r"unknown config key\(s\) \['1'\]"),
     (lambda: gym.make("RetailStore/Promotion-v1", preset=[]), r"preset=\[\] is not allowed"),
     (lambda: sim_config.make_config(5), r"preset=5 is not allowed"),
@@ -102,7 +102,7 @@ def test_good_types_are_accepted_and_normalised():
 @pytest.mark.parametrize("seed", [2**70, 2**63 - 2, MAX_SEED + 1, -1, 1.5, True, "3"])
 @pytest.mark.parametrize("env_id", [MINI, EASY])
 def test_seed_range_is_the_same_for_single_and_vector_envs(env_id, seed):
-    kw = {} if env_id == MINI else SHORT
+    kw = {} if env_id == MINI else {"config": SHORT}
     single = gym.make(env_id, **kw)
     vector = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kw)
     for env in (single, vector):
@@ -156,8 +156,7 @@ def test_promotion_raises_after_truncation_until_reset():
 
 
 def test_dead_shard_worker_is_named_with_its_exit_code():
-    env = gym.make_vec("RetailStore/Attribution-v0", num_envs=2,
-                       vectorization_mode="vector_entry_point", num_workers=2, **SHORT)
+    env = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, vectorization_mode="vector_entry_point", num_workers=2, config=SHORT)
     try:
         env.reset(seed=0)
         proc = env.unwrapped._procs[1]

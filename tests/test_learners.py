@@ -22,8 +22,8 @@ pytest.importorskip("sb3_contrib")
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ENV = "attribution_crowded"
-TINY = ["experiment=smoke", f"env={ENV}", "+env.kwargs.episode_s=90.0",
-        "+env.kwargs.close_grace_s=30.0", "agent.total_timesteps=384", "agent.n_envs=4"]
+TINY = ["experiment=smoke", f"env={ENV}", "+env.kwargs.config={episode_s:90.0,close_grace_s:30.0}",
+        "agent.total_timesteps=384", "agent.n_envs=4"]
 LEARNERS = ("bc", "dagger", "ppo_set", "a2c_set", "maskable_ppo",
             "ppo_dagger")                                  # ppo_dagger after dagger
 
@@ -119,13 +119,13 @@ def test_seeded_learner_runs_are_reproducible(learned, agent, tmp_path):
 
 
 def test_imitation_refuses_an_env_without_oracle_labels():
-    from retail_env.agents.imitation import imitate
+    from retail_env.agents.attribution.imitation import imitate
     from retail_env.agents.sb3_agents import build_model
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
     from retail_env.sim.validation import ConfigError
 
-    venv = make_sb3_vec_env("RetailStore/Attribution-Crowded-v0", 2, seed=0, episode_s=30.0)
+    venv = make_sb3_vec_env("RetailStore/Attribution-Crowded-v0", 2, seed=0, config={"episode_s": 30.0})
     model = build_model("bc", {"policy": "set", "n_steps": 8}, venv)
     with pytest.raises(ConfigError, match="oracle_info=True"):
         imitate(model, venv, {"rounds": 1}, 16)

@@ -9,18 +9,19 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from retail_env.agents.promotion_baselines import (
+from retail_env.agents.factory import run_episode
+from retail_env.agents.promotion.baselines import (
     HiLo,
     ListPrice,
     Lookahead,
     Myopic,
     RandomPolicy,
-    run_episode,
 )
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion import InvalidActionError, PromotionEnv
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.env import PromotionEnv
+from retail_env.errors import InvalidActionError
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import ConfigError
@@ -110,7 +111,7 @@ def test_perishables_spoil_when_overstocked_and_shelf_stable_never():
     for cover in (1.0, 4.0):
         env = PromotionEnv(preset="fresh", config={"inventory": {"cover": cover},
                                                    "episode_days": 7})
-        run_episode(env, ListPrice(), seed=1)
+        run_episode(env, ListPrice(env), seed=1)
         inv = env.state.inv
         spoil[cover] = inv.spoiled[0].sum()
         assert inv.spoiled[0, ~env.params.catalog.perishable].sum() == 0
@@ -147,7 +148,7 @@ def test_repeated_deep_discount_earns_less_than_sparing_use():
         always.append(total)
         ref_ratio = env.state.demand.ref[0] / env.params.catalog.price
         assert ref_ratio.max() < 0.9  # shoppers now expect the deal
-        sparing.append(run_episode(env, HiLo(depth=0.3, cycle_days=7, promo_h=24),
+        sparing.append(run_episode(env, HiLo(env, depth=0.3, cycle_days=7, promo_h=24),
                                    seed)["return"])
     assert np.mean(always) < 0.9 * np.mean(sparing)
 
@@ -221,13 +222,13 @@ def test_lookahead_beats_myopic_and_is_level_with_list_price_on_mini():
     env = gym.make("RetailStore/Promotion-Mini-v1")
     seeds = range(100, 104)
     score = {pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
-             for pol in (ListPrice(), Myopic(), Lookahead())}
+             for pol in (ListPrice(env), Myopic(env), Lookahead(env))}
     assert score["lookahead"] > score["myopic"] * 1.02
     assert abs(score["lookahead"] / score["list_price"] - 1.0) < 0.02
 
 
 def test_random_policy_is_worse_than_list_price():
     env = gym.make("RetailStore/Promotion-Mini-v1")
-    lst = run_episode(env, ListPrice(), 5)["return"]
-    rnd = run_episode(env, RandomPolicy(), 5)["return"]
+    lst = run_episode(env, ListPrice(env), 5)["return"]
+    rnd = run_episode(env, RandomPolicy(env), 5)["return"]
     assert rnd < lst

@@ -9,14 +9,15 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-from retail_env.agents.promotion_baselines import HiLo, ListPrice, expected_profit, run_episode
+from retail_env.agents.factory import Agent, run_episode
+from retail_env.agents.promotion.baselines import HiLo, ListPrice, expected_profit
 from retail_env.experiments.elasticities import measure
 from retail_env.experiments.evaluate_promotion import EVAL_SEED_BASE
 from retail_env.experiments.readme_tables import RESULTS
 from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
 from retail_env.sim.validation import ConfigError
@@ -97,20 +98,18 @@ def test_no_tiny_discount_on_one_or_two_products_beats_list_price():
     gain = gain[1:] - gain[0]
     assert gain.max() < 0.005 * _day_profit(p, st, core.prices_from_continuous(p, acts[:1])[0])[0]
 
-    class Static:
-        def __init__(self, action):
+    class Static(Agent):
+        def __init__(self, env, action):
+            super().__init__(env)
             self.action = action.astype(np.float32)
 
-        def reset(self, env, seed=0):
-            pass
-
-        def act(self, obs):
+        def act(self, obs, info):
             return self.action
 
     seeds = [EVAL_SEED_BASE + i for i in range(4)]
-    base = summarize([run_episode(env, ListPrice(), s)["return"] for s in seeds])
+    base = summarize([run_episode(env, ListPrice(env), s)["return"] for s in seeds])
     for i in np.argsort(-gain)[:2]:
-        got = np.mean([run_episode(env, Static(cands[i]), s)["return"] for s in seeds])
+        got = np.mean([run_episode(env, Static(env, cands[i]), s)["return"] for s in seeds])
         assert got <= base["ci_high"], (cands[i], got, base)
 
 
@@ -144,21 +143,21 @@ def test_expected_capped_units_matches_simulation_and_is_below_capped_mean():
 def _stockouts(preset, policy, pol, seeds, version=1):
     cfg = {"inventory": {"policy": policy}}
     env = gym.make(f"RetailStore/Promotion-{preset}v{version}", config=cfg)
-    runs = [run_episode(env, pol(), s) for s in seeds]
+    runs = [run_episode(env, pol(env), s) for s in seeds]
     so = sum(r["stockouts"] for r in runs)
     return so / (so + sum(r["units"] for r in runs)), so
 
 
-class _Sustained:
+class _Sustained(Agent):
     """30 % off the first product of every category for the whole episode (a promotion
     that stays in force, as a promotion calendar's week does)."""
 
-    def reset(self, env, seed=0):
-        p = env.unwrapped.params
+    def reset(self, seed=None):
+        p = self.env.unwrapped.params
         self.a = np.zeros(2 * p.n_units, np.int64)
         self.a[dm.category_starts(p.catalog.category)] = 3
 
-    def act(self, obs):
+    def act(self, obs, info):
         return self.a
 
 
@@ -185,8 +184,8 @@ def _hi_lo_bound(preset: str, version: int, seeds: list[int], config: dict | Non
     """(hi-lo's lost units, the bound) summed over ``seeds``."""
     env = gym.make(f"RetailStore/Promotion-{preset}v{version}", config=config)
     n = env.unwrapped.params.catalog.n_products
-    lst = sum(run_episode(env, ListPrice(), s)["stockouts"] for s in seeds)
-    hilo = sum(run_episode(env, HiLo(), s)["stockouts"] for s in seeds)
+    lst = sum(run_episode(env, ListPrice(env), s)["stockouts"] for s in seeds)
+    hilo = sum(run_episode(env, HiLo(env), s)["stockouts"] for s in seeds)
     return hilo, STOCK_MULTIPLE * max(lst, n * len(seeds))
 
 
@@ -211,14 +210,14 @@ def test_expedited_stock_is_booked_and_charged():
     env = gym.make("RetailStore/Promotion-Mini-v2", config={"reward_scale": 1.0})
     p = env.unwrapped.params
     premium, cost = p.config.inventory.expedite_premium, p.catalog.cost
-    for pol, expect in ((ListPrice(), False), (HiLo(), True)):
+    for pol, expect in ((ListPrice(env), False), (HiLo(env), True)):
         env.reset(seed=EVAL_SEED_BASE)
-        pol.reset(env, 0)
+        pol.reset(0)
         total, done = 0, False
         while not done:
             inv_st = env.unwrapped.state.inv
             received, due = inv_st.received[0].copy(), inv_st.pipeline[0, 0].copy()
-            _, r, term, trunc, info = env.step(pol.act(None))
+            _, r, term, trunc, info = env.step(pol.act(None, {}))
             done = term or trunc
             qty = env.unwrapped.state.inv.received[0] - received - due   # lead: one period
             assert qty.min() >= 0 and info["kpis"]["expedited"] == qty.sum()

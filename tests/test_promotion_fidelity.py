@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion_spatial import SpatialFidelity
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.spatial import SpatialFidelity
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
 

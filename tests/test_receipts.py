@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retail_env.envs.receipts import RECEIPT_KEYS, ledger_add, receipt_metrics
+from retail_env.envs.attribution.receipts import RECEIPT_KEYS, ledger_add, receipt_metrics
 
 PRICE = np.array([2.0, 5.0, 1.5])  # water, sandwich, candy
 

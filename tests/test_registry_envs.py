@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import retail_env
 from retail_env.envs.registry import ENV_IDS
+from retail_env.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -120,7 +121,7 @@ ATTRIBUTION_PAIRS = [(i, i[:-1] + "1") for i in ENV_IDS
 def test_attribution_v1_changes_only_the_reward_weights(v0, v1):
     """Each Attribution -v0 id has a -v1 twin: same world and observation, v1's reward
     weights (v0's defaults untouched)."""
-    from retail_env.envs.attribution_core import RewardConfig
+    from retail_env.envs.attribution.core import RewardConfig
     from retail_env.envs.registry import ATTRIBUTION_REWARD_V1
 
     a, b = gym.make(v0).unwrapped, gym.make(v1).unwrapped
@@ -151,3 +152,28 @@ def test_attribution_v1_reward_ranks_charging_above_charging_no_one():
     (r1_none, _), (r1_near, _) = (play("RetailStore/Attribution-Hard-v1", n)
                                   for n in (False, True))
     assert r1_near > r1_none
+
+
+@pytest.mark.parametrize("env_id", ["RetailStore/Attribution-Raw-v1",
+                                    "RetailStore/Promotion-Mini-v2"])
+def test_both_tasks_take_preset_config_and_keep_the_version_under_config(env_id):
+    """One constructor shape: ``preset`` + ``config`` (+ ``render_mode``); a ``config``
+    passed to ``gym.make`` merges over the registered version's own (nested keys merge)."""
+    from retail_env.envs.registry import ATTRIBUTION_REWARD_V1
+
+    if "Attribution" in env_id:
+        env = gym.make(env_id, config={"episode_s": 60.0, "reward": {"review": -0.1}}).unwrapped
+        assert env.preset == "raw" and env.config.observation.type == "raw"
+        assert env.config.episode_s == 60.0 and env.config.reward.review == -0.1
+        assert env.config.reward.correct == ATTRIBUTION_REWARD_V1["correct"]
+    else:
+        env = gym.make(env_id, config={"episode_days": 2, "inventory": {"cover": 2.0}},
+                       max_episode_steps=2).unwrapped
+        assert env.preset == "mini" and env.cfg.episode_days == 2
+        assert env.cfg.inventory.cover == 2.0 and env.cfg.inventory.expedite
+        assert env.cfg.reward_scale == 0.001
+    assert env.task in ("attribution", "promotion")
+    with pytest.raises(ConfigError, match="render_mode='ascii' is not allowed"):
+        gym.make(env_id, render_mode="ascii")
+    with pytest.raises(ConfigError, match="preset='nope' is not allowed"):
+        gym.make(env_id, preset="nope")

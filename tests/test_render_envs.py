@@ -16,8 +16,7 @@ def attribution_run(tmp_path_factory):
     """A short recorded Attribution episode, rendered live each step: the nearest track is
     charged, except every third event is waved through as "no one" (some wrong on purpose)."""
     folder = tmp_path_factory.mktemp("rec")
-    env = RecordEpisode(gym.make("RetailStore/Attribution-v0", render_mode="rgb_array",
-                                 episode_s=180.0), folder)
+    env = RecordEpisode(gym.make("RetailStore/Attribution-v0", render_mode="rgb_array", config={"episode_s": 180.0}), folder)
     obs, info = env.reset(seed=3)
     live, frames, right = [env.render()], [env.unwrapped.current_frame()], 0
     done = False
@@ -78,11 +77,11 @@ def test_promotion_render_shows_price_tags_only_on_offers(tmp_path):
     offer[0] = 3                                                 # first unit at level 3 (-30 %)
     env.step(offer)
     tagged = env.render()
-    view = env.unwrapped._renderer
-    assert not view.renderer.layers & Layer.TRACKS              # tracks are attribution's
-    path = save_recording(tmp_path / "promo.npz", view.renderer.header,
-                          [view.frame(env.unwrapped.state)])
-    replay = Renderer(load_recording(path).header, "rgb_array", layers=view.renderer.layers)
+    renderer = env.unwrapped._renderer
+    assert not renderer.layers & Layer.TRACKS                   # tracks are attribution's
+    path = save_recording(tmp_path / "promo.npz", env.unwrapped.frame_header(),
+                          [env.unwrapped.current_frame()])
+    replay = Renderer(load_recording(path).header, "rgb_array", layers=renderer.layers)
     np.testing.assert_array_equal(replay.render(load_recording(path).frame(0)), tagged)
     env.close()
     assert plain.shape == tagged.shape == (600, 800, 3)

@@ -12,7 +12,12 @@ import retail_env  # noqa: F401  (registers the ids)
 torch = pytest.importorskip("torch")
 pytest.importorskip("sb3_contrib")
 
-from retail_env.agents.set_policy import MASKED, REVIEW_AVAILABLE, MaskableSetPolicy, SetPolicy  # noqa: E402
+from retail_env.agents.attribution.set_policy import (  # noqa: E402
+    MASKED,
+    REVIEW_AVAILABLE,
+    MaskableSetPolicy,
+    SetPolicy,
+)
 
 SHORT = {"episode_s": 120.0, "close_grace_s": 60.0}
 ID = "RetailStore/Attribution-Crowded-v0"
@@ -21,7 +26,7 @@ ID = "RetailStore/Attribution-Crowded-v0"
 def _policy(cls=SetPolicy, seed=0):
     torch.manual_seed(seed)
     torch.set_num_threads(1)
-    env = gym.make(ID, **SHORT)
+    env = gym.make(ID, config=SHORT)
     return cls(env.observation_space, env.action_space, lambda _: 1e-3), env
 
 
@@ -94,7 +99,7 @@ def test_vec_env_masks_and_labels_describe_the_returned_observations():
     """Also after a store's episode ends (its row is then the next episode's first)."""
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    venv = make_sb3_vec_env(ID, 3, seed=0, oracle_info=True, episode_s=30.0, close_grace_s=20.0)
+    venv = make_sb3_vec_env(ID, 3, seed=0, oracle_info=True, config={"episode_s": 30.0, "close_grace_s": 20.0})
     obs = venv.reset()
     K = obs["mask"].shape[1]
     rng = np.random.default_rng(0)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution import InvalidActionError
-from retail_env.envs.attribution_vector import AttributionVectorEnv
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 from retail_env.envs.sharded import ShardedAttributionEnv
+from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -39,9 +39,8 @@ def _assert_same(a, b, path="") -> None:
 @pytest.mark.parametrize("workers, run_ahead", [(2, 4), (3, 0)])
 def test_sharded_env_equals_the_in_process_env_across_autoresets(workers, run_ahead):
     B = 5                                   # uneven shards (2 + 3, or 2 + 1 + 2)
-    ref = AttributionVectorEnv(B, oracle_info=True, **SHORT)
-    env = ShardedAttributionEnv(B, num_workers=workers, run_ahead=run_ahead, oracle_info=True,
-                                **SHORT)
+    ref = AttributionVectorEnv(B, oracle_info=True, config=SHORT)
+    env = ShardedAttributionEnv(B, num_workers=workers, run_ahead=run_ahead, oracle_info=True, config=SHORT)
     try:
         _assert_same(ref.reset(seed=7), env.reset(seed=7))
         rng = np.random.default_rng(0)
@@ -61,8 +60,7 @@ def test_sharded_env_equals_the_in_process_env_across_autoresets(workers, run_ah
 
 
 def test_make_vec_with_workers_gives_the_sharded_env():
-    env = gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point", num_workers=2,
-                       **SHORT)
+    env = gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point", num_workers=2, config=SHORT)
     try:
         assert isinstance(env, ShardedAttributionEnv)
         single = gym.make(ID)
@@ -94,10 +92,10 @@ def test_bad_settings_are_refused_by_name(kwargs, error, match):
 
 
 def test_worker_errors_reach_the_caller_and_bad_actions_are_refused():
-    with pytest.raises(ValueError, match="scenario") as info:
-        ShardedAttributionEnv(2, num_workers=2, scenario="nope")
+    with pytest.raises(ValueError, match="preset='nope' is not allowed") as info:
+        ShardedAttributionEnv(2, num_workers=2, preset="nope")
     assert "shard worker" in "".join(info.value.__notes__)
-    env = ShardedAttributionEnv(2, num_workers=2, **SHORT)
+    env = ShardedAttributionEnv(2, num_workers=2, config=SHORT)
     try:
         with pytest.raises(RuntimeError, match="reset"):
             env.step(np.zeros(2, np.int64))
@@ -117,7 +115,7 @@ def test_ppo_trains_through_the_sharded_env():
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    venv = make_sb3_vec_env(ID, 4, seed=0, num_workers=2, **SHORT)
+    venv = make_sb3_vec_env(ID, 4, seed=0, num_workers=2, config=SHORT)
     try:
         model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0)
         model.learn(64)

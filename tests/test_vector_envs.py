@@ -8,12 +8,12 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import retail_env  # noqa: F401
-from retail_env.envs.attribution import AttributionEnv, InvalidActionError
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.promotion import InvalidActionError as PromoActionError
-from retail_env.envs.promotion import PromotionEnv
-from retail_env.envs.promotion_vector import PromotionVectorEnv
+from retail_env.envs.attribution.env import AttributionEnv
+from retail_env.envs.attribution.vector import AttributionVectorEnv
+from retail_env.envs.promotion.env import PromotionEnv
+from retail_env.envs.promotion.vector import PromotionVectorEnv
 from retail_env.envs.registry import ENV_IDS
+from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -57,8 +57,8 @@ def test_make_vec_gives_the_native_env_with_batched_spaces(env_id):
 
 def test_attribution_batch_equals_single_envs_across_autoresets():
     B, seed = 3, 11
-    venv = AttributionVectorEnv(B, scenario="medium", oracle_info=True, **SHORT_ATTR)
-    singles = [AttributionEnv(scenario="medium", **SHORT_ATTR) for _ in range(B)]
+    venv = AttributionVectorEnv(B, preset="medium", oracle_info=True, config=SHORT_ATTR)
+    singles = [AttributionEnv(preset="medium", config=SHORT_ATTR) for _ in range(B)]
     obs, _ = venv.reset(seed=seed)
     for i, env in enumerate(singles):
         _assert_obs_equal(_rows(obs, i), env.reset(seed=seed + i)[0])
@@ -119,7 +119,7 @@ def _rollout(venv, seed, n, rng_seed=0):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: AttributionVectorEnv(2, scenario="medium", **SHORT_ATTR),
+    lambda: AttributionVectorEnv(2, preset="medium", config=SHORT_ATTR),
     lambda: PromotionVectorEnv(2, preset="mini", config=SHORT_PROMO)])
 def test_seeding_is_reproducible_and_seeds_differ(make):
     a, b = make(), make()
@@ -136,7 +136,7 @@ def test_seeding_is_reproducible_and_seeds_differ(make):
 
 
 def test_attribution_autoreset_ignores_the_action_and_starts_fresh():
-    venv = AttributionVectorEnv(2, scenario="medium", **SHORT_ATTR)
+    venv = AttributionVectorEnv(2, preset="medium", config=SHORT_ATTR)
     venv.reset(seed=1)
     for _ in range(200):
         obs, rew, term, _, info = venv.step(np.full(2, venv.K))
@@ -146,12 +146,12 @@ def test_attribution_autoreset_ignores_the_action_and_starts_fresh():
     assert np.all(obs["mask"][i] == 0) and info["_receipts"][i]
     obs, rew, term, trunc, info = venv.step(np.array([venv.K + 1, 0]))
     assert rew[i] == 0.0 and not term[i] and not trunc[i]
-    fresh, _ = AttributionEnv(scenario="medium", **SHORT_ATTR).reset(seed=int(venv.episode_seeds[i]))
+    fresh, _ = AttributionEnv(preset="medium", config=SHORT_ATTR).reset(seed=int(venv.episode_seeds[i]))
     _assert_obs_equal(_rows(obs, i), fresh)
 
 
 def test_bad_actions_are_refused_with_the_value():
-    venv = AttributionVectorEnv(2, scenario="medium", **SHORT_ATTR)
+    venv = AttributionVectorEnv(2, preset="medium", config=SHORT_ATTR)
     venv.reset(seed=0)
     with pytest.raises(InvalidActionError, match=r"actions\[1\]=99"):
         venv.step(np.array([0, 99]))
@@ -161,9 +161,9 @@ def test_bad_actions_are_refused_with_the_value():
     penv.reset(seed=0)
     bad = np.zeros(penv.action_space.shape, np.int64)
     bad[1, 0] = 17
-    with pytest.raises(PromoActionError, match="=17 is out of range"):
+    with pytest.raises(InvalidActionError, match="=17 is out of range"):
         penv.step(bad)
-    with pytest.raises(PromoActionError, match="shape"):
+    with pytest.raises(InvalidActionError, match="shape"):
         penv.step(bad[:1])
 
 
@@ -186,7 +186,7 @@ def test_sb3_vecenv_same_step_infos_and_ppo_trains():
     model.learn(128)
     assert model.num_timesteps >= 128
 
-    avenv = make_sb3_vec_env("RetailStore/Attribution-v0", 2, seed=0, **SHORT_ATTR)
+    avenv = make_sb3_vec_env("RetailStore/Attribution-v0", 2, seed=0, config=SHORT_ATTR)
     avenv.reset()
     for _ in range(300):
         obs, rew, done, infos = avenv.step(np.full(2, avenv.action_space.n - 2))

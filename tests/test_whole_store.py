@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.registry import ATTRIBUTION_SPECS
+from retail_env.envs.attribution.core import PRESETS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import ConfigError, from_dict
 
-PROMO = {i: kw for i, _, kw in ATTRIBUTION_SPECS}["RetailStore/Attribution-Promo-v0"]
+PROMO = PRESETS["promo"]     # RetailStore/Attribution-Promo-v0
 SHORT = 240.0     # store seconds: enough shoppers to see the pull, quick to run
 
 

@@ -43,7 +43,7 @@ from retail_env.bank.store import (
     shard_name,
     write_table,
 )
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
 from retail_env.envs.seeds import EVAL_SEEDS
 from retail_env.sim.validation import from_dict, to_dict
 

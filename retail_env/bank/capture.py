@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from retail_env.bank.build import OTHERS_S, STATIC_STATS, columns
-from retail_env.envs.attribution_vector import AttributionVectorEnv
-from retail_env.envs.observations import (
+from retail_env.envs.attribution.observations import (
     CF_RECEIPT,
     EV_REVIEW,
     RAW_REVIEW,
@@ -27,14 +26,14 @@ from retail_env.envs.observations import (
     concurrent_events,
     context_columns,
 )
+from retail_env.envs.attribution.vector import AttributionVectorEnv
 
 
 class Recorder:
     """Runs seeds through a live vector env of ``batch`` stores and keeps their decisions."""
 
     def __init__(self, cfg: Mapping[str, Any], store: Mapping[str, Any], raw: bool, batch: int):
-        kwargs = {k: v for k, v in cfg.items() if k != "scenario"}
-        self.env = AttributionVectorEnv(batch, scenario=cfg["scenario"], store=store, **kwargs)
+        self.env = AttributionVectorEnv(batch, cfg["scenario"], {**cfg, "store": store})
         core = self.env.core
         self.features = FeaturesObservation(core)
         self.raw = RawObservation(core) if raw else None

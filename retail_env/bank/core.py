@@ -29,7 +29,7 @@ from retail_env.bank.heads import masks_into
 from retail_env.bank.outcomes import best_action, decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
+from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
 
 STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_with_truth",
              "missed_items", "missed_rows", "need_review")
@@ -357,7 +357,7 @@ class BankCore(AttributionCore):
         if within_s > OTHERS_S:
             raise BankError(f"within_s={within_s}: a bank keeps concurrent events within "
                             f"{OTHERS_S} s")
-        from retail_env.envs.observations import CF_BUSY, CF_RECEIPT, receipt_columns
+        from retail_env.envs.attribution.observations import CF_BUSY, CF_RECEIPT, receipt_columns
 
         ep = self.episodes[b]
         pad = int(within_s * self.hz)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from retail_env.envs.receipt_kernel import receipt_row
+from retail_env.envs.attribution.receipt_kernel import receipt_row
 
 
 @numba.njit(cache=True, nogil=True)

@@ -25,9 +25,10 @@ import gymnasium as gym
 import numpy as np
 
 from retail_env.atomic import write_json
-from retail_env.data.log_tables import KEYS, SCHEMAS, TASK_TABLES, AttributionLog, PromotionLog
+from retail_env.data.log_tables import KEYS, SCHEMAS, TASK_TABLES
 from retail_env.data.policies import Policy, task_of
 from retail_env.data.staging import DataExportError, staged_dir
+from retail_env.experiments.tasks import TASKS
 
 FORMAT, SCHEMA_VERSION = "retail-env-log", 1
 MANIFEST = "manifest.json"
@@ -84,7 +85,7 @@ def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.Pat
         env = gym.make(env_id, **(env_kwargs or {}))
         try:
             pol = Policy(env, policy, env_id)
-            rec = (AttributionLog if task == "attribution" else PromotionLog)(env)
+            rec = TASKS[task].load("log")(env)
             totals = []
             for i, seed in enumerate(progress(seeds, len(seeds), f"log {out.name}",
                                               show_progress)):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from retail_env.envs import promotion_core as pcore
+from retail_env.envs.promotion import core as pcore
 from retail_env.sim import demand as dm
 
 # table -> column -> (dtype, description); "dict" = dictionary-encoded string (pandas

@@ -1,9 +1,9 @@
 """Who plays the exported episodes: a baseline by name, the oracle, or a trained checkpoint.
 
-Both tasks' policies are put behind one interface, ``reset(seed)`` and ``act(obs, info)``:
-the Attribution agents (``retail_env.agents.make_agent``), the Promotion baselines
-(``retail_env.agents.promotion_baselines``) and checkpoints (``retail_env.experiments.checkpoints``: a folder with
-``checkpoint.json`` and ``policy.pt``; needs the ``train`` extra).
+Every policy has the agents' one interface, ``reset(seed)`` and ``act(obs, info)``: the
+baselines of the env's task (``retail_env.agents.make_agent``) and checkpoints
+(``retail_env.experiments.checkpoints``: a folder with ``checkpoint.json`` and
+``policy.pt``; needs the ``train`` extra).
 """
 
 from __future__ import annotations
@@ -17,22 +17,21 @@ from retail_env.data.staging import DataExportError
 
 
 def task_of(env_id: str) -> str:
-    """``"attribution"`` or ``"promotion"`` for a registered id; DataExportError otherwise."""
+    """The task (its name in the task table) of a registered id; DataExportError otherwise."""
     import retail_env  # noqa: F401  (registers the ids)
+    from retail_env.experiments.tasks import task_of as table_entry
 
     if env_id not in gym.registry:
         known = [e for e in gym.registry if e.startswith("RetailStore/")]
         raise DataExportError(f"env={env_id!r} is unknown: must be one of {sorted(known)}")
-    return "attribution" if "Attribution" in env_id else "promotion"
+    return table_entry(env_id).name
 
 
 def policy_names(task: str) -> list[str]:
     """The baseline names a task accepts."""
-    if task == "attribution":
-        from retail_env.agents.attribution_baselines import BASELINES
-    else:
-        from retail_env.agents.promotion_baselines import BASELINES
-    return sorted(BASELINES)
+    from retail_env.agents.factory import agent_names
+
+    return agent_names(task)
 
 
 class Policy:
@@ -44,7 +43,9 @@ class Policy:
         if self.is_checkpoint:
             self._agent = _checkpoint_agent(env, spec, env_id)
         elif spec in policy_names(self.task):
-            self._agent = _baseline(env, spec, self.task)
+            from retail_env.agents.factory import make_agent
+
+            self._agent = make_agent(spec, env)
         else:
             raise DataExportError(
                 f"policy={spec!r} is unknown for {env_id}: must be a checkpoint folder or one "
@@ -55,25 +56,10 @@ class Policy:
         return f"checkpoint:{Path(self.spec).name}" if self.is_checkpoint else self.spec
 
     def reset(self, seed: int) -> None:
-        if self.task == "promotion" and not self.is_checkpoint:
-            self._agent.reset(self.env, seed)
-        else:
-            self._agent.reset(seed)
+        self._agent.reset(seed)
 
     def act(self, obs: Any, info: dict) -> Any:
-        if self.task == "promotion" and not self.is_checkpoint:
-            return self._agent.act(obs)
         return self._agent.act(obs, info)
-
-
-def _baseline(env: gym.Env, name: str, task: str):
-    if task == "attribution":
-        from retail_env.agents import make_agent
-
-        return make_agent(name, env)
-    from retail_env.agents.promotion_baselines import make_baseline
-
-    return make_baseline(name)
 
 
 def _checkpoint_agent(env: gym.Env, folder: str, env_id: str):

@@ -19,19 +19,24 @@ Promotion ``-v2`` (the current version; issue 20): ``-v1`` plus ``inventory.expe
 promotion that starts short of stock gets its opening stock at once, at a premium
 (docs/promotion_economics.md). Same spaces and reward scale; ``-v1`` stays registered as it
 was. A ``config=`` on a ``-v2`` id is applied over that default (nested keys merge).
+
+Attribution ids take the same shape: ``{"preset": ..., "version": ...}``, the version's
+config (``ATTRIBUTION_VERSIONS``: ``-v1``'s reward weights) under the user's ``config=``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 
-from retail_env.sim.validation import ConfigError, check_mapping
+from retail_env.envs.base import versioned
 
-ATTRIBUTION = "retail_env.envs.attribution:AttributionEnv"
-PROMOTION = "retail_env.envs.registry:promotion_env"              # -v1: reward_scale 0.001
+ATTRIBUTION = "retail_env.envs.registry:attribution_env"
+PROMOTION = "retail_env.envs.registry:promotion_env"
 VECTOR_ENTRY_POINTS = {
     # num_workers=W > 1 splits the stores over W processes (retail_env/envs/sharded.py)
-    ATTRIBUTION: "retail_env.envs.sharded:make_attribution_vector",
+    ATTRIBUTION: "retail_env.envs.registry:attribution_vector_env",
     # every promotion preset, the spatial (walking-store) one included, batches natively
     PROMOTION: "retail_env.envs.registry:promotion_vector_env",
 }
@@ -41,21 +46,11 @@ HORIZONS = {"default": 336, "continuous": 336, "category": 336, "fresh": 336, "m
             "spatial": 240}
 
 # --- Attribution task (one step = one detected shelf event) -----------------
-ATTRIBUTION_V0: list[tuple[str, dict]] = [
-    ("Attribution", {"scenario": "medium"}),
-    ("Attribution-Easy", {"scenario": "easy"}),
-    ("Attribution-Hard", {"scenario": "hard"}),
-    ("Attribution-Crowded", {"scenario": "crowded"}),
-    ("Attribution-Produce", {"scenario": "produce"}),
-    # The same medium store seen through the raw sensor streams (sensor-fusion research).
-    ("Attribution-Raw", {"scenario": "medium", "observation": "raw"}),
-    # A hi-lo day with deep end-cap deals (retail_env/envs/promotion_plan.py): a quarter of
-    # the products at half price, rotating every 6 h, the four deepest on end-caps; the
-    # crowds they draw are the coupling docs/whole_store.md measures.
-    ("Attribution-Promo", {"scenario": "medium",
-                           "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1,
-                                         "promo_h": 6, "n_endcaps": 4}}),
-]
+# (name, preset): the presets are retail_env.envs.attribution.core.PRESETS.
+ATTRIBUTION_PRESETS = [("Attribution", "medium"), ("Attribution-Easy", "easy"),
+                       ("Attribution-Hard", "hard"), ("Attribution-Crowded", "crowded"),
+                       ("Attribution-Produce", "produce"), ("Attribution-Raw", "raw"),
+                       ("Attribution-Promo", "promo")]
 # v1: reward weights that order policies as their receipts do (issue 16). On v0's weights
 # (correct 1, overcharge -2, undercharge -1) charging no one out-rewards charging the
 # nearest track on Hard while its receipts are far worse; with these, the pairs of the six
@@ -64,10 +59,10 @@ ATTRIBUTION_V0: list[tuple[str, dict]] = [
 # experiments/results/reward_ranking.md, python -m retail_env.experiments.reward_ranking). The world,
 # the observations and the receipts are v0's; v0 stays registered, unchanged.
 ATTRIBUTION_REWARD_V1 = {"correct": 2.0, "overcharge": -1.0, "undercharge": -0.5}
-ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = (
-    [(f"RetailStore/{name}-v0", ATTRIBUTION, kwargs) for name, kwargs in ATTRIBUTION_V0]
-    + [(f"RetailStore/{name}-v1", ATTRIBUTION, {**kwargs, "reward": ATTRIBUTION_REWARD_V1})
-       for name, kwargs in ATTRIBUTION_V0])
+ATTRIBUTION_VERSIONS = {0: {}, 1: {"reward": ATTRIBUTION_REWARD_V1}}
+ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
+    (f"RetailStore/{name}-v{v}", ATTRIBUTION, {"preset": preset, "version": v})
+    for v in ATTRIBUTION_VERSIONS for name, preset in ATTRIBUTION_PRESETS]
 
 # --- Promotion task (one step = one trading period) -------------------------
 PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continuous"),
@@ -78,7 +73,9 @@ PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continu
 # reproducible by v1, so v0 is not registered: gym.make of a v0 id names the latest id.
 # v2: a promotion's missing stock is expedited, and orders leave out stock that expires
 # before they arrive (issue 20's stock must-show).
-PROMOTION_VERSIONS = {1: {}, 2: {"inventory": {"expedite": True, "net_outdating": True}}}
+PROMOTION_VERSIONS = {1: {"reward_scale": REWARD_SCALE},
+                      2: {"reward_scale": REWARD_SCALE,
+                          "inventory": {"expedite": True, "net_outdating": True}}}
 PROMOTION_VERSION = 2    # what the experiments and tables use
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
     (f"RetailStore/{name}-v{v}", PROMOTION, {"preset": preset, "version": v})
@@ -90,36 +87,57 @@ ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS
 ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
 
 
-def _merged(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+def attribution_env(preset: str = "medium", config: dict | None = None,
+                    render_mode: str | None = None, bank: Any = None, version: int = 0,
+                    **old: Any):
+    """``AttributionEnv`` of a registered version: its config under ``config``."""
+    from retail_env.envs.attribution.env import AttributionEnv
+
+    return AttributionEnv(preset, versioned(ATTRIBUTION_VERSIONS, config, version), render_mode,
+                          bank, **old)
 
 
-def _scaled(config: dict | None, version: int = 1) -> dict:
-    """The version's config under ``config``, with the reward scale unless it sets one."""
-    if version not in PROMOTION_VERSIONS:
-        raise ConfigError(f"version={version!r} is not allowed: must be one of "
-                          f"{list(PROMOTION_VERSIONS)}")
-    return _merged({"reward_scale": REWARD_SCALE, **PROMOTION_VERSIONS[version]},
-                   check_mapping("config", config))
+def attribution_config(env_id: str, kwargs: dict | None = None):
+    """``(AttributionConfig, store overrides)`` of ``gym.make(env_id, **kwargs)``, without
+    building the env (the batched evaluations and the episode bank start from them)."""
+    from retail_env.envs.attribution.env import parse_config
+
+    kw = {**gym.spec(env_id).kwargs, **(kwargs or {})}
+    return parse_config(kw.get("preset", "medium"),
+                        versioned(ATTRIBUTION_VERSIONS, kw.get("config"), kw.get("version", 0)))
+
+
+def attribution_vector_env(num_envs: int = 1, preset: str = "medium",
+                           config: dict | None = None, version: int = 0, **kwargs: Any):
+    """The Attribution vector env of a registered version (config as ``attribution_env``);
+    ``num_workers=W > 1`` shards it over W processes (retail_env/envs/sharded.py)."""
+    from retail_env.envs.sharded import make_attribution_vector
+
+    return make_attribution_vector(num_envs, preset=preset,
+                                   config=versioned(ATTRIBUTION_VERSIONS, config, version),
+                                   **kwargs)
 
 
 def promotion_env(preset: str = "default", config: dict | None = None,
                   render_mode: str | None = None, version: int = 1):
-    """``PromotionEnv`` of a registered version: its config, the reward scale unless
-    ``config`` sets its own."""
-    from retail_env.envs.promotion import PromotionEnv
+    """``PromotionEnv`` of a registered version: its config (the reward scale included)
+    under ``config``."""
+    from retail_env.envs.promotion.env import PromotionEnv
 
-    return PromotionEnv(preset, _scaled(config, version), render_mode)
+    return PromotionEnv(preset, versioned(PROMOTION_VERSIONS, config, version), render_mode)
 
 
-def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | None,
-            max_episode_steps: int | None):
-    from retail_env.envs.promotion_vector import PromotionVectorEnv
+def promotion_vector_env(num_envs: int = 1, preset: str = "default",
+                         config: dict | None = None, render_mode: str | None = None,
+                         max_episode_steps: int | None = None, version: int = 1):
+    """``PromotionVectorEnv`` of a registered version (config as ``promotion_env``).
 
-    venv = PromotionVectorEnv(num_envs, preset, config, render_mode)
+    ``gym.make_vec`` passes the registered ``max_episode_steps``; episodes end at the
+    config's horizon, so a smaller value (that would cut them) is refused."""
+    from retail_env.envs.promotion.vector import PromotionVectorEnv
+
+    venv = PromotionVectorEnv(num_envs, preset, versioned(PROMOTION_VERSIONS, config, version),
+                              render_mode)
     horizon = venv.params.n_periods
     if max_episode_steps is not None and int(max_episode_steps) < horizon:
         raise ValueError(f"max_episode_steps={max_episode_steps} is not allowed for the "
@@ -128,21 +146,11 @@ def _vector(num_envs: int, preset: str, config: dict | None, render_mode: str | 
     return venv
 
 
-def promotion_vector_env(num_envs: int = 1, preset: str = "default",
-                         config: dict | None = None, render_mode: str | None = None,
-                         max_episode_steps: int | None = None, version: int = 1):
-    """``PromotionVectorEnv`` of a registered version (config and scale as ``promotion_env``).
-
-    ``gym.make_vec`` passes the registered ``max_episode_steps``; episodes end at the
-    config's horizon, so a smaller value (that would cut them) is refused."""
-    return _vector(num_envs, preset, _scaled(config, version), render_mode, max_episode_steps)
-
-
 def register_all() -> None:
     """Register every id once (idempotent, so re-imports are harmless)."""
     for env_id, entry_point, kwargs in ENV_SPECS:
         if env_id not in gym.registry:
-            preset = kwargs.get("preset")
             gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,
                          vector_entry_point=VECTOR_ENTRY_POINTS[entry_point],
-                         max_episode_steps=HORIZONS[preset] if preset else None)
+                         max_episode_steps=HORIZONS[kwargs["preset"]]
+                         if entry_point == PROMOTION else None)

@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution_vector import AttributionVectorEnv, check_actions
+from retail_env.envs.attribution.vector import AttributionVectorEnv, check_actions
 from retail_env.envs.seeds import MAX_NUM_ENVS, check_seed, draw_seeds
 from retail_env.errors import EpisodeStateError, WorkerError
 from retail_env.sim.validation import check_choice, check_count

@@ -3,7 +3,7 @@ a Gymnasium env (train one role against a fixed other).
 
 A seat is filled by a *role policy* with ``reset(env, seed)`` and ``act(env, obs, info)``:
 
-- :class:`Manager` plays any Promotion baseline (``agents/promotion_baselines.py``) by
+- :class:`Manager` plays any Promotion baseline (``agents/promotion/baselines.py``) by
   name, through the env's :meth:`~WholeStoreEnv.manager_desk` (the params and clock a
   baseline reads), or a trained model (anything with ``predict(obs)``, as SB3's).
 - :class:`Checkout` plays any Attribution agent (``retail_env.agents.factory.make_agent``) by name,
@@ -19,29 +19,38 @@ import gymnasium as gym
 import numpy as np
 
 from retail_env.envs.seeds import draw_seed
+from retail_env.errors import ConfigError
 from retail_env.multi.store_env import CHECKOUT, MANAGER, WholeStoreEnv
 from retail_env.render.recording import save_recording
 
 
 class Manager:
     """The manager's seat: a Promotion baseline by name (``hi_lo`` takes its calendar
-    keywords) or a trained model with ``predict(obs)``."""
+    keywords), built for the env's manager desk at each reset, or a trained model with
+    ``predict(obs)``."""
 
     def __init__(self, policy: str | Any = "list_price", **kwargs: Any):
-        from retail_env.agents.promotion_baselines import make_baseline
+        from retail_env.agents.factory import agent_names
 
+        if isinstance(policy, str) and policy not in agent_names("promotion"):
+            raise ConfigError(f"manager policy={policy!r} is unknown: must be one of "
+                              f"{agent_names('promotion')} or a model with predict(obs)")
         self.name = policy if isinstance(policy, str) else type(policy).__name__
-        self.policy = make_baseline(policy, **kwargs) if isinstance(policy, str) else policy
+        self.policy, self.kwargs = policy, kwargs
+        self.agent = None
 
     def reset(self, env: WholeStoreEnv, seed: int = 0) -> None:
-        if hasattr(self.policy, "reset"):
-            self.policy.reset(env.manager_desk(), seed)
+        if isinstance(self.policy, str):
+            from retail_env.agents.factory import make_agent
+
+            self.agent = make_agent(self.policy, env.manager_desk(), **self.kwargs)
+            self.agent.reset(seed)
 
     def act(self, env: WholeStoreEnv, obs, info: dict):
-        if hasattr(self.policy, "predict"):
+        if self.agent is None:
             return self.policy.predict(obs, deterministic=True)[0]
         env.manager_desk()
-        return self.policy.act(obs)
+        return self.agent.act(obs, info)
 
 
 class Checkout:
@@ -56,7 +65,7 @@ class Checkout:
         if isinstance(self.policy, str):
             from retail_env.agents.factory import make_agent
 
-            self.agent = make_agent(self.policy, env.core, seed=seed)
+            self.agent = make_agent(self.policy, env.core, task="attribution", seed=seed)
             self.agent.reset(seed)
 
     def act(self, env: WholeStoreEnv, obs, info: dict) -> int:

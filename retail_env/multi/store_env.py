@@ -6,7 +6,7 @@ because the roles act on different clocks:
 - ``manager`` acts at the start of every pricing period (``promotion.period_h`` of store
   time, while the gate is open) with the Promotion task's discrete action (a discount
   level per product, then a members-only flag per product: ``action_space_for``). The
-  period's demand table (prices, end-caps, display lift: ``promotion_plan``) sets the
+  period's demand table (prices, end-caps, display lift: ``attribution.promotion_plan``) sets the
   shopping lists of every party that arrives in it.
 - ``checkout`` acts at each detected shelf event, exactly as in the Attribution task
   (``Discrete(K + 2)``: a candidate, no one, review; ``info["action_mask"]``).
@@ -27,19 +27,20 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from retail_env.envs import promotion_core as pcore
-from retail_env.envs.attribution import frame, frame_header
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.observations import observation_factory
-from retail_env.envs.promotion import InvalidActionError as PromotionActionError
-from retail_env.envs.promotion import action_space_for, check_action
-from retail_env.envs.promotion_plan import (
+from retail_env.envs.attribution.core import AttributionConfig, AttributionCore
+from retail_env.envs.attribution.env import frame, frame_header
+from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.attribution.promotion_plan import (
     PromotionDesk,
     PromotionPlanConfig,
     period_table,
     promotion_params,
 )
+from retail_env.envs.base import FrameRendering, check_render_mode
+from retail_env.envs.promotion import core as pcore
+from retail_env.envs.promotion.env import action_space_for, check_action
 from retail_env.envs.seeds import draw_seed
+from retail_env.errors import InvalidActionError
 from retail_env.sim import store as sim_store
 from retail_env.sim.validation import ConfigError, from_dict
 
@@ -49,11 +50,11 @@ MANAGER, CHECKOUT = "manager", "checkout"
 OVERCHARGE_COST, UNDERCHARGE_COST = 5.0, 2.5
 
 
-class RoleActionError(ValueError):
+class RoleActionError(InvalidActionError):
     """An action a role cannot take (names the role and what is allowed)."""
 
 
-class WholeStoreEnv(AECEnv):
+class WholeStoreEnv(FrameRendering, AECEnv):
     """Two roles over one walking store (see the module docstring).
 
     Keyword arguments: ``scenario`` (sim preset), ``store`` (sim-config overrides),
@@ -63,7 +64,8 @@ class WholeStoreEnv(AECEnv):
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "name": "retail_whole_store_v0",
-                "is_parallelizable": False, "render_fps": 4}
+                "is_parallelizable": False, "render_fps": FrameRendering.render_fps}
+    render_title = "retail-env whole store"
 
     def __init__(self, render_mode: str | None = None, scenario: str = "medium",
                  store: Mapping[str, Any] | None = None,
@@ -71,9 +73,7 @@ class WholeStoreEnv(AECEnv):
                  overcharge_cost: float = OVERCHARGE_COST,
                  undercharge_cost: float = UNDERCHARGE_COST, **kwargs: Any):
         super().__init__()
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                             f"{self.metadata['render_modes']} or None")
+        check_render_mode(render_mode, self.metadata["render_modes"])
         for name, v in (("overcharge_cost", overcharge_cost), ("undercharge_cost", undercharge_cost)):
             if not (isinstance(v, (int, float)) and 0.0 <= v <= 1e4):
                 raise ConfigError(f"{name}={v!r} is out of range: must be in [0, 10000]")
@@ -165,7 +165,7 @@ class WholeStoreEnv(AECEnv):
     def _check_manager(self, action) -> np.ndarray:
         try:
             return check_action(self.action_spaces[MANAGER], action)
-        except PromotionActionError as e:
+        except InvalidActionError as e:
             raise RoleActionError(f"manager: {e}") from None
 
     def _check_checkout(self, action) -> int:
@@ -275,17 +275,7 @@ class WholeStoreEnv(AECEnv):
         """The view a Promotion baseline plays the manager through, at this period."""
         return self.desk.at(max(self.period + 1, 0))
 
-    # --- rendering ----------------------------------------------------------
-    def render(self):
-        if self.render_mode is None:
-            return None
-        from retail_env.render.viewer import Renderer
-
-        if self._renderer is None:
-            self._renderer = Renderer(self.frame_header(), self.render_mode,
-                                      fps=self.metadata["render_fps"], title="retail-env whole store")
-        return self._renderer.render(self.current_frame())
-
+    # --- rendering (FrameRendering: render() draws current_frame()) -------------
     def frame_header(self):
         """The static part of a drawing of the store (a recording's header)."""
         if self._header is None:
@@ -302,7 +292,3 @@ class WholeStoreEnv(AECEnv):
                          "checkout_errors": self.books["overcharged"] + self.books["undercharged"]})
         return f
 
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None

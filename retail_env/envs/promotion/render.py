@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retail_env.envs.promotion_core import PromoParams, PromoState, endcap_exposure, kpis_from
-from retail_env.render.draw import ALL_LAYERS, Layer
+from retail_env.envs.promotion.core import PromoParams, PromoState, endcap_exposure, kpis_from
 from retail_env.render.frame import (
     DISCOUNT,
     MEMBER_ONLY,
@@ -21,7 +20,6 @@ from retail_env.render.frame import (
     make_frame,
 )
 from retail_env.render.snapshot import frame_from_state, header_from_params
-from retail_env.render.viewer import Renderer
 from retail_env.sim.layout import load_layout
 
 
@@ -35,32 +33,25 @@ def display_planogram(n_plates: int, endcap: np.ndarray, n_products: int) -> np.
 
 
 class PromotionView:
-    """Frames of one store (B index 0) drawn by the shared Renderer."""
+    """Frames of one store (B index 0), for the shared Renderer and recordings."""
 
-    def __init__(self, params: PromoParams, render_mode: str, fps: float = 4.0, spatial=None):
+    def __init__(self, params: PromoParams, spatial=None):
         cat = params.catalog
         self.params, self.spatial = params, spatial
         if spatial is not None:
-            header = header_from_params(spatial.sim, task="promotion")
+            self.header = header_from_params(spatial.sim, task="promotion")
             self.plate_product = np.asarray(spatial.sim.planogram.truth)
             self.endcap = np.zeros(len(self.plate_product), bool)
         else:
             layout = load_layout("small" if cat.n_products <= 8 else "medium")
             self.endcap = np.asarray(layout.plate_endcap, dtype=bool)
             self.plate_product = display_planogram(layout.n_plates, self.endcap, cat.n_products)
-            header = FrameHeader(grid=layout.grid, cell_m=layout.cell_m,
+            self.header = FrameHeader(grid=layout.grid, cell_m=layout.cell_m,
                                  plate_cell=layout.plate_cell,
                                  plate_category=cat.category[self.plate_product],
                                  plate_product=self.plate_product,
                                  category_names=cat.category_names, product_names=cat.name,
-                                 task="promotion")
-        # Camera tracks and event flashes matter to attribution only; here they would
-        # just double the shoppers and blink over the price tags.
-        self.renderer = Renderer(header, render_mode, fps=fps, title="retail-env: promotion",
-                                 layers=ALL_LAYERS & ~(Layer.TRACKS | Layer.EVENTS))
-
-    def render(self, state: PromoState):
-        return self.renderer.render(self.frame(state))
+                                      task="promotion")
 
     def frame(self, state: PromoState) -> Frame:
         """Store 0 now, as a :class:`Frame` (what ``RecordEpisode`` would record)."""
@@ -78,15 +69,12 @@ class PromotionView:
                   "spoiled": float(k["spoilage"][0]), "stock_outs": float(k["stockouts"][0])}
         if self.spatial is not None:
             return frame_from_state(self.spatial.state, self.spatial.sim, 0,
-                                    header=self.renderer.header, price_mult=mult[prod],
+                                    header=self.header, price_mult=mult[prod],
                                     promo=promo[prod], status=status)
         stock = state.inv.on_hand[0] / np.maximum(p.plan.order_up_to, 1)
         hours = p.config.start_hour + state.period * p.config.period_h
         return make_frame(
-            self.renderer.header, time_s=hours * 3600.0,
+            self.header, time_s=hours * 3600.0,
             shopper_pos=np.zeros((0, 2)), shopper_kind=np.zeros(0, dtype=np.int64),
             plate_stock_frac=np.clip(stock[prod], 0.0, 1.0), price_mult=mult[prod],
             promo=promo[prod], status=status)
-
-    def close(self) -> None:
-        self.renderer.close()

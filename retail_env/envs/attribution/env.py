@@ -1,6 +1,6 @@
 """Gymnasium env for the Attribution task: charge every detected shelf event to the right shopper.
 
-A thin shell over :mod:`retail_env.envs.attribution_core` with one store (B = 1).
+A thin shell over :mod:`retail_env.envs.attribution.core` with one store (B = 1).
 One step = one detected event to decide. See docs/tasks/attribution.md (the env card) for the
 observation (every feature named), actions, reward terms, termination and presets.
 """
@@ -10,44 +10,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
-from retail_env.envs.observations import observation_factory
+from retail_env.envs.attribution.core import (
+    PRESETS,
+    REWARD_TERMS,
+    AttributionConfig,
+    AttributionCore,
+)
+from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.base import TaskEnv, preset_config, refuse_old_kwargs
 from retail_env.envs.seeds import check_seed, draw_seed
 from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.render.frame import ABSENT, SHOPPER, STAFF, WRONG, Frame, FrameHeader, make_frame
-from retail_env.sim.validation import check_mapping, from_dict, to_dict
+from retail_env.sim.validation import check_mapping, to_dict
 
 MAX_EMPTY_RESETS = 10
 TRAIL_TICKS = (20, 15, 10, 5)   # track trail drawn behind each track (ticks ago)
 
 
-class AttributionEnv(gym.Env):
+class AttributionEnv(TaskEnv):
     """Decide who took what, one detected shelf event at a time.
 
     Actions (``Discrete(K + 2)``): ``k < K`` charge candidate track ``k`` (sorted by
     distance to the plate); ``K`` = no one (noise, staff, touch); ``K + 1`` = review
     (a human checks the video: the truth is applied, at a cost; refused beyond the budget).
 
-    Keyword arguments: ``scenario`` (sim preset), ``store`` (nested sim-config overrides),
-    ``observation`` (``"features"``, ``"features_context"``, ``"raw"`` or ``{"type": ..., "raw_ticks": ...}``),
-    ``reward`` (term weights) and any other :class:`AttributionConfig` field.
+    ``preset``: a row of ``PRESETS`` (a simulator scenario, ``raw`` or ``promo``);
+    ``config``: a nested mapping over it: any :class:`AttributionConfig` field
+    (``observation`` may be ``"features"``, ``"features_context"``, ``"raw"`` or
+    ``{"type": ..., "raw_ticks": ...}``; ``reward`` the term weights) and ``store``
+    (simulator-config overrides); ``bank``: replay an episode bank instead of simulating.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    task = "attribution"
+    render_title = "retail-env attribution"
     frame_sink = None   # RecordEpisode sets a callable: handed a Frame every simulated tick
 
-    def __init__(self, render_mode: str | None = None, scenario: str = "medium",
-                 store: Mapping[str, Any] | None = None,
-                 observation: str | Mapping[str, Any] | None = None,
-                 bank: Any = None, **kwargs: Any):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                             f"{self.metadata['render_modes']} or None")
-        self.config, store = parse_config(scenario, store, observation, kwargs)
+    def __init__(self, preset: str = "medium", config: Mapping[str, Any] | None = None,
+                 render_mode: str | None = None, bank: Any = None, **old: Any):
+        refuse_old_kwargs("AttributionEnv", old)
+        super().__init__(render_mode)
+        self.preset = preset
+        self.config, store = parse_config(preset, config)
         self.core = make_core(self.config, store, 1, bank)
         self._store = store
         self._shadow: _Shadow | None = None     # a banked episode re-simulated for drawing
@@ -57,8 +63,6 @@ class AttributionEnv(gym.Env):
         self._obs = observation_factory(self.core)
         self.observation_space = self._obs.space()
         self.action_space = spaces.Discrete(self.K + 2)
-        self.render_mode = render_mode
-        self._renderer = None
         self._header: FrameHeader | None = None
         self._right = 0                     # decisions that left the receipts right (status bar)
 
@@ -100,22 +104,6 @@ class AttributionEnv(gym.Env):
         if self.render_mode == "human":
             self.render()       # Gymnasium's convention: human mode draws at every step
         return obs, float(sum(terms.values())), bool(terminated), False, info
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode to make()")
-            return None
-        from retail_env.render.viewer import Renderer
-
-        if self._renderer is None:
-            self._renderer = Renderer(self.frame_header(), self.render_mode,
-                                      fps=self.metadata["render_fps"], title="retail-env attribution")
-        return self._renderer.render(self.current_frame())
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
     # --- recording (retail_env.render.RecordEpisode: one frame per decision) ---
     def frame_header(self) -> FrameHeader:
@@ -178,20 +166,34 @@ class AttributionEnv(gym.Env):
         return self.core.decision_info(0)
 
 
-def parse_config(scenario: Any, store: Any, observation: Any,
-                 kwargs: Mapping[str, Any]) -> tuple[AttributionConfig, dict]:
-    """The task config and the checked ``store`` overrides from the env's keyword arguments
-    (wrong types raise ConfigError naming the argument)."""
-    data = dict(kwargs, scenario=scenario)
+def episode_record(receipts: dict, rewards: dict[str, float]) -> dict[str, float]:
+    """One episode's metrics: its receipts, its ``return`` and each reward term's sum
+    (``reward_<term>``, weighted as the env's reward)."""
+    return {**{k: float(v) for k, v in receipts.items()},
+            "return": float(sum(rewards.values())),
+            **{f"reward_{k}": float(rewards.get(k, 0.0)) for k in REWARD_TERMS}}
+
+
+def episode_metrics(info: dict, total: float, terms: dict[str, float]) -> dict[str, float]:
+    """The task table's episode metrics: ``episode_record`` of the last step's receipts."""
+    return episode_record(info["receipts"], terms)
+
+
+def parse_config(preset: str, config: Mapping[str, Any] | None
+                 ) -> tuple[AttributionConfig, dict]:
+    """The task config and the checked ``store`` overrides of ``preset`` + ``config`` (a
+    bad preset, key, type or value raises ConfigError naming it)."""
+    data = check_mapping("config", config)
+    store = check_mapping("config['store']", data.pop("store", None))
+    observation = data.get("observation")
     if isinstance(observation, str):
         data["observation"] = {"type": observation}
-    elif isinstance(observation, Mapping):
-        data["observation"] = dict(observation)
-    elif observation is not None:
-        raise ConfigError(f"observation={observation!r} has the wrong type "
-                          f"({type(observation).__name__}): must be 'features', 'raw' or a "
-                          "mapping like {'type': 'raw', 'raw_ticks': 50}")
-    return from_dict(AttributionConfig, data), check_mapping("store", store)
+    elif observation is not None and not isinstance(observation, Mapping):
+        raise ConfigError(f"config['observation']={observation!r} has the wrong type "
+                          f"({type(observation).__name__}): must be 'features', "
+                          "'features_context', 'raw' or a mapping like "
+                          "{'type': 'raw', 'raw_ticks': 50}")
+    return preset_config(AttributionConfig, PRESETS, preset, data), store
 
 
 def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,
@@ -204,7 +206,7 @@ def make_core(cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: in
         return BankCore(cfg, store, batch, bank)
     if batch == 1:
         return AttributionCore(cfg, store)
-    from retail_env.envs.attribution_vector import BatchAttributionCore
+    from retail_env.envs.attribution.vector import BatchAttributionCore
 
     return BatchAttributionCore(cfg, store, batch)
 
@@ -216,8 +218,7 @@ class _Shadow:
 
     def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, seed: int,
                  sink=None):
-        kw = {k: v for k, v in to_dict(cfg).items() if k != "scenario"}
-        self.env = AttributionEnv(scenario=cfg.scenario, store=store, **kw)
+        self.env = AttributionEnv(cfg.scenario, {**to_dict(cfg), "store": store})
         self.env.frame_sink = sink
         self.env.reset(seed=seed)
         self.seed, self.done = seed, 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
+from retail_env.envs.attribution.track_features import N_TRACK_FEATURES, track_features
 
 CONTEXT_WINDOW_S = 2.0   # events overlapping the decided one within this are concurrent
 

@@ -13,8 +13,8 @@ import numpy as np
 from retail_env.agents.factory import Agent, register_agent
 from scipy.optimize import linear_sum_assignment
 
-from retail_env.envs.attribution_core import AttributionCore
-from retail_env.envs.observations import (
+from retail_env.envs.attribution.core import AttributionCore
+from retail_env.envs.attribution.observations import (
     CANDIDATE_FEATURES,
     EVENT_FEATURES,
     event_view,
@@ -186,4 +186,4 @@ class HungarianAgent(TrajectoryAgent):
 BASELINES = {"none": NoOneAgent, "random": RandomAgent, "nearest": NearestTrackAgent, "trajectory": TrajectoryAgent,
              "hungarian": HungarianAgent, "oracle": OracleAgent}
 for _name, _cls in BASELINES.items():
-    register_agent(_name, _cls)
+    register_agent("attribution", _name, _cls)

@@ -20,10 +20,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs.attribution_core import AttributionCore, EventRecord
-from retail_env.envs.context_features import CONTEXT_FEATURES, CONTEXT_WINDOW_S, context_rows
-from retail_env.envs.receipt_kernel import receipt_row
-from retail_env.envs.track_features import N_TRACK_FEATURES, track_features
+from retail_env.envs.attribution.context_features import (
+    CONTEXT_FEATURES,
+    CONTEXT_WINDOW_S,
+    context_rows,
+)
+from retail_env.envs.attribution.core import AttributionCore, EventRecord
+from retail_env.envs.attribution.receipt_kernel import receipt_row
+from retail_env.envs.attribution.track_features import N_TRACK_FEATURES, track_features
 
 LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
 FAR_M = 10.0      # distance reported for a track not seen in a window

@@ -19,16 +19,14 @@ import dataclasses
 
 import numpy as np
 
+from retail_env.envs.base import preset_config
 from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
 from retail_env.sim.catalog import Catalog, CatalogConfig, build_catalog
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import (
     ConfigError,
-    check_choice,
-    check_mapping,
     config,
-    replace,
     spec,
 )
 
@@ -106,8 +104,7 @@ PRESETS: dict[str, dict] = {
 
 def make_config(preset: str = "default", overrides: dict | None = None) -> PromotionConfig:
     """The preset's config with ``overrides`` (nested dict) applied and validated."""
-    cfg = replace(PromotionConfig(), PRESETS[check_choice("preset", preset, PRESETS)])
-    return replace(cfg, check_mapping("config", overrides))
+    return preset_config(PromotionConfig, PRESETS, preset, overrides)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -5,14 +5,14 @@ comes from the demand table (``sim/demand.py``) the store holds, so a deep disco
 on an end-cap puts that product on more lists, and more shoppers at its shelf. Here
 an Attribution scenario gets a price schedule, period by period, from either
 
-- a named Promotion baseline (``agents/promotion_baselines.py``: ``list_price``,
+- a named Promotion baseline (``agents/promotion/baselines.py``: ``list_price``,
   ``hi_lo``, ``myopic``), played against a Promotion task built on the store's own
   catalog and demand model, or
 - an explicit plan: discounts ``(period, product, depth)``, members-only offers
   ``(period, product)`` and end-cap placements ``(period, product)``.
 
 Each period's demand table is the Promotion task's (same prices, end-cap rule and
-display lift: ``promotion_core``), installed in each store as its clock enters the
+display lift: ``retail_env.envs.promotion.core``), installed in each store as its clock enters the
 period (``StorePromotions.install``). No random number is drawn for it: lists are
 drawn from the same uniforms whatever the table holds, so a store without a plan
 (``policy="none"``) is bit for bit the store it always was.
@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim.validation import ConfigError, config, spec, to_dict
 
@@ -98,8 +98,10 @@ class PromotionDesk:
     """What a Promotion baseline reads of its env (``params``, ``state``, ``action_space``),
     its clock set to a plan's period by :meth:`at`."""
 
+    task = "promotion"      # make_agent builds Promotion baselines for it
+
     def __init__(self, params: core.PromoParams, period_h: float):
-        from retail_env.envs.promotion import action_space_for
+        from retail_env.envs.promotion.env import action_space_for
 
         self.params, self.state = params, core.init_state(params, 1)
         self.action_space = action_space_for(params)
@@ -133,15 +135,15 @@ def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.n
     return dm.demand_table(params.model, ds, seg_price, exposure)
 
 
-def plan_policy(plan: PromotionPlanConfig):
-    """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar)."""
-    from retail_env.agents.promotion_baselines import make_baseline
+def plan_policy(plan: PromotionPlanConfig, desk: PromotionDesk):
+    """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar), on ``desk``."""
+    from retail_env.agents.factory import make_agent
 
     kw = {}
     if plan.policy == "hi_lo":
         kw = dict(depth=plan.depth, cycle_days=plan.cycle_days, promo_h=plan.promo_h,
                   member_only=plan.member_only)
-    return make_baseline(plan.policy, **kw)
+    return make_agent(plan.policy, desk, **kw)
 
 
 class StorePromotions:
@@ -162,13 +164,13 @@ class StorePromotions:
         N = p.catalog.n_products
         if self.plan.policy == "plan":
             return self._explicit(n, N)
-        policy = plan_policy(self.plan)
         desk = PromotionDesk(p, self.plan.period_h)
-        policy.reset(desk, 0)
+        policy = plan_policy(self.plan, desk)
+        policy.reset(0)
         prices = []
         for k in range(n):
             desk.at(k)
-            prices.append(core.prices_from_discrete(p, np.asarray(policy.act(None))[None])[0])
+            prices.append(core.prices_from_discrete(p, np.asarray(policy.act(None, {}))[None])[0])
         seg_price = np.concatenate(prices)
         return seg_price, core.endcap_exposure(p, seg_price)
 

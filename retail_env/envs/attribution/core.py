@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from retail_env.envs.promotion_plan import PromotionPlanConfig, StorePromotions
-from retail_env.envs.readout import read_events
-from retail_env.envs.receipts import ledger_add, ledger_add_lines, receipt_metrics
+from retail_env.envs.attribution.promotion_plan import PromotionPlanConfig, StorePromotions
+from retail_env.envs.attribution.readout import read_events
+from retail_env.envs.attribution.receipts import ledger_add, ledger_add_lines, receipt_metrics
 from retail_env.envs.seeds import draw_seeds
+from retail_env.sim import config as sim_config
 from retail_env.sim import store as sim_store
-from retail_env.sim.config import PRESETS, make_config
 from retail_env.sim.sensors import track_window
 from retail_env.sim.state import PICK, PUT, RESTOCK, TOUCH
 from retail_env.sim.validation import config, replace, spec
@@ -40,7 +40,7 @@ CORRECT, WRONG, REVIEWED = 1, 2, 3   # decision outcomes (as drawn by retail_env
 # arrived at a plate first, and who walked away after the event, is the evidence
 # that separates shoppers standing at the same shelf [A].
 _HISTORY = {"sensors": {"hist_s": 12.0}}
-TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in PRESETS}
+TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in sim_config.PRESETS}
 # easy = a quiet fuel-station hour [A]: ~5 shoppers per 10 min, at most 4 inside, so
 # two shoppers rarely stand at one shelf at once and the best heuristic is near perfect.
 TASK_TUNING["easy"] = {**_HISTORY, "demand": {"daily_visits": 600.0},
@@ -78,7 +78,7 @@ class RewardConfig:
 class AttributionConfig:
     """Task settings; the store itself is the named scenario plus ``store`` overrides."""
 
-    scenario: str = spec("medium", choices=tuple(PRESETS))
+    scenario: str = spec("medium", choices=tuple(sim_config.PRESETS))
     # [A] 10 minutes of store time: ~190 decisions on medium, short enough for PPO.
     episode_s: float = spec(600.0, lo=1.0, hi=86400.0)
     close_grace_s: float = spec(300.0, lo=0.0, hi=3600.0)
@@ -97,6 +97,20 @@ class AttributionConfig:
     reward: RewardConfig = spec(RewardConfig())
     # Prices in force: a promotion plan or a Promotion baseline (promotion_plan.py).
     promotion: PromotionPlanConfig = spec(PromotionPlanConfig())
+
+
+# The task's presets (``AttributionEnv(preset=...)``): every simulator scenario as it is,
+# the default store seen through the raw sensor streams (sensor-fusion research), and a
+# hi-lo day with deep end-cap deals (promotion_plan.py): a quarter of the products at half
+# price, rotating every 6 h, the four deepest on end-caps; the crowds they draw are the
+# coupling docs/whole_store.md measures.
+PRESETS: dict[str, dict[str, Any]] = {
+    **{name: {"scenario": name} for name in sim_config.PRESETS},
+    "raw": {"scenario": "medium", "observation": {"type": "raw"}},
+    "promo": {"scenario": "medium",
+              "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1, "promo_h": 6,
+                            "n_endcaps": 4}},
+}
 
 
 class EventRecord:
@@ -170,7 +184,7 @@ class _SimLink:
 
     def __init__(self, scenario: str, overrides: Mapping[str, Any], batch: int,
                  promotion: PromotionPlanConfig | None = None, episode_s: float = 600.0):
-        cfg = replace(make_config(scenario), TASK_TUNING.get(scenario, {}))
+        cfg = replace(sim_config.make_config(scenario), TASK_TUNING.get(scenario, {}))
         self.params = sim_store.make_params(replace(cfg, overrides))
         self.promotions = (None if promotion is None or promotion.policy == "none"
                            else StorePromotions(promotion, self.params, episode_s))

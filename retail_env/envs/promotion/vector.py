@@ -30,9 +30,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion import action_space_for, check_action, play_period
-from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.base import refuse_vector_render
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.env import action_space_for, check_action, play_period
+from retail_env.envs.promotion.obs import build_observation, observation_space
 from retail_env.envs.seeds import MAX_NUM_ENVS, check_seed
 from retail_env.errors import EpisodeStateError
 from retail_env.sim.rng import BatchRNG
@@ -53,9 +54,7 @@ class PromotionVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 1, preset: str = "default", config: dict | None = None,
                  render_mode: str | None = None):
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
-                             "render a single PromotionEnv instead")
+        refuse_vector_render(render_mode, "PromotionEnv")
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
         self.render_mode = None
         self.preset = preset
@@ -67,7 +66,7 @@ class PromotionVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
-            from retail_env.envs.promotion_spatial import SpatialFidelity
+            from retail_env.envs.promotion.spatial import SpatialFidelity
             self._fidelity = SpatialFidelity(self.params)
         self.state: core.PromoState | None = None
         self.rng: BatchRNG | None = None

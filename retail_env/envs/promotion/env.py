@@ -1,6 +1,6 @@
 """Gymnasium env for the Promotion task: set discounts and member offers to maximise profit.
 
-A thin shell over ``promotion_core`` (one store, B = 1); ``promotion_spatial`` plays
+A thin shell over ``promotion.core`` (one store, B = 1); ``promotion.spatial`` plays
 periods in the walking store instead. docs/tasks/promotion.md (the env card) lists the
 observation, action, reward terms, KPIs and presets.
 """
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs import promotion_core as core
-from retail_env.envs.promotion_obs import build_observation, observation_space
+from retail_env.envs.base import TaskEnv
+from retail_env.envs.promotion import core as core
+from retail_env.envs.promotion.obs import build_observation, observation_space
+from retail_env.envs.promotion.render import PromotionView
 from retail_env.envs.seeds import check_seed
 from retail_env.errors import EpisodeStateError, InvalidActionError
+from retail_env.render.draw import ALL_LAYERS, Layer
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import to_dict
 
@@ -70,31 +72,37 @@ def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: n
     return fidelity.step(state, seg_price, depth, member_only, rng)
 
 
-class PromotionEnv(gym.Env):
+def episode_metrics(info: dict, total: float, terms: dict[str, float]) -> dict[str, float]:
+    """The task table's episode metrics: the summed reward and the episode's KPIs."""
+    return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
+
+
+class PromotionEnv(TaskEnv):
     """One store, one step per trading period; reward = profit of the period.
 
     ``gym.make("RetailStore/Promotion-v1", config={"episode_days": 7})`` overrides the
     preset's config (nested dict, validated: bad keys raise ConfigError).
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    task = "promotion"
+    render_title = "retail-env: promotion"
+    # Camera tracks and event flashes matter to attribution only; here they would
+    # just double the shoppers and blink over the price tags.
+    render_layers = ALL_LAYERS & ~(Layer.TRACKS | Layer.EVENTS)
 
     def __init__(self, preset: str = "default", config: dict | None = None,
                  render_mode: str | None = None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                             f"{self.metadata['render_modes']} or None")
+        super().__init__(render_mode)
         self.preset = preset
         self.cfg = core.make_config(preset, config)
         self.params = core.build_params(self.cfg)
-        self.render_mode = render_mode
         self.action_space = action_space_for(self.params)
         self.observation_space = observation_space(self.params)
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
-            from retail_env.envs.promotion_spatial import SpatialFidelity
+            from retail_env.envs.promotion.spatial import SpatialFidelity
             self._fidelity = SpatialFidelity(self.params)
-        self._renderer = None
+        self._view: PromotionView | None = None
         self.state: core.PromoState | None = None
         self.rng: BatchRNG | None = None
 
@@ -136,31 +144,17 @@ class PromotionEnv(gym.Env):
             "period": self.state.period,
         }
 
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
-            return None
-        return self._view().render(self.state)
-
-    def _view(self):
-        from retail_env.envs.promotion_render import PromotionView
-        if self._renderer is None:   # rgb_array without a render_mode: frames for recording
-            self._renderer = PromotionView(self.params, self.render_mode or "rgb_array",
-                                           fps=self.metadata["render_fps"],
-                                           spatial=self._fidelity)
-        return self._renderer
-
     # --- recording (retail_env.render.RecordEpisode: one frame per period) ---
     def frame_header(self):
-        return self._view().renderer.header
+        return self._frames().header
 
     def current_frame(self):
-        return self._view().frame(self.state)
+        return self._frames().frame(self.state)
 
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+    def _frames(self) -> PromotionView:
+        if self._view is None:
+            self._view = PromotionView(self.params, spatial=self._fidelity)
+        return self._view
 
     def config_dict(self) -> dict:
         """The full resolved config (JSON-able)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim import store
 from retail_env.sim.config import make_config

@@ -11,7 +11,7 @@ them either; MaskablePPO applies ``info["action_mask"]`` on top (the same mask).
 
 Permuting the real candidate slots permutes their logits and leaves the rest unchanged
 (tests/test_set_policy.py). ``SetPolicy`` and ``MaskableSetPolicy`` share parameter
-names, so weights trained by one (or by imitation, agents/imitation.py) load into the other.
+names, so weights trained by one (or by imitation, agents/attribution/imitation.py) load into the other.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from retail_env.envs.observations import EVENT_FEATURES
+from retail_env.envs.attribution.observations import EVENT_FEATURES
 
 MASKED = -1e8          # logit of an action that must never be chosen (exp underflows to 0)
 REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")

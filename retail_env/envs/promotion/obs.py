@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from retail_env.envs.promotion_core import PromoParams, PromoState, period_hour
+from retail_env.envs.promotion.core import PromoParams, PromoState, period_hour
 from retail_env.sim import inventory as inv
 from retail_env.sim.demand import list_category_units
 

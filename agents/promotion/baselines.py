@@ -1,8 +1,9 @@
 """Baseline policies for the Promotion task.
 
-Every policy has ``reset(env, seed)`` and ``act(obs) -> action``; model-based ones
-read the unwrapped env's params and state (that is what "using the true demand
-model" means). All work with the discrete (MultiDiscrete) action; ``ListPrice``,
+Every policy is an :class:`~retail_env.agents.factory.Agent` built for its env
+(``make_agent("hi_lo", env, depth=0.3)``): ``reset(seed)``, ``act(obs, info) -> action``;
+they read the unwrapped env's params and state (for the model-based ones that is what
+"using the true demand model" means). All work with the discrete (MultiDiscrete) action; ``ListPrice``,
 ``RandomPolicy`` and ``Myopic`` also with the continuous one.
 
 - ``ListPrice``: never discount.
@@ -20,39 +21,40 @@ model" means). All work with the discrete (MultiDiscrete) action; ``ListPrice``,
 from __future__ import annotations
 
 import numpy as np
+from retail_env.agents.factory import Agent, register_agent
 
-from retail_env.envs import promotion_core as core
+from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
 
 
-def _unwrap(env):
-    return env.unwrapped
+class PromotionAgent(Agent):
+    """A Promotion baseline: reads ``store``, the unwrapped env (``params``, ``state``,
+    ``action_space``); an episode without a seed starts as seed 0 would."""
+
+    name = ""
+
+    def __init__(self, env, seed: int | None = None):
+        super().__init__(env, seed)
+        self.store = env.unwrapped
 
 
-def _no_promo(env) -> np.ndarray:
-    space = _unwrap(env).action_space
-    return np.zeros(space.shape, dtype=space.dtype)
-
-
-class ListPrice:
+class ListPrice(PromotionAgent):
     name = "list_price"
 
-    def reset(self, env, seed: int = 0) -> None:
-        self.env = env
-
-    def act(self, obs):
-        return _no_promo(self.env)
+    def act(self, obs, info):
+        space = self.store.action_space
+        return np.zeros(space.shape, dtype=space.dtype)
 
 
-class RandomPolicy:
+class RandomPolicy(PromotionAgent):
     name = "random"
 
-    def reset(self, env, seed: int = 0) -> None:
-        self.space = _unwrap(env).action_space
-        self.space.seed(seed)
+    def reset(self, seed: int | None = None) -> None:
+        self.space = self.store.action_space
+        self.space.seed(0 if seed is None else seed)
 
-    def act(self, obs):
+    def act(self, obs, info):
         return self.space.sample()
 
 
@@ -66,25 +68,25 @@ def _levels_action(p: core.PromoParams, level: np.ndarray, member: np.ndarray | 
     return np.concatenate(parts)
 
 
-class HiLo:
+class HiLo(PromotionAgent):
     """Staggered high-low calendar: depth off for ``promo_h`` hours every ``cycle_days``."""
 
     name = "hi_lo"
 
-    def __init__(self, depth: float = 0.3, cycle_days: int = 7, promo_h: int = 24,
-                 member_only: bool = False):
+    def __init__(self, env, seed: int | None = None, depth: float = 0.3, cycle_days: int = 7,
+                 promo_h: int = 24, member_only: bool = False):
+        super().__init__(env, seed)
         self.depth, self.cycle_days, self.promo_h, self.member_only = (
             depth, cycle_days, promo_h, member_only)
 
-    def reset(self, env, seed: int = 0) -> None:
-        self.env = _unwrap(env)
-        p = self.env.params
+    def reset(self, seed: int | None = None) -> None:
+        p = self.store.params
         self.level = int(np.argmin(np.abs(np.asarray(p.config.discount_levels) - self.depth)))
         cycle = self.cycle_days * 24
         self.offset = (np.arange(p.n_units) * cycle) // p.n_units  # staggered starts
 
-    def act(self, obs):
-        p, st = self.env.params, self.env.state
+    def act(self, obs, info):
+        p, st = self.store.params, self.store.state
         hour = st.period * p.config.period_h
         cycle = self.cycle_days * 24
         on = ((hour - self.offset) % cycle) < self.promo_h
@@ -124,16 +126,14 @@ def expected_profit(p: core.PromoParams, st: core.PromoState, seg_price, depth,
     return out
 
 
-class Myopic:
+class Myopic(PromotionAgent):
     """Maximise this period's expected profit (true model), coordinate ascent over units."""
 
     name = "myopic"
 
-    def __init__(self, passes: int = 2, grid: int = 11):
+    def __init__(self, env, seed: int | None = None, passes: int = 2, grid: int = 11):
+        super().__init__(env, seed)
         self.passes, self.grid = passes, grid
-
-    def reset(self, env, seed: int = 0) -> None:
-        self.env = _unwrap(env)
 
     def _options(self, p: core.PromoParams) -> np.ndarray:
         cfg = p.config
@@ -160,8 +160,8 @@ class Myopic:
     def objective(self, p, st, seg_price, depth) -> np.ndarray:
         return expected_profit(p, st, seg_price, depth)
 
-    def act(self, obs):
-        p, st = self.env.params, self.env.state
+    def act(self, obs, info):
+        p, st = self.store.params, self.store.state
         opts = self._options(p)
         zero = 0 if p.config.action != "continuous" else len(opts) // 2
         choice = np.full(p.n_units, zero)
@@ -202,8 +202,8 @@ class Lookahead(Myopic):
 
     name = "lookahead"
 
-    def __init__(self, horizon_h: float = 48.0, passes: int = 1):
-        super().__init__(passes=passes)
+    def __init__(self, env, seed: int | None = None, horizon_h: float = 48.0, passes: int = 1):
+        super().__init__(env, seed, passes=passes)
         self.horizon_h = horizon_h
 
     def prepare(self, p, st) -> None:
@@ -238,18 +238,18 @@ class Lookahead(Myopic):
         return now + self.future * (d_ref * self.ref_grad[None]).sum(axis=(1, 2))
 
 
-class ThompsonBandit:
+class ThompsonBandit(PromotionAgent):
     """Per-unit Gaussian Thompson sampling over discount levels (non-member prices)."""
 
     name = "thompson"
 
-    def __init__(self, prior_sd: float = 1.0):
+    def __init__(self, env, seed: int | None = None, prior_sd: float = 1.0):
+        super().__init__(env, seed)
         self.prior_sd = prior_sd
 
-    def reset(self, env, seed: int = 0) -> None:
-        self.env = _unwrap(env)
-        p = self.env.params
-        self.rng = np.random.default_rng(seed)
+    def reset(self, seed: int | None = None) -> None:
+        p = self.store.params
+        self.rng = np.random.default_rng(0 if seed is None else seed)
         k = len(p.config.discount_levels)
         self.n = np.zeros((p.n_units, k))
         self.mean = np.zeros((p.n_units, k))
@@ -258,7 +258,7 @@ class ThompsonBandit:
         self.last_period = -1
 
     def _learn(self) -> None:
-        p, st = self.env.params, self.env.state
+        p, st = self.store.params, self.store.state
         if self.last is None or st.period != self.last_period + 1:
             return
         margin = (st.units * (st.price - p.catalog.cost[None, None, :])).sum(axis=1)[0]
@@ -274,34 +274,18 @@ class ThompsonBandit:
         self.mean[idx] += delta / self.n[idx]
         self.m2[idx] += delta * (r - self.mean[idx])
 
-    def act(self, obs):
+    def act(self, obs, info):
         self._learn()
-        p = self.env.params
+        p = self.store.params
         var = np.where(self.n > 1, self.m2 / np.maximum(self.n - 1, 1), self.prior_sd ** 2)
         sd = np.sqrt(var / np.maximum(self.n, 1)) * np.where(self.n > 0, 1.0, self.prior_sd)
         draw = self.rng.normal(np.where(self.n > 0, self.mean, 1.0), sd)
         self.last = np.argmax(draw, axis=1)
-        self.last_period = self.env.state.period
+        self.last_period = self.store.state.period
         return _levels_action(p, self.last)
 
 
 BASELINES = {cls.name: cls for cls in (ListPrice, RandomPolicy, HiLo, Myopic, Lookahead,
                                         ThompsonBandit)}
-
-
-def make_baseline(name: str, **kwargs):
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}: must be one of {list(BASELINES)}")
-    return BASELINES[name](**kwargs)
-
-
-def run_episode(env, policy, seed: int) -> dict:
-    """Play one episode; returns the final episode KPIs plus the summed reward."""
-    obs, info = env.reset(seed=seed)
-    policy.reset(env, seed)
-    total, done = 0.0, False
-    while not done:
-        obs, r, term, trunc, info = env.step(policy.act(obs))
-        total += r
-        done = term or trunc
-    return {"return": total, **info["episode_kpis"]}
+for _name, _cls in BASELINES.items():
+    register_agent("promotion", _name, _cls)

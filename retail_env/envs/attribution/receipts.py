@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from retail_env.envs.receipt_kernel import tally
+from retail_env.envs.attribution.receipt_kernel import tally
 
 RECEIPT_KEYS = ("exact_match", "exact_match_nonempty", "precision", "recall", "f1", "review_rate",
                 "overcharge_value", "undercharge_value")

@@ -47,16 +47,12 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from retail_env.envs.attribution import (
-    MAX_EMPTY_RESETS,
-    InvalidActionError,
-    make_core,
-    parse_config,
-)
-from retail_env.envs.attribution_core import REWARD_TERMS, AttributionCore
-from retail_env.envs.observations import observation_factory
+from retail_env.envs.attribution.core import REWARD_TERMS, AttributionCore
+from retail_env.envs.attribution.env import MAX_EMPTY_RESETS, make_core, parse_config
+from retail_env.envs.attribution.observations import observation_factory
+from retail_env.envs.base import refuse_old_kwargs, refuse_vector_render
 from retail_env.envs.seeds import MAX_NUM_ENVS, SEED_HI, check_seed, draw_seed  # noqa: F401  (SEED_HI: re-exported)
-from retail_env.errors import ConfigError, EpisodeStateError
+from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.sim.validation import check_count
 
 NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
@@ -265,22 +261,20 @@ def _scan(now, shut, closed, next_snap, head_t, delay, present, staff, end_tick,
 class AttributionVectorEnv(VectorEnv):
     """B Attribution stores as one batch (see the module docstring for the step semantics).
 
-    Keyword arguments are those of ``AttributionEnv`` (``scenario``, ``store``,
-    ``observation``, ``reward``, any ``AttributionConfig`` field) plus ``oracle_info``.
+    ``preset``, ``config`` and ``bank`` are ``AttributionEnv``'s; ``oracle_info=True`` adds
+    ``info["oracle_action"]``.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, scenario: str = "medium",
-                 store: Mapping[str, Any] | None = None,
-                 observation: str | Mapping[str, Any] | None = None,
-                 oracle_info: bool = False, render_mode: str | None = None, bank: Any = None,
-                 **kwargs: Any):
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: the vector env does not render; "
-                             "render a single AttributionEnv instead")
+    def __init__(self, num_envs: int = 1, preset: str = "medium",
+                 config: Mapping[str, Any] | None = None, oracle_info: bool = False,
+                 render_mode: str | None = None, bank: Any = None, **old: Any):
+        refuse_old_kwargs("AttributionVectorEnv", old)
+        refuse_vector_render(render_mode, "AttributionEnv")
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
-        self.config, store = parse_config(scenario, store, observation, kwargs)
+        self.preset = preset
+        self.config, store = parse_config(preset, config)
         self.render_mode = None
         self.oracle_info = bool(oracle_info)
         self.core = (BatchAttributionCore(self.config, store, self.num_envs) if bank is None

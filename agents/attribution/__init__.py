@@ -1,0 +1,1 @@
+"""Attribution agents: the baselines, the set policy and imitation of the oracle."""

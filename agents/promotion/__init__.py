@@ -1,0 +1,1 @@
+"""Promotion agents: the baselines."""

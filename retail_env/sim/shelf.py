@@ -40,7 +40,7 @@ import numba
 import numpy as np
 from scipy.special import ndtri
 
-from retail_env.sim.kernel_args import Consts, StoreArrays, Tables, kernel_params, store_arrays
+from retail_env.sim.kernel_args import Consts, StoreArrays, Tables
 from retail_env.sim.shoppers import (
     U_DUR,
     U_HANDOFF,
@@ -107,13 +107,13 @@ def decide(ctx: Ctx, due: np.ndarray, x: np.ndarray) -> None:
     exit have left) and split their draws into ``x`` (n, 12) uniforms; the normal
     quantiles and the dwell exp are NumPy's, the decisions run in ``_decide_kernel``.
     """
-    st, pr = ctx.st, ctx.pr
+    pr = ctx.pr
     b, s, ph = due
     u, z = x[:, :8], ndtri(x[:, 8:10])
     dwell = np.exp(pr.t["dwell_mu"] + pr.t["dwell_sd"] * z[:, 0])
     rows = np.empty((len(TRUTH_COLS), 3 * len(b)), np.int64)
     dw = np.empty(3 * len(b), np.float64)
-    n = _decide_kernel(b, s, ph, u, z, dwell, store_arrays(st), *kernel_params(pr), rows, dw)
+    n = _decide_kernel(b, s, ph, u, z, dwell, *ctx.kernel_args, rows, dw)
     if n:
         ctx.truth.append(dict(zip(TRUTH_COLS, rows[:, :n], strict=True), dw=dw[:n]))
 
@@ -141,7 +141,7 @@ def _dur(lo, hi, u):
     return max(1, np.int32(lo + (hi - lo) * u))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _log(out, n, d, st, i, kind, plate, prod, q, dw, other):
     """Truth row ``n`` of ``out`` (rows, dws) for decision ``i``; returns ``n + 1``."""
     rows, dws = out
@@ -175,7 +175,7 @@ def _first_per_plate(idx, b, plate):
     return keep
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _route(idx, d, st, tb, c):
     """Send decisions ``idx`` to their next stop: a plate of the first product left on the
     list, a random plate to browse, the plate a group leader is heading to (a follower,
@@ -229,7 +229,7 @@ def _route(idx, d, st, tb, c):
         st.timer[bi, si] = 0 if there else 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _move(bi, plate, prod, q, z, sign, st, tb):
     """Move ``q`` items of ``prod`` off (sign -1) or onto (+1) a plate; returns true dw, kg.
     Item weights are drawn as they move (unit weight + sd z); the last item off a plate
@@ -246,7 +246,7 @@ def _move(bi, plate, prod, q, z, sign, st, tb):
     return dw
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _spawn(d, st, tb, c):
     """Newcomers: walking speed and browsing stops; then their first stop."""
     b, s, u, z = d.b, d.s, d.u, d.z
@@ -263,7 +263,7 @@ def _spawn(d, st, tb, c):
     _route(grp, d, st, tb, c)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _arrive(d, st, c):
     """Arrived at a plate: staff reach to restock; shoppers dwell (at once if joining)."""
     b, s, u = d.b, d.s, d.u
@@ -286,7 +286,7 @@ def _arrive(d, st, c):
             st.timer[bi, si] = 1 if busy[i] else np.int32(max(1.0, d.dwell[i]))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _dwell_over(d, st, tb, c, out, n):
     """Dwell over: reach (to put an unwanted item down and/or pick the product, maybe
     resting a hand first) or move on. Returns the truth row count."""
@@ -332,7 +332,7 @@ def _dwell_over(d, st, tb, c, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _reach_over(d, st, tb, c, out, n):
     """Reach over: items move; one reach per plate and store per tick (others wait a
     tick). Picks, then hand-offs, put-backs and restocks; returns the truth row count."""
@@ -361,7 +361,7 @@ def _reach_over(d, st, tb, c, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _picks(rc, d, st, tb, c, out, n):
     """What each pick takes (its product, or a foreign item on the plate; one or several
     units), then the items leave the plate for the basket."""
@@ -402,7 +402,7 @@ def _picks(rc, d, st, tb, c, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _after_picks(rc, d, st, c):
     """After a pick: look at it and put it back (here, or later on a wrong plate), reach
     again for more of the product, or move on."""
@@ -436,7 +436,7 @@ def _after_picks(rc, d, st, c):
             rc.done[r] = True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _handoffs(rc, d, st, c, out, n):
     """A group member near its partner hands over what it just picked (and keeps)."""
     b, s, u = d.b, d.s, d.u
@@ -456,7 +456,7 @@ def _handoffs(rc, d, st, c, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_backs(rc, d, st, tb, c, out, n):
     """Put-backs (here, then the unwanted item on this wrong plate); after the latter,
     reach for what it came for."""
@@ -489,7 +489,7 @@ def _put_backs(rc, d, st, tb, c, out, n):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _restocks(rc, d, st, tb, out, n):
     """Staff fill the plate's true product up to capacity."""
     for r in range(rc.grp.size):

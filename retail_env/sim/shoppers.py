@@ -58,6 +58,7 @@ class Ctx:
 
     def __init__(self, st, pr, u: np.ndarray):
         self.st, self.pr, self.u = st, pr, u
+        self.kernel_args = (store_arrays(st), *kernel_params(pr))  # see kernel_args.py
         self.truth: list[dict] = []
         self.exits: list[dict] = []
         self.entries: list[dict] = []
@@ -65,7 +66,7 @@ class Ctx:
         self.n_active = 0                            # shoppers inside, all stores (advance)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _enter(b, s, cell, account, member, leader, partner, is_staff, st, tb, born, ent, n):
     """Put one person into free slot ``(b, s)`` at gate cell ``cell``; entry row ``n`` of ``ent``."""
     st.phase[b, s] = SPAWN
@@ -97,7 +98,7 @@ def _log_entries(ctx: Ctx, ent: np.ndarray, n: int) -> None:
                                 member=e[4].astype(bool), staff=e[5].astype(bool)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _enter_staff(bs, cell, st, tb, born, ent, n):
     """A staff member comes into slot 0 of stores ``bs`` at gate cell ``cell``."""
     for b in bs:
@@ -116,7 +117,7 @@ def low_plate(b, stock, truth, capacity, below):
     return k if best < below else -1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _arrivals_kernel(bi, u, st, tb, c, born, ent):
     """The party arriving at each store ``bi``: its size and account, the members' shopping
     lists (``demand.draw_list``), then into the first free slots (leader first). Compiled:
@@ -174,8 +175,8 @@ def advance(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     this was some 40 small calls a tick, half of a one-store tick.
     """
     st = ctx.st
-    ent, ext, due, x, ctx.n_active = _tick_kernel(ctx.u, st.gate_open, store_arrays(st),
-                                                  *kernel_params(ctx.pr), ctx.born)
+    ent, ext, due, x, ctx.n_active = _tick_kernel(ctx.u, st.gate_open, *ctx.kernel_args,
+                                                  ctx.born)
     _log_entries(ctx, ent, ent.shape[1])
     if ext.shape[1]:
         ctx.exits.append(dict(zip(EXIT_COLS, ext, strict=True)))
@@ -251,7 +252,7 @@ def _tick_kernel(u, gate_open, st, tables, consts, born):
             st.n_entered.sum() - st.n_exited.sum())
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _walk_kernel(b, s, st, tb, c):
     """The step of each walker ``(b, s)`` in turn, one cell (soft collisions).
 
@@ -294,7 +295,7 @@ def _walk_kernel(b, s, st, tb, c):
         timer[bi, si] = 0 if there else steps
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _leave_kernel(b, s, st, rows):
     """Each leaver in turn: an exit row per product carried out, then the slot is freed
     (compiled: one or two leavers a tick made the NumPy version call-overhead bound)."""

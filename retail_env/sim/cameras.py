@@ -19,7 +19,7 @@ so results are unchanged bit for bit and no longer depend on the BLAS build.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -119,11 +119,30 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
     n_switches[b] += 1
 
 
+class CameraConsts(NamedTuple):
+    """Constants of ``_camera_kernel`` (float32 where the model is)."""
+
+    bank: np.ndarray          # the plates' noise bank (unit normals)
+    far: np.ndarray           # (S,) complex64 parking spots of absent shoppers
+    keep: np.float32          # AR(1) share of last tick's position error
+    err_in: np.float32        # AR(1) innovation sd
+    err_in_crowded: np.float32
+    crowd_n: np.float32       # neighbours that make a track crowded
+    base: np.float32          # dropout share alone
+    per_nb: np.float32        # dropout share per neighbour
+    max_miss: np.float32
+    q_out: float              # P(a dropout ends in a tick)
+    crowd_every: int          # ticks between crowding refreshes
+    r2: np.float32            # crowd radius^2
+    rs2: np.float32           # switch radius^2
+    switch_p_pair: np.float32  # P(a close pair switches) per refresh
+
+
 @numba.njit(cache=True, nogil=True)
 def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_body, track_account,
-                   track_pos_c, hist_c, err_c, dropped, near, age, n_switches, bank, far, keep,
-                   err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out, crowd_every, r2,
-                   rs2, switch_p_pair):
+                   track_pos_c, hist_c, err_c, dropped, near, age, n_switches, consts):
+    (bank, far, keep, err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out, crowd_every,
+     r2, rs2, switch_p_pair) = CameraConsts(*consts)
     B, S = track_body.shape
     nan = _F(np.nan)
     xyn = np.empty((3, -(-S // 16) * 16), np.float32)
@@ -184,12 +203,14 @@ def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
     s = sstate
     _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0, idle,
                    s.hist_pos, s.track_body, s.track_account, s.track_pos_c, s.hist_c, s.err_c,
-                   s.dropped, s.near, s.age, s.n_switches, *s.kernel_consts(sp)[2])
+                   s.dropped, s.near, s.age, s.n_switches, s.kernel_consts(sp)[2])
 
 
 def camera_consts(s: SensorState, sp: SensorParams) -> tuple:
-    """The constant trailing arguments of ``_camera_kernel`` (see ``SensorState.kernel_consts``)."""
-    return (noise_bank(), s.far, s.err_keep, s.err_in, s.err_in_crowded, _F(sp.crowd_n),
-            _F(sp.dropout_base), _F(sp.dropout_per_neighbor), _F(sp.dropout_max), s.q_out,
-            s.crowd_every, _F(sp.crowd_radius_m ** 2), _F(sp.switch_radius_m ** 2),
-            _F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0))
+    """``CameraConsts`` as a plain tuple (see ``SensorState.kernel_consts``)."""
+    return tuple(CameraConsts(
+        bank=noise_bank(), far=s.far, keep=s.err_keep, err_in=s.err_in,
+        err_in_crowded=s.err_in_crowded, crowd_n=_F(sp.crowd_n), base=_F(sp.dropout_base),
+        per_nb=_F(sp.dropout_per_neighbor), max_miss=_F(sp.dropout_max), q_out=s.q_out,
+        crowd_every=s.crowd_every, r2=_F(sp.crowd_radius_m ** 2), rs2=_F(sp.switch_radius_m ** 2),
+        switch_p_pair=_F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0)))

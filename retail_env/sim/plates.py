@@ -26,7 +26,7 @@ same precision and order, so results are unchanged bit for bit.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -64,11 +64,27 @@ def noise_bank() -> np.ndarray:
 _BANK = noise_bank()
 
 
+class SamplesConsts(NamedTuple):
+    """Constants of ``_samples_kernel`` (quantities in quanta, float32 where the model is)."""
+
+    nb_left: np.ndarray    # (P,) left neighbour of each plate (itself where none)
+    nb_right: np.ndarray
+    w_left: np.ndarray     # (P,) float32 crosstalk weight from it
+    w_right: np.ndarray
+    ramp: np.ndarray       # (k,) share of the tick's change at each sample
+    drift: np.float32      # zero drift step
+    inv_unit: np.float32   # 1 / quantisation step
+    tremor: np.float32     # noise sd per unit of hand force
+    jolt: np.float32       # noise sd per unit of force change
+    spike_p: float         # P(a spike on a plate in a tick)
+    spike_q: np.float32    # spike sd
+    quantise: bool
+    hist_scale: np.float32  # window sum -> kg
+
+
 @numba.njit(cache=True, nogil=True)
 def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel, level,
-                    prev_force, noise_sd_q, ring, sums, baseline, nb_left, nb_right, w_left,
-                    w_right, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q, quantise,
-                    hist_scale):
+                    prev_force, noise_sd_q, ring, sums, baseline, consts):
     """One tick of readings for every plate, and the detector's window sums (see plate_samples).
 
     Per store: a pass over the plates for their tick constants, then the k samples
@@ -76,6 +92,8 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
     vectorises), then the sums. Each plate's float32 operations run in the same order
     as one sample loop per plate would, so results do not depend on the loop order.
     """
+    (nb_left, nb_right, w_left, w_right, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q,
+     quantise, hist_scale) = SamplesConsts(*consts)
     k, B, P = raw.shape
     W = ring.shape[0]
     off = np.empty(P, np.int64)
@@ -147,21 +165,35 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
     s = sstate
     _samples_kernel(weight, touch, u, ticks, idle, s.slot, hist_row, s.raw, s.zero_rel, s.level,
                     s.prev_force, s.noise_sd_q, s.ring, s.sums, s.baseline,
-                    *s.kernel_consts(sp)[0])
+                    s.kernel_consts(sp)[0])
     s.slot = (s.slot + 1) % s.ring.shape[0]
 
 
 def samples_consts(s: SensorState, sp: SensorParams) -> tuple:
-    """The constant trailing arguments of ``_samples_kernel`` (see ``SensorState.kernel_consts``)."""
-    return (s.nb_left, s.nb_right, s.w_left, s.w_right, s.ramp,
-            _F(sp.drift_step_kg), _F(s.inv_unit), s.tremor_q, s.jolt_q, s.spike_p_tick, s.spike_q,
-            sp.quant_kg > 0, _F(s.unit / s.k))
+    """``SamplesConsts`` as a plain tuple (see ``SensorState.kernel_consts``; plain tuples
+    cross into Numba faster, see ``kernel_args.py``)."""
+    return tuple(SamplesConsts(
+        nb_left=s.nb_left, nb_right=s.nb_right, w_left=s.w_left, w_right=s.w_right, ramp=s.ramp,
+        drift=_F(sp.drift_step_kg), inv_unit=_F(s.inv_unit), tremor=s.tremor_q, jolt=s.jolt_q,
+        spike_p=s.spike_p_tick, spike_q=s.spike_q, quantise=sp.quant_kg > 0,
+        hist_scale=_F(s.unit / s.k)))
+
+
+class DetectorConsts(NamedTuple):
+    """Constants of ``_detector_kernel`` (variances and weights in quanta)."""
+
+    inv_n: float     # 1 / samples in the window
+    thr_q: float     # variance threshold
+    hold: int        # quiet ticks that end a segment
+    min_dw_q: float  # smallest |dw| reported
+    unit: float      # quantum -> kg
+    unit2: float     # quantum^2 -> kg^2
 
 
 @numba.njit(cache=True, nogil=True)
 def _detector_kernel(sums, ticks, idle, j, var_q, active, quiet, t_start, peak_var_q, pre_mean,
-                     mean_ring, calm, out_idx, out_dw, out_peak, inv_n, thr_q, hold, min_dw_q,
-                     unit, unit2):
+                     mean_ring, calm, out_idx, out_dw, out_peak, consts):
+    inv_n, thr_q, hold, min_dw_q, unit, unit2 = DetectorConsts(*consts)
     B, P = active.shape
     W = mean_ring.shape[0]
     n = 0
@@ -218,7 +250,7 @@ def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
     P = s.active.shape[1]
     n = _detector_kernel(s.sums, ticks, idle, (s.slot - 1) % s.mean_ring.shape[0], s.var_q,
                          s.active, s.quiet, s.t_start, s.peak_var_q, s.pre_mean, s.mean_ring,
-                         s.calm, s.ev_idx, s.ev_dw, s.ev_peak, *s.kernel_consts(sp)[1])
+                         s.calm, s.ev_idx, s.ev_dw, s.ev_peak, s.kernel_consts(sp)[1])
     if not n:
         return None
     b, p = np.divmod(s.ev_idx[:n], P)
@@ -226,5 +258,6 @@ def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
 
 
 def detector_consts(s: SensorState) -> tuple:
-    """The constant trailing arguments of ``_detector_kernel``."""
-    return 1.0 / s.window_n, s.thr_q, s.hold, s.min_dw_q, s.unit, s.unit ** 2
+    """``DetectorConsts`` as a plain tuple."""
+    return tuple(DetectorConsts(inv_n=1.0 / s.window_n, thr_q=s.thr_q, hold=s.hold,
+                                min_dw_q=s.min_dw_q, unit=s.unit, unit2=s.unit ** 2))

@@ -26,19 +26,21 @@ staff member comes in (``shoppers.advance``), refills the lowest plates one by o
 Why compiled: a tick takes a handful of decisions per store, each a chain of
 branches, so as NumPy over index arrays the decisions were ~100 small calls a tick
 (half of a B = 64 tick). ``_decide_kernel`` runs them one by one, phase group by
-phase group as the NumPy model did, and reads what a group's decisions share before
-the group writes, so draws, state and truth rows are the same bit for bit. The
-transcendental parts (normal quantiles, the dwell exp) stay in NumPy.
+phase group as the NumPy model did (one compiled function per group), and reads what
+a group's decisions share before the group writes, so draws, state and truth rows are
+the same bit for bit. The transcendental parts (normal quantiles, the dwell exp) stay
+in NumPy. Arguments are grouped as ``kernel_args.py`` describes.
 """
 
 from __future__ import annotations
 
-import functools
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from scipy.special import ndtri
 
+from retail_env.sim.kernel_args import Consts, StoreArrays, Tables
 from retail_env.sim.shoppers import (
     U_DUR,
     U_HANDOFF,
@@ -73,26 +75,28 @@ TRUTH_COLS = ("store", "tick", "shopper", "account", "plate", "product", "qty", 
               "other", "cell")
 
 
-@functools.lru_cache(maxsize=32)
-def _consts(pr) -> tuple[np.ndarray, np.ndarray]:
-    """The params the decisions need, as one float64 and one int64 table (fewer kernel args)."""
-    t, sh, hard = pr.t, pr.config.shoppers, pr.config.hard
-    f = np.array([*t["speed"], t["staff_speed"], *t["reach"], *t["look"], *t["rest"],
-                  *t["restock"], sh.p_hand_rest, sh.p_take_foreign, sh.p_multi, sh.p_putback,
-                  sh.p_wrong_place, sh.p_handoff, pr.config.staff.restock_below], np.float64)
-    i = np.array([t["hw"], t["exit_target"], t["width"], t["gap"], sh.handoff_cells,
-                  hard.simultaneous_picks, hard.hand_rest, hard.multi_item, hard.wrong_put_back,
-                  hard.handoffs], np.int64)
-    return f, i
+class Due(NamedTuple):
+    """The decisions of the tick, one row each."""
+
+    b: np.ndarray      # store
+    s: np.ndarray      # slot
+    ph: np.ndarray     # phase whose timer ran out
+    u: np.ndarray      # (n, 8) uniforms, columns U_*
+    z: np.ndarray      # (n, 2) normals: walking speed, item weight
+    dwell: np.ndarray  # (n,) dwell ticks if it arrives at a plate
 
 
-# float table
-SPEED_MEAN, SPEED_SD, SPEED_LO, SPEED_HI, STAFF_SPEED, REACH_LO, REACH_HI, LOOK_LO, LOOK_HI, \
-    REST_LO, REST_HI, RESTOCK_LO, RESTOCK_HI, P_HAND_REST, P_TAKE_FOREIGN, P_MULTI, P_PUTBACK, \
-    P_WRONG_PLACE, P_HANDOFF, RESTOCK_BELOW = range(20)
-# int table
-HW, EXIT_TARGET, WIDTH, GAP, HANDOFF_CELLS, SIMULTANEOUS, HAND_REST, MULTI_ITEM, \
-    WRONG_PUT_BACK, HANDOFFS = range(10)
+class Reaches(NamedTuple):
+    """The reaches ending this tick (one per plate and store) and what came of each."""
+
+    grp: np.ndarray     # its row of ``Due``
+    plate: np.ndarray
+    acts: np.ndarray    # ACT_* the reach did
+    done: np.ndarray    # the shopper moves on to its next stop
+    picked: np.ndarray  # something left the plate
+    moved: np.ndarray   # product picked
+    qty: np.ndarray     # items picked
+    back: np.ndarray    # the pick will be put back
 
 
 def decide(ctx: Ctx, due: np.ndarray, x: np.ndarray) -> None:
@@ -103,27 +107,50 @@ def decide(ctx: Ctx, due: np.ndarray, x: np.ndarray) -> None:
     exit have left) and split their draws into ``x`` (n, 12) uniforms; the normal
     quantiles and the dwell exp are NumPy's, the decisions run in ``_decide_kernel``.
     """
-    st, pr = ctx.st, ctx.pr
+    pr = ctx.pr
     b, s, ph = due
     u, z = x[:, :8], ndtri(x[:, 8:10])
     dwell = np.exp(pr.t["dwell_mu"] + pr.t["dwell_sd"] * z[:, 0])
-    cf, ci = _consts(pr)
-    plano = pr.planogram
     rows = np.empty((len(TRUTH_COLS), 3 * len(b)), np.int64)
     dw = np.empty(3 * len(b), np.float64)
-    n = _decide_kernel(b, s, ph, u, z, dwell, st.phase, st.timer, st.plate, st.tgt, st.cell,
-                       st.act, st.act_prod, st.unwanted, st.want, st.basket, st.stock,
-                       st.plate_count, st.weight, st.plate_last, st.speed, st.browse, st.partner,
-                       st.leader, st.staff, st.account, st.tick, st.restocked, plano.truth,
-                       plano.capacity, plano.n_plates_of, plano.product_plates, pr.plate_target,
-                       pr.dist_flat, pr.unit_w, pr.w_sd, pr.browse_cdf, cf, ci, rows, dw)
+    n = _decide_kernel(b, s, ph, u, z, dwell, *ctx.kernel_args, rows, dw)
     if n:
         ctx.truth.append(dict(zip(TRUTH_COLS, rows[:, :n], strict=True), dw=dw[:n]))
 
 
 @numba.njit(cache=True, nogil=True)
+def _decide_kernel(b, s, ph, u, z, dwell, st, tables, consts, rows, dws):
+    """Every decision of the tick, phase group by phase group in the order of the NumPy
+    model this replaces (spawn, arrive, dwell end, rest/hold end, reach end); inside a
+    group, what each decision reads is read before the group writes. Truth rows go to
+    ``rows``/``dws`` in that order; returns how many."""
+    d, st, tb, c = Due(b, s, ph, u, z, dwell), StoreArrays(*st), Tables(*tables), Consts(*consts)
+    out = (rows, dws)
+    _spawn(d, st, tb, c)
+    _arrive(d, st, c)
+    n = _dwell_over(d, st, tb, c, out, 0)
+    for i in range(b.size):   # a resting hand or a look at the item is over: reach
+        if ph[i] == REST or ph[i] == HOLD:
+            st.phase[b[i], s[i]] = REACH
+            st.timer[b[i], s[i]] = _dur(c.reach_lo, c.reach_hi, u[i, U_DUR])
+    return _reach_over(d, st, tb, c, out, n)
+
+
+@numba.njit(cache=True, nogil=True)
 def _dur(lo, hi, u):
     return max(1, np.int32(lo + (hi - lo) * u))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _log(out, n, d, st, i, kind, plate, prod, q, dw, other):
+    """Truth row ``n`` of ``out`` (rows, dws) for decision ``i``; returns ``n + 1``."""
+    rows, dws = out
+    bi, si = d.b[i], d.s[i]
+    rows[0, n], rows[1, n], rows[2, n], rows[3, n] = bi, st.tick[bi], si, st.account[bi, si]
+    rows[4, n], rows[5, n], rows[6, n], rows[7, n] = plate, prod, q, kind
+    rows[8, n], rows[9, n] = other, st.cell[bi, si]
+    dws[n] = dw
+    return n + 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -148,306 +175,333 @@ def _first_per_plate(idx, b, plate):
     return keep
 
 
-@numba.njit(cache=True, nogil=True)
-def _route(idx, b, s, u, phase, timer, st_plate, tgt, cell, want, browse, partner, leader,
-           staff, stock, truth, capacity, n_plates_of, product_plates, plate_target, dist_flat,
-           cf, ci):
-    """Send candidates ``idx`` to their next stop: a plate of the first product left on the
+@numba.njit(cache=True, nogil=True, inline="always")
+def _route(idx, d, st, tb, c):
+    """Send decisions ``idx`` to their next stop: a plate of the first product left on the
     list, a random plate to browse, the plate a group leader is heading to (a follower,
     half the time), or the exit (-1); staff go to the emptiest low plate. Every next stop
     is chosen before anyone moves (a follower sees where its leader was heading)."""
-    n_plates = truth.size
+    b, s, u = d.b, d.s, d.u
+    n_plates = tb.truth.size
     nxt = np.empty(idx.size, np.int64)
     for r in range(idx.size):
         i = idx[r]
         bi, si = b[i], s[i]
-        if staff[bi, si]:
-            nxt[r] = low_plate(bi, stock, truth, capacity, cf[RESTOCK_BELOW])
+        if st.staff[bi, si]:
+            nxt[r] = low_plate(bi, st.stock, tb.truth, tb.capacity, c.restock_below)
             continue
         prod = -1
-        for k in range(want.shape[2]):
-            if want[bi, si, k] > 0:
+        for k in range(st.want.shape[2]):
+            if st.want[bi, si, k] > 0:
                 prod = k
                 break
         has = prod >= 0
         prod = max(prod, 0)
-        left = browse[bi, si] > 0
-        lead = leader[bi, si]
-        p = partner[bi, si]
-        lead_plate = st_plate[bi, max(p, 0)]
+        left = st.browse[bi, si] > 0
+        lead = st.leader[bi, si]
+        p = st.partner[bi, si]
+        lead_plate = st.plate[bi, max(p, 0)]
         mode = u[i, U_MODE]
         follow = not lead and p >= 0 and lead_plate >= 0 and mode < 0.5 and (has or left)
         use_list = has and not follow and (not left or mode < 0.5 + 0.5 * lead)
         browsing = not use_list and not follow and left
         if left and (follow or browsing):
-            browse[bi, si] -= 1
+            st.browse[bi, si] -= 1
         if follow:
             nxt[r] = lead_plate
         elif use_list:
-            n_of = n_plates_of[prod]
+            n_of = tb.n_plates_of[prod]
             on = min(np.int64(u[i, U_PLATE] * n_of), max(n_of - 1, 0))
-            nxt[r] = product_plates[prod, on]
+            nxt[r] = tb.product_plates[prod, on]
         elif browsing:
             nxt[r] = min(np.int64(u[i, U_PLATE] * n_plates), n_plates - 1)
         else:
             nxt[r] = -1
-    hw = ci[HW]
+    hw = c.hw
     for r in range(idx.size):
         bi, si = b[idx[r]], s[idx[r]]
         p = nxt[r]
-        t = plate_target[p] if p >= 0 else ci[EXIT_TARGET]
-        st_plate[bi, si] = p
-        tgt[bi, si] = t
-        there = dist_flat[t * hw + cell[bi, si]] == 0
-        phase[bi, si] = ARRIVE if there else WALK
-        timer[bi, si] = 0 if there else 1
+        t = tb.plate_target[p] if p >= 0 else c.exit_target
+        st.plate[bi, si] = p
+        st.tgt[bi, si] = t
+        there = tb.dist_flat[t * hw + st.cell[bi, si]] == 0
+        st.phase[bi, si] = ARRIVE if there else WALK
+        st.timer[bi, si] = 0 if there else 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _move(bi, plate, prod, q, z, sign, stock, plate_count, weight, unit_w, w_sd):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _move(bi, plate, prod, q, z, sign, st, tb):
     """Move ``q`` items of ``prod`` off (sign -1) or onto (+1) a plate; returns true dw, kg.
     Item weights are drawn as they move (unit weight + sd z); the last item off a plate
     takes whatever load is left."""
-    w = q * unit_w[prod] + w_sd[prod] * np.sqrt(q) * min(max(z, -3.0), 3.0)
-    w = max(w, 0.2 * q * unit_w[prod])
-    stock[bi, plate, prod] += sign * q
-    plate_count[bi, plate] += sign * q
-    before = weight[bi, plate]
+    w = q * tb.unit_w[prod] + tb.w_sd[prod] * np.sqrt(q) * min(max(z, -3.0), 3.0)
+    w = max(w, 0.2 * q * tb.unit_w[prod])
+    st.stock[bi, plate, prod] += sign * q
+    st.plate_count[bi, plate] += sign * q
+    before = st.weight[bi, plate]
     if sign < 0:
-        w = before if plate_count[bi, plate] == 0 else min(w, before)
+        w = before if st.plate_count[bi, plate] == 0 else min(w, before)
     dw = sign * w
-    weight[bi, plate] = before + dw
+    st.weight[bi, plate] = before + dw
     return dw
 
 
-@numba.njit(cache=True, nogil=True)
-def _decide_kernel(b, s, ph, u, z, dwell, phase, timer, st_plate, tgt, cell, act, act_prod,
-                   unwanted, want, basket, stock, plate_count, weight, plate_last, speed, browse,
-                   partner, leader, staff, account, tick, restocked, truth, capacity, n_plates_of,
-                   product_plates, plate_target, dist_flat, unit_w, w_sd, browse_cdf, cf, ci, rows,
-                   dws):
-    """Every decision of the tick, phase group by phase group in the order of the NumPy
-    model this replaces (spawn, arrive, dwell end, rest/hold end, reach end); inside a
-    group, what each decision reads is read before the group writes. Truth rows go to
-    ``rows``/``dws`` in that order; returns how many."""
-    nrow = 0
-
-    def log(kind, i, plate, prod, q, dw, other, nrow):
-        bi, si = b[i], s[i]
-        rows[0, nrow], rows[1, nrow], rows[2, nrow], rows[3, nrow] = bi, tick[bi], si, account[bi, si]
-        rows[4, nrow], rows[5, nrow], rows[6, nrow], rows[7, nrow] = plate, prod, q, kind
-        rows[8, nrow], rows[9, nrow] = other, cell[bi, si]
-        dws[nrow] = dw
-        return nrow + 1
-
-    route_args = (phase, timer, st_plate, tgt, cell, want, browse, partner, leader, staff, stock,
-                  truth, capacity, n_plates_of, product_plates, plate_target, dist_flat, cf, ci)
-    # spawn: walking speed and browsing stops of a newcomer; then its first stop
-    grp = np.flatnonzero(ph == SPAWN)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _spawn(d, st, tb, c):
+    """Newcomers: walking speed and browsing stops; then their first stop."""
+    b, s, u, z = d.b, d.s, d.u, d.z
+    grp = np.flatnonzero(d.ph == SPAWN)
     for i in grp:
         bi, si = b[i], s[i]
-        if staff[bi, si]:
-            speed[bi, si] = cf[STAFF_SPEED]
-            browse[bi, si] = 0
+        if st.staff[bi, si]:
+            st.speed[bi, si] = c.staff_speed
+            st.browse[bi, si] = 0
         else:
-            speed[bi, si] = min(max(cf[SPEED_MEAN] + cf[SPEED_SD] * z[i, 0], cf[SPEED_LO]),
-                                cf[SPEED_HI])
-            browse[bi, si] = np.searchsorted(browse_cdf, u[i, U_DUR], side="right")
-    _route(grp, b, s, u, *route_args)
-    # arrive at a plate: staff reach to restock; shoppers dwell (at once if joining)
-    grp = np.flatnonzero(ph == ARRIVE)
+            st.speed[bi, si] = min(max(c.speed_mean + c.speed_sd * z[i, 0], c.speed_lo),
+                                   c.speed_hi)
+            st.browse[bi, si] = np.searchsorted(tb.browse_cdf, u[i, U_DUR], side="right")
+    _route(grp, d, st, tb, c)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _arrive(d, st, c):
+    """Arrived at a plate: staff reach to restock; shoppers dwell (at once if joining)."""
+    b, s, u = d.b, d.s, d.u
+    grp = np.flatnonzero(d.ph == ARRIVE)
     for i in grp:
         bi, si = b[i], s[i]
-        if staff[bi, si]:
-            phase[bi, si] = REACH
-            act[bi, si] = ACT_RESTOCK
-            timer[bi, si] = _dur(cf[RESTOCK_LO], cf[RESTOCK_HI], u[i, U_DUR])
+        if st.staff[bi, si]:
+            st.phase[bi, si] = REACH
+            st.act[bi, si] = ACT_RESTOCK
+            st.timer[bi, si] = _dur(c.restock_lo, c.restock_hi, u[i, U_DUR])
     busy = np.zeros(b.size, np.bool_)
-    if ci[SIMULTANEOUS]:
+    if c.simultaneous:
         for i in grp:
-            if not staff[b[i], s[i]]:
-                busy[i] = _plate_busy(b[i], s[i], st_plate[b[i], s[i]], phase, st_plate)
+            if not st.staff[b[i], s[i]]:
+                busy[i] = _plate_busy(b[i], s[i], st.plate[b[i], s[i]], st.phase, st.plate)
     for i in grp:
         bi, si = b[i], s[i]
-        if not staff[bi, si]:
-            phase[bi, si] = DWELL
-            timer[bi, si] = 1 if busy[i] else np.int32(max(1.0, dwell[i]))
-    # dwell over: reach (to put an unwanted item down and/or pick the product) or move on
-    grp = np.flatnonzero(ph == DWELL)
+        if not st.staff[bi, si]:
+            st.phase[bi, si] = DWELL
+            st.timer[bi, si] = 1 if busy[i] else np.int32(max(1.0, d.dwell[i]))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _dwell_over(d, st, tb, c, out, n):
+    """Dwell over: reach (to put an unwanted item down and/or pick the product, maybe
+    resting a hand first) or move on. Returns the truth row count."""
+    b, s, u = d.b, d.s, d.u
+    grp = np.flatnonzero(d.ph == DWELL)
     acting = np.zeros(grp.size, np.bool_)
     for r in range(grp.size):
         bi, si = b[grp[r]], s[grp[r]]
-        prod = truth[st_plate[bi, si]]
-        acting[r] = unwanted[bi, si] >= 0 or want[bi, si, prod] > 0
-    _route(grp[~acting], b, s, u, *route_args)
+        prod = tb.truth[st.plate[bi, si]]
+        acting[r] = st.unwanted[bi, si] >= 0 or st.want[bi, si, prod] > 0
+    _route(grp[~acting], d, st, tb, c)
     grp = grp[acting]
     plate = np.empty(grp.size, np.int64)
     for r in range(grp.size):
-        plate[r] = st_plate[b[grp[r]], s[grp[r]]]
-    if not ci[SIMULTANEOUS]:
+        plate[r] = st.plate[b[grp[r]], s[grp[r]]]
+    if not c.simultaneous:
         free = _first_per_plate(grp, b, plate)
         for r in range(grp.size):
             bi, si = b[grp[r]], s[grp[r]]
-            free[r] &= (not _plate_busy(bi, si, plate[r], phase, st_plate)
-                        and tick[bi] - plate_last[bi, plate[r]] >= ci[GAP])
+            free[r] &= (not _plate_busy(bi, si, plate[r], st.phase, st.plate)
+                        and st.tick[bi] - st.plate_last[bi, plate[r]] >= c.gap)
         for r in range(grp.size):
             if not free[r]:
-                timer[b[grp[r]], s[grp[r]]] = RETRY_TICKS
+                st.timer[b[grp[r]], s[grp[r]]] = RETRY_TICKS
         grp, plate = grp[free], plate[free]
     for r in range(grp.size):
         i = grp[r]
         bi, si = b[i], s[i]
-        prod = truth[plate[r]]
-        put = unwanted[bi, si] >= 0
-        act[bi, si] = ACT_PUT_WRONG if put else ACT_PICK
-        act_prod[bi, si] = unwanted[bi, si] if put else prod
-        rest = ci[HAND_REST] and u[i, U_MISC] < cf[P_HAND_REST]
-        phase[bi, si] = REST if rest else REACH
+        prod = tb.truth[plate[r]]
+        put = st.unwanted[bi, si] >= 0
+        st.act[bi, si] = ACT_PUT_WRONG if put else ACT_PICK
+        st.act_prod[bi, si] = st.unwanted[bi, si] if put else prod
+        rest = c.hand_rest and u[i, U_MISC] < c.p_hand_rest
+        st.phase[bi, si] = REST if rest else REACH
         if rest:
-            timer[bi, si] = _dur(cf[REST_LO], cf[REST_HI], u[i, U_DUR])
+            st.timer[bi, si] = _dur(c.rest_lo, c.rest_hi, u[i, U_DUR])
         else:
-            timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+            st.timer[bi, si] = _dur(c.reach_lo, c.reach_hi, u[i, U_DUR])
     for r in range(grp.size):
         i = grp[r]
-        if phase[b[i], s[i]] == REST:
-            nrow = log(TOUCH, i, plate[r], truth[plate[r]], 0, 0.0, -1, nrow)
-    # a resting hand or a look at the item is over: reach
-    for i in range(b.size):
-        if ph[i] == REST or ph[i] == HOLD:
-            phase[b[i], s[i]] = REACH
-            timer[b[i], s[i]] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
-    # reach over: items move; one reach per plate and store per tick (others wait a tick)
-    grp = np.flatnonzero(ph == REACH)
+        if st.phase[b[i], s[i]] == REST:
+            n = _log(out, n, d, st, i, TOUCH, plate[r], tb.truth[plate[r]], 0, 0.0, -1)
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _reach_over(d, st, tb, c, out, n):
+    """Reach over: items move; one reach per plate and store per tick (others wait a
+    tick). Picks, then hand-offs, put-backs and restocks; returns the truth row count."""
+    b, s = d.b, d.s
+    grp = np.flatnonzero(d.ph == REACH)
     plate = np.empty(grp.size, np.int64)
     for r in range(grp.size):
-        plate[r] = st_plate[b[grp[r]], s[grp[r]]]
+        plate[r] = st.plate[b[grp[r]], s[grp[r]]]
     keep = _first_per_plate(grp, b, plate)
     grp, plate = grp[keep], plate[keep]
-    acts = np.empty(grp.size, np.int64)
-    for r in range(grp.size):
+    m = grp.size
+    acts = np.empty(m, np.int64)
+    for r in range(m):
         bi, si = b[grp[r]], s[grp[r]]
-        plate_last[bi, plate[r]] = tick[bi]
-        acts[r] = act[bi, si]
-    done = np.zeros(grp.size, np.bool_)
-    # picks
-    picked = np.zeros(grp.size, np.bool_)
-    moved = np.empty(grp.size, np.int64)
-    qty = np.empty(grp.size, np.int64)
-    for r in range(grp.size):
-        if acts[r] != ACT_PICK:
+        st.plate_last[bi, plate[r]] = st.tick[bi]
+        acts[r] = st.act[bi, si]
+    rc = Reaches(grp, plate, acts, np.zeros(m, np.bool_), np.zeros(m, np.bool_),
+                 np.empty(m, np.int64), np.empty(m, np.int64), np.zeros(m, np.bool_))
+    n = _picks(rc, d, st, tb, c, out, n)
+    _after_picks(rc, d, st, c)
+    if c.handoffs:
+        n = _handoffs(rc, d, st, c, out, n)
+    n = _put_backs(rc, d, st, tb, c, out, n)
+    n = _restocks(rc, d, st, tb, out, n)
+    _route(grp[rc.done], d, st, tb, c)
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _picks(rc, d, st, tb, c, out, n):
+    """What each pick takes (its product, or a foreign item on the plate; one or several
+    units), then the items leave the plate for the basket."""
+    b, s, u, z = d.b, d.s, d.u, d.z
+    for r in range(rc.grp.size):
+        if rc.acts[r] != ACT_PICK:
             continue
-        i = grp[r]
-        bi, si, pl = b[i], s[i], plate[r]
-        prod = act_prod[bi, si]
-        have = stock[bi, pl, prod]
-        foreign = plate_count[bi, pl] - have
-        take_f = foreign > 0 and u[i, U_MISC] < cf[P_TAKE_FOREIGN]
-        wanted = np.int64(want[bi, si, prod])
+        i = rc.grp[r]
+        bi, si, pl = b[i], s[i], rc.plate[r]
+        prod = st.act_prod[bi, si]
+        have = st.stock[bi, pl, prod]
+        foreign = st.plate_count[bi, pl] - have
+        take_f = foreign > 0 and u[i, U_MISC] < c.p_take_foreign
+        wanted = np.int64(st.want[bi, si, prod])
         q = min(wanted, 1)
-        if ci[MULTI_ITEM]:
-            q = max(wanted, 1) + (u[i, U_MULTI] < cf[P_MULTI]) + (u[i, U_MULTI] < cf[P_MULTI] / 3)
+        if c.multi_item:
+            q = max(wanted, 1) + (u[i, U_MULTI] < c.p_multi) + (u[i, U_MULTI] < c.p_multi / 3)
         mv = prod
         if take_f:
             best = -1
-            for k in range(stock.shape[2]):
-                if k != prod and stock[bi, pl, k] > best:
-                    best, mv = stock[bi, pl, k], k
+            for k in range(st.stock.shape[2]):
+                if k != prod and st.stock[bi, pl, k] > best:
+                    best, mv = st.stock[bi, pl, k], k
             if best <= 0:              # all others empty: the first 0, as NumPy's argmax
                 mv = min(mv, prod)
         q = 1 if take_f else min(q, have)
-        want[bi, si, prod] = max(wanted - q, 0) if (take_f or have > 0) else 0
-        moved[r], qty[r] = mv, q
-        picked[r] = q > 0
-        done[r] = q <= 0
-    for r in range(grp.size):
-        if picked[r]:
-            i = grp[r]
+        st.want[bi, si, prod] = max(wanted - q, 0) if (take_f or have > 0) else 0
+        rc.moved[r], rc.qty[r] = mv, q
+        rc.picked[r] = q > 0
+        rc.done[r] = q <= 0
+    for r in range(rc.grp.size):
+        if rc.picked[r]:
+            i = rc.grp[r]
             bi, si = b[i], s[i]
-            dw = _move(bi, plate[r], moved[r], qty[r], z[i, 1], -1, stock, plate_count, weight,
-                       unit_w, w_sd)
-            basket[bi, si, moved[r]] += qty[r]
-            nrow = log(PICK, i, plate[r], moved[r], qty[r], dw, -1, nrow)
-    back = np.zeros(grp.size, np.bool_)
-    for r in range(grp.size):
-        if not picked[r]:
+            dw = _move(bi, rc.plate[r], rc.moved[r], rc.qty[r], z[i, 1], -1, st, tb)
+            st.basket[bi, si, rc.moved[r]] += rc.qty[r]
+            n = _log(out, n, d, st, i, PICK, rc.plate[r], rc.moved[r], rc.qty[r], dw, -1)
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _after_picks(rc, d, st, c):
+    """After a pick: look at it and put it back (here, or later on a wrong plate), reach
+    again for more of the product, or move on."""
+    b, s, u = d.b, d.s, d.u
+    for r in range(rc.grp.size):
+        if not rc.picked[r]:
             continue
-        i = grp[r]
+        i = rc.grp[r]
         bi, si = b[i], s[i]
-        back[r] = u[i, U_PUTBACK] < cf[P_PUTBACK]
+        rc.back[r] = u[i, U_PUTBACK] < c.p_putback
         later = False
-        if ci[WRONG_PUT_BACK] and back[r] and u[i, U_WRONG] < cf[P_WRONG_PLACE] \
-                and unwanted[bi, si] < 0:
-            more = browse[bi, si] > 0
-            for k in range(want.shape[2]):
-                more = more or want[bi, si, k] > 0
+        if c.wrong_put_back and rc.back[r] and u[i, U_WRONG] < c.p_wrong_place \
+                and st.unwanted[bi, si] < 0:
+            more = st.browse[bi, si] > 0
+            for k in range(st.want.shape[2]):
+                more = more or st.want[bi, si, k] > 0
             if more:
                 later = True
-                unwanted[bi, si] = moved[r]
-        if back[r] and not later:
-            act[bi, si] = ACT_PUT_SAME
-            act_prod[bi, si] = moved[r]
-            phase[bi, si] = HOLD
-            timer[bi, si] = _dur(cf[LOOK_LO], cf[LOOK_HI], u[i, U_DUR])
+                st.unwanted[bi, si] = rc.moved[r]
+        if rc.back[r] and not later:
+            st.act[bi, si] = ACT_PUT_SAME
+            st.act_prod[bi, si] = rc.moved[r]
+            st.phase[bi, si] = HOLD
+            st.timer[bi, si] = _dur(c.look_lo, c.look_hi, u[i, U_DUR])
             continue
-        prod = act_prod[bi, si]
-        if not back[r] and want[bi, si, prod] > 0 and stock[bi, plate[r], prod] > 0:
-            phase[bi, si] = REACH
-            timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
+        prod = st.act_prod[bi, si]
+        if not rc.back[r] and st.want[bi, si, prod] > 0 and st.stock[bi, rc.plate[r], prod] > 0:
+            st.phase[bi, si] = REACH
+            st.timer[bi, si] = _dur(c.reach_lo, c.reach_hi, u[i, U_DUR])
         else:
-            done[r] = True
-    if ci[HANDOFFS]:     # a group member near its partner hands over what it just picked
-        w = ci[WIDTH]
-        for r in range(grp.size):
-            if not picked[r] or back[r]:
-                continue
-            i = grp[r]
-            bi, si = b[i], s[i]
-            p = partner[bi, si]
-            pc, c = cell[bi, max(p, 0)], cell[bi, si]
-            near = abs(pc // w - c // w) + abs(pc % w - c % w) <= ci[HANDOFF_CELLS]
-            if p >= 0 and near and u[i, U_HANDOFF] < cf[P_HANDOFF]:
-                basket[bi, si, moved[r]] -= qty[r]
-                basket[bi, p, moved[r]] += qty[r]
-                nrow = log(K_HANDOFF, i, -1, moved[r], qty[r], 0.0, p, nrow)
-    # put-backs (here, then the unwanted item on this wrong plate), then pick what it came for
-    for code in (ACT_PUT_SAME, ACT_PUT_WRONG):
-        for r in range(grp.size):
-            if acts[r] != code:
-                continue
-            i = grp[r]
-            bi, si = b[i], s[i]
-            prod = act_prod[bi, si]
-            if basket[bi, si, prod] > 0:
-                basket[bi, si, prod] -= 1
-                dw = _move(bi, plate[r], prod, 1, z[i, 1], 1, stock, plate_count, weight,
-                           unit_w, w_sd)
-                nrow = log(PUT, i, plate[r], prod, 1, dw, -1, nrow)
-        for r in range(grp.size):
-            if acts[r] != code:
-                continue
-            i = grp[r]
-            bi, si = b[i], s[i]
-            done[r] = True
-            if act[bi, si] == ACT_PUT_WRONG:
-                unwanted[bi, si] = -1
-                target = truth[plate[r]]
-                if want[bi, si, target] > 0:
-                    act[bi, si] = ACT_PICK
-                    act_prod[bi, si] = target
-                    timer[bi, si] = _dur(cf[REACH_LO], cf[REACH_HI], u[i, U_DUR])
-                    done[r] = False
-    # staff fill the plate's true product up to capacity
-    for r in range(grp.size):
-        if acts[r] != ACT_RESTOCK:
+            rc.done[r] = True
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _handoffs(rc, d, st, c, out, n):
+    """A group member near its partner hands over what it just picked (and keeps)."""
+    b, s, u = d.b, d.s, d.u
+    w = c.width
+    for r in range(rc.grp.size):
+        if not rc.picked[r] or rc.back[r]:
             continue
-        i = grp[r]
-        bi, pl = b[i], plate[r]
-        prod = truth[pl]
-        add = max(capacity[pl] - stock[bi, pl, prod], 0)
+        i = rc.grp[r]
+        bi, si = b[i], s[i]
+        p = st.partner[bi, si]
+        pc, cl = st.cell[bi, max(p, 0)], st.cell[bi, si]
+        near = abs(pc // w - cl // w) + abs(pc % w - cl % w) <= c.handoff_cells
+        if p >= 0 and near and u[i, U_HANDOFF] < c.p_handoff:
+            st.basket[bi, si, rc.moved[r]] -= rc.qty[r]
+            st.basket[bi, p, rc.moved[r]] += rc.qty[r]
+            n = _log(out, n, d, st, i, K_HANDOFF, -1, rc.moved[r], rc.qty[r], 0.0, p)
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put_backs(rc, d, st, tb, c, out, n):
+    """Put-backs (here, then the unwanted item on this wrong plate); after the latter,
+    reach for what it came for."""
+    b, s, u, z = d.b, d.s, d.u, d.z
+    for code in (ACT_PUT_SAME, ACT_PUT_WRONG):
+        for r in range(rc.grp.size):
+            if rc.acts[r] != code:
+                continue
+            i = rc.grp[r]
+            bi, si = b[i], s[i]
+            prod = st.act_prod[bi, si]
+            if st.basket[bi, si, prod] > 0:
+                st.basket[bi, si, prod] -= 1
+                dw = _move(bi, rc.plate[r], prod, 1, z[i, 1], 1, st, tb)
+                n = _log(out, n, d, st, i, PUT, rc.plate[r], prod, 1, dw, -1)
+        for r in range(rc.grp.size):
+            if rc.acts[r] != code:
+                continue
+            i = rc.grp[r]
+            bi, si = b[i], s[i]
+            rc.done[r] = True
+            if st.act[bi, si] == ACT_PUT_WRONG:
+                st.unwanted[bi, si] = -1
+                target = tb.truth[rc.plate[r]]
+                if st.want[bi, si, target] > 0:
+                    st.act[bi, si] = ACT_PICK
+                    st.act_prod[bi, si] = target
+                    st.timer[bi, si] = _dur(c.reach_lo, c.reach_hi, u[i, U_DUR])
+                    rc.done[r] = False
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _restocks(rc, d, st, tb, out, n):
+    """Staff fill the plate's true product up to capacity."""
+    for r in range(rc.grp.size):
+        if rc.acts[r] != ACT_RESTOCK:
+            continue
+        i = rc.grp[r]
+        bi, pl = d.b[i], rc.plate[r]
+        prod = tb.truth[pl]
+        add = max(tb.capacity[pl] - st.stock[bi, pl, prod], 0)
         if add > 0:
-            dw = _move(bi, pl, prod, add, z[i, 1], 1, stock, plate_count, weight, unit_w, w_sd)
-            restocked[bi, prod] += add
-            nrow = log(RESTOCK, i, pl, prod, add, dw, -1, nrow)
-        done[r] = True
-    _route(grp[done], b, s, u, *route_args)
-    return nrow
+            dw = _move(bi, pl, prod, add, d.z[i, 1], 1, st, tb)
+            st.restocked[bi, prod] += add
+            n = _log(out, n, d, st, i, RESTOCK, pl, prod, add, dw, -1)
+        rc.done[r] = True
+    return n

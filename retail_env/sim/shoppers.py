@@ -23,12 +23,11 @@ index arrays, so nothing loops over shoppers or stores in Python.
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
 
 from retail_env.sim.demand import draw_list
+from retail_env.sim.kernel_args import Consts, StoreArrays, Tables, kernel_params, store_arrays
 from retail_env.sim.state import ARRIVE, FREE, IDLE, SPAWN, WALK
 
 # Columns of a decision slot's uniforms (one decision per shopper per tick).
@@ -59,6 +58,7 @@ class Ctx:
 
     def __init__(self, st, pr, u: np.ndarray):
         self.st, self.pr, self.u = st, pr, u
+        self.kernel_args = (store_arrays(st), *kernel_params(pr))  # see kernel_args.py
         self.truth: list[dict] = []
         self.exits: list[dict] = []
         self.entries: list[dict] = []
@@ -66,37 +66,28 @@ class Ctx:
         self.n_active = 0                            # shoppers inside, all stores (advance)
 
 
-def _people(st) -> tuple:
-    """The state arrays ``_enter`` writes, in its order."""
-    return (st.phase, st.timer, st.cell, st.occ, st.pos, st.present, st.account, st.member,
-            st.leader, st.partner, st.staff, st.entered, st.acc, st.wait, st.unwanted, st.plate,
-            st.tick)
-
-
-@numba.njit(cache=True, nogil=True)
-def _enter(b, s, cell, account, member, leader, partner, is_staff, people, cell_xy, born, ent, n):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _enter(b, s, cell, account, member, leader, partner, is_staff, st, tb, born, ent, n):
     """Put one person into free slot ``(b, s)`` at gate cell ``cell``; entry row ``n`` of ``ent``."""
-    (phase, timer, st_cell, occ, pos, present, st_account, st_member, st_leader, st_partner,
-     staff, entered, acc, wait, unwanted, plate, tick) = people
-    phase[b, s] = SPAWN
-    timer[b, s] = 0
-    st_cell[b, s] = cell
-    occ[b, cell] += 1
-    pos[b, s, 0], pos[b, s, 1] = cell_xy[cell, 0], cell_xy[cell, 1]
-    present[b, s] = True
-    st_account[b, s] = account
-    st_member[b, s] = member
-    st_leader[b, s] = leader
-    st_partner[b, s] = partner
-    staff[b, s] = is_staff
-    entered[b, s] = tick[b]
-    acc[b, s] = 0.0
-    wait[b, s] = 0
-    unwanted[b, s] = -1
-    plate[b, s] = -1
+    st.phase[b, s] = SPAWN
+    st.timer[b, s] = 0
+    st.cell[b, s] = cell
+    st.occ[b, cell] += 1
+    st.pos[b, s, 0], st.pos[b, s, 1] = tb.cell_xy[cell, 0], tb.cell_xy[cell, 1]
+    st.present[b, s] = True
+    st.account[b, s] = account
+    st.member[b, s] = member
+    st.leader[b, s] = leader
+    st.partner[b, s] = partner
+    st.staff[b, s] = is_staff
+    st.entered[b, s] = st.tick[b]
+    st.acc[b, s] = 0.0
+    st.wait[b, s] = 0
+    st.unwanted[b, s] = -1
+    st.plate[b, s] = -1
     born[b, s] = True
     ent[0, n], ent[1, n], ent[2, n], ent[3, n], ent[4, n], ent[5, n] = (
-        b, tick[b], s, account, member, is_staff)
+        b, st.tick[b], s, account, member, is_staff)
     return n + 1
 
 
@@ -107,11 +98,11 @@ def _log_entries(ctx: Ctx, ent: np.ndarray, n: int) -> None:
                                 member=e[4].astype(bool), staff=e[5].astype(bool)))
 
 
-@numba.njit(cache=True, nogil=True)
-def _enter_staff(bs, cell, people, cell_xy, born, ent, n):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _enter_staff(bs, cell, st, tb, born, ent, n):
     """A staff member comes into slot 0 of stores ``bs`` at gate cell ``cell``."""
     for b in bs:
-        n = _enter(b, 0, cell, -1, False, True, -1, True, people, cell_xy, born, ent, n)
+        n = _enter(b, 0, cell, -1, False, True, -1, True, st, tb, born, ent, n)
     return n
 
 
@@ -126,48 +117,47 @@ def low_plate(b, stock, truth, capacity, below):
     return k if best < below else -1
 
 
-@numba.njit(cache=True, nogil=True)
-def _arrivals_kernel(bi, u, group_share, member_share, n_staff, u_ev, n_list, buy_prob,
-                     buy_extra, category, starts, on_shelf, entry_cells, next_account, n_balked,
-                     n_entered, want, people, cell_xy, born, ent):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _arrivals_kernel(bi, u, st, tb, c, born, ent):
     """The party arriving at each store ``bi``: its size and account, the members' shopping
     lists (``demand.draw_list``), then into the first free slots (leader first). Compiled:
     an arrival is a few dozen small steps per store, too little for NumPy to pay off."""
-    phase = people[0]
+    phase, category = st.phase, tb.category
     S = phase.shape[1]
-    n_cat = starts.size
+    n_cat = tb.category_start.size
     slots = np.empty(2, np.int64)
     lists = np.zeros((2, category.size), np.int64)
     cum = np.empty(category.size, np.float64)
     n = 0
     for b in bi:
         party = split_uniforms(u[b:b + 1, 1:2])[0]        # group, member, entry cell
-        size = 1 + (party[0] < group_share)
+        size = 1 + (party[0] < c.group_share)
         free = 0
-        for j in range(n_staff, S):
+        for j in range(c.n_staff, S):
             if phase[b, j] == FREE:
                 if free < size:
                     slots[free] = j
                 free += 1
         if free < size:
-            n_balked[b] += 1
+            st.n_balked[b] += 1
             continue
-        account = next_account[b]
-        next_account[b] += 1
-        member = party[1] < member_share
-        lu = split_uniforms(u[b:b + 1, 2:u_ev])[0, :n_list].reshape(2, n_cat, 2)
+        account = st.next_account[b]
+        st.next_account[b] += 1
+        member = party[1] < c.member_share
+        lu = split_uniforms(u[b:b + 1, 2:c.u_ev])[0, :c.n_list].reshape(2, n_cat, 2)
         seg = np.int64(member)
         for k in range(2):
-            draw_list(buy_prob[b, seg], buy_extra[b, seg], lu[k], category, starts, cum, lists[k])
-        cell = entry_cells[np.int64(party[2] * entry_cells.size)]
+            draw_list(st.buy_prob[b, seg], st.buy_extra[b, seg], lu[k], category,
+                      tb.category_start, cum, lists[k])
+        cell = tb.entry_cells[np.int64(party[2] * tb.entry_cells.size)]
         for k in range(size):
             for j in range(category.size):
-                want[b, slots[k], j] = lists[k, j] * on_shelf[j]
-        n_entered[b] += size
+                st.want[b, slots[k], j] = lists[k, j] * tb.on_shelf[j]
+        st.n_entered[b] += size
         for k in range(size):
             partner = slots[1 - k] if size == 2 else -1
-            n = _enter(b, slots[k], cell, account, member, k == 0, partner, False, people, cell_xy,
-                       born, ent, n)
+            n = _enter(b, slots[k], cell, account, member, k == 0, partner, False, st, tb, born,
+                       ent, n)
     return n
 
 
@@ -185,61 +175,41 @@ def advance(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     this was some 40 small calls a tick, half of a one-store tick.
     """
     st = ctx.st
-    ent, ext, due, x, ctx.n_active = _tick_kernel(
-        st.tick, ctx.u, st.gate_open, st.buy_prob, st.buy_extra, st.next_account, st.n_balked,
-        st.n_entered, st.want, st.stock, st.tgt, st.speed, st.basket, st.exited, st.n_exited,
-        _people(st), ctx.born, *_tick_consts(ctx.pr))
+    ent, ext, due, x, ctx.n_active = _tick_kernel(ctx.u, st.gate_open, *ctx.kernel_args,
+                                                  ctx.born)
     _log_entries(ctx, ent, ent.shape[1])
     if ext.shape[1]:
         ctx.exits.append(dict(zip(EXIT_COLS, ext, strict=True)))
     return due, x
 
 
-@functools.lru_cache(maxsize=32)
-def _tick_consts(pr) -> tuple:
-    """The params ``_tick_kernel`` needs, in its order (kept per params: a dozen lookups)."""
-    t, lay = pr.t, pr.layout
-    return (pr.arrive_p, t["start_s"], 1.0 / t["hz"], pr.config.shoppers.group_share,
-            pr.config.demand.member_visit_share, pr.n_staff, t["u_ev"], t["n_list"],
-            pr.demand.category, pr.demand.category_start, pr.on_shelf, lay.entry_cells,
-            lay.cell_xy, t["check"], pr.planogram.truth, pr.planogram.capacity,
-            pr.config.staff.restock_below, pr.next_flat, pr.dist_flat, t["hw"], t["patience"],
-            pr.config.hard.crowd_crossed_reaches, t["events"])
-
-
 @numba.njit(cache=True, nogil=True)
-def _tick_kernel(tick, u, gate_open, buy_prob, buy_extra, next_account, n_balked, n_entered,
-                 want, stock, tgt, speed, basket, exited, n_exited, people, born, arrive_p,
-                 start_s, inv_hz, group_share, member_share, n_staff, u_ev, n_list, category,
-                 starts, on_shelf, entry_cells, cell_xy, check, truth, capacity, below, next_flat,
-                 dist_flat, hw, patience, crossed, n_events):
+def _tick_kernel(u, gate_open, st, tables, consts, born):
     """``advance`` in one pass, in the order of the NumPy steps it replaces: arrivals (all
     stores), staff, timers, walkers, leavers. Who is due is read before any walker moves,
     who leaves after. Returns the entry rows, exit rows, decisions, their draws and the
     shoppers inside all stores (nobody else comes or goes this tick)."""
-    (phase, timer, cell, occ, pos, present, account, member, leader, partner, staff, entered,
-     acc, wait, unwanted, plate, _) = people
+    st, tb, c = StoreArrays(*st), Tables(*tables), Consts(*consts)
+    tick, phase, timer, plate = st.tick, st.phase, st.timer, st.plate
     B, S = phase.shape
     bi = np.empty(B, np.int64)
     m = 0
     for b in range(B):
         tick[b] += 1
-        hour = np.int64((start_s + tick[b] * inv_hz) // 3600.0) % 24
-        if u[b, 0] < arrive_p[hour] and (gate_open is None or gate_open[b]):
+        hour = np.int64((c.start_s + tick[b] * c.inv_hz) // 3600.0) % 24
+        if u[b, 0] < tb.arrive_p[hour] and (gate_open is None or gate_open[b]):
             bi[m] = b
             m += 1
     ent = np.empty((6, 3 * B), np.int64)
-    n = _arrivals_kernel(bi[:m], u, group_share, member_share, n_staff, u_ev, n_list, buy_prob,
-                         buy_extra, category, starts, on_shelf, entry_cells, next_account,
-                         n_balked, n_entered, want, people, cell_xy, born, ent)
-    if n_staff:
+    n = _arrivals_kernel(bi[:m], u, st, tb, c, born, ent)
+    if c.n_staff:
         m = 0
         for b in range(B):
-            if tick[b] % check == 0 and phase[b, 0] == FREE \
-                    and low_plate(b, stock, truth, capacity, below) >= 0:
+            if tick[b] % c.check == 0 and phase[b, 0] == FREE \
+                    and low_plate(b, st.stock, tb.truth, tb.capacity, c.restock_below) >= 0:
                 bi[m] = b
                 m += 1
-        n = _enter_staff(bi[:m], entry_cells[0], people, cell_xy, born, ent, n)
+        n = _enter_staff(bi[:m], tb.entry_cells[0], st, tb, born, ent, n)
     wb, ws = np.empty(B * S, np.int64), np.empty(B * S, np.int64)
     due = np.empty((3, B * S), np.int64)
     nw = nd = 0
@@ -254,8 +224,7 @@ def _tick_kernel(tick, u, gate_open, buy_prob, buy_extra, next_account, n_balked
             else:
                 due[0, nd], due[1, nd], due[2, nd] = b, s, phase[b, s]
                 nd += 1
-    _walk_kernel(wb[:nw], ws[:nw], cell, tgt, occ, wait, plate, phase, timer, pos, acc, speed,
-                 next_flat, dist_flat, cell_xy, hw, patience, crossed)
+    _walk_kernel(wb[:nw], ws[:nw], st, tb, c)
     # the first n_events of each store decide (the j-th on decision slot j); leavers go
     dec = np.empty((3, nd), np.int64)
     slot = np.empty(nd, np.int64)
@@ -264,7 +233,7 @@ def _tick_kernel(tick, u, gate_open, buy_prob, buy_extra, next_account, n_balked
     for i in range(nd):
         b, s = due[0, i], due[1, i]
         j = j + 1 if i > 0 and due[0, i - 1] == b else 0
-        if j >= n_events:
+        if j >= c.n_events:
             continue
         if due[2, i] == ARRIVE and plate[b, s] < 0:
             lb[nl], ls[nl] = b, s
@@ -273,21 +242,18 @@ def _tick_kernel(tick, u, gate_open, buy_prob, buy_extra, next_account, n_balked
             dec[:, nk] = due[:, i]
             slot[nk] = j
             nk += 1
-    ext = np.empty((6, nl * basket.shape[2]), np.int64)
-    n_ext = _leave_kernel(lb[:nl], ls[:nl], basket, want, exited, n_exited, occ, cell, partner,
-                          staff, phase, timer, present, pos, account, unwanted, plate, member,
-                          tick, ext)
+    ext = np.empty((6, nl * st.basket.shape[2]), np.int64)
+    n_ext = _leave_kernel(lb[:nl], ls[:nl], st, ext)
     draws = np.empty((nk, EV_DOUBLES), np.float64)
     for i in range(nk):
         for q in range(EV_DOUBLES):
-            draws[i, q] = u[dec[0, i], u_ev + EV_DOUBLES * slot[i] + q]
+            draws[i, q] = u[dec[0, i], c.u_ev + EV_DOUBLES * slot[i] + q]
     return (ent[:, :n], ext[:, :n_ext], dec[:, :nk], split_uniforms(draws),
-            n_entered.sum() - n_exited.sum())
+            st.n_entered.sum() - st.n_exited.sum())
 
 
-@numba.njit(cache=True, nogil=True)
-def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, speed, next_flat,
-                 dist_flat, cell_xy, hw, patience, crossed):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _walk_kernel(b, s, st, tb, c):
     """The step of each walker ``(b, s)`` in turn, one cell (soft collisions).
 
     A walker's ``timer`` counts ticks to its next step: ``1 / speed`` ticks per cell, the
@@ -295,67 +261,70 @@ def _walk_kernel(b, s, cell, tgt, occ, wait, plate, phase, timer, pos, acc, spee
     blocked is judged on the occupancy before anyone moves this tick. With ``crossed``
     (crowd_crossed_reaches) a walker blocked one step from its plate's access cell
     reaches past the person there."""
+    cell, tgt, occ, wait, plate, phase, timer = st.cell, st.tgt, st.occ, st.wait, st.plate, \
+        st.phase, st.timer
+    next_flat, hw = tb.next_flat, c.hw
     n = b.size
     blocked = np.empty(n, np.bool_)
     for i in range(n):
         blocked[i] = occ[b[i], next_flat[tgt[b[i], s[i]] * hw + cell[b[i], s[i]]]] > 0
     for i in range(n):
         bi, si = b[i], s[i]
-        c = cell[bi, si]
+        here = cell[bi, si]
         ti = tgt[bi, si] * hw
-        nc = next_flat[ti + c]
-        there = dist_flat[ti + nc] == 0
-        go = not blocked[i] or wait[bi, si] >= patience
-        if crossed and blocked[i] and there and plate[bi, si] >= 0:
+        nc = next_flat[ti + here]
+        there = tb.dist_flat[ti + nc] == 0
+        go = not blocked[i] or wait[bi, si] >= c.patience
+        if c.crossed and blocked[i] and there and plate[bi, si] >= 0:
             go = False
             phase[bi, si] = ARRIVE
         if not go:
             wait[bi, si] += 1
             timer[bi, si] = 1
             continue
-        occ[bi, c] -= 1
+        occ[bi, here] -= 1
         occ[bi, nc] += 1
         cell[bi, si] = nc
-        pos[bi, si, 0] = cell_xy[nc, 0]
-        pos[bi, si, 1] = cell_xy[nc, 1]
+        st.pos[bi, si, 0] = tb.cell_xy[nc, 0]
+        st.pos[bi, si, 1] = tb.cell_xy[nc, 1]
         wait[bi, si] = 0
-        due = acc[bi, si] + np.float32(1.0) / speed[bi, si]
+        due = st.acc[bi, si] + np.float32(1.0) / st.speed[bi, si]
         steps = np.int32(due)
-        acc[bi, si] = due - np.float32(steps)
+        st.acc[bi, si] = due - np.float32(steps)
         phase[bi, si] = ARRIVE if there else WALK
         timer[bi, si] = 0 if there else steps
 
 
-@numba.njit(cache=True, nogil=True)
-def _leave_kernel(b, s, basket, want, exited, n_exited, occ, cell, partner, staff, phase, timer,
-                  present, pos, account, unwanted, plate, member, tick, rows):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leave_kernel(b, s, st, rows):
     """Each leaver in turn: an exit row per product carried out, then the slot is freed
     (compiled: one or two leavers a tick made the NumPy version call-overhead bound)."""
+    basket, want, partner, account = st.basket, st.want, st.partner, st.account
     n = 0
     for i in range(b.size):
         bi, si = b[i], s[i]
         for k in range(basket.shape[2]):
             q = basket[bi, si, k]
             if q:
-                exited[bi, k] += q
-                rows[0, n], rows[1, n], rows[2, n] = bi, tick[bi], si
+                st.exited[bi, k] += q
+                rows[0, n], rows[1, n], rows[2, n] = bi, st.tick[bi], si
                 rows[3, n], rows[4, n], rows[5, n] = account[bi, si], k, q
                 n += 1
             basket[bi, si, k] = 0
             want[bi, si, k] = 0
-        occ[bi, cell[bi, si]] -= 1
+        st.occ[bi, st.cell[bi, si]] -= 1
         p = partner[bi, si]
         if p >= 0:
             partner[bi, p] = -1
-        n_exited[bi] += not staff[bi, si]
-        phase[bi, si] = FREE
-        timer[bi, si] = IDLE
-        present[bi, si] = False
-        pos[bi, si, 0] = pos[bi, si, 1] = np.nan
+        st.n_exited[bi] += not st.staff[bi, si]
+        st.phase[bi, si] = FREE
+        st.timer[bi, si] = IDLE
+        st.present[bi, si] = False
+        st.pos[bi, si, 0] = st.pos[bi, si, 1] = np.nan
         account[bi, si] = -1
         partner[bi, si] = -1
-        staff[bi, si] = False
-        unwanted[bi, si] = -1
-        plate[bi, si] = -1
-        member[bi, si] = False
+        st.staff[bi, si] = False
+        st.unwanted[bi, si] = -1
+        st.plate[bi, si] = -1
+        st.member[bi, si] = False
     return n

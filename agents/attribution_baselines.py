@@ -10,7 +10,6 @@ observation type or wrapper the env has. Only the oracle reads the truth
 from __future__ import annotations
 
 import numpy as np
-from retail_env.agents.factory import Agent, register_agent
 from scipy.optimize import linear_sum_assignment
 
 from retail_env.envs.attribution_core import AttributionCore
@@ -20,6 +19,8 @@ from retail_env.envs.observations import (
     event_view,
     neighbour_views,
 )
+
+from .factory import Agent, register_agent
 
 EV = {name: i for i, name in enumerate(EVENT_FEATURES)}
 CF = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}

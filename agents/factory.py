@@ -42,7 +42,7 @@ def register_agent(name: str, builder: Callable[..., Agent]) -> None:
 
 
 def _load_builtin() -> None:
-    import retail_env.agents.attribution_baselines  # noqa: F401  (registers its agents)
+    from . import attribution_baselines  # noqa: F401  (registers its agents)
 
 
 def make_agent(name: str, env: gym.Env, **kw: Any) -> Agent:

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gymnasium import spaces
-from retail_env.agents.factory import Agent
 
 from retail_env.sim.validation import ConfigError
+
+from .factory import Agent
 
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 
@@ -110,7 +111,7 @@ def _policy(kind: str, algo: str, observation_space: spaces.Space):
                           f"{POLICIES}")
     if kind == "default":
         return policy_name(observation_space)
-    from retail_env.agents.set_policy import MaskableSetPolicy, SetPolicy
+    from .set_policy import MaskableSetPolicy, SetPolicy
 
     if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
         raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from retail_env.experiments.bench_sim import RESULTS, load_note
-
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import build_bank
 from retail_env.bank.cli import summary
+
+from .bench_sim import RESULTS, load_note
 
 
 def measure(scenario: str, episodes: int, workers: int, raw: bool) -> dict:

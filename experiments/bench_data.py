@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from retail_env.experiments.readme_tables import RESULTS, write_results
-
 from retail_env.data.log import export_log
+
+from .readme_tables import RESULTS, write_results
 
 CASES = [("RetailStore/Attribution-v0", "nearest"), ("RetailStore/Promotion-v1", "hi_lo")]
 

@@ -49,13 +49,14 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from retail_env.experiments.bench_sim import RESULTS, TARGETS, load_note, measure
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import Bank, cached_bank
 from retail_env.sim import store as sim_store
 from retail_env.sim.store import make_params
+
+from .bench_sim import RESULTS, TARGETS, load_note, measure
 
 ATTRIBUTION = "RetailStore/Attribution-v0"
 PROMOTION = "RetailStore/Promotion-v1"
@@ -229,10 +230,11 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
     """
     import torch
     from omegaconf import OmegaConf
-    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
+
+    from ..agents.sb3_agents import build_model, resolved_hyperparams
 
     class Timed(VecEnvWrapper):
         spent = cpu = 0.0

@@ -23,12 +23,13 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from retail_env.experiments.readme_tables import RESULTS  # noqa: E402
 
 from retail_env.atomic import write_json, write_text  # noqa: E402
 from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
 from retail_env.sim import store  # noqa: E402
+
+from .readme_tables import RESULTS  # noqa: E402
 
 
 def simulate(preset: str, minutes: float, seed: int):

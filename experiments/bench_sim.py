@@ -26,11 +26,12 @@ import os
 import time
 
 import numpy as np
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.sim.state import scatter_stores
 from retail_env.sim.store import StoreParams, make_params, reset, step
+
+from .readme_tables import RESULTS
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd

@@ -21,11 +21,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.elasticities import measure
-from retail_env.experiments.readme_tables import RESULTS, write_results
 
 from retail_env.data import demand_fit as df
 from retail_env.data.log import export_log
+
+from .elasticities import measure
+from .readme_tables import RESULTS, write_results
 
 _OFF = {"gain_share": 0.0, "stockpile_rate": 0.0}
 # Stores, each adding one mechanism to the one above (Promotion config overrides).

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from retail_env.experiments.readme_tables import RESULTS
-
 from retail_env.atomic import write_text
 from retail_env.data.log_tables import schema_markdown
+
+from .readme_tables import RESULTS
 
 
 def main(argv: list[str] | None = None) -> None:

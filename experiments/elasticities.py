@@ -25,12 +25,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs import promotion_core as core
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
+
+from .readme_tables import RESULTS
 
 SEGMENTS = ("non-members", "members", "all shoppers")
 ROWS = {  # key: (label, published anchor)

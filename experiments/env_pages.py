@@ -461,7 +461,7 @@ def pages() -> dict[str, str]:
 
 def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
     """One ``rgb_array`` frame after a seeded run of ``steps`` steps, saved as PNG."""
-    from retail_env.experiments.screenshots import save_png
+    from .screenshots import save_png
 
     env = gym.make(env_id, render_mode="rgb_array")
     _, info = env.reset(seed=0)

@@ -25,11 +25,12 @@ import gymnasium as gym
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from retail_env.experiments import runs
-from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.sim.validation import ConfigError
+
+from . import runs
+from .stats import summarize
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,14 @@ def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
         terms.update(info.get("rewards", {}))
         done = term or trunc
     if task == "attribution":
-        from retail_env.experiments.evaluate_attribution import episode_record
+        from .evaluate_attribution import episode_record
 
         return episode_record(info["receipts"], terms)
     return {"return": total, **{k: float(v) for k, v in info["episode_kpis"].items()}}
 
 
 def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from retail_env.experiments.evaluate_attribution import run_batch
+    from .evaluate_attribution import run_batch
 
     task = {**gym.spec(cfg.env.id).kwargs, **env_kwargs(cfg)}
     scenario = task.pop("scenario")
@@ -71,7 +72,7 @@ def _attribution_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 
 def _promotion_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
-    from retail_env.agents.promotion_baselines import make_baseline, run_episode
+    from ..agents.promotion_baselines import make_baseline, run_episode
 
     env = make_env(cfg)
     try:
@@ -92,7 +93,7 @@ def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
     """Play a trained SB3 model on the Gymnasium env, one frozen seed per episode."""
-    from retail_env.agents.sb3_agents import SB3Agent
+    from ..agents.sb3_agents import SB3Agent
 
     env = make_env(cfg)
     try:
@@ -128,7 +129,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     seeds = runs.eval_seeds(cfg)
     t0 = time.perf_counter()
     if checkpoint:
-        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint, read_meta
+        from .checkpoints import CheckpointError, load_checkpoint, read_meta
 
         meta = read_meta(checkpoint)
         if meta["algo"] != cfg.agent.algo:

@@ -20,13 +20,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from retail_env.agents import make_agent
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict
+
+from ..agents import make_agent
+from .readme_tables import RESULTS
+from .stats import summarize
 
 SCENARIOS = ("easy", "medium", "hard", "crowded", "produce")
 BASELINES = ("random", "nearest", "trajectory", "hungarian", "oracle")

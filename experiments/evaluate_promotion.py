@@ -24,13 +24,14 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-from retail_env.agents.promotion_baselines import BASELINES, make_baseline, run_episode
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.registry import PROMOTION_IDS
+
+from ..agents.promotion_baselines import BASELINES, make_baseline, run_episode
+from .readme_tables import RESULTS
+from .stats import summarize
 
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8

@@ -27,9 +27,10 @@ from pathlib import Path
 import hydra
 from hydra import compose
 from omegaconf import DictConfig
-from retail_env.experiments import runs
 
 from retail_env.atomic import write_json
+
+from . import runs
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,12 @@ def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> Di
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
                    fps: float | None) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
-    from retail_env.agents.sb3_agents import SB3Agent
-    from retail_env.experiments.checkpoints import load_checkpoint
-    from retail_env.experiments.evaluate import make_env, play
-
     from retail_env.render import RecordEpisode, load_recording
     from retail_env.render.export import export_mp4
+
+    from ..agents.sb3_agents import SB3Agent
+    from .checkpoints import load_checkpoint
+    from .evaluate import make_env, play
 
     env = make_env(run_cfg)
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
@@ -73,9 +74,9 @@ def previous_video(out: Path, checkpoint: str) -> dict | None:
 
 
 def main_job(cfg: DictConfig) -> dict:
-    from retail_env.experiments.evaluate import evaluate
-    from retail_env.experiments.leaderboard import write_leaderboard
-    from retail_env.experiments.train import train
+    from .evaluate import evaluate
+    from .leaderboard import write_leaderboard
+    from .train import train
 
     out = Path(cfg.out_root)
     budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]

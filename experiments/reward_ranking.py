@@ -23,11 +23,12 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.evaluate_attribution import eval_seeds, run_batch
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import REWARD_TERMS, RewardConfig
+
+from .evaluate_attribution import eval_seeds, run_batch
+from .readme_tables import RESULTS
 
 POLICIES = ("oracle", "hungarian", "trajectory", "nearest", "none", "random")
 METRICS = ("exact_match", "f1")

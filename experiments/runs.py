@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from retail_env.experiments import identity as ident
 
 import retail_env
 from retail_env.atomic import write_json, write_text
 from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError
+
+from . import identity as ident
 
 log = logging.getLogger(__name__)
 NO_EVALUATION = "has no 'evaluation'"

@@ -46,11 +46,11 @@ def save_png(img: np.ndarray, path: Path) -> None:
 def _policy(env, name: str, seed: int):
     """``act(obs, info)`` of the named baseline of the env's task."""
     if "Promotion" in env.spec.id:
-        from retail_env.agents.promotion_baselines import make_baseline
+        from ..agents.promotion_baselines import make_baseline
         policy = make_baseline(name)
         policy.reset(env, seed)
         return lambda obs, info: policy.act(obs)
-    from retail_env.agents.factory import make_agent
+    from ..agents.factory import make_agent
     agent = make_agent(name, env)
     agent.reset(seed)
     return agent.act

@@ -37,10 +37,11 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
-from retail_env.experiments import runs
-from retail_env.experiments.checkpoints import save_checkpoint
 
 from retail_env.sim.validation import ConfigError
+
+from . import runs
+from .checkpoints import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def warm_start(path: str) -> Path:
     """``agent.init_from``: a checkpoint folder, or a run's seed folder
     (``<out_root>/runs/<env>/<agent>/seed<k>``) holding exactly one finished run, whose final
     checkpoint is taken."""
-    from retail_env.experiments.checkpoints import META, CheckpointError
+    from .checkpoints import META, CheckpointError
 
     folder = Path(path)
     if (folder / META).exists():
@@ -175,11 +176,12 @@ def make_vec_env(cfg: DictConfig):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
-    from retail_env.agents.imitation import imitate
-    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
-    from retail_env.experiments.checkpoints import load_weights
-    from retail_env.experiments.evaluate import evaluate_model, summarise
     from stable_baselines3.common.logger import configure
+
+    from ..agents.imitation import imitate
+    from ..agents.sb3_agents import build_model, resolved_hyperparams
+    from .checkpoints import load_weights
+    from .evaluate import evaluate_model, summarise
 
     runs.check_config(cfg)
     if cfg.agent.kind != "sb3":

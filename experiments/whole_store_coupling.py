@@ -19,14 +19,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.evaluate_attribution import eval_seeds, run_batch
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution_core import AttributionConfig, AttributionCore
 from retail_env.envs.registry import ATTRIBUTION_SPECS
 from retail_env.sim.validation import from_dict
+
+from .evaluate_attribution import eval_seeds, run_batch
+from .readme_tables import RESULTS
+from .stats import summarize
 
 DEEP = {i: kw for i, _, kw in ATTRIBUTION_SPECS}["RetailStore/Attribution-Promo-v0"]["promotion"]
 # list price; the Promotion task's hi-lo depth (30 %, two end-caps) on the same calendar;

@@ -45,8 +45,9 @@ def _load_builtin() -> None:
     from . import attribution_baselines  # noqa: F401  (registers its agents)
 
 
-def make_agent(name: str, env: gym.Env, **kw: Any) -> Agent:
-    """The agent registered as ``name``, built for ``env``."""
+def make_agent(name: str, env: Any, **kw: Any) -> Agent:
+    """The agent registered as ``name``, built for ``env`` (a Gymnasium env, or what the
+    agent reads instead: the Attribution baselines also take an ``AttributionCore``)."""
     _load_builtin()
     if name not in AGENTS:
         raise ValueError(f"agent={name!r} is unknown: must be one of {sorted(AGENTS)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from gymnasium import spaces
 
@@ -67,7 +67,8 @@ def resolved_hyperparams(agent_cfg: Mapping[str, Any], task: str) -> dict[str, A
     if OmegaConf.is_config(agent_cfg):
         return copy.deepcopy(_plain(agent_cfg.get("hyperparams")) or {})
     root = OmegaConf.create({"agent": dict(agent_cfg), "env": {"task": task}})
-    return OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True)
+    return cast("dict[str, Any]",
+                OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True))
 
 
 def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:

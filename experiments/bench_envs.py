@@ -46,6 +46,7 @@ import io
 import pstats
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -254,7 +255,8 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
 
     torch.set_num_threads(1)
     venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
-    hp = resolved_hyperparams(OmegaConf.to_container(OmegaConf.load(PPO_CONF)), task)
+    hp = resolved_hyperparams(cast("dict[str, Any]", OmegaConf.to_container(OmegaConf.load(PPO_CONF))),
+                              task)
     model = build_model("ppo", hp, venv, seed=0)
     t0, c0 = time.perf_counter(), time.thread_time()
     model.learn(total)
@@ -318,7 +320,7 @@ def table(res: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--json", default=str(RESULTS / "bench_envs.json"),
                     help="output JSON (Markdown table beside it, .md)")
     ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
@@ -331,7 +333,7 @@ def main(argv=None) -> dict:
         ap.error(f"--repeats {args.repeats} must be >= 1")
     sec = 2.0 if args.quick else 5.0
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
-    short = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
+    short: dict[str, Any] = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}

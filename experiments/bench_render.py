@@ -58,13 +58,13 @@ def bench_fps(header, frames, n: int, repeats: int = 3) -> tuple[float, float]:
             img = r.render(f)
         wall = max(wall, n / (time.perf_counter() - t0))
         cpu = max(cpu, n / max(time.process_time() - c0, 1e-9))
-    assert img.shape == (600, 800, 3) and img.dtype == np.uint8
+    assert img is not None and img.shape == (600, 800, 3) and img.dtype == np.uint8
     r.close()
     return wall, cpu
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--preset", default="medium", help="simulator preset (default medium)")
     ap.add_argument("--minutes", type=float, default=20.0,
                     help="store minutes recorded (default 20)")

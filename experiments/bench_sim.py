@@ -104,7 +104,7 @@ def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--json", help="output JSON path (written atomically)")
     ap.add_argument("--md", default=str(RESULTS / "bench_sim.md"), help="Markdown table path")
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per batch size")

@@ -96,7 +96,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--preset", default="default", choices=["default", "mini"],
                     help="Promotion preset (default: RetailStore/Promotion-v1)")
     ap.add_argument("--episodes", type=int, default=8, help="logged episodes per store")

@@ -15,7 +15,7 @@ from .readme_tables import RESULTS
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", default=str(RESULTS / "data_schema.md"),
                     help="the Markdown file written")
     args = ap.parse_args(argv)

@@ -121,7 +121,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--preset", default="default", choices=list(core.PRESETS),
                     help="promotion preset whose demand model is measured")
     ap.add_argument("--delta", type=float, default=0.02, help="relative price change (+-)")

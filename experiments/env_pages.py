@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -168,7 +169,7 @@ def _space_rows(space: spaces.Space) -> list[str]:
         else:
             bounds = ""
         rows.append(
-            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape)} | {sub.dtype} | {bounds} |"
+            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape or ())} | {sub.dtype} | {bounds} |"
         )
     return rows
 
@@ -225,7 +226,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         ) from None
     task = _task(env_id)
     env, info0, info1 = _probe(env_id)
-    base = env.unwrapped
+    base: Any = env.unwrapped   # the task's env class (its config, params)
     spec = gym.spec(env_id)
     name = env_id.split("/")[-1]
     keys = list(dict.fromkeys([*info0, *info1]))
@@ -439,9 +440,9 @@ def index() -> str:
         env = gym.make(env_id)
         obs = env.observation_space
         obs_s = (
-            ", ".join(f"`{k}` {tuple(s.shape)}" for k, s in obs.spaces.items())
+            ", ".join(f"`{k}` {tuple(s.shape or ())}" for k, s in obs.spaces.items())
             if isinstance(obs, spaces.Dict)
-            else f"`Box{tuple(obs.shape)}`"
+            else f"`Box{tuple(obs.shape or ())}`"
         )
         out.append(
             f"| [{env_id}]({slug(env_id)}.md) | {_task(env_id)} | "
@@ -471,14 +472,16 @@ def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
         _, _, term, trunc, info = env.step(env.action_space.sample() if action is None else action)
         if term or trunc:
             break
-    save_png(env.render(), path)
+    img = env.render()
+    assert isinstance(img, np.ndarray)   # rgb_array
+    save_png(img, path)
     env.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     from retail_env.atomic import write_text
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument(
         "--out", type=Path, default=OUT, help="folder of the generated pages (default docs/envs)"
     )

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import hydra
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def env_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    return cast("dict[str, Any]", OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
 
 
 def make_env(cfg: DictConfig, **extra: Any) -> gym.Env:
@@ -50,7 +50,7 @@ def play(env: gym.Env, agent, seed: int, task: str) -> dict[str, float]:
     total, done, terms = 0.0, False, Counter()
     while not done:
         obs, reward, term, trunc, info = env.step(agent.act(obs, info))
-        total += reward
+        total += reward  # pyright: ignore[reportOperatorIssue]  (SupportsFloat: a number)
         terms.update(info.get("rewards", {}))
         done = term or trunc
     if task == "attribution":

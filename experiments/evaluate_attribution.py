@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -45,7 +47,7 @@ def eval_seeds(n: int) -> list[int]:
     return list(range(EVAL_SEED0, EVAL_SEED0 + n))
 
 
-def episode_record(receipts: dict, rewards: dict[str, float]) -> dict[str, float]:
+def episode_record(receipts: dict, rewards: Mapping[str, float]) -> dict[str, float]:
     """One episode's metrics: its receipts, its ``return`` and each reward term's sum
     (``reward_<term>``, weighted as the env's reward)."""
     return {**{k: float(v) for k, v in receipts.items()},
@@ -67,7 +69,7 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
     needs_oracle = [name == "oracle" for name in agent_names]
     core.reset(seeds * len(agent_names))
     out: list[dict | None] = [None] * core.B
-    sums = [dict.fromkeys(REWARD_TERMS, 0.0) for _ in range(core.B)]
+    sums: list[dict[str, float]] = [dict.fromkeys(REWARD_TERMS, 0.0) for _ in range(core.B)]
     while True:
         for b in range(core.B):
             if out[b] is not None:
@@ -82,7 +84,8 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
         if all(r is not None for r in out):
             break
         core.tick()
-    return {name: out[i * n:(i + 1) * n] for i, name in enumerate(agent_names)}
+    done = cast("list[dict]", out)   # every episode finished
+    return {name: done[i * n:(i + 1) * n] for i, name in enumerate(agent_names)}
 
 
 def markdown(summary: dict, episodes: dict, n: int) -> str:
@@ -119,7 +122,7 @@ def markdown(summary: dict, episodes: dict, n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--agents", default=",".join(BASELINES),
                     help="comma-separated baselines (default: all)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),

@@ -22,6 +22,7 @@ import csv
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 
@@ -42,7 +43,8 @@ SLOW_IDS = {"Spatial"}  # the walking store (Promotion-Spatial-vN): opt in with 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
     env = gym.make(env_id)
-    if baseline in DISCRETE_ONLY and env.unwrapped.cfg.action != "discrete":
+    base: Any = env.unwrapped   # a Promotion env (its cfg)
+    if baseline in DISCRETE_ONLY and base.cfg.action != "discrete":
         return None
     seeds = [EVAL_SEED_BASE + i for i in range(n_seeds)]
     t0 = time.perf_counter()
@@ -75,7 +77,7 @@ def markdown(results: dict, ids: list[str], baselines: list[str], kpi: str = "pr
 
 
 def main(argv: list[str] | None = None) -> str:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--ids", nargs="*", default=None,
                     help="env ids (default: the current version's, all but spatial)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES),

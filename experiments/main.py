@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import hydra
@@ -35,7 +36,7 @@ from . import runs
 log = logging.getLogger(__name__)
 
 
-def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> DictConfig:
+def _compose(app: str, cfg: DictConfig, agent: str, extra: Sequence[str] = ()) -> DictConfig:
     return compose(app, overrides=[f"env={cfg.scenario}", f"agent={agent}", f"eval={cfg.eval_set}",
                                    f"seed={cfg.seed}", f"out_root={cfg.out_root}",
                                    f"resume={str(bool(cfg.resume)).lower()}", *extra])

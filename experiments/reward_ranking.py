@@ -122,7 +122,7 @@ def summary(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--scenarios", default="hard,medium,crowded",
                     help="comma-separated sim presets to play")
     ap.add_argument("--episodes", type=int, default=5, help="frozen seeds per scenario")

@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -146,7 +146,7 @@ def eval_seeds(cfg: DictConfig) -> list[int]:
 
 def container(cfg: DictConfig) -> dict:
     """The resolved config as plain data (no Hydra node)."""
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
     data.pop("hydra", None)
     return data
 

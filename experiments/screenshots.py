@@ -68,6 +68,7 @@ def env_shot(env_id: str, policy: str, steps: int, seed: int = 0) -> np.ndarray:
             break
     img = env.render()
     env.close()
+    assert isinstance(img, np.ndarray)   # rgb_array
     return img
 
 
@@ -86,7 +87,7 @@ def heatmap(path: Path, minutes: float = 60.0, seed: int = 0) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")),
                     help="folder of the PNGs (default experiments/screenshots)")
     args = ap.parse_args(argv)

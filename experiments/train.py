@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -101,7 +102,7 @@ def env_bank(cfg: DictConfig) -> str | None:
         import gymnasium as gym
 
         kwargs = {**gym.spec(cfg.env.id).kwargs,
-                  **(OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})}
+                  **cast("dict[str, Any]", OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})}
         n = int(cfg.train.get("bank_episodes", 1024))
         raw = kwargs.get("observation") in ("raw", {"type": "raw"})
         bank = cached_bank(Path(cfg.out_root) / "banks", f"0:{n}", raw=raw, progress=False,
@@ -158,7 +159,7 @@ def make_vec_env(cfg: DictConfig):
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    kwargs = cast("dict[str, Any]", OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
     if (bank := env_bank(cfg)) is not None:
         kwargs["bank"] = bank
     n = int(cfg.train.n_envs)
@@ -216,7 +217,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     every = int(cfg.train.checkpoint_every)
     t0 = time.perf_counter()
     if (imitation := cfg.agent.get("imitation")) is not None:
-        imitate(model, venv, OmegaConf.to_container(imitation), int(cfg.train.total_timesteps),
+        imitate(model, venv, cast("dict[str, Any]", OmegaConf.to_container(imitation)),
+                int(cfg.train.total_timesteps),
                 seed=int(cfg.seed), on_round=lambda n: every and save_checkpoint(
                     model, ckpts / f"step{n:09d}", meta))
     else:

@@ -89,9 +89,10 @@ def markdown(summary: dict, seconds: dict, n: int, scenario: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script_args(argv: list[str] | None, doc: str, stem: str, unit: str) -> argparse.Namespace:
+def script_args(argv: list[str] | None, doc: str | None, stem: str,
+                unit: str) -> argparse.Namespace:
     """The arguments both whole-store scripts take."""
-    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
     ap.add_argument("--episodes", type=int, default=20,
                     help=f"frozen-seed episodes per {unit} (default 20)")
     ap.add_argument("--scenario", default="medium", help="sim preset (default medium)")

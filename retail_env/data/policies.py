@@ -29,9 +29,9 @@ def task_of(env_id: str) -> str:
 def policy_names(task: str) -> list[str]:
     """The baseline names a task accepts."""
     if task == "attribution":
-        from retail_env.agents.attribution_baselines import BASELINES
+        from retail_env.agents.attribution_baselines import BASELINES  # pyright: ignore[reportMissingImports]  (installed from agents/)
     else:
-        from retail_env.agents.promotion_baselines import BASELINES
+        from retail_env.agents.promotion_baselines import BASELINES  # pyright: ignore[reportMissingImports]  (installed from agents/)
     return sorted(BASELINES)
 
 
@@ -68,18 +68,18 @@ class Policy:
 
 def _baseline(env: gym.Env, name: str, task: str):
     if task == "attribution":
-        from retail_env.agents import make_agent
+        from retail_env.agents import make_agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
         return make_agent(name, env)
-    from retail_env.agents.promotion_baselines import make_baseline
+    from retail_env.agents.promotion_baselines import make_baseline  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
     return make_baseline(name)
 
 
 def _checkpoint_agent(env: gym.Env, folder: str, env_id: str):
     try:
-        from retail_env.agents.sb3_agents import SB3Agent
-        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint
+        from retail_env.agents.sb3_agents import SB3Agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
+        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint  # pyright: ignore[reportMissingImports]  (installed from experiments/)
     except ImportError as err:
         raise DataExportError(f"policy={folder!r} is a checkpoint, which needs the train extra "
                               f"(pip install 'retail-env[train]'): {err}") from err

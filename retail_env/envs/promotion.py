@@ -32,7 +32,7 @@ def action_space_for(params: core.PromoParams) -> spaces.Space:
 def check_action(space: spaces.Space, action: Any, batch: int | None = None) -> np.ndarray:
     """The action as an array (B, A), or InvalidActionError saying what is wrong."""
     a = np.asarray(action)
-    shape = space.shape if batch is None else (batch, *space.shape)
+    shape = space.shape if batch is None else (batch, *space.shape)  # pyright: ignore[reportOptionalIterable]  (Box)
     if a.shape != shape:
         raise InvalidActionError(f"action has shape {a.shape}, expected {shape} ({space})")
     if a.dtype.kind not in "iuf":      # no strings, bools, complex or objects
@@ -110,7 +110,7 @@ class PromotionEnv(gym.Env):
         return self._obs(), self._info(None, None)
 
     def step(self, action):
-        if self.state is None:
+        if self.state is None or self.rng is None:   # (set together by reset)
             raise EpisodeStateError("call reset() before step()")
         a = check_action(self.action_space, action)
         if self.state.period >= self.params.n_periods:
@@ -124,9 +124,11 @@ class PromotionEnv(gym.Env):
         return self._obs(), reward, False, bool(truncated), self._info(rewards, kpis)
 
     def _obs(self) -> np.ndarray:
+        assert self.state is not None
         return build_observation(self.params, self.state)[0]
 
     def _info(self, rewards, kpis) -> dict:
+        assert self.state is not None
         zero = {k: 0.0 for k in core.REWARD_KEYS}
         return {
             "rewards": zero if rewards is None else {k: float(v[0]) for k, v in rewards.items()},
@@ -140,6 +142,7 @@ class PromotionEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
             return None
+        assert self.state is not None, "call reset() before render()"
         return self._view().render(self.state)
 
     def _view(self):
@@ -155,6 +158,7 @@ class PromotionEnv(gym.Env):
         return self._view().renderer.header
 
     def current_frame(self):
+        assert self.state is not None
         return self._view().frame(self.state)
 
     def close(self):

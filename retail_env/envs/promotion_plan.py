@@ -113,7 +113,7 @@ class PromotionDesk:
         """The desk at the start of plan period ``k``: the baselines' clock is ``period *
         period_h`` hours and the task's periods are hours (plans may be finer than the
         Promotion task allows), so the period is fractional."""
-        self.state.period = k * self.period_h / self.params.config.period_h
+        self.state.period = k * self.period_h / self.params.config.period_h  # pyright: ignore[reportAttributeAccessIssue]  (fractional, see above)
         return self
 
 
@@ -135,7 +135,7 @@ def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.n
 
 def plan_policy(plan: PromotionPlanConfig):
     """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar)."""
-    from retail_env.agents.promotion_baselines import make_baseline
+    from retail_env.agents.promotion_baselines import make_baseline  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
     kw = {}
     if plan.policy == "hi_lo":

@@ -1,7 +1,7 @@
 """Agents of every task, built by name with one protocol (:mod:`retail_env.agents.factory`):
 ``make_agent(name, env)``, ``agent.reset(seed)``, ``agent.act(obs, info)``."""
 
-from retail_env.agents.factory import (
+from .factory import (
     AGENTS,
     Agent,
     agent_names,

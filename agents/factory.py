@@ -48,7 +48,7 @@ def register_agent(task: str, name: str, builder: Callable[..., Agent]) -> None:
 
 
 def _load_builtin() -> None:
-    from retail_env.experiments.tasks import TASKS
+    from ..experiments.tasks import TASKS
 
     for task in TASKS.values():
         importlib.import_module(task.baselines)   # registers its agents
@@ -78,7 +78,7 @@ def make_agent(name: str, env: Any, task: str | None = None, **kw: Any) -> Agent
 
 def run_episode(env: gym.Env, agent: Agent, seed: int) -> dict[str, float]:
     """Play one episode of ``agent`` on ``env`` from ``seed``: the task's episode metrics."""
-    from retail_env.experiments.tasks import TASKS
+    from ..experiments.tasks import TASKS
 
     obs, info = env.reset(seed=seed)
     agent.reset(seed)

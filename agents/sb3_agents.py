@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from gymnasium import spaces
-from retail_env.agents.factory import Agent
 
 from retail_env.sim.validation import ConfigError
+
+from .factory import Agent
 
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 
@@ -66,7 +67,8 @@ def resolved_hyperparams(agent_cfg: Mapping[str, Any], task: str) -> dict[str, A
     if OmegaConf.is_config(agent_cfg):
         return copy.deepcopy(_plain(agent_cfg.get("hyperparams")) or {})
     root = OmegaConf.create({"agent": dict(agent_cfg), "env": {"task": task}})
-    return OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True)
+    return cast("dict[str, Any]",
+                OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True))
 
 
 def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def _policy(kind: str, algo: str, observation_space: spaces.Space):
                           f"{POLICIES}")
     if kind == "default":
         return policy_name(observation_space)
-    from retail_env.agents.attribution.set_policy import MaskableSetPolicy, SetPolicy
+    from .attribution.set_policy import MaskableSetPolicy, SetPolicy
 
     if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
         raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from retail_env.experiments.bench_sim import RESULTS, load_note
-
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import build_bank
 from retail_env.bank.cli import summary
+
+from .bench_sim import RESULTS, load_note
 
 
 def measure(scenario: str, episodes: int, workers: int, raw: bool) -> dict:
@@ -49,7 +49,7 @@ def table(res: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--episodes", type=int, default=32, help="episodes built per measure")
     ap.add_argument("--scenario", default="medium", help="sim preset of the bank")
     ap.add_argument("--raw", action="store_true", help="also the raw group")

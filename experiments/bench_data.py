@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from retail_env.experiments.readme_tables import RESULTS, write_results
-
 from retail_env.data.log import export_log
+
+from .readme_tables import RESULTS, write_results
 
 CASES = [("RetailStore/Attribution-v0", "nearest"), ("RetailStore/Promotion-v1", "hi_lo")]
 
@@ -81,7 +81,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--episodes", type=int, default=8, help="episodes per export")
     ap.add_argument("--note", default="shared machine, contended",
                     help="how loaded the machine was (goes into the table's note)")

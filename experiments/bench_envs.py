@@ -46,17 +46,19 @@ import io
 import pstats
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
-from retail_env.experiments.bench_sim import RESULTS, TARGETS, load_note, measure
-from retail_env.experiments.tasks import TASKS
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.atomic import write_json, write_text
 from retail_env.bank import Bank, cached_bank
 from retail_env.sim import store as sim_store
 from retail_env.sim.store import make_params
+
+from .bench_sim import RESULTS, TARGETS, load_note, measure
+from .tasks import TASKS
 
 ATTRIBUTION = "RetailStore/Attribution-v0"
 PROMOTION = "RetailStore/Promotion-v1"
@@ -230,10 +232,11 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
     """
     import torch
     from omegaconf import OmegaConf
-    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
+
+    from ..agents.sb3_agents import build_model, resolved_hyperparams
 
     class Timed(VecEnvWrapper):
         spent = cpu = 0.0
@@ -253,7 +256,8 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
 
     torch.set_num_threads(1)
     venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
-    hp = resolved_hyperparams(OmegaConf.to_container(OmegaConf.load(PPO_CONF)), task)
+    hp = resolved_hyperparams(cast("dict[str, Any]", OmegaConf.to_container(OmegaConf.load(PPO_CONF))),
+                              task)
     model = build_model("ppo", hp, venv, seed=0)
     t0, c0 = time.perf_counter(), time.thread_time()
     model.learn(total)
@@ -317,7 +321,7 @@ def table(res: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--json", default=str(RESULTS / "bench_envs.json"),
                     help="output JSON (Markdown table beside it, .md)")
     ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
@@ -330,7 +334,7 @@ def main(argv=None) -> dict:
         ap.error(f"--repeats {args.repeats} must be >= 1")
     sec = 2.0 if args.quick else 5.0
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
-    short = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
+    short: dict[str, Any] = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
     env_short = {"config": short} if short else {}      # the envs take it as config=
     params = make_params("medium")

@@ -142,7 +142,7 @@ def time_export(out: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="timed builds of the largest map")
     ap.add_argument("--out", default="outputs/limits", help="folder for the largest recording")
     args = ap.parse_args(argv)

@@ -23,12 +23,13 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from retail_env.experiments.readme_tables import RESULTS  # noqa: E402
 
 from retail_env.atomic import write_json, write_text  # noqa: E402
 from retail_env.render import Renderer, load_recording, save_recording  # noqa: E402
 from retail_env.render.snapshot import frame_from_state, header_from_params  # noqa: E402
 from retail_env.sim import store  # noqa: E402
+
+from .readme_tables import RESULTS  # noqa: E402
 
 
 def simulate(preset: str, minutes: float, seed: int):
@@ -57,13 +58,13 @@ def bench_fps(header, frames, n: int, repeats: int = 3) -> tuple[float, float]:
             img = r.render(f)
         wall = max(wall, n / (time.perf_counter() - t0))
         cpu = max(cpu, n / max(time.process_time() - c0, 1e-9))
-    assert img.shape == (600, 800, 3) and img.dtype == np.uint8
+    assert img is not None and img.shape == (600, 800, 3) and img.dtype == np.uint8
     r.close()
     return wall, cpu
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--preset", default="medium", help="simulator preset (default medium)")
     ap.add_argument("--minutes", type=float, default=20.0,
                     help="store minutes recorded (default 20)")

@@ -26,11 +26,12 @@ import os
 import time
 
 import numpy as np
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.sim.state import scatter_stores
 from retail_env.sim.store import StoreParams, make_params, reset, step
+
+from .readme_tables import RESULTS
 
 WARM_STORES = 16
 WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
@@ -103,7 +104,7 @@ def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--json", help="output JSON path (written atomically)")
     ap.add_argument("--md", default=str(RESULTS / "bench_sim.md"), help="Markdown table path")
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per batch size")

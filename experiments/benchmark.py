@@ -21,7 +21,8 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-from retail_env.experiments import runs
+
+from . import runs
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict | None:
         log.info("skipped: %s", why)
         return None
     if cfg.agent.kind == "sb3":
-        from retail_env.experiments.train import train
+        from .train import train
 
         return train(cfg, out_dir)
-    from retail_env.experiments.evaluate import evaluate
+    from .evaluate import evaluate
 
     return evaluate(cfg, out_dir)
 

@@ -10,6 +10,7 @@ and each shard is locked while built, so concurrent jobs of one sweep never coll
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @hydra.main(config_path="../conf", config_name="bank", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    b = OmegaConf.to_container(cfg.bank, resolve=True)
+    b = cast("dict[str, Any]", OmegaConf.to_container(cfg.bank, resolve=True))
     kwargs = dict(scenario=b["scenario"], seeds=b["seeds"], store=b["store"], raw=b["raw"],
                   shard_size=b["shard_size"], evaluation=b["evaluation"], **b["task"])
     if cfg.shard is None:

@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from retail_env.agents.sb3_agents import build_model
 
 from retail_env.atomic import atomic_path, write_json
 from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError
+
+from ..agents.sb3_agents import build_model
 
 FORMAT = "retail-env-sb3-checkpoint"
 VERSION = 1

@@ -21,11 +21,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.elasticities import measure
-from retail_env.experiments.readme_tables import RESULTS, write_results
 
 from retail_env.data import demand_fit as df
 from retail_env.data.log import export_log
+
+from .elasticities import measure
+from .readme_tables import RESULTS, write_results
 
 _OFF = {"gain_share": 0.0, "stockpile_rate": 0.0}
 # Stores, each adding one mechanism to the one above (Promotion config overrides).
@@ -95,7 +96,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--preset", default="default", choices=["default", "mini"],
                     help="Promotion preset (default: RetailStore/Promotion-v1)")
     ap.add_argument("--episodes", type=int, default=8, help="logged episodes per store")

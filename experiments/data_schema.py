@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from retail_env.experiments.readme_tables import RESULTS
-
 from retail_env.atomic import write_text
 from retail_env.data.log_tables import schema_markdown
 
+from .readme_tables import RESULTS
+
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", default=str(RESULTS / "data_schema.md"),
                     help="the Markdown file written")
     args = ap.parse_args(argv)

@@ -25,12 +25,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim.rng import BatchRNG
+
+from .readme_tables import RESULTS
 
 SEGMENTS = ("non-members", "members", "all shoppers")
 ROWS = {  # key: (label, published anchor)
@@ -120,7 +121,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--preset", default="default", choices=list(core.PRESETS),
                     help="promotion preset whose demand model is measured")
     ap.add_argument("--delta", type=float, default=0.02, help="relative price change (+-)")

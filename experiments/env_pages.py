@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -25,12 +26,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
-from retail_env.experiments.env_page_tasks import PAGE_SECTIONS  # noqa: E402
-from retail_env.experiments.tasks import task_of  # noqa: E402
 
 import retail_env  # noqa: E402
 from retail_env.envs.registry import ENV_SPECS, VECTOR_ENTRY_POINTS  # noqa: E402
 from retail_env.sim.validation import _allowed  # noqa: E402
+
+from .env_page_tasks import PAGE_SECTIONS  # noqa: E402
+from .tasks import task_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "envs"
@@ -152,7 +154,7 @@ def _space_rows(space: spaces.Space) -> list[str]:
         else:
             bounds = ""
         rows.append(
-            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape)} | {sub.dtype} | {bounds} |"
+            f"| `{key}` | `{type(sub).__name__}` | {tuple(sub.shape or ())} | {sub.dtype} | {bounds} |"
         )
     return rows
 
@@ -209,7 +211,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         ) from None
     task = _task(env_id)
     env, info0, info1 = _probe(env_id)
-    base = env.unwrapped
+    base: Any = env.unwrapped   # the task's env class (its config, params)
     spec = gym.spec(env_id)
     sections = PAGE_SECTIONS[task](base, spec, kwargs)
     name = env_id.split("/")[-1]
@@ -328,9 +330,9 @@ def index() -> str:
         env = gym.make(env_id)
         obs = env.observation_space
         obs_s = (
-            ", ".join(f"`{k}` {tuple(s.shape)}" for k, s in obs.spaces.items())
+            ", ".join(f"`{k}` {tuple(s.shape or ())}" for k, s in obs.spaces.items())
             if isinstance(obs, spaces.Dict)
-            else f"`Box{tuple(obs.shape)}`"
+            else f"`Box{tuple(obs.shape or ())}`"
         )
         out.append(
             f"| [{env_id}]({slug(env_id)}.md) | {_task(env_id)} | "
@@ -350,7 +352,7 @@ def pages() -> dict[str, str]:
 
 def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
     """One ``rgb_array`` frame after a seeded run of ``steps`` steps, saved as PNG."""
-    from retail_env.experiments.screenshots import save_png
+    from .screenshots import save_png
 
     env = gym.make(env_id, render_mode="rgb_array")
     _, info = env.reset(seed=0)
@@ -360,14 +362,16 @@ def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
         _, _, term, trunc, info = env.step(env.action_space.sample() if action is None else action)
         if term or trunc:
             break
-    save_png(env.render(), path)
+    img = env.render()
+    assert isinstance(img, np.ndarray)   # rgb_array
+    save_png(img, path)
     env.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     from retail_env.atomic import write_text
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument(
         "--out", type=Path, default=OUT, help="folder of the generated pages (default docs/envs)"
     )

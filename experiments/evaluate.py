@@ -18,25 +18,26 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from retail_env.agents.factory import make_agent, run_episode
-from retail_env.experiments import runs
-from retail_env.experiments.stats import summarize
-from retail_env.experiments.tasks import TASKS
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.sim.validation import ConfigError
+
+from ..agents.factory import make_agent, run_episode
+from . import runs
+from .stats import summarize
+from .tasks import TASKS
 
 log = logging.getLogger(__name__)
 
 
 def env_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    return cast("dict[str, Any]", OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
 
 
 def make_env(cfg: DictConfig, **extra: Any) -> gym.Env:
@@ -62,7 +63,7 @@ def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
 
 def evaluate_model(cfg: DictConfig, model, seeds: list[int]) -> list[dict]:
     """Play a trained SB3 model on the Gymnasium env, one frozen seed per episode."""
-    from retail_env.agents.sb3_agents import SB3Agent
+    from ..agents.sb3_agents import SB3Agent
 
     env = make_env(cfg)
     try:
@@ -98,7 +99,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     seeds = runs.eval_seeds(cfg)
     t0 = time.perf_counter()
     if checkpoint:
-        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint, read_meta
+        from .checkpoints import CheckpointError, load_checkpoint, read_meta
 
         meta = read_meta(checkpoint)
         if meta["algo"] != cfg.agent.algo:

@@ -18,17 +18,19 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
-from retail_env.agents import make_agent
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
 from retail_env.envs.attribution.env import episode_record
 from retail_env.envs.registry import attribution_config
 from retail_env.sim.validation import from_dict, to_dict
+
+from ..agents import make_agent
+from .readme_tables import RESULTS
+from .stats import summarize
 
 SCENARIOS = ("easy", "medium", "hard", "crowded", "produce")
 BASELINES = ("random", "nearest", "trajectory", "hungarian", "oracle")
@@ -70,7 +72,7 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
     needs_oracle = [name == "oracle" for name in agent_names]
     core.reset(seeds * len(agent_names))
     out: list[dict | None] = [None] * core.B
-    sums = [dict.fromkeys(REWARD_TERMS, 0.0) for _ in range(core.B)]
+    sums: list[dict[str, float]] = [dict.fromkeys(REWARD_TERMS, 0.0) for _ in range(core.B)]
     while True:
         for b in range(core.B):
             if out[b] is not None:
@@ -85,7 +87,8 @@ def run_batch(scenario: str, agent_names: list[str], seeds: list[int],
         if all(r is not None for r in out):
             break
         core.tick()
-    return {name: out[i * n:(i + 1) * n] for i, name in enumerate(agent_names)}
+    done = cast("list[dict]", out)   # every episode finished
+    return {name: done[i * n:(i + 1) * n] for i, name in enumerate(agent_names)}
 
 
 def markdown(summary: dict, episodes: dict, n: int) -> str:
@@ -122,7 +125,7 @@ def markdown(summary: dict, episodes: dict, n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--agents", default=",".join(BASELINES),
                     help="comma-separated baselines (default: all)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),

@@ -22,16 +22,18 @@ import csv
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
-from retail_env.agents.factory import make_agent, run_episode
-from retail_env.agents.promotion.baselines import BASELINES
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 import retail_env  # noqa: F401  (registers the ids)
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.registry import PROMOTION_IDS
+
+from ..agents.factory import make_agent, run_episode
+from ..agents.promotion.baselines import BASELINES
+from .readme_tables import RESULTS
+from .stats import summarize
 
 EVAL_SEED_BASE = 2024_06_01  # frozen: seed i of every id is EVAL_SEED_BASE + i
 DEFAULT_SEEDS = 8
@@ -42,7 +44,8 @@ SLOW_IDS = {"Spatial"}  # the walking store (Promotion-Spatial-vN): opt in with 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
     env = gym.make(env_id)
-    if baseline in DISCRETE_ONLY and env.unwrapped.cfg.action != "discrete":
+    base: Any = env.unwrapped   # a Promotion env (its cfg)
+    if baseline in DISCRETE_ONLY and base.cfg.action != "discrete":
         return None
     seeds = [EVAL_SEED_BASE + i for i in range(n_seeds)]
     t0 = time.perf_counter()
@@ -75,7 +78,7 @@ def markdown(results: dict, ids: list[str], baselines: list[str], kpi: str = "pr
 
 
 def main(argv: list[str] | None = None) -> str:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--ids", nargs="*", default=None,
                     help="env ids (default: the current version's, all but spatial)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES),

@@ -37,12 +37,13 @@ from pathlib import Path
 import hydra
 import numpy as np
 from omegaconf import DictConfig
-from retail_env.experiments import identity as ident
-from retail_env.experiments import runs
-from retail_env.experiments.stats import summarize
 
 import retail_env
 from retail_env.atomic import atomic_path, write_text
+
+from . import identity as ident
+from . import runs
+from .stats import summarize
 
 log = logging.getLogger(__name__)
 

@@ -22,19 +22,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import hydra
 from hydra import compose
 from omegaconf import DictConfig
-from retail_env.experiments import runs
 
 from retail_env.atomic import write_json
+
+from . import runs
 
 log = logging.getLogger(__name__)
 
 
-def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> DictConfig:
+def _compose(app: str, cfg: DictConfig, agent: str, extra: Sequence[str] = ()) -> DictConfig:
     return compose(app, overrides=[f"env={cfg.scenario}", f"agent={agent}", f"eval={cfg.eval_set}",
                                    f"seed={cfg.seed}", f"out_root={cfg.out_root}",
                                    f"resume={str(bool(cfg.resume)).lower()}", *extra])
@@ -43,13 +45,13 @@ def _compose(app: str, cfg: DictConfig, agent: str, extra: list[str] = ()) -> Di
 def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
                    fps: float | None) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
-    from retail_env.agents.factory import run_episode
-    from retail_env.agents.sb3_agents import SB3Agent
-    from retail_env.experiments.checkpoints import load_checkpoint
-    from retail_env.experiments.evaluate import make_env
-
     from retail_env.render import RecordEpisode, load_recording
     from retail_env.render.export import export_mp4
+
+    from ..agents.factory import run_episode
+    from ..agents.sb3_agents import SB3Agent
+    from .checkpoints import load_checkpoint
+    from .evaluate import make_env
 
     env = make_env(run_cfg)
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
@@ -74,10 +76,10 @@ def previous_video(out: Path, checkpoint: str) -> dict | None:
 
 
 def main_job(cfg: DictConfig) -> dict:
-    from retail_env.experiments.evaluate import evaluate
-    from retail_env.experiments.leaderboard import write_leaderboard
-    from retail_env.experiments.tasks import TASKS
-    from retail_env.experiments.train import train
+    from .evaluate import evaluate
+    from .leaderboard import write_leaderboard
+    from .tasks import TASKS
+    from .train import train
 
     out = Path(cfg.out_root)
     budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]

@@ -58,7 +58,7 @@ def write_results(out: str | Path, res: dict, table: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("files", type=Path, nargs="*",
                     help="files to fill (default: README.md and every docs/**/*.md)")
     ap.add_argument("--results", type=Path, default=RESULTS,

@@ -23,11 +23,12 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.evaluate_attribution import eval_seeds, run_batch
-from retail_env.experiments.readme_tables import RESULTS
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution.core import REWARD_TERMS, RewardConfig
+
+from .evaluate_attribution import eval_seeds, run_batch
+from .readme_tables import RESULTS
 
 POLICIES = ("oracle", "hungarian", "trajectory", "nearest", "none", "random")
 METRICS = ("exact_match", "f1")
@@ -121,7 +122,7 @@ def summary(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--scenarios", default="hard,medium,crowded",
                     help="comma-separated sim presets to play")
     ap.add_argument("--episodes", type=int, default=5, help="frozen seeds per scenario")

@@ -22,16 +22,17 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
-from retail_env.experiments import identity as ident
-from retail_env.experiments.tasks import TASKS
 
 import retail_env
 from retail_env.atomic import write_json, write_text
 from retail_env.errors import RetailEnvError
 from retail_env.sim.validation import ConfigError
+
+from . import identity as ident
+from .tasks import TASKS
 
 log = logging.getLogger(__name__)
 NO_EVALUATION = "has no 'evaluation'"
@@ -146,7 +147,7 @@ def eval_seeds(cfg: DictConfig) -> list[int]:
 
 def container(cfg: DictConfig) -> dict:
     """The resolved config as plain data (no Hydra node)."""
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
     data.pop("hydra", None)
     return data
 

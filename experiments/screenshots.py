@@ -45,7 +45,7 @@ def save_png(img: np.ndarray, path: Path) -> None:
 
 def _policy(env, name: str, seed: int):
     """``act(obs, info)`` of the named baseline of the env's task."""
-    from retail_env.agents.factory import make_agent
+    from ..agents.factory import make_agent
     agent = make_agent(name, env)
     agent.reset(seed)
     return agent.act
@@ -63,6 +63,7 @@ def env_shot(env_id: str, policy: str, steps: int, seed: int = 0) -> np.ndarray:
             break
     img = env.render()
     env.close()
+    assert isinstance(img, np.ndarray)   # rgb_array
     return img
 
 
@@ -81,7 +82,7 @@ def heatmap(path: Path, minutes: float = 60.0, seed: int = 0) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")),
                     help="folder of the PNGs (default experiments/screenshots)")
     args = ap.parse_args(argv)

@@ -15,7 +15,7 @@ BOOTSTRAP_SEED = 20211206
 N_BOOTSTRAP = 2000
 
 
-def iqm(x: Sequence[float]) -> float:
+def iqm(x: Sequence[float] | np.ndarray) -> float:
     """Mean of the middle 50% of the values (sorted, 25% trimmed each side)."""
     a = np.sort(np.asarray(x, dtype=np.float64))
     if a.size == 0:
@@ -25,7 +25,7 @@ def iqm(x: Sequence[float]) -> float:
     return float(a[lo:hi].mean()) if hi > lo else float(a.mean())
 
 
-def bootstrap_ci(x: Sequence[float], stat: Callable[[np.ndarray], float] = np.mean,
+def bootstrap_ci(x: Sequence[float] | np.ndarray, stat: Callable[[np.ndarray], float] = np.mean,
                  level: float = 0.95, n_boot: int = N_BOOTSTRAP) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of ``stat`` over the values."""
     a = np.asarray(x, dtype=np.float64)
@@ -40,7 +40,7 @@ def bootstrap_ci(x: Sequence[float], stat: Callable[[np.ndarray], float] = np.me
     return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1.0 - alpha))
 
 
-def summarize(x: Sequence[float]) -> dict[str, float]:
+def summarize(x: Sequence[float] | np.ndarray) -> dict[str, float]:
     """``{mean, iqm, ci_low, ci_high, n}`` with a 95% bootstrap CI of the mean."""
     a = np.asarray(x, dtype=np.float64)
     lo, hi = bootstrap_ci(a)

@@ -34,14 +34,16 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
-from retail_env.experiments import runs
-from retail_env.experiments.checkpoints import save_checkpoint
-from retail_env.experiments.tasks import TASKS
 
 from retail_env.sim.validation import ConfigError
+
+from . import runs
+from .checkpoints import save_checkpoint
+from .tasks import TASKS
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +143,7 @@ def warm_start(path: str) -> Path:
     """``agent.init_from``: a checkpoint folder, or a run's seed folder
     (``<out_root>/runs/<env>/<agent>/seed<k>``) holding exactly one finished run, whose final
     checkpoint is taken."""
-    from retail_env.experiments.checkpoints import META, CheckpointError
+    from .checkpoints import META, CheckpointError
 
     folder = Path(path)
     if (folder / META).exists():
@@ -164,7 +166,7 @@ def make_vec_env(cfg: DictConfig):
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+    kwargs = cast("dict[str, Any]", OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
     if (bank := env_bank(cfg)) is not None:
         kwargs["bank"] = bank
     n = int(cfg.train.n_envs)
@@ -182,11 +184,12 @@ def make_vec_env(cfg: DictConfig):
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Train, checkpoint, evaluate on the frozen seeds, and write the run record."""
-    from retail_env.agents.attribution.imitation import imitate
-    from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
-    from retail_env.experiments.checkpoints import load_weights
-    from retail_env.experiments.evaluate import evaluate_model, summarise
     from stable_baselines3.common.logger import configure
+
+    from ..agents.attribution.imitation import imitate
+    from ..agents.sb3_agents import build_model, resolved_hyperparams
+    from .checkpoints import load_weights
+    from .evaluate import evaluate_model, summarise
 
     runs.check_config(cfg)
     if cfg.agent.kind != "sb3":
@@ -221,7 +224,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     every = int(cfg.train.checkpoint_every)
     t0 = time.perf_counter()
     if (imitation := cfg.agent.get("imitation")) is not None:
-        imitate(model, venv, OmegaConf.to_container(imitation), int(cfg.train.total_timesteps),
+        imitate(model, venv, cast("dict[str, Any]", OmegaConf.to_container(imitation)),
+                int(cfg.train.total_timesteps),
                 seed=int(cfg.seed), on_round=lambda n: every and save_checkpoint(
                     model, ckpts / f"step{n:09d}", meta))
     else:

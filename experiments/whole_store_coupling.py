@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from retail_env.experiments.evaluate_attribution import eval_seeds, run_batch
-from retail_env.experiments.readme_tables import RESULTS
-from retail_env.experiments.stats import summarize
 
 from retail_env.atomic import write_json, write_text
 from retail_env.envs.attribution.core import PRESETS, AttributionConfig, AttributionCore
 from retail_env.sim.validation import from_dict
+
+from .evaluate_attribution import eval_seeds, run_batch
+from .readme_tables import RESULTS
+from .stats import summarize
 
 DEEP = PRESETS["promo"]["promotion"]     # RetailStore/Attribution-Promo-v0's deals
 # list price; the Promotion task's hi-lo depth (30 %, two end-caps) on the same calendar;
@@ -87,9 +88,10 @@ def markdown(summary: dict, seconds: dict, n: int, scenario: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script_args(argv: list[str] | None, doc: str, stem: str, unit: str) -> argparse.Namespace:
+def script_args(argv: list[str] | None, doc: str | None, stem: str,
+                unit: str) -> argparse.Namespace:
     """The arguments both whole-store scripts take."""
-    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
     ap.add_argument("--episodes", type=int, default=20,
                     help=f"frozen-seed episodes per {unit} (default 20)")
     ap.add_argument("--scenario", default="medium", help="sim preset (default medium)")

@@ -12,12 +12,12 @@ manager, each role's return and their sum, mean [95 % bootstrap CI] over seeds
 
 from __future__ import annotations
 
-from retail_env.experiments.evaluate_attribution import eval_seeds
-from retail_env.experiments.stats import summarize
-from retail_env.experiments.whole_store_coupling import measure, script_args
-
 from retail_env.multi import WholeStoreEnv
 from retail_env.multi.roles import Checkout, Manager, play
+
+from .evaluate_attribution import eval_seeds
+from .stats import summarize
+from .whole_store_coupling import measure, script_args
 
 # The RetailStore/Attribution-Promo-v0 calendar: a quarter of the products on deal.
 HI_LO = {"depth": 0.5, "cycle_days": 1, "promo_h": 6}

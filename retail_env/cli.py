@@ -98,7 +98,7 @@ def _info(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from retail_env import __version__
 
-    parser = argparse.ArgumentParser(prog="retail-env", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="retail-env", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"retail-env {__version__}",
                         help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -9,8 +9,9 @@ observation type or wrapper the env has. Only the oracle reads the truth
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from retail_env.agents.factory import Agent, register_agent
 from scipy.optimize import linear_sum_assignment
 
 from retail_env.envs.attribution.core import AttributionCore
@@ -20,6 +21,8 @@ from retail_env.envs.attribution.observations import (
     event_view,
     neighbour_views,
 )
+
+from ..factory import Agent, register_agent
 
 EV = {name: i for i, name in enumerate(EVENT_FEATURES)}
 CF = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
@@ -61,7 +64,7 @@ class _CoreAgent(Agent):
     ``info["store"]`` says which store's event is being decided.
     """
 
-    def __init__(self, env, seed: int | None = None):
+    def __init__(self, env: Any, seed: int | None = None):
         super().__init__(env, seed)
         self.core = env if isinstance(env, AttributionCore) else env.unwrapped.core
         self.K = self.core.K
@@ -132,6 +135,7 @@ class TrajectoryAgent(_CoreAgent):
         rec, ev, cf = self.view(info.get("store", 0))
         if rec is None:
             return self.no_one
+        assert ev is not None and cf is not None
         return self.decide(ev, cf, self.scores(rec.dw > 0, cf, rec.n_cand), rec.n_cand)
 
 
@@ -155,6 +159,7 @@ class HungarianAgent(TrajectoryAgent):
         rec, ev, cf = self.view(b)
         if rec is None:
             return self.no_one
+        assert ev is not None and cf is not None
         n = rec.n_cand
         if n == 0:
             return self.no_one

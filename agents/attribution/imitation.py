@@ -152,9 +152,9 @@ class Imitation:
                 torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
                 policy.optimizer.step()
                 total += np.array([ce.item(), value_loss.item()]) * len(idx)
-        return tuple(total / n)
+        return tuple(total / n)  # pyright: ignore[reportArgumentType]  (numpy stubs: may be a float)
 
-    def run(self, total_timesteps: int, on_round: Callable[[int], None] | None = None) -> None:
+    def run(self, total_timesteps: int, on_round: Callable[[int], object] | None = None) -> None:
         """All rounds, ``total_timesteps`` decisions in all; ``on_round(decisions)`` after each."""
         model, n_envs = self.model, self.venv.num_envs
         per_round = max(1, total_timesteps // (self.cfg.rounds * n_envs))
@@ -175,7 +175,7 @@ class Imitation:
 
 
 def imitate(model, venv, imitation: Mapping[str, Any] | None, total_timesteps: int,
-            seed: int = 0, on_round: Callable[[int], None] | None = None) -> None:
+            seed: int = 0, on_round: Callable[[int], object] | None = None) -> None:
     """Train ``model``'s policy by BC / DAgger (``imitation``: ImitationConfig's keys)."""
     Imitation(model, venv, ImitationConfig.from_mapping(imitation), seed).run(total_timesteps,
                                                                                on_round)

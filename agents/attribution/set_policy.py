@@ -16,6 +16,8 @@ names, so weights trained by one (or by imitation, agents/attribution/imitation.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gymnasium as gym
 import torch
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
@@ -31,7 +33,7 @@ REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")
 
 def slot_features(space: gym.spaces.Dict) -> int:
     """Features per candidate slot: ``candidates`` plus, with ``features_context``, ``context``."""
-    return space["candidates"].shape[1] + (space["context"].shape[1] if "context" in space.spaces
+    return space["candidates"].shape[1] + (space["context"].shape[1] if "context" in space.spaces  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
                                            else 0)
 
 
@@ -45,8 +47,8 @@ class SetObsExtractor(BaseFeaturesExtractor):
         if missing:
             raise ValueError(f"the set policy needs the 'features' observation (keys event, "
                              f"candidates, mask); this one lacks {sorted(missing)}")
-        K, F = observation_space["candidates"].shape[0], slot_features(observation_space)
-        E = observation_space["event"].shape[0]
+        K, F = observation_space["candidates"].shape[0], slot_features(observation_space)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
+        E = observation_space["event"].shape[0]  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
         super().__init__(observation_space, E + K * F + K)
         self.context = "context" in observation_space.spaces
 
@@ -121,7 +123,13 @@ class CandidateSetNet(nn.Module):
         return self._logits(ctx, cand, mask, event), self._value(ctx, cand, mask)
 
 
-class _SetMixin:
+if TYPE_CHECKING:   # what the mixin extends (object at run time: SB3 needs the policy last)
+    _PolicyBase = ActorCriticPolicy
+else:
+    _PolicyBase = object
+
+
+class _SetMixin(_PolicyBase):
     """Swaps SB3's MLP extractor for :class:`CandidateSetNet` and its action layer for the
     identity (the net outputs the logits). ``set_kwargs``: ``hidden``, ``heads``."""
 
@@ -140,16 +148,18 @@ class _SetMixin:
 
     def _build_mlp_extractor(self) -> None:
         space = self.observation_space
-        K, F = space["candidates"].shape[0], slot_features(space)
-        self.mlp_extractor = CandidateSetNet(space["event"].shape[0], K, F, **self.set_kwargs)
+        assert isinstance(space, gym.spaces.Dict)
+        K, F = space["candidates"].shape[0], slot_features(space)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
+        self.mlp_extractor = CandidateSetNet(space["event"].shape[0], K, F, **self.set_kwargs)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
 
     def _build(self, lr_schedule) -> None:
         super()._build(lr_schedule)
         self.action_net = nn.Identity()
         for head in (self.mlp_extractor.slot_head[-1], self.mlp_extractor.ctx_head[-1]):
+            assert isinstance(head, nn.Linear)
             nn.init.orthogonal_(head.weight, gain=0.01)     # near-uniform first policy
             nn.init.zeros_(head.bias)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1),
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1),  # pyright: ignore[reportCallIssue]  (as SB3's own _build)
                                               **self.optimizer_kwargs)
 
     def _get_constructor_parameters(self) -> dict:

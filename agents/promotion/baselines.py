@@ -21,11 +21,12 @@ they read the unwrapped env's params and state (for the model-based ones that is
 from __future__ import annotations
 
 import numpy as np
-from retail_env.agents.factory import Agent, register_agent
 
 from retail_env.envs.promotion import core as core
 from retail_env.sim import demand as dm
 from retail_env.sim import inventory as inv
+
+from ..factory import Agent, register_agent
 
 
 class PromotionAgent(Agent):

@@ -69,7 +69,7 @@ def world_config(cfg: AttributionConfig, core: AttributionCore, raw: bool) -> di
     task = {k: v for k, v in to_dict(cfg).items() if k not in LIVE_FIELDS}
     if cfg.promotion.policy == "none":       # list prices: the plan's fields change nothing
         del task["promotion"]                # (and banks built before plans keep their hash)
-    world = {"task": task, "store": to_dict(core.sim.params.config)}
+    world: dict[str, Any] = {"task": task, "store": to_dict(core.sim.params.config)}
     if raw:
         world["raw_ticks"] = cfg.observation.raw_ticks
     return world

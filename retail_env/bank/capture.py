@@ -10,7 +10,7 @@ read is kept. A store whose seeds are used up is left finished (it costs an idle
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from retail_env.envs.attribution.observations import (
     concurrent_events,
     context_columns,
 )
-from retail_env.envs.attribution.vector import AttributionVectorEnv
+from retail_env.envs.attribution.vector import AttributionVectorEnv, BatchAttributionCore
 
 
 class Recorder:
@@ -35,15 +35,17 @@ class Recorder:
     def __init__(self, cfg: Mapping[str, Any], store: Mapping[str, Any], raw: bool, batch: int):
         self.env = AttributionVectorEnv(batch, cfg["scenario"], {**cfg, "store": store})
         core = self.env.core
+        assert isinstance(core, BatchAttributionCore)   # live, never a bank
+        self.core = core
         self.features = FeaturesObservation(core)
         self.raw = RawObservation(core) if raw else None
 
     def run(self, seeds: list[int]) -> dict:
-        env, core = self.env, self.env.core
+        env, core = self.env, self.core
         B, K = env.num_envs, core.K
         todo = list(seeds)
         slot: list[int | None] = [todo.pop(0) for _ in range(B)]
-        env.start(slot)
+        env.start(cast("list[int]", slot))   # no None yet
         rows: dict[int, list] = {s: [] for s in seeds}
         raw: dict[int, list] = {s: [] for s in seeds}
         eps: dict[int, dict] = {}
@@ -81,8 +83,9 @@ class Recorder:
 
     def _decision(self, b: int) -> dict:
         """Store ``b``'s head event as the single env shows it (call inside ``as_of``)."""
-        core = self.env.core
+        core = self.core
         rec = core.head(b)
+        assert rec is not None   # a store with a decision ready
         obs = self.features.rows([b], [rec])
         ev, cand = obs["event"][0], obs["candidates"][0]
         context = context_columns(core, [b], [rec], obs["candidates"])[0]
@@ -98,15 +101,16 @@ class Recorder:
                 "others": [r.index for r in others], "others_busy": busy}
 
     def _raw(self, b: int) -> dict:
-        core = self.env.core
-        obs = self.raw.rows([b], [core.head(b)])
+        rec = self.core.head(b)
+        assert self.raw is not None and rec is not None
+        obs = self.raw.rows([b], [rec])
         out = {k: v[0] for k, v in obs.items() if k != "mask"}
         out["event"][RAW_REVIEW] = 0.0
         return out
 
     def _episode(self, b: int, seed: int, n: int) -> dict:
         """Store ``b``'s finished episode: what its receipts need beyond the decisions."""
-        core = self.env.core
+        core = self.core
         led = core.ledgers[b]
         acc, prod = np.nonzero(led.true)
         return {"seed": seed, "n_decisions": n, "t_finish": int(core.dec_tick[b]),

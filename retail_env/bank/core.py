@@ -145,7 +145,7 @@ class BankCore(AttributionCore):
                 self.buf[k][b, :ep.n] = ep.cols[k]
             ep.truth_into(self.buf["truth"][b])
             for k in RAW_SLOTS if self.raw else ():
-                self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]
+                self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]  # pyright: ignore[reportOptionalSubscript]  (a raw bank has raw_cols)
             self.charged[b] = 0
             self.ledgers[b] = _Ledger(self, b, ep)
             self.stat[b] = 0
@@ -165,7 +165,7 @@ class BankCore(AttributionCore):
             for bufs, cols, keys in ((self.buf, ep.cols, SLOTS),
                                      (self.raw_buf, ep.shard.raw_cols, RAW_SLOTS if self.raw else ())):
                 for k in keys:
-                    bufs[k] = _grown(bufs.get(k), (B, L, *cols[k].shape[1:]), cols[k].dtype)
+                    bufs[k] = _grown(bufs.get(k), (B, L, *cols[k].shape[1:]), cols[k].dtype)  # pyright: ignore[reportOptionalSubscript]  (a raw bank has raw_cols)
         L = self.buf["index"].shape[1]
         old = self.buf.get("truth")
         T = max(ep.truth_width(), 1 if old is None else old.shape[2])
@@ -194,11 +194,14 @@ class BankCore(AttributionCore):
             return None
         rec = self._heads[b]
         if rec is None or rec.d != d:
-            rec = self._heads[b] = make_record(self.episodes[b], d)
+            ep = self.episodes[b]
+            assert ep is not None   # d < n: the store holds an episode
+            rec = self._heads[b] = make_record(ep, d)
         return rec
 
     def pop(self, b: int) -> BankRecord:
         rec = self.head(b)
+        assert rec is not None   # popped only when an event is ready
         self.pos[b] += 1
         return rec
 
@@ -360,6 +363,7 @@ class BankCore(AttributionCore):
         from retail_env.envs.attribution.observations import CF_BUSY, CF_RECEIPT, receipt_columns
 
         ep = self.episodes[b]
+        assert ep is not None
         pad = int(within_s * self.hz)
         lo, hi = rec.t_start - pad, rec.t_end + pad
         out = []

@@ -54,7 +54,7 @@ def load_panel(folder: str | Path, member: bool) -> Panel:
 
     folder = Path(folder)
     sales = pd.read_parquet(folder / "sales.parquet")
-    sales = sales[sales.member == member].sort_values(["episode", "period", "product"])
+    sales = sales[sales.member == member].sort_values(["episode", "period", "product"])  # pyright: ignore[reportCallIssue]  (a DataFrame)
     prices = pd.read_parquet(folder / "prices.parquet").sort_values(
         ["episode", "period", "product"])
     inv = pd.read_parquet(folder / "inventory.parquet").sort_values(

@@ -106,8 +106,8 @@ def collect(env: gym.Env, pol: Policy, seed: int, episode: int, task: str):
         done = term or trunc
     stacked = (_stack(observations) if isinstance(obs, dict)
                else np.stack(observations))
-    return EpisodeBuffer(id=episode, seed=seed, observations=stacked,
-                         actions=np.stack(actions), rewards=rewards, terminations=terms,
+    return EpisodeBuffer(id=episode, seed=seed, observations=stacked,  # pyright: ignore[reportArgumentType]  (takes arrays)
+                         actions=np.stack(actions), rewards=rewards, terminations=terms,  # pyright: ignore[reportArgumentType]
                          truncations=truncs, infos=_stack(infos))
 
 

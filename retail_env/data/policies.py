@@ -64,8 +64,8 @@ class Policy:
 
 def _checkpoint_agent(env: gym.Env, folder: str, env_id: str):
     try:
-        from retail_env.agents.sb3_agents import SB3Agent
-        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint
+        from retail_env.agents.sb3_agents import SB3Agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
+        from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint  # pyright: ignore[reportMissingImports]  (installed from experiments/)
     except ImportError as err:
         raise DataExportError(f"policy={folder!r} is a checkpoint, which needs the train extra "
                               f"(pip install 'retail-env[train]'): {err}") from err

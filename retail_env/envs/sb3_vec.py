@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv
 import retail_env  # noqa: F401  (registers the ids)
 
 
-def _row(tree: Any, i: int) -> Any:
+def _row(tree: Any, i: int | np.integer) -> Any:
     """Store ``i``'s slice of a batched observation (array or dict of arrays)."""
     if isinstance(tree, dict):
         return {k: _row(v, i) for k, v in tree.items()}
@@ -66,7 +66,7 @@ class NativeVecEnv(VecEnv):
             for i in np.flatnonzero(done):
                 infos[i]["terminal_observation"] = _row(obs, i)
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-            obs, now = self.venv.reset_done()
+            obs, now = self.venv.reset_done()  # pyright: ignore[reportAttributeAccessIssue]  (our vector envs add it)
             for key in ("action_mask", "oracle_action"):
                 if key in now:
                     info[key] = now[key]

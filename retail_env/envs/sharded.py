@@ -22,6 +22,7 @@ processes), and baselines that read the env's core need the in-process env.
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 import time
 import traceback
 from typing import Any
@@ -73,7 +74,7 @@ def _worker(conn, n: int, kwargs: dict, lead: int) -> None:
             conn.send(("error", (exc, traceback.format_exc())))
 
 
-def _stack(parts: list, sizes: list[int]):
+def _stack(parts: list, sizes: list[int]) -> Any:
     """Concatenate the shards' results (arrays, or dicts of them). A key some shards lack
     (``receipts`` where no store of theirs ended) is zeros (masks False) there."""
     first = next(p for p in parts if p is not None)
@@ -116,7 +117,7 @@ class ShardedAttributionEnv(VectorEnv):
         ctx = mp.get_context(context)
         for n in self._sizes:
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(there, n, kwargs, int(run_ahead)),
+            proc = ctx.Process(target=_worker, args=(there, n, kwargs, int(run_ahead)),  # pyright: ignore[reportAttributeAccessIssue]  (every context has Process)
                                daemon=True, name="retail-env-shard")
             proc.start()
             there.close()
@@ -133,7 +134,7 @@ class ShardedAttributionEnv(VectorEnv):
         self.action_space = batch_space(act_space, self.num_envs)
         self.K = int(act_space.n) - 2
         self.episode_seeds = np.zeros(self.num_envs, np.int64)
-        self.prev_done = np.zeros(self.num_envs, bool)
+        self.prev_done: np.ndarray = np.zeros(self.num_envs, bool)
         self._started = False
 
     # --- Gymnasium VectorEnv API ----------------------------------------------
@@ -227,7 +228,8 @@ class ShardedAttributionEnv(VectorEnv):
                 status, value = "error", (self._dead(w), "")
             if status == "error" and error is None:
                 exc, tb = value
-                exc.add_note(f"(in shard worker {w})\n{tb}")
+                if sys.version_info >= (3, 11):   # add_note is new in 3.11
+                    exc.add_note(f"(in shard worker {w})\n{tb}")
                 error = exc
             out.append(value)
         if error is not None:

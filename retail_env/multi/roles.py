@@ -58,12 +58,12 @@ class Checkout:
 
     def __init__(self, policy: str | Any = "hungarian"):
         self.name = policy if isinstance(policy, str) else type(policy).__name__
-        self.policy = policy
+        self.policy: Any = policy
         self.agent = None
 
     def reset(self, env: WholeStoreEnv, seed: int = 0) -> None:
         if isinstance(self.policy, str):
-            from retail_env.agents.factory import make_agent
+            from retail_env.agents.factory import make_agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
             self.agent = make_agent(self.policy, env.core, task="attribution", seed=seed)
             self.agent.reset(seed)

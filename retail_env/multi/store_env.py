@@ -188,6 +188,7 @@ class WholeStoreEnv(FrameRendering, AECEnv):
 
     def _decide(self, a: int) -> None:
         rec = self.core.head(0)
+        assert rec is not None   # a decision is pending
         counts, _ = self.core.action_counts(0, rec)
         _, over, under = counts[a]
         terms = self.core.decide(0, a)

@@ -173,7 +173,7 @@ class FrameDrawer:
     def _gate_labels(self, surf: pygame.Surface) -> None:
         """'IN' / 'OUT' on a tag in the gate's colour, centred on the gate cells."""
         for code, label, colour in ((ENTRY, "IN", pal.ENTRY), (EXIT, "OUT", pal.EXIT)):
-            gates, n = ndimage.label(self.header.grid == code)      # each gate separately
+            gates, n = ndimage.label(self.header.grid == code)      # each gate separately  # pyright: ignore[reportGeneralTypeIssues]  (returns (labels, n))
             for g in range(1, n + 1):
                 rows, cols = np.nonzero(gates == g)
                 box = self.cell_rect(rows.min(), cols.min()).union(
@@ -216,7 +216,7 @@ class FrameDrawer:
         flash = frame.plate_event
         width = max(2, self.cell // 5)
         for p in np.flatnonzero(flash).tolist():
-            colour = pal.mix(pal.FLOOR, pal.EVENT, 0.25 + 0.75 * flash[p] / 255.0)
+            colour = pal.mix(pal.FLOOR, pal.EVENT, 0.25 + 0.75 * float(flash[p]) / 255.0)
             pygame.draw.rect(surf, colour, self.plate_rects[p].inflate(2 * width, 2 * width), width)
 
     def _draw_prices(self, surf, frame: Frame) -> None:
@@ -230,7 +230,7 @@ class FrameDrawer:
         for p in np.flatnonzero(shown).tolist():
             r = self.plate_rects[p]
             depth = min(1.0, abs(1.0 - float(mult[p])))
-            marks.corner_tag(surf, r.topleft, self._promo_colour(kind[p]),
+            marks.corner_tag(surf, r.topleft, self._promo_colour(int(kind[p])),
                              max(4, int(min(r.w, r.h) * min(0.6, 0.25 + depth))))
         if self.cell < 10:
             return

@@ -78,7 +78,7 @@ def export_mp4(rec: Recording, path: str | os.PathLike, fps: float | None = None
     first = next(images)
     with atomic_path(path, suffix=".mp4") as tmp:
         writer = imageio_ffmpeg.write_frames(
-            str(tmp), (first.shape[1], first.shape[0]), fps=fps, codec="libx264",
+            str(tmp), (first.shape[1], first.shape[0]), fps=fps, codec="libx264",  # pyright: ignore[reportArgumentType]  (takes a float fps)
             pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
             output_params=["-crf", "23"])
         writer.send(None)

@@ -17,7 +17,7 @@ from retail_env.render.frame import CORRECT, REVIEWED, WRONG, FrameHeader
 
 ROW = 17            # px per legend line
 COL_W = 198         # px per column when the legend runs under the map
-Icon = Callable[[pygame.Surface, int, int], None]
+Icon = Callable[[pygame.Surface, int, int], object]
 
 
 def _stock(surf, cx, cy):

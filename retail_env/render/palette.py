@@ -6,6 +6,8 @@ green and red are reserved for decision marks, so categories avoid pure green/re
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 RGB = tuple[int, int, int]
@@ -83,7 +85,7 @@ def empty(c: RGB) -> RGB:
 def mix(a: RGB, b: RGB, t: float) -> RGB:
     """Blend from ``a`` (t=0) to ``b`` (t=1)."""
     t = float(min(1.0, max(0.0, t)))
-    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b, strict=True))
+    return cast("RGB", tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b, strict=True)))
 
 
 # Heatmap colour map: perceptually ordered anchors of matplotlib's "inferno".

@@ -100,7 +100,7 @@ class Player:
         x = 8
         for n, layer in enumerate(LAYER_ORDER, start=1):
             on = bool(self.layers & layer)
-            img = text.get(f"{n} {layer.name.lower()}", 16, pal.HELP_FG if on else (95, 99, 110),
+            img = text.get(f"{n} {(layer.name or '').lower()}", 16, pal.HELP_FG if on else (95, 99, 110),
                            bold=on)
             canvas.blit(img, (x, h + 24))
             x += img.get_width() + 10
@@ -128,8 +128,10 @@ class Player:
         if not self.running:
             return False
         if dt_s is None:
+            assert self._clock is not None   # open() first
             dt_s = self._clock.tick(60) / 1000.0
         self.advance(dt_s)
+        assert self.window is not None
         self.window.blit(self.compose(), (0, 0))
         pygame.display.flip()
         return True

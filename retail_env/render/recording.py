@@ -220,18 +220,18 @@ class RecordEpisode(gym.Wrapper):
     def reset(self, *, seed=None, options=None):
         self._flush()
         if self._uses_sink:                 # the ticks up to the first decision are drawn too
-            self.env.unwrapped.frame_sink = self._on_frame
+            self.env.unwrapped.frame_sink = self._on_frame  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         obs, info = self.env.reset(seed=seed, options=options)
         self._seed = seed
-        self._header = self.env.unwrapped.frame_header()
+        self._header = self.env.unwrapped.frame_header()  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         if not self._frames:
-            self._on_frame(self.env.unwrapped.current_frame())
+            self._on_frame(self.env.unwrapped.current_frame())  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         return obs, info
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if not self._uses_sink:
-            self._on_frame(self.env.unwrapped.current_frame())
+            self._on_frame(self.env.unwrapped.current_frame())  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         if terminated or truncated:
             self._flush()
         return obs, reward, terminated, truncated, info
@@ -258,5 +258,5 @@ class RecordEpisode(gym.Wrapper):
     def close(self):
         self._flush()
         if self._uses_sink:
-            self.env.unwrapped.frame_sink = None
+            self.env.unwrapped.frame_sink = None  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         super().close()

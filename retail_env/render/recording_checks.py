@@ -106,7 +106,7 @@ def check_header(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Frame
     for name, v, hi in (("cell_m", cell_m, MAX_CELL_M), ("tick_hz", tick_hz, 1000.0)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= hi:
             raise RecordingError(f"{path}: header {name}={v!r} must be a number in (0, {hi}]")
-    names = {k: hj.get(k) for k in ("category_names", "product_names")}
+    names: dict[str, Any] = {k: hj.get(k) for k in ("category_names", "product_names")}
     for k, v in names.items():
         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
             raise RecordingError(f"{path}: header {k} must be a list of strings")

@@ -65,6 +65,7 @@ class Renderer:
                 return
         self._window.blit(self._surface, (0, 0))
         pygame.display.flip()
+        assert self._clock is not None   # set with the window
         self._clock.tick(self.fps)
 
     def close(self) -> None:

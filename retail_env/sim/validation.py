@@ -12,14 +12,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
+import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 import numpy as np
 
 from retail_env.errors import ConfigError
 
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:   # gymnasium requires typing_extensions
+    from typing_extensions import dataclass_transform
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 T = TypeVar("T")
+C = TypeVar("C", bound="DataclassInstance")   # a config class (made by @config)
 __all__ = ["ConfigError", "check_choice", "check_count", "check_mapping", "config", "from_dict",
            "replace", "spec", "to_dict", "validate"]
 
@@ -128,7 +137,7 @@ def validate(obj: Any, prefix: str = "") -> None:
         value = getattr(obj, f.name)
         path = f"{prefix}{f.name}"
         tp = hints.get(f.name)
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             if not isinstance(value, tp):
                 raise ConfigError(f"{path}={value!r} has the wrong type: must be a mapping of "
                                   f"{tp.__name__} fields")
@@ -137,6 +146,7 @@ def validate(obj: Any, prefix: str = "") -> None:
             _check_value(path, value, f.metadata, tp)
 
 
+@dataclass_transform(frozen_default=True)
 def config(cls: type[T]) -> type[T]:
     """Decorator: a frozen dataclass validated at construction."""
     user_post = getattr(cls, "__post_init__", None)
@@ -146,7 +156,7 @@ def config(cls: type[T]) -> type[T]:
         if user_post is not None:
             user_post(self)
 
-    cls.__post_init__ = __post_init__
+    cls.__post_init__ = __post_init__  # pyright: ignore[reportAttributeAccessIssue]  (any class)
     return dataclasses.dataclass(frozen=True)(cls)
 
 
@@ -207,7 +217,7 @@ def check_choice(name: str, value: Any, choices: Any) -> str:
     return value
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any] | None, prefix: str = "") -> T:
+def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") -> C:
     """Build ``cls`` from a (nested) mapping; unknown keys raise ConfigError."""
     data = check_mapping(prefix.rstrip(".") or cls.__name__, data)
     hints = _hints(cls)
@@ -226,7 +236,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, prefix: str = "") ->
         raise
 
 
-def replace(obj: T, overrides: Mapping[str, Any] | None) -> T:
+def replace(obj: C, overrides: Mapping[str, Any] | None) -> C:
     """A copy of config ``obj`` with nested ``overrides`` applied (validated)."""
     overrides = check_mapping("overrides", overrides)
     if not overrides:
@@ -248,7 +258,7 @@ def to_dict(obj: Any) -> dict:
     """A plain (JSON-able) nested dict of a config."""
     out = dataclasses.asdict(obj)
 
-    def fix(x):
+    def fix(x: Any) -> Any:
         if isinstance(x, dict):
             return {k: fix(v) for k, v in x.items()}
         if isinstance(x, tuple):

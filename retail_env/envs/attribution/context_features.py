@@ -62,8 +62,8 @@ def context_rows(own: np.ndarray, recs: list, others: list[list], hz: int, reach
                 pool.append(r)
     tf = np.zeros((len(pool), K, N_TRACK_FEATURES), np.float32)
     if pool:
-        track_features(np.stack([r.cand_rel for r in pool]), [r.n_cand for r in pool],
-                       [r.lo for r in pool], [r.hi for r in pool], hz, reach, lim, far, tf)
+        track_features(np.stack([r.cand_rel for r in pool]), [r.n_cand for r in pool],  # pyright: ignore[reportArgumentType]  (takes array-likes)
+                       [r.lo for r in pool], [r.hi for r in pool], hz, reach, lim, far, tf)  # pyright: ignore[reportArgumentType]
     for i, rec in enumerate(recs):
         n = rec.n_cand
         if n <= 0:

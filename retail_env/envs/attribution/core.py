@@ -135,7 +135,7 @@ class _Ledger:
         self.true = np.zeros((64, n_products), np.int64)      # what shoppers left with
         self.seen = np.zeros(64, bool)                         # accounts that came in
 
-    def fit(self, account: Sequence[int]) -> None:
+    def fit(self, account: Sequence[int] | np.ndarray) -> None:
         """Grow to hold ``account`` (a few integers: Python's max beats a NumPy reduction)."""
         if not len(account):
             return
@@ -217,6 +217,7 @@ class _SimLink:
         return int(self.state.tick[b])
 
     def close_gate(self, b: int) -> None:
+        assert self.state.gate_open is not None   # set by reset
         self.state.gate_open[b] = False     # arrivals turned away; draws unchanged
 
     def _customers(self, b: int) -> np.ndarray:
@@ -403,7 +404,7 @@ class AttributionCore:
             rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
             rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
         first = [max(0, rec.lo - self.slack_ticks) for rec in recs]
-        read = read_events(self.sim.state.sensors, stores, [rec.plate for rec in recs], first,
+        read = read_events(self.sim.state.sensors, stores, [rec.plate for rec in recs], first,  # pyright: ignore[reportArgumentType]  (takes array-likes)
                            [rec.hi for rec in recs], self.plate_xy, self.sim.nbr, K)
         for rec, track, account, rel, weights, n in zip(recs, *read, strict=True):
             rec.n_cand, rec.cand_track, rec.cand_account = int(n), track, account

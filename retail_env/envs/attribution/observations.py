@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import itertools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import gymnasium as gym
 import numpy as np
@@ -28,6 +28,9 @@ from retail_env.envs.attribution.context_features import (
 from retail_env.envs.attribution.core import AttributionCore, EventRecord
 from retail_env.envs.attribution.receipt_kernel import receipt_row
 from retail_env.envs.attribution.track_features import N_TRACK_FEATURES, track_features
+
+if TYPE_CHECKING:
+    from retail_env.bank.core import BankCore
 
 LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
 FAR_M = 10.0      # distance reported for a track not seen in a window
@@ -239,7 +242,7 @@ class ObservationType(abc.ABC):
 
     def __init__(self, core: AttributionCore):
         self.core = core
-        self.shapes = {k: s.shape for k, s in self.space().spaces.items()}
+        self.shapes: dict[str, tuple[int, ...]] = {k: s.shape for k, s in self.space().spaces.items()}  # pyright: ignore[reportAttributeAccessIssue]  (Boxes: shape is set)
 
     @abc.abstractmethod
     def space(self) -> spaces.Dict:
@@ -256,7 +259,8 @@ class ObservationType(abc.ABC):
         heads = [self.core.head(b) for b in stores]
         idx = [i for i, rec in enumerate(heads) if rec is not None]
         if idx:
-            for k, v in self.rows([stores[i] for i in idx], [heads[i] for i in idx]).items():
+            recs = cast("list[EventRecord]", [heads[i] for i in idx])
+            for k, v in self.rows([stores[i] for i in idx], recs).items():
                 out[k][idx] = v
         return out
 
@@ -397,11 +401,21 @@ def banked_row(core, b: int) -> dict[str, np.ndarray]:
     return {"event": ev, "candidates": cand, "mask": mask}
 
 
-class _Banked:
+if TYPE_CHECKING:   # what the mixin extends (object at run time)
+    _ObservationBase = ObservationType
+else:
+    _ObservationBase = object
+
+
+class _Banked(_ObservationBase):
     """Observations of a bank replay: built for every store at once from the replay's
     slot buffers (no event record is made)."""
 
-    def observe_many(self, stores: list[int]) -> dict[str, np.ndarray]:
+    core: BankCore
+    if TYPE_CHECKING:
+        def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]: ...
+
+    def observe_many(self, stores: list[int] | np.ndarray) -> dict[str, np.ndarray]:
         if len(stores) == 1 and isinstance(self, BankFeaturesObservation) \
                 and self.core.pos[stores[0]] < self.core.n[stores[0]]:
             return {k: v[None] for k, v in banked_row(self.core, int(stores[0])).items()}
@@ -482,7 +496,7 @@ def neighbour_views(core: AttributionCore, b: int, rec, within_s: float) -> list
     """The events concurrent with ``rec`` within ``within_s`` (``concurrent_events``), each
     as (event, its candidate features now), live or banked."""
     if getattr(core, "bank", None) is not None:
-        return core.neighbours(b, rec, within_s)
+        return cast("BankCore", core).neighbours(b, rec, within_s)
     return [(r, candidate_features(core, b, r)) for r in concurrent_events(core, b, rec, within_s)]
 
 
@@ -494,4 +508,4 @@ class FlattenAttributionObs(gym.ObservationWrapper):
         self.observation_space = spaces.flatten_space(env.observation_space)
 
     def observation(self, observation):
-        return spaces.flatten(self.env.observation_space, observation).astype(np.float32)
+        return spaces.flatten(self.env.observation_space, observation).astype(np.float32)  # pyright: ignore[reportAttributeAccessIssue]  (a Dict of Boxes flattens to an array)

@@ -115,7 +115,7 @@ class PromotionDesk:
         """The desk at the start of plan period ``k``: the baselines' clock is ``period *
         period_h`` hours and the task's periods are hours (plans may be finer than the
         Promotion task allows), so the period is fractional."""
-        self.state.period = k * self.period_h / self.params.config.period_h
+        self.state.period = k * self.period_h / self.params.config.period_h  # pyright: ignore[reportAttributeAccessIssue]  (fractional, see above)
         return self
 
 

@@ -38,7 +38,7 @@ import contextlib
 import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numba
 import numpy as np
@@ -52,6 +52,9 @@ from retail_env.envs.attribution.env import MAX_EMPTY_RESETS, make_core, parse_c
 from retail_env.envs.attribution.observations import observation_factory
 from retail_env.envs.base import refuse_old_kwargs, refuse_vector_render
 from retail_env.envs.seeds import MAX_NUM_ENVS, SEED_HI, check_seed, draw_seed  # noqa: F401  (SEED_HI: re-exported)
+
+if TYPE_CHECKING:
+    from retail_env.bank.core import BankCore
 from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.sim.validation import check_count
 
@@ -277,8 +280,9 @@ class AttributionVectorEnv(VectorEnv):
         self.config, store = parse_config(preset, config)
         self.render_mode = None
         self.oracle_info = bool(oracle_info)
-        self.core = (BatchAttributionCore(self.config, store, self.num_envs) if bank is None
-                     else make_core(self.config, store, self.num_envs, bank))
+        self.core: BatchAttributionCore | BankCore = (
+            BatchAttributionCore(self.config, store, self.num_envs) if bank is None
+            else cast("BankCore", make_core(self.config, store, self.num_envs, bank)))
         self.K = self.config.n_candidates
         self._obs = observation_factory(self.core)
         self.single_observation_space = self._obs.space()
@@ -287,7 +291,7 @@ class AttributionVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.episode_seeds = np.zeros(self.num_envs, np.int64)
         self.prev_done = np.zeros(self.num_envs, bool)
-        self._obs_buf = {k: np.zeros((self.num_envs, *s.shape), np.float32)
+        self._obs_buf = {k: np.zeros((self.num_envs, *s.shape), np.float32)  # pyright: ignore[reportOptionalIterable]  (Box)
                          for k, s in self.single_observation_space.spaces.items()}
         self._blank = self._obs.blank()
         self._started = False
@@ -316,7 +320,7 @@ class AttributionVectorEnv(VectorEnv):
 
     # --- the same, with the episode seeds given (``ShardedAttributionEnv``'s workers) -----
 
-    def start(self, seeds: Sequence[int]):
+    def start(self, seeds: Sequence[int] | np.ndarray):
         """``reset`` with store ``i`` seeded ``seeds[i]``; returns ``(obs, info)``."""
         B = self.num_envs
         self.episode_seeds = np.asarray(seeds, np.int64)
@@ -365,7 +369,7 @@ class AttributionVectorEnv(VectorEnv):
         return self._observe(restart), self._info(None, np.zeros(self.num_envs, bool))
 
     # --- episodes -----------------------------------------------------------
-    def restart(self, which: np.ndarray, seeds: Sequence[int] | None) -> None:
+    def restart(self, which: np.ndarray, seeds: Sequence[int] | np.ndarray | None) -> None:
         idx = np.flatnonzero(which)
         if seeds is None:               # drawn after the actions were checked, as before
             if not len(idx):            # (drawing none would not move np_random either)
@@ -393,7 +397,7 @@ class AttributionVectorEnv(VectorEnv):
                 return
             idx = np.flatnonzero(empty)
             seeds = []
-            for b in idx:
+            for b in idx.tolist():
                 if b not in gens:
                     gens[b] = seeding.np_random(int(self.episode_seeds[b]))[0]
                 seeds.append(draw_seed(gens[b]))
@@ -407,7 +411,7 @@ class AttributionVectorEnv(VectorEnv):
         """Refresh the observation of stores ``which`` (blank if finished) and return the batch's."""
         core, buf = self.core, self._obs_buf
         if hasattr(self._obs, "observe_into"):          # a bank replay, compiled
-            self._obs.observe_into(np.flatnonzero(which), buf)
+            self._obs.observe_into(np.flatnonzero(which), buf)  # pyright: ignore[reportAttributeAccessIssue]  (hasattr)
             return {k: v.copy() for k, v in buf.items()}
         finished = core.finished_mask()
         live = np.flatnonzero(which & ~finished).tolist()

@@ -34,7 +34,7 @@ def action_space_for(params: core.PromoParams) -> spaces.Space:
 def check_action(space: spaces.Space, action: Any, batch: int | None = None) -> np.ndarray:
     """The action as an array (B, A), or InvalidActionError saying what is wrong."""
     a = np.asarray(action)
-    shape = space.shape if batch is None else (batch, *space.shape)
+    shape = space.shape if batch is None else (batch, *space.shape)  # pyright: ignore[reportOptionalIterable]  (Box)
     if a.shape != shape:
         raise InvalidActionError(f"action has shape {a.shape}, expected {shape} ({space})")
     if a.dtype.kind not in "iuf":      # no strings, bools, complex or objects
@@ -118,7 +118,7 @@ class PromotionEnv(TaskEnv):
         return self._obs(), self._info(None, None)
 
     def step(self, action):
-        if self.state is None:
+        if self.state is None or self.rng is None:   # (set together by reset)
             raise EpisodeStateError("call reset() before step()")
         a = check_action(self.action_space, action)
         if self.state.period >= self.params.n_periods:
@@ -132,9 +132,11 @@ class PromotionEnv(TaskEnv):
         return self._obs(), reward, False, bool(truncated), self._info(rewards, kpis)
 
     def _obs(self) -> np.ndarray:
+        assert self.state is not None
         return build_observation(self.params, self.state)[0]
 
     def _info(self, rewards, kpis) -> dict:
+        assert self.state is not None
         zero = {k: 0.0 for k in core.REWARD_KEYS}
         return {
             "rewards": zero if rewards is None else {k: float(v[0]) for k, v in rewards.items()},

@@ -61,6 +61,7 @@ class SpatialFidelity:
     def run_period(self, table: dm.DemandTable, rng: BatchRNG) -> np.ndarray:
         """Play one period; returns units that left the store (B, S, N) by segment."""
         st, b = self.state, rng.batch_size
+        assert st is not None   # reset first
         store.set_demand(st, table.prob, table.extra)
         units = np.zeros((b, dm.N_SEGMENTS, self.params.catalog.n_products), np.int64)
         for _ in range(self.ticks):

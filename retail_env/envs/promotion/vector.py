@@ -85,7 +85,7 @@ class PromotionVectorEnv(VectorEnv):
         return self._obs(), self._info(None, None)
 
     def step(self, actions):
-        if self.state is None:
+        if self.state is None or self.rng is None:   # (set together by reset)
             raise EpisodeStateError("call reset() before step()")
         a = check_action(self.single_action_space, actions, batch=self.num_envs)
         B = self.num_envs
@@ -120,10 +120,12 @@ class PromotionVectorEnv(VectorEnv):
         self.prev_done[:] = False
 
     def _obs(self) -> np.ndarray:
+        assert self.state is not None
         return build_observation(self.params, self.state)
 
     def _info(self, rewards: dict | None, kpis: dict | None) -> dict[str, Any]:
         """Per-store arrays under the single env's keys (every store has every key)."""
+        assert self.state is not None
         B = self.num_envs
         zero = {k: np.zeros(B) for k in core.REWARD_KEYS}
         episode = core.kpis_from(self.state.totals)

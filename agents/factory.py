@@ -51,7 +51,7 @@ def _load_builtin() -> None:
     from ..experiments.tasks import TASKS
 
     for task in TASKS.values():
-        importlib.import_module(task.baselines)   # registers its agents
+        importlib.import_module(task.baselines)  # registers its agents
 
 
 def agent_names(task: str) -> list[str]:
@@ -68,11 +68,14 @@ def make_agent(name: str, env: Any, task: str | None = None, **kw: Any) -> Agent
     _load_builtin()
     task = task or getattr(getattr(env, "unwrapped", env), "task", None)
     if task not in AGENTS:
-        raise ConfigError(f"task={task!r} has no agents: must be one of {sorted(AGENTS)} "
-                          "(pass task= for an env without a task attribute)")
+        raise ConfigError(
+            f"task={task!r} has no agents: must be one of {sorted(AGENTS)} "
+            "(pass task= for an env without a task attribute)"
+        )
     if name not in AGENTS[task]:
-        raise ConfigError(f"agent={name!r} is unknown for the {task} task: must be one of "
-                          f"{sorted(AGENTS[task])}")
+        raise ConfigError(
+            f"agent={name!r} is unknown for the {task} task: must be one of {sorted(AGENTS[task])}"
+        )
     return AGENTS[task][name](env, **kw)
 
 

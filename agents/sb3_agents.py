@@ -30,9 +30,15 @@ def _algos() -> dict[str, tuple[type, tuple[type, ...]]]:
     every = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
     # The imitation learners (agents/attribution/imitation.py) keep their policy in a PPO model, so
     # their checkpoints, evaluation and RL warm starts are those of PPO.
-    return {"ppo": (PPO, every), "a2c": (A2C, every), "dqn": (DQN, (spaces.Discrete,)),
-            "sac": (SAC, (spaces.Box,)), "maskable_ppo": (MaskablePPO, (spaces.Discrete,)),
-            "bc": (PPO, (spaces.Discrete,)), "dagger": (PPO, (spaces.Discrete,))}
+    return {
+        "ppo": (PPO, every),
+        "a2c": (A2C, every),
+        "dqn": (DQN, (spaces.Discrete,)),
+        "sac": (SAC, (spaces.Box,)),
+        "maskable_ppo": (MaskablePPO, (spaces.Discrete,)),
+        "bc": (PPO, (spaces.Discrete,)),
+        "dagger": (PPO, (spaces.Discrete,)),
+    }
 
 
 def algo_names() -> list[str]:
@@ -41,8 +47,10 @@ def algo_names() -> list[str]:
 
 def linear_schedule(start: float):
     """Decays from ``start`` to 0 over training (SB3 passes progress_remaining 1 -> 0)."""
+
     def schedule(progress_remaining: float) -> float:
         return progress_remaining * start
+
     return schedule
 
 
@@ -67,8 +75,9 @@ def resolved_hyperparams(agent_cfg: Mapping[str, Any], task: str) -> dict[str, A
     if OmegaConf.is_config(agent_cfg):
         return copy.deepcopy(_plain(agent_cfg.get("hyperparams")) or {})
     root = OmegaConf.create({"agent": dict(agent_cfg), "env": {"task": task}})
-    return cast("dict[str, Any]",
-                OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True))
+    return cast(
+        "dict[str, Any]", OmegaConf.to_container(root.agent.get("hyperparams") or {}, resolve=True)
+    )
 
 
 def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
@@ -80,25 +89,38 @@ def _materialise(hp: dict[str, Any], algo: str) -> dict[str, Any]:
             try:
                 out[key] = linear_schedule(float(val[4:]))
             except ValueError:
-                raise ConfigError(f"agent.hyperparams.{key}={val!r} is not allowed: a schedule "
-                                  "is 'lin_<number>', e.g. 'lin_3e-4'") from None
+                raise ConfigError(
+                    f"agent.hyperparams.{key}={val!r} is not allowed: a schedule "
+                    "is 'lin_<number>', e.g. 'lin_3e-4'"
+                ) from None
     pk = dict(out.get("policy_kwargs") or {})
     act = pk.get("activation_fn")
     if act is not None:
         if act not in ACTIVATIONS:
-            raise ConfigError(f"agent.hyperparams.policy_kwargs.activation_fn={act!r} is not "
-                              f"allowed: must be one of {ACTIVATIONS}")
-        pk["activation_fn"] = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
-                               "leaky_relu": torch.nn.LeakyReLU}[act]
+            raise ConfigError(
+                f"agent.hyperparams.policy_kwargs.activation_fn={act!r} is not "
+                f"allowed: must be one of {ACTIVATIONS}"
+            )
+        pk["activation_fn"] = {
+            "tanh": torch.nn.Tanh,
+            "relu": torch.nn.ReLU,
+            "elu": torch.nn.ELU,
+            "leaky_relu": torch.nn.LeakyReLU,
+        }[act]
     if "net_arch" in pk and not isinstance(pk["net_arch"], (list, dict)):
-        raise ConfigError(f"agent.hyperparams.policy_kwargs.net_arch={pk['net_arch']!r} is not "
-                          "allowed: must be a list of layer sizes (or a dict pi/qf/vf of lists)")
+        raise ConfigError(
+            f"agent.hyperparams.policy_kwargs.net_arch={pk['net_arch']!r} is not "
+            "allowed: must be a list of layer sizes (or a dict pi/qf/vf of lists)"
+        )
     if pk:
         out["policy_kwargs"] = pk
     return out
 
 
-POLICIES = ("default", "set")     # hyperparams.policy: SB3's MLP/MultiInput, or agents/attribution/set_policy.py
+POLICIES = (
+    "default",
+    "set",
+)  # hyperparams.policy: SB3's MLP/MultiInput, or agents/attribution/set_policy.py
 
 
 def policy_name(observation_space: spaces.Space) -> str:
@@ -108,20 +130,28 @@ def policy_name(observation_space: spaces.Space) -> str:
 def _policy(kind: str, algo: str, observation_space: spaces.Space):
     """The policy class (or SB3 name) for ``hyperparams.policy``."""
     if kind not in POLICIES:
-        raise ConfigError(f"agent.hyperparams.policy={kind!r} is not allowed: must be one of "
-                          f"{POLICIES}")
+        raise ConfigError(
+            f"agent.hyperparams.policy={kind!r} is not allowed: must be one of {POLICIES}"
+        )
     if kind == "default":
         return policy_name(observation_space)
     from .attribution.set_policy import MaskableSetPolicy, SetPolicy
 
     if algo not in ("ppo", "a2c", "maskable_ppo", "bc", "dagger"):
-        raise ConfigError(f"agent.hyperparams.policy='set' is an actor-critic policy: not for "
-                          f"agent.algo={algo!r}")
+        raise ConfigError(
+            f"agent.hyperparams.policy='set' is an actor-critic policy: not for agent.algo={algo!r}"
+        )
     return MaskableSetPolicy if algo == "maskable_ppo" else SetPolicy
 
 
-def build_model(algo: str, hyperparams: Mapping[str, Any], env, seed: int = 0,
-                tensorboard_log: str | None = None, inference: bool = False):
+def build_model(
+    algo: str,
+    hyperparams: Mapping[str, Any],
+    env,
+    seed: int = 0,
+    tensorboard_log: str | None = None,
+    inference: bool = False,
+):
     """A fresh SB3 model on ``env`` (a VecEnv or gym.Env); ConfigError on a bad combination.
 
     ``inference=True`` shrinks replay buffers (a model built only to load weights into).
@@ -131,18 +161,27 @@ def build_model(algo: str, hyperparams: Mapping[str, Any], env, seed: int = 0,
         raise ConfigError(f"agent.algo={algo!r} is not allowed: must be one of {sorted(algos)}")
     cls, allowed = algos[algo]
     if not isinstance(env.action_space, allowed):
-        raise ConfigError(f"agent.algo={algo!r} needs a {'/'.join(a.__name__ for a in allowed)} "
-                          f"action space; this env has {env.action_space}")
+        raise ConfigError(
+            f"agent.algo={algo!r} needs a {'/'.join(a.__name__ for a in allowed)} "
+            f"action space; this env has {env.action_space}"
+        )
     hp = _materialise(dict(_plain(hyperparams)), algo)
     policy = _policy(hp.pop("policy", "default"), algo, env.observation_space)
     if inference and "buffer_size" in hp:
         hp.update(buffer_size=1, learning_starts=0)
     try:
         with warnings.catch_warnings():
-            if inference:   # rollout-size advice is about training, not about loading weights
+            if inference:  # rollout-size advice is about training, not about loading weights
                 warnings.simplefilter("ignore", UserWarning)
-            return cls(policy, env, seed=seed, device="cpu",
-                       verbose=0, tensorboard_log=tensorboard_log, **hp)
+            return cls(
+                policy,
+                env,
+                seed=seed,
+                device="cpu",
+                verbose=0,
+                tensorboard_log=tensorboard_log,
+                **hp,
+            )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"agent.hyperparams is not allowed for {cls.__name__}: {err}") from err
 

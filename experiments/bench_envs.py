@@ -63,8 +63,12 @@ from .tasks import TASKS
 ATTRIBUTION = "RetailStore/Attribution-v0"
 PROMOTION = "RetailStore/Promotion-v1"
 PPO_CONF = Path(__file__).resolve().parents[1] / "conf" / "agent" / "ppo.yaml"
-VARIANTS = (("single", "single", 1), ("sync 64", "sync", 64), ("native 64", "native", 64),
-            ("native 1024", "native", 1024))
+VARIANTS = (
+    ("single", "single", 1),
+    ("sync 64", "sync", 64),
+    ("native 64", "native", 64),
+    ("native 1024", "native", 1024),
+)
 # Attribution replayed from an episode bank (targets: 10k single, 100k native 64).
 BANKED = (("single", "single", 1), ("native 64", "native", 64), ("native 1024", "native", 1024))
 BANK_CACHE = Path("outputs") / "banks"
@@ -116,10 +120,13 @@ def breakdown(env_id: str, kind: str, n: int, **env_kwargs) -> dict:
     if not clock.batch_ticks:
         raise RuntimeError(f"{env_id} did not tick through retail_env.sim.store.step")
     d = r["decisions"]
-    return {"ms_per_decision": 1e3 * r["seconds"] / d, "sim_ms": 1e3 * clock.seconds / d,
-            "rest_ms": 1e3 * (r["seconds"] - clock.seconds) / d,
-            "store_ticks_per_decision": clock.store_ticks / d,
-            "batch_ticks_per_step": clock.batch_ticks / r["batch_steps"]}
+    return {
+        "ms_per_decision": 1e3 * r["seconds"] / d,
+        "sim_ms": 1e3 * clock.seconds / d,
+        "rest_ms": 1e3 * (r["seconds"] - clock.seconds) / d,
+        "store_ticks_per_decision": clock.store_ticks / d,
+        "batch_ticks_per_step": clock.batch_ticks / r["batch_steps"],
+    }
 
 
 def _cpu(env) -> float:
@@ -128,8 +135,16 @@ def _cpu(env) -> float:
     return time.process_time() + (workers() if workers else 0.0)
 
 
-def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int = 3,
-         warm_steps: int = 2, profile: bool = False, **env_kwargs) -> dict:
+def rate(
+    env_id: str,
+    kind: str,
+    n: int,
+    seconds: float | None,
+    min_steps: int = 3,
+    warm_steps: int = 2,
+    profile: bool = False,
+    **env_kwargs,
+) -> dict:
     """Decisions (or periods) per second summed over all stores.
 
     ``seconds``: timed for that long after reset and ``warm_steps`` steps (Promotion,
@@ -178,8 +193,14 @@ def rate(env_id: str, kind: str, n: int, seconds: float | None, min_steps: int =
     if prof:
         prof.disable()
     env.close()
-    res = {"per_s": decisions / elapsed, "per_cpu_s": decisions / cpu, "batch_steps": steps,
-           "decisions": decisions, "seconds": elapsed, "reset_s": reset_s}
+    res = {
+        "per_s": decisions / elapsed,
+        "per_cpu_s": decisions / cpu,
+        "batch_steps": steps,
+        "decisions": decisions,
+        "seconds": elapsed,
+        "reset_s": reset_s,
+    }
     if prof:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(12)
@@ -256,17 +277,24 @@ def ppo_env_share(env_id: str, task: str, n_envs: int, total: int, **env_kwargs)
 
     torch.set_num_threads(1)
     venv = Timed(make_sb3_vec_env(env_id, n_envs, seed=0, **env_kwargs))
-    hp = resolved_hyperparams(cast("dict[str, Any]", OmegaConf.to_container(OmegaConf.load(PPO_CONF))),
-                              task)
+    hp = resolved_hyperparams(
+        cast("dict[str, Any]", OmegaConf.to_container(OmegaConf.load(PPO_CONF))), task
+    )
     model = build_model("ppo", hp, venv, seed=0)
     t0, c0 = time.perf_counter(), time.thread_time()
     model.learn(total)
     wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
     in_process = env_kwargs.get("num_workers", 1) in (None, 1)
-    return {"env_s": Timed.spent, "learn_s": wall, "env_share": Timed.spent / wall,
-            "env_cpu_share": Timed.cpu / cpu if in_process else None,
-            "timesteps": int(model.num_timesteps), "sps": model.num_timesteps / wall,
-            "n_envs": n_envs, "hyperparams": hp}
+    return {
+        "env_s": Timed.spent,
+        "learn_s": wall,
+        "env_share": Timed.spent / wall,
+        "env_cpu_share": Timed.cpu / cpu if in_process else None,
+        "timesteps": int(model.num_timesteps),
+        "sps": model.num_timesteps / wall,
+        "n_envs": n_envs,
+        "hyperparams": hp,
+    }
 
 
 def median_run(runs: list[dict], key: str) -> dict:
@@ -280,54 +308,87 @@ def table(res: dict) -> str:
     """The docs table (docs/performance.md): every figure beside its target (the project's performance budget)."""
     lines = ["| measure | per wall-clock s | per CPU-s | target |", "|---|---:|---:|---|"]
     for b, r in res["simulator"].items():
-        lines.append(f"| simulator store-ticks, B = {b} | {r['store_ticks_per_s']:,.0f} | "
-                     f"{r['store_ticks_per_cpu_s']:,.0f} | {TARGETS.get(b, '')} |")
-        lines.append(f"| simulator shopper-ticks, B = {b} ({r['mean_shoppers']:.0f} shoppers/store) "
-                     f"| {r['shopper_ticks_per_s']:,.0f} | | |")
+        lines.append(
+            f"| simulator store-ticks, B = {b} | {r['store_ticks_per_s']:,.0f} | "
+            f"{r['store_ticks_per_cpu_s']:,.0f} | {TARGETS.get(b, '')} |"
+        )
+        lines.append(
+            f"| simulator shopper-ticks, B = {b} ({r['mean_shoppers']:.0f} shoppers/store) "
+            f"| {r['shopper_ticks_per_s']:,.0f} | | |"
+        )
     for task, unit in ((t.name, t.unit) for t in TASKS.values()):
         for name, r in res[task].items():
             target = BANK_TARGETS.get(name) if TASKS[task].banks else None
-            lines.append(f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
-                         f"{_spread(r, 'per_cpu_s', ',.0f')} |{f' {target}' if target else ''} |")
+            lines.append(
+                f"| {task} {unit}, {name} | {_spread(r, 'per_s', ',.0f')} | "
+                f"{_spread(r, 'per_cpu_s', ',.0f')} |{f' {target}' if target else ''} |"
+            )
         t = res[task]
         for name in ("native 64", SHARDED[0], "banked native 64"):
             if name in t:
-                wall, cpu = (_spread(paired_ratio(t[name], t["sync 64"], key), "value", ".1f", "x")
-                             for key in ("per_s", "per_cpu_s"))
+                wall, cpu = (
+                    _spread(paired_ratio(t[name], t["sync 64"], key), "value", ".1f", "x")
+                    for key in ("per_s", "per_cpu_s")
+                )
                 lines.append(f"| {task}: {name} / SyncVectorEnv 64 | {wall} | {cpu} | >= 10x |")
     for name, r in res.get("breakdown", {}).items():
-        lines.append(f"| attribution, {name}: ms per decision = simulator + rest of env | "
-                     f"{r['ms_per_decision']:.2f} = {r['sim_ms']:.2f} + {r['rest_ms']:.2f} | | |")
-        lines.append(f"| attribution, {name}: store-ticks per decision (batch ticks per step) | "
-                     f"{r['store_ticks_per_decision']:.1f} ({r['batch_ticks_per_step']:.0f}) | | |")
+        lines.append(
+            f"| attribution, {name}: ms per decision = simulator + rest of env | "
+            f"{r['ms_per_decision']:.2f} = {r['sim_ms']:.2f} + {r['rest_ms']:.2f} | | |"
+        )
+        lines.append(
+            f"| attribution, {name}: store-ticks per decision (batch ticks per step) | "
+            f"{r['store_ticks_per_decision']:.1f} ({r['batch_ticks_per_step']:.0f}) | | |"
+        )
     for name, r in res["ppo"].items():
         cpu = "" if r.get("env_cpu_share") is None else f"{100 * r['env_cpu_share']:.1f} %"
-        pct = {**r, "env_share": 100 * r["env_share"],
-               "runs": [{"env_share": 100 * x["env_share"]} for x in r.get("runs", [])]}
-        cells = [f"PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
-                 f"{r['sps']:,.0f} steps/s)", _spread(pct, "env_share", ".1f", " %"), cpu, "< 10 %"]
+        pct = {
+            **r,
+            "env_share": 100 * r["env_share"],
+            "runs": [{"env_share": 100 * x["env_share"]} for x in r.get("runs", [])],
+        }
+        cells = [
+            f"PPO: env share of learn() time, {name} ({r['timesteps']} steps, "
+            f"{r['sps']:,.0f} steps/s)",
+            _spread(pct, "env_share", ".1f", " %"),
+            cpu,
+            "< 10 %",
+        ]
         lines.append(("| " + " | ".join(cells) + " |").replace("|  |", "| |"))
     lines.append("")
     reps = res.get("repeats", 1)
-    lines.append(f"`python -m retail_env.experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
-                 f"Attribution timed over whole episodes (every store's first, the same seeded "
-                 f"episodes in every variant; the single env: 4), banked replay and the rest "
-                 f"{res['seconds']:g} s per figure after warm-up steps; "
-                 + (f"env figures are medians of {reps} interleaved runs (their range in "
-                    f"brackets; Attribution's native 1024: one run), ratios the median of "
-                    f"each round's ratio; " if reps > 1 else "")
-                 + f"{res['load']}.")
+    lines.append(
+        f"`python -m retail_env.experiments.bench_envs`{' --quick' if res['quick'] else ''}: "
+        f"Attribution timed over whole episodes (every store's first, the same seeded "
+        f"episodes in every variant; the single env: 4), banked replay and the rest "
+        f"{res['seconds']:g} s per figure after warm-up steps; "
+        + (
+            f"env figures are medians of {reps} interleaved runs (their range in "
+            f"brackets; Attribution's native 1024: one run), ratios the median of "
+            f"each round's ratio; "
+            if reps > 1
+            else ""
+        )
+        + f"{res['load']}."
+    )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--json", default=str(RESULTS / "bench_envs.json"),
-                    help="output JSON (Markdown table beside it, .md)")
+    ap.add_argument(
+        "--json",
+        default=str(RESULTS / "bench_envs.json"),
+        help="output JSON (Markdown table beside it, .md)",
+    )
     ap.add_argument("--quick", action="store_true", help="short timings (about a minute)")
     ap.add_argument("--profile", action="store_true", help="cProfile the native vector envs")
-    ap.add_argument("--repeats", type=int, default=None,
-                    help="interleaved runs of each env figure (default 3; --quick: 1)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="interleaved runs of each env figure (default 3; --quick: 1)",
+    )
     args = ap.parse_args(argv)
     reps = args.repeats if args.repeats is not None else 1 if args.quick else 3
     if reps < 1:
@@ -336,18 +397,32 @@ def main(argv=None) -> dict:
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
     short: dict[str, Any] = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
-    env_short = {"config": short} if short else {}      # the envs take it as config=
+    env_short = {"config": short} if short else {}  # the envs take it as config=
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
     res["repeats"] = reps
 
     def attribution(kind, n, **kw):
-        return lambda: rate(ATTRIBUTION, kind, n if kind != "single" else 4, None,
-                            profile=args.profile and kind == "native", **env_short, **kw)
+        return lambda: rate(
+            ATTRIBUTION,
+            kind,
+            n if kind != "single" else 4,
+            None,
+            profile=args.profile and kind == "native",
+            **env_short,
+            **kw,
+        )
 
     def promotion(kind, n):
-        return lambda: rate(PROMOTION, kind, n, sec, min_steps=5 if n < 1024 else 3,
-                            warm_steps=2 if n > 1 else 4, profile=args.profile and kind == "native")
+        return lambda: rate(
+            PROMOTION,
+            kind,
+            n,
+            sec,
+            min_steps=5 if n < 1024 else 3,
+            warm_steps=2 if n > 1 else 4,
+            profile=args.profile and kind == "native",
+        )
 
     # The same episodes replayed from a bank (retail_env/bank), built once into the cache.
     t0 = time.perf_counter()
@@ -359,37 +434,52 @@ def main(argv=None) -> dict:
     def banked(kind, n):
         # A replay's cost is the same at every decision (no ticks), so it is timed over a
         # window (autoresets included) after warm-up steps, like Promotion.
-        return lambda: rate(ATTRIBUTION, kind, n, sec, warm_steps=50 if n == 1 else 5,
-                            bank=bank, **env_short)
+        return lambda: rate(
+            ATTRIBUTION, kind, n, sec, warm_steps=50 if n == 1 else 5, bank=bank, **env_short
+        )
 
-    banked("native", 2)()           # the replay's compiled kernels load before any timing
-    shards = Bank(bank)             # and every shard is checksummed (once per process)
-    for s in shards.seeds()[::shards.size]:
+    banked("native", 2)()  # the replay's compiled kernels load before any timing
+    shards = Bank(bank)  # and every shard is checksummed (once per process)
+    for s in shards.seeds()[:: shards.size]:
         shards.episode(int(s))
     att.update({f"banked {name}": banked(kind, n) for name, kind, n in BANKED if n < 1024})
     res["attribution"] = interleaved(att, reps)
     # Minutes a run: measured once, and put in its place in the table.
-    once = {"native 1024": attribution("native", 1024)(),
-            "banked native 1024": banked("native", 1024)()}
-    res["attribution"] = {name: res["attribution"].get(name) or once[name]
-                          for name in [v[0] for v in VARIANTS] + [SHARDED[0]]
-                          + [f"banked {v[0]}" for v in BANKED]}
+    once = {
+        "native 1024": attribution("native", 1024)(),
+        "banked native 1024": banked("native", 1024)(),
+    }
+    res["attribution"] = {
+        name: res["attribution"].get(name) or once[name]
+        for name in [v[0] for v in VARIANTS] + [SHARDED[0]] + [f"banked {v[0]}" for v in BANKED]
+    }
     res["promotion"] = interleaved({name: promotion(kind, n) for name, kind, n in VARIANTS}, reps)
-    res["breakdown"] = {name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **env_short)
-                        for name, kind, n in VARIANTS if name in ("single", "native 64")}
+    res["breakdown"] = {
+        name: breakdown(ATTRIBUTION, kind, n if kind != "single" else 4, **env_short)
+        for name, kind, n in VARIANTS
+        if name in ("single", "native 64")
+    }
     for task in ("attribution", "promotion"):
         print(task, {k: round(v["per_s"]) for k, v in res[task].items()}, flush=True)
     # At least two rollouts of n_envs x n_steps (128) each, so the updates are timed too;
     # each figure is the median run of ``reps`` (the range of the env shares beside it).
     n = 16384 if args.quick else 32768
-    ppo = {"promotion, 64 envs": (PROMOTION, "promotion", 64, 16384 if args.quick else 65536, {}),
-           "attribution, 64 envs": (ATTRIBUTION, "attribution", 64, n, {}),
-           "attribution, 64 envs, 2 workers": (ATTRIBUTION, "attribution", 64, n, WORKERS),
-           "attribution, 64 envs, banked": (ATTRIBUTION, "attribution", 64, n,
-                                            {"bank": bank, **env_short})}
-    res["ppo"] = {name: median_run([ppo_env_share(*a[:4], **a[4]) for _ in range(reps)],
-                                   "env_share")
-                  for name, a in ppo.items()}
+    ppo = {
+        "promotion, 64 envs": (PROMOTION, "promotion", 64, 16384 if args.quick else 65536, {}),
+        "attribution, 64 envs": (ATTRIBUTION, "attribution", 64, n, {}),
+        "attribution, 64 envs, 2 workers": (ATTRIBUTION, "attribution", 64, n, WORKERS),
+        "attribution, 64 envs, banked": (
+            ATTRIBUTION,
+            "attribution",
+            64,
+            n,
+            {"bank": bank, **env_short},
+        ),
+    }
+    res["ppo"] = {
+        name: median_run([ppo_env_share(*a[:4], **a[4]) for _ in range(reps)], "env_share")
+        for name, a in ppo.items()
+    }
     res["load"] = load_note()
     md = table(res)
     print(md)

@@ -44,7 +44,7 @@ def largest_map_text(side: int = 128, plates: int = MAX_PLATES) -> str:
     left = plates
     for r in range(3, side - 3, 3):
         for c in range(3, side - 3):
-            if left and c % 20:               # a gap every 20 cells to cross between aisles
+            if left and c % 20:  # a gap every 20 cells to cross between aisles
                 grid[r][c] = "="
                 left -= 1
     if left:
@@ -55,16 +55,21 @@ def largest_map_text(side: int = 128, plates: int = MAX_PLATES) -> str:
 def time_map(repeats: int) -> dict:
     text = largest_map_text()
     t0 = time.perf_counter()
-    lay = parse_layout(text, "largest")         # the first build compiles the BFS (cached)
+    lay = parse_layout(text, "largest")  # the first build compiles the BFS (cached)
     first = time.perf_counter() - t0
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         parse_layout(text, "largest")
         times.append(time.perf_counter() - t0)
-    return {"cells": lay.n_cells, "plates": lay.n_plates, "targets": len(lay.targets),
-            "table_mb": round((lay.dist.nbytes + lay.next_cell.nbytes) / 1e6, 1),
-            "first_build_s": round(first, 3), "build_s_median": round(float(np.median(times)), 3)}
+    return {
+        "cells": lay.n_cells,
+        "plates": lay.n_plates,
+        "targets": len(lay.targets),
+        "table_mb": round((lay.dist.nbytes + lay.next_cell.nbytes) / 1e6, 1),
+        "first_build_s": round(first, 3),
+        "build_s_median": round(float(np.median(times)), 3),
+    }
 
 
 def largest_recording(path: Path) -> int:
@@ -75,9 +80,12 @@ def largest_recording(path: Path) -> int:
     rng = np.random.default_rng(0)
     base = demo_frames(header, 1)[0]
     pos = rng.uniform(0, 1, (MAX_SLOTS, 2)) * np.array([w, h]) * header.cell_m
-    frame = dataclasses.replace(base, shopper_pos=pos.astype(np.float16),
-                                shopper_kind=np.zeros(MAX_SLOTS, np.int8),
-                                shopper_account=np.arange(MAX_SLOTS, dtype=np.int32))
+    frame = dataclasses.replace(
+        base,
+        shopper_pos=pos.astype(np.float16),
+        shopper_kind=np.zeros(MAX_SLOTS, np.int8),
+        shopper_account=np.arange(MAX_SLOTS, dtype=np.int32),
+    )
     per = sum(getattr(frame, k).nbytes for k in FRAME_ARRAYS) + frame.decisions.nbytes + 16
     n = int(MAX_TOTAL_BYTES * 0.97) // per
     save_recording(path, header, [frame] * n, {"env_id": "limits"})
@@ -106,8 +114,9 @@ print(json.dumps({"frames": len(rec), "load_s": round(secs, 2),
 
 def load_memory(path: Path) -> dict:
     """Load ``path`` in a fresh process (so its peak RSS is the load's alone)."""
-    out = subprocess.run([sys.executable, "-c", _LOADER, str(path)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADER, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,12 +130,20 @@ def time_export(out: Path) -> dict:
 
     lay = parse_layout(largest_map_text(), "largest")
     n = lay.n_plates
-    header = FrameHeader(grid=lay.grid, cell_m=lay.cell_m, plate_cell=lay.plate_cell,
-                         plate_category=np.zeros(n), plate_product=np.zeros(n),
-                         category_names=("c",), product_names=("p",), task="limits")
+    header = FrameHeader(
+        grid=lay.grid,
+        cell_m=lay.cell_m,
+        plate_cell=lay.plate_cell,
+        plate_category=np.zeros(n),
+        plate_product=np.zeros(n),
+        category_names=("c",),
+        product_names=("p",),
+        task="limits",
+    )
     xy = lay.cell_xy[lay.plate_access[:8]]
-    frames = [make_frame(header, t, shopper_pos=xy, shopper_kind=np.zeros(len(xy)))
-              for t in (0.0, 1.0)]
+    frames = [
+        make_frame(header, t, shopper_pos=xy, shopper_kind=np.zeros(len(xy))) for t in (0.0, 1.0)
+    ]
     path = out / "largest_grid.npz"
     save_recording(path, header, frames)
     rec = load_recording(path)
@@ -137,8 +154,11 @@ def time_export(out: Path) -> dict:
     secs = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"grid": list(lay.grid.shape), "export_2_frames_and_heatmap_s": round(secs, 2),
-            "traced_peak_mb": round(peak / 1e6, 1)}
+    return {
+        "grid": list(lay.grid.shape),
+        "export_2_frames_and_heatmap_s": round(secs, 2),
+        "traced_peak_mb": round(peak / 1e6, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -150,8 +170,11 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     report = {"map": time_map(args.repeats), "max_cells": MAX_CELLS}
     path = out / "largest.npz"
-    report["recording"] = {"uncompressed_mb": round(largest_recording(path) / 1e6, 1),
-                           "file_mb": round(path.stat().st_size / 1e6, 2), **load_memory(path)}
+    report["recording"] = {
+        "uncompressed_mb": round(largest_recording(path) / 1e6, 1),
+        "file_mb": round(path.stat().st_size / 1e6, 2),
+        **load_memory(path),
+    }
     report["export"] = time_export(out)
     print(json.dumps(report, indent=2))
     return report

@@ -34,9 +34,12 @@ from retail_env.sim.store import StoreParams, make_params, reset, step
 from .readme_tables import RESULTS
 
 WARM_STORES = 16
-WARM_TICKS = 3000           # 5 min of store time at 10 Hz: the store fills up to its crowd
+WARM_TICKS = 3000  # 5 min of store time at 10 Hz: the store fills up to its crowd
 # The project's performance budget (2 cores; the targets are in docs/performance.md): store-ticks/s at B = 1 and B = 1024.
-TARGETS = {"1": ">= 10,000 store-ticks/s", "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s"}
+TARGETS = {
+    "1": ">= 10,000 store-ticks/s",
+    "1024": ">= 100,000 store-ticks/s, >= 3M shopper-ticks/s",
+}
 
 
 def _copy_scalars(dst, src) -> None:
@@ -78,9 +81,15 @@ def measure(params: StoreParams, batch: int, seconds: float, warm_ticks: int = W
         if elapsed >= seconds and ticks >= 5:
             break
     cpu = time.process_time() - c0
-    return {"store_ticks_per_s": batch * ticks / elapsed, "shopper_ticks_per_s": shopper_ticks / elapsed,
-            "store_ticks_per_cpu_s": batch * ticks / cpu, "mean_shoppers": shopper_ticks / (batch * ticks),
-            "ticks": ticks, "seconds": elapsed, "cpu_seconds": cpu}
+    return {
+        "store_ticks_per_s": batch * ticks / elapsed,
+        "shopper_ticks_per_s": shopper_ticks / elapsed,
+        "store_ticks_per_cpu_s": batch * ticks / cpu,
+        "mean_shoppers": shopper_ticks / (batch * ticks),
+        "ticks": ticks,
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+    }
 
 
 def load_note() -> str:
@@ -91,15 +100,22 @@ def load_note() -> str:
 
 def markdown(results: dict, preset: str, seconds: float, load: str) -> str:
     """The docs table (docs/performance.md) of one run."""
-    lines = [f"| stores B ({preset}) | store-ticks/s | shopper-ticks/s | shoppers/store "
-             "| store-ticks per CPU-s | target |", "|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"| stores B ({preset}) | store-ticks/s | shopper-ticks/s | shoppers/store "
+        "| store-ticks per CPU-s | target |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
     for b, r in results.items():
-        lines.append(f"| {b} | {r['store_ticks_per_s']:,.0f} | {r['shopper_ticks_per_s']:,.0f} | "
-                     f"{r['mean_shoppers']:.1f} | {r['store_ticks_per_cpu_s']:,.0f} | "
-                     f"{TARGETS.get(b, '')} |")
+        lines.append(
+            f"| {b} | {r['store_ticks_per_s']:,.0f} | {r['shopper_ticks_per_s']:,.0f} | "
+            f"{r['mean_shoppers']:.1f} | {r['store_ticks_per_cpu_s']:,.0f} | "
+            f"{TARGETS.get(b, '')} |"
+        )
     lines.append("")
-    lines.append(f"`python -m retail_env.experiments.bench_sim`: {seconds:g} s timed per B after a "
-                 f"{WARM_TICKS // 600}-min warm-up; {load}.")
+    lines.append(
+        f"`python -m retail_env.experiments.bench_sim`: {seconds:g} s timed per B after a "
+        f"{WARM_TICKS // 600}-min warm-up; {load}."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -108,8 +124,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", help="output JSON path (written atomically)")
     ap.add_argument("--md", default=str(RESULTS / "bench_sim.md"), help="Markdown table path")
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per batch size")
-    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024],
-                    help="batch sizes B timed (default 1 64 1024)")
+    ap.add_argument(
+        "--batches",
+        type=int,
+        nargs="+",
+        default=[1, 64, 1024],
+        help="batch sizes B timed (default 1 64 1024)",
+    )
     ap.add_argument("--warm-ticks", type=int, default=WARM_TICKS, help="warm-up ticks (0.1 s each)")
     ap.add_argument("--preset", default="medium", help="simulator preset (default medium)")
     args = ap.parse_args(argv)
@@ -119,8 +140,11 @@ def main(argv=None) -> dict:
     for b in args.batches:
         r = measure(params, b, args.seconds, args.warm_ticks)
         results[str(b)] = r
-        print(f"{b:>6} {r['store_ticks_per_s']:>14,.0f} {r['shopper_ticks_per_s']:>16,.0f} "
-              f"{r['mean_shoppers']:>15.1f}", flush=True)
+        print(
+            f"{b:>6} {r['store_ticks_per_s']:>14,.0f} {r['shopper_ticks_per_s']:>16,.0f} "
+            f"{r['mean_shoppers']:>15.1f}",
+            flush=True,
+        )
     load = load_note()
     print(load)
     out = {args.preset: results}

@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 @hydra.main(config_path="../conf", config_name="bank", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     b = cast("dict[str, Any]", OmegaConf.to_container(cfg.bank, resolve=True))
-    kwargs = dict(scenario=b["scenario"], seeds=b["seeds"], store=b["store"], raw=b["raw"],
-                  shard_size=b["shard_size"], evaluation=b["evaluation"], **b["task"])
+    kwargs = dict(
+        scenario=b["scenario"],
+        seeds=b["seeds"],
+        store=b["store"],
+        raw=b["raw"],
+        shard_size=b["shard_size"],
+        evaluation=b["evaluation"],
+        **b["task"],
+    )
     if cfg.shard is None:
         build_bank(b["out"], workers=cfg.workers, **kwargs)
         log.info("bank %s: every shard built", b["out"])

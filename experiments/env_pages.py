@@ -87,7 +87,8 @@ ATTRIBUTION_V0 = "`-v0`: the first release of the Attribution task."
 ATTRIBUTION_V1 = (
     "`-v1`: the same world, observations and receipts as `-v0`, reward weights correct 2, "
     "overcharge -1, undercharge -0.5 (`-v0`: 1, -2, -1), so that returns rank the baselines "
-    "as their receipts do (`experiments/results/reward_ranking.md`). " + ATTRIBUTION_V0)
+    "as their receipts do (`experiments/results/reward_ranking.md`). " + ATTRIBUTION_V0
+)
 PROMOTION_V1 = (
     "`-v1`: end-caps need a shelf discount of at least `endcap_min_depth` (20 %) "
     "offered to everyone; replenishment forecasts demand at the prices in force; "
@@ -100,10 +101,14 @@ PROMOTION_V2 = (
     "`-v2`: a promotion short of stock gets its opening stock expedited at 25 % of unit cost "
     "extra (reward term `expedite`), and perishable orders leave out stock expected to expire "
     "unsold before they arrive, so promotions stay in stock "
-    "([promotion economics](../promotion_economics.md)); `-v1` stays registered. "
-    + PROMOTION_V1)
-VERSION_TEXT = {("Attribution", "0"): ATTRIBUTION_V0, ("Attribution", "1"): ATTRIBUTION_V1,
-                ("Promotion", "1"): PROMOTION_V1, ("Promotion", "2"): PROMOTION_V2}
+    "([promotion economics](../promotion_economics.md)); `-v1` stays registered. " + PROMOTION_V1
+)
+VERSION_TEXT = {
+    ("Attribution", "0"): ATTRIBUTION_V0,
+    ("Attribution", "1"): ATTRIBUTION_V1,
+    ("Promotion", "1"): PROMOTION_V1,
+    ("Promotion", "2"): PROMOTION_V2,
+}
 
 
 def base_name(env_id: str) -> str:
@@ -131,7 +136,6 @@ INFO = {  # every info key an env returns, and what it holds
     "kpis": "the last period's KPIs (below)",
     "episode_kpis": "the KPIs of the episode so far",
 }
-
 
 
 def slug(env_id: str) -> str:
@@ -211,7 +215,7 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         ) from None
     task = _task(env_id)
     env, info0, info1 = _probe(env_id)
-    base: Any = env.unwrapped   # the task's env class (its config, params)
+    base: Any = env.unwrapped  # the task's env class (its config, params)
     spec = gym.spec(env_id)
     sections = PAGE_SECTIONS[task](base, spec, kwargs)
     name = env_id.split("/")[-1]
@@ -236,7 +240,9 @@ def page(env_id: str, kwargs: dict, entry_point: str) -> str:
         "import retail_env  # registers the ids",
         "",
         f'env = gym.make("{env_id}")',
-        f'envs = gym.make_vec("{env_id}", num_envs=64, vectorization_mode="vector_entry_point")',
+        "envs = gym.make_vec(",
+        f'    "{env_id}", num_envs=64, vectorization_mode="vector_entry_point"',
+        ")",
         "```",
         "",
         f"The task's full card (what every feature, action and term means): "
@@ -363,7 +369,7 @@ def frame(env_id: str, path: Path, steps: int = FRAME_STEPS) -> None:
         if term or trunc:
             break
     img = env.render()
-    assert isinstance(img, np.ndarray)   # rgb_array
+    assert isinstance(img, np.ndarray)  # rgb_array
     save_png(img, path)
     env.close()
 

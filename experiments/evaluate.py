@@ -52,11 +52,13 @@ def evaluate_baseline(cfg: DictConfig, seeds: list[int]) -> list[dict]:
         return task.load("batched_baselines")(cfg.env.id, env_kwargs(cfg), cfg.agent.name, seeds)
     env = make_env(cfg)
     try:
-        return [run_episode(env, make_agent(cfg.agent.name, env, **cfg.agent.kwargs), s)
-                for s in seeds]
+        return [
+            run_episode(env, make_agent(cfg.agent.name, env, **cfg.agent.kwargs), s) for s in seeds
+        ]
     except ValueError as err:
-        raise ConfigError(f"agent={cfg.agent.name!r} cannot play env={cfg.env.name!r} "
-                          f"({cfg.env.id}): {err}") from err
+        raise ConfigError(
+            f"agent={cfg.agent.name!r} cannot play env={cfg.env.name!r} ({cfg.env.id}): {err}"
+        ) from err
     finally:
         env.close()
 
@@ -77,10 +79,15 @@ def summarise(cfg: DictConfig, episodes: list[dict], seeds: list[int], seconds: 
     """The ``evaluation`` block of results.json."""
     score = [float(e[cfg.env.score]) for e in episodes]
     keys = [k for k in episodes[0] if all(np.isfinite(float(e[k])) for e in episodes)]
-    return {"score": summarize(score), "scores": score, "eval_seeds": seeds,
-            "n_episodes": len(seeds), "eval_seconds": seconds,
-            "metrics": {k: summarize([float(e[k]) for e in episodes]) for k in keys},
-            "episodes": episodes}
+    return {
+        "score": summarize(score),
+        "scores": score,
+        "eval_seeds": seeds,
+        "n_episodes": len(seeds),
+        "eval_seconds": seconds,
+        "metrics": {k: summarize([float(e[k]) for e in episodes]) for k in keys},
+        "episodes": episodes,
+    }
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
@@ -88,11 +95,15 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     runs.check_config(cfg)
     checkpoint = cfg.get("checkpoint")
     if cfg.agent.kind == "sb3" and not checkpoint:
-        raise ConfigError(f"agent={cfg.agent.name!r} is learned: pass checkpoint=<folder written "
-                          "by retail_env.experiments.train>")
+        raise ConfigError(
+            f"agent={cfg.agent.name!r} is learned: pass checkpoint=<folder written "
+            "by retail_env.experiments.train>"
+        )
     if cfg.agent.kind == "baseline" and checkpoint:
-        raise ConfigError(f"checkpoint={checkpoint!r} was given with the baseline agent="
-                          f"{cfg.agent.name!r}: pass the checkpoint's algorithm, e.g. agent=ppo")
+        raise ConfigError(
+            f"checkpoint={checkpoint!r} was given with the baseline agent="
+            f"{cfg.agent.name!r}: pass the checkpoint's algorithm, e.g. agent=ppo"
+        )
     done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done
@@ -103,21 +114,34 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
 
         meta = read_meta(checkpoint)
         if meta["algo"] != cfg.agent.algo:
-            raise CheckpointError(f"checkpoint {checkpoint} holds a {meta['algo']} policy; "
-                                  f"agent={cfg.agent.name!r} is {cfg.agent.algo}")
+            raise CheckpointError(
+                f"checkpoint {checkpoint} holds a {meta['algo']} policy; "
+                f"agent={cfg.agent.name!r} is {cfg.agent.algo}"
+            )
         env = make_env(cfg)
         model = load_checkpoint(checkpoint, env, env_id=cfg.env.id)
         env.close()
         episodes = evaluate_model(cfg, model, seeds)
-        extra = {"checkpoint": str(checkpoint), "trained_env_id": meta.get("env_id"),
-                 "train": meta.get("train", {}), "hyperparams": meta.get("hyperparams", {})}
+        extra = {
+            "checkpoint": str(checkpoint),
+            "trained_env_id": meta.get("env_id"),
+            "train": meta.get("train", {}),
+            "hyperparams": meta.get("hyperparams", {}),
+        }
     else:
         episodes = evaluate_baseline(cfg, seeds)
         extra = {}
     ev = summarise(cfg, episodes, seeds, time.perf_counter() - t0)
-    log.info("%s on %s: %s = %.4f [%.4f, %.4f] over %d frozen seeds", cfg.agent.name,
-             cfg.env.id, cfg.env.score, ev["score"]["mean"], ev["score"]["ci_low"],
-             ev["score"]["ci_high"], len(seeds))
+    log.info(
+        "%s on %s: %s = %.4f [%.4f, %.4f] over %d frozen seeds",
+        cfg.agent.name,
+        cfg.env.id,
+        cfg.env.score,
+        ev["score"]["mean"],
+        ev["score"]["ci_low"],
+        ev["score"]["ci_high"],
+        len(seeds),
+    )
     return runs.finish_run(cfg, out_dir, {**extra, "evaluation": ev}, started)
 
 

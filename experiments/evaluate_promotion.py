@@ -44,14 +44,14 @@ SLOW_IDS = {"Spatial"}  # the walking store (Promotion-Spatial-vN): opt in with 
 
 def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
     env = gym.make(env_id)
-    base: Any = env.unwrapped   # a Promotion env (its cfg)
+    base: Any = env.unwrapped  # a Promotion env (its cfg)
     if baseline in DISCRETE_ONLY and base.cfg.action != "discrete":
         return None
     seeds = [EVAL_SEED_BASE + i for i in range(n_seeds)]
     t0 = time.perf_counter()
     runs = [run_episode(env, make_agent(baseline, env), s) for s in seeds]
     env.close()
-    out = summarize([r["profit"] for r in runs])   # dollars (the reward is scaled)
+    out = summarize([r["profit"] for r in runs])  # dollars (the reward is scaled)
     out["seconds"] = time.perf_counter() - t0
     for k in KPIS:
         out[k] = sum(r[k] for r in runs) / len(runs)
@@ -61,8 +61,7 @@ def evaluate(env_id: str, baseline: str, n_seeds: int) -> dict | None:
 def markdown(results: dict, ids: list[str], baselines: list[str], kpi: str = "profit") -> str:
     """Policies x ids: profit with its CI, or the mean of episode KPI ``kpi``."""
     short = [i.split("/")[-1] for i in ids]
-    lines = ["| policy | " + " | ".join(short) + " |",
-             "|---|" + "---|" * len(ids)]
+    lines = ["| policy | " + " | ".join(short) + " |", "|---|" + "---|" * len(ids)]
     for b in baselines:
         cells = []
         for i in ids:
@@ -79,17 +78,33 @@ def markdown(results: dict, ids: list[str], baselines: list[str], kpi: str = "pr
 
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--ids", nargs="*", default=None,
-                    help="env ids (default: the current version's, all but spatial)")
-    ap.add_argument("--baselines", nargs="*", default=list(BASELINES),
-                    help="baselines to play (default: all)")
-    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
-                    help=f"frozen seeds per id (default {DEFAULT_SEEDS})")
-    ap.add_argument("--kpi", default="profit", choices=("profit", *KPIS),
-                    help="what a table cell shows: episode profit with its CI (default) or "
-                         "the mean of an episode KPI")
-    ap.add_argument("--out", default=str(RESULTS / "promotion_eval"),
-                    help="path stem of the .md, .json and .csv written")
+    ap.add_argument(
+        "--ids",
+        nargs="*",
+        default=None,
+        help="env ids (default: the current version's, all but spatial)",
+    )
+    ap.add_argument(
+        "--baselines", nargs="*", default=list(BASELINES), help="baselines to play (default: all)"
+    )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"frozen seeds per id (default {DEFAULT_SEEDS})",
+    )
+    ap.add_argument(
+        "--kpi",
+        default="profit",
+        choices=("profit", *KPIS),
+        help="what a table cell shows: episode profit with its CI (default) or "
+        "the mean of an episode KPI",
+    )
+    ap.add_argument(
+        "--out",
+        default=str(RESULTS / "promotion_eval"),
+        help="path stem of the .md, .json and .csv written",
+    )
     args = ap.parse_args(argv)
     if args.seeds < 1:
         raise ValueError(f"--seeds={args.seeds} must be at least 1")
@@ -101,8 +116,11 @@ def main(argv: list[str] | None = None) -> str:
         print(f"{env_id}: done", flush=True)
     table = markdown(results, ids, args.baselines, args.kpi)
     seeds = f"{args.seeds} frozen seeds (seed {EVAL_SEED_BASE} + i)"
-    note = (f"Mean episode profit ($) over {seeds}, 95% bootstrap CI of the mean."
-            if args.kpi == "profit" else f"Mean episode {args.kpi} (units) over {seeds}.")
+    note = (
+        f"Mean episode profit ($) over {seeds}, 95% bootstrap CI of the mean."
+        if args.kpi == "profit"
+        else f"Mean episode {args.kpi} (units) over {seeds}."
+    )
     print(note + "\n\n" + table)
     out = Path(args.out)
     rows = [{"env_id": i, "policy": b, **r} for (i, b), r in results.items() if r]

@@ -25,9 +25,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 NOT_IDENTITY = ("out_root", "resume", "threads", "hydra")
-TRAIN_NOT_IDENTITY = ("env_workers", "checkpoint_every", "progress_bar", "tensorboard",
-                      "log_interval")
-AGENT_NOT_IDENTITY = ("by_task", "total_timesteps", "n_envs")   # applied / copied into train
+TRAIN_NOT_IDENTITY = (
+    "env_workers",
+    "checkpoint_every",
+    "progress_bar",
+    "tensorboard",
+    "log_interval",
+)
+AGENT_NOT_IDENTITY = ("by_task", "total_timesteps", "n_envs")  # applied / copied into train
 
 
 def _plain(cfg: Mapping | DictConfig) -> dict:
@@ -37,8 +42,11 @@ def _plain(cfg: Mapping | DictConfig) -> dict:
     for key in cfg:
         if key not in NOT_IDENTITY:
             value = cfg[key]
-            out[key] = (OmegaConf.to_container(value, resolve=True)
-                        if OmegaConf.is_config(value) else copy.deepcopy(value))
+            out[key] = (
+                OmegaConf.to_container(value, resolve=True)
+                if OmegaConf.is_config(value)
+                else copy.deepcopy(value)
+            )
     return out
 
 
@@ -63,8 +71,10 @@ def identity(config: Mapping | DictConfig, version: str, legacy: bool = False) -
     c = _plain(config)
     agent = c["agent"]
     if legacy and agent.get("kind") == "sb3":
-        agent["hyperparams"] = {**(agent.get("hyperparams") or {}),
-                                **((agent.get("by_task") or {}).get(c["env"]["task"]) or {})}
+        agent["hyperparams"] = {
+            **(agent.get("hyperparams") or {}),
+            **((agent.get("by_task") or {}).get(c["env"]["task"]) or {}),
+        }
     for key in AGENT_NOT_IDENTITY:
         agent.pop(key, None)
     checkpoint = c.pop("checkpoint", None)
@@ -73,7 +83,7 @@ def identity(config: Mapping | DictConfig, version: str, legacy: bool = False) -
         agent.pop("hyperparams", None)
         c["checkpoint"] = checkpoint_digest(checkpoint)
     if agent.get("kind") != "sb3" or checkpoint:
-        c.pop("train", None)          # nothing is trained: the budget cannot matter
+        c.pop("train", None)  # nothing is trained: the budget cannot matter
     else:
         for key in TRAIN_NOT_IDENTITY:
             (c.get("train") or {}).pop(key, None)

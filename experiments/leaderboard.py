@@ -47,11 +47,27 @@ from .stats import summarize
 
 log = logging.getLogger(__name__)
 
-MIN_SEEDS = 3          # learned agents need at least this many training seeds to be ranked
+MIN_SEEDS = 3  # learned agents need at least this many training seeds to be ranked
 UNLIKE = ("split", "refuse")
-COLUMNS = ("env_id", "agent", "label", "kind", "n", "samples", "mean", "iqm", "ci_low", "ci_high",
-           "norm_mean", "norm_iqm", "norm_ci_low", "norm_ci_high", "vs_best_heuristic", "labels",
-           "budget")
+COLUMNS = (
+    "env_id",
+    "agent",
+    "label",
+    "kind",
+    "n",
+    "samples",
+    "mean",
+    "iqm",
+    "ci_low",
+    "ci_high",
+    "norm_mean",
+    "norm_iqm",
+    "norm_ci_low",
+    "norm_ci_high",
+    "vs_best_heuristic",
+    "labels",
+    "budget",
+)
 
 
 def with_identity(rec: dict) -> dict:
@@ -71,7 +87,7 @@ def latest_records(root: str | Path, bad: list[str] | None = None) -> list[dict]
     best: dict[str, dict] = {}
     for path, rec in runs.iter_results(root, bad):
         rec = with_identity(rec)
-        rec["run_dir"] = str(path.parent)   # where its logs are, wherever the tree was moved
+        rec["run_dir"] = str(path.parent)  # where its logs are, wherever the tree was moved
         key = rec["run_id"]
         if key not in best or rec.get("created", "") >= best[key].get("created", ""):
             best[key] = rec
@@ -97,9 +113,11 @@ def run_groups(records: list[dict], unlike: str = "split") -> dict[tuple[str, st
         firsts = [g[0]["identity"] for g in groups.values()]
         keys = ident.differences(firsts)
         if unlike == "refuse":
-            raise ValueError(f"{agent} on {env_id} has {len(groups)} unlike run groups that "
-                             f"differ in {', '.join(keys)}: pass unlike=split for one row each, "
-                             f"or give results_root a folder of alike runs")
+            raise ValueError(
+                f"{agent} on {env_id} has {len(groups)} unlike run groups that "
+                f"differ in {', '.join(keys)}: pass unlike=split for one row each, "
+                f"or give results_root a folder of alike runs"
+            )
         for recs in groups.values():
             flat = ident.flatten({k: v for k, v in recs[0]["identity"].items() if k != "seed"})
             out[(env_id, f"{agent} [{', '.join(f'{k}={flat.get(k)}' for k in keys)}]")] = recs
@@ -129,8 +147,11 @@ def _budget(recs: list[dict]) -> str:
     seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
     span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
     banks = sorted({(b["episodes"], b["decisions"]) for t in trains if (b := t.get("bank"))})
-    where = "live" if not banks else "bank of " + "/".join(
-        f"{e:,} episodes ({d:,} decisions)" for e, d in banks)
+    where = (
+        "live"
+        if not banks
+        else "bank of " + "/".join(f"{e:,} episodes ({d:,} decisions)" for e, d in banks)
+    )
     return f"{span} steps x {seeds}, {wall:.0f} s/seed ({vec}, {where})"
 
 
@@ -150,17 +171,26 @@ def build_rows(records: list[dict], unlike: str = "split") -> list[dict]:
             if e != env_id:
                 continue
             x, unit = samples(rs)
-            row = {"env_id": env_id, "agent": rs[0]["agent"], "label": label,
-                   "kind": rs[0]["kind"], "n": len(x), "samples": unit, "budget": _budget(rs),
-                   "privileged": bool(rs[0]["config"]["agent"].get("privileged", False)),
-                   "labels": bool(rs[0]["config"]["agent"].get("privileged_labels", False)),
-                   "x": x}
+            row = {
+                "env_id": env_id,
+                "agent": rs[0]["agent"],
+                "label": label,
+                "kind": rs[0]["kind"],
+                "n": len(x),
+                "samples": unit,
+                "budget": _budget(rs),
+                "privileged": bool(rs[0]["config"]["agent"].get("privileged", False)),
+                "labels": bool(rs[0]["config"]["agent"].get("privileged_labels", False)),
+                "x": x,
+            }
             row.update(summarize(x))
             env_rows.append(row)
         lo = _reference(env_rows, "random")
         hi = _reference(env_rows, "oracle") or max(
             (r for r in env_rows if r["kind"] == "baseline" and r["agent"] != "random"),
-            key=lambda r: r["mean"], default=None)
+            key=lambda r: r["mean"],
+            default=None,
+        )
         for row in env_rows:
             x = row.pop("x")
             if lo is not None and hi is not None and hi["mean"] != lo["mean"]:
@@ -174,8 +204,11 @@ def build_rows(records: list[dict], unlike: str = "split") -> list[dict]:
 
 def _compare(env_rows: list[dict]) -> None:
     """Mark each learned agent against the best heuristic (non-overlapping 95% CIs)."""
-    heur = [r for r in env_rows if r["kind"] == "baseline" and not r["privileged"]
-            and r["agent"] != "random"]
+    heur = [
+        r
+        for r in env_rows
+        if r["kind"] == "baseline" and not r["privileged"] and r["agent"] != "random"
+    ]
     best = max(heur, key=lambda r: r["mean"], default=None)
     for r in env_rows:
         if r["kind"] != "sb3":
@@ -195,31 +228,41 @@ def _compare(env_rows: list[dict]) -> None:
 def _fmt(x: float | None, big: bool) -> str:
     if x is None:
         return "n/a"
-    return f"{x + 0.0:,.0f}" if big else f"{round(x, 3) + 0.0:.3f}"   # no "-0.000"
+    return f"{x + 0.0:,.0f}" if big else f"{round(x, 3) + 0.0:.3f}"  # no "-0.000"
 
 
 def markdown(rows: list[dict]) -> str:
-    out = ["Scores on the frozen evaluation seeds: mean, IQM, [95% bootstrap CI]; normalised "
-           "0 = random, 1 = oracle (Attribution) or best-known baseline (Promotion). "
-           "n = training seeds for learned agents, eval episodes for baselines. "
-           "Generated by `python -m retail_env.experiments.leaderboard`.", ""]
+    out = [
+        "Scores on the frozen evaluation seeds: mean, IQM, [95% bootstrap CI]; normalised "
+        "0 = random, 1 = oracle (Attribution) or best-known baseline (Promotion). "
+        "n = training seeds for learned agents, eval episodes for baselines. "
+        "Generated by `python -m retail_env.experiments.leaderboard`.",
+        "",
+    ]
     for env_id in dict.fromkeys(r["env_id"] for r in rows):
         env_rows = [r for r in rows if r["env_id"] == env_id]
         big = max(abs(r["mean"]) for r in env_rows) > 100
-        out += [f"### {env_id}", "",
-                "| agent | kind | n | score | IQM | 95% CI | normalised | norm. 95% CI | "
-                "vs best heuristic | privileged labels | training budget |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        out += [
+            f"### {env_id}",
+            "",
+            "| agent | kind | n | score | IQM | 95% CI | normalised | norm. 95% CI | "
+            "vs best heuristic | privileged labels | training budget |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in env_rows:
-            kind = "learned" if r["kind"] == "sb3" else (
-                "privileged" if r["privileged"] else "baseline")
+            kind = (
+                "learned"
+                if r["kind"] == "sb3"
+                else ("privileged" if r["privileged"] else "baseline")
+            )
             out.append(
                 f"| {r['label']} | {kind} | {r['n']} | {_fmt(r['mean'], big)} | "
                 f"{_fmt(r['iqm'], big)} | [{_fmt(r['ci_low'], big)}, {_fmt(r['ci_high'], big)}] | "
                 f"{_fmt(r.get('norm_mean'), False)} | [{_fmt(r.get('norm_ci_low'), False)}, "
                 f"{_fmt(r.get('norm_ci_high'), False)}] | {r['vs_best_heuristic']} | "
                 f"{('yes' if r['labels'] else 'no') if r['kind'] == 'sb3' else ''} | "
-                f"{r['budget']} |")
+                f"{r['budget']} |"
+            )
         out.append("")
     return "\n".join(out)
 
@@ -227,27 +270,40 @@ def markdown(rows: list[dict]) -> str:
 def headline(rows: list[dict]) -> str:
     """The README's short table: per env, the best learned agent, the best heuristic and
     the reference (oracle or best privileged baseline), each with its normalised score."""
-    out = ["Best of each kind per env: score (mean [95% CI]) and normalised score (0 = random, "
-           "1 = oracle or best-known baseline). Generated by `python -m retail_env.experiments.leaderboard`; "
-           "the full table is in the docs.", "",
-           "| env | best learned | best heuristic | reference |", "|---|---|---|---|"]
+    out = [
+        "Best of each kind per env: score (mean [95% CI]) and normalised score (0 = random, "
+        "1 = oracle or best-known baseline). Generated by `python -m retail_env.experiments.leaderboard`; "
+        "the full table is in the docs.",
+        "",
+        "| env | best learned | best heuristic | reference |",
+        "|---|---|---|---|",
+    ]
 
     def cell(r: dict | None, big: bool) -> str:
         if r is None:
             return "n/a"
-        return (f"{r['label']}: {_fmt(r['mean'], big)} [{_fmt(r['ci_low'], big)}, "
-                f"{_fmt(r['ci_high'], big)}], {_fmt(r.get('norm_mean'), False)}")
+        return (
+            f"{r['label']}: {_fmt(r['mean'], big)} [{_fmt(r['ci_low'], big)}, "
+            f"{_fmt(r['ci_high'], big)}], {_fmt(r.get('norm_mean'), False)}"
+        )
 
     for env_id in dict.fromkeys(r["env_id"] for r in rows):
-        env_rows = [r for r in rows if r["env_id"] == env_id]     # best mean first
+        env_rows = [r for r in rows if r["env_id"] == env_id]  # best mean first
         big = max(abs(r["mean"]) for r in env_rows) > 100
         learned = next((r for r in env_rows if r["kind"] == "sb3"), None)
-        heuristic = next((r for r in env_rows if r["kind"] == "baseline"
-                          and not r["privileged"] and r["agent"] != "random"), None)
-        reference = next((r for r in env_rows if r["kind"] == "baseline" and r["privileged"]),
-                         None)
-        out.append(f"| {env_id.split('/')[-1]} | {cell(learned, big)} | {cell(heuristic, big)} "
-                   f"| {cell(reference, big)} |")
+        heuristic = next(
+            (
+                r
+                for r in env_rows
+                if r["kind"] == "baseline" and not r["privileged"] and r["agent"] != "random"
+            ),
+            None,
+        )
+        reference = next((r for r in env_rows if r["kind"] == "baseline" and r["privileged"]), None)
+        out.append(
+            f"| {env_id.split('/')[-1]} | {cell(learned, big)} | {cell(heuristic, big)} "
+            f"| {cell(reference, big)} |"
+        )
     return "\n".join(out)
 
 
@@ -272,10 +328,16 @@ def plot(rows: list[dict], path: Path) -> None:
         env_rows = [r for r in rows if r["env_id"] == env_id and "norm_mean" in r][::-1]
         y = np.arange(len(env_rows))
         m = np.array([r["norm_mean"] for r in env_rows])
-        err = np.array([[r["norm_mean"] - r["norm_ci_low"], r["norm_ci_high"] - r["norm_mean"]]
-                        for r in env_rows]).T.reshape(2, -1)
-        colors = ["tab:orange" if r["kind"] == "sb3" else "tab:gray" if r["privileged"]
-                  else "tab:blue" for r in env_rows]
+        err = np.array(
+            [
+                [r["norm_mean"] - r["norm_ci_low"], r["norm_ci_high"] - r["norm_mean"]]
+                for r in env_rows
+            ]
+        ).T.reshape(2, -1)
+        colors = [
+            "tab:orange" if r["kind"] == "sb3" else "tab:gray" if r["privileged"] else "tab:blue"
+            for r in env_rows
+        ]
         ax.barh(y, m, xerr=err, color=colors, capsize=3)
         ax.set_yticks(y, [r["label"] for r in env_rows])
         ax.axvline(0, color="k", lw=0.5)
@@ -301,8 +363,9 @@ def plot_curves(records: list[dict], path: Path) -> bool:
         return False
     fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.4), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
-        for r in sorted((r for r in learned if r["env_id"] == env_id),
-                        key=lambda r: (r["agent"], r["seed"])):
+        for r in sorted(
+            (r for r in learned if r["env_id"] == env_id), key=lambda r: (r["agent"], r["seed"])
+        ):
             steps, rew = _curve(Path(r["run_dir"]) / "logs" / "progress.csv")
             if len(steps):
                 ax.plot(steps, rew, lw=1, label=f"{r['agent']} s{r['seed']}")
@@ -324,12 +387,19 @@ def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
             rows = [r for r in csv.DictReader(f) if r.get("rollout/ep_rew_mean")]
     except OSError:
         return np.zeros(0), np.zeros(0)
-    return (np.array([float(r["time/total_timesteps"]) for r in rows]),
-            np.array([float(r["rollout/ep_rew_mean"]) for r in rows]))
+    return (
+        np.array([float(r["time/total_timesteps"]) for r in rows]),
+        np.array([float(r["rollout/ep_rew_mean"]) for r in rows]),
+    )
 
 
-def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None = None,
-                      unlike: str = "split", skip_bad: bool = False) -> dict:
+def write_leaderboard(
+    root: str | Path,
+    out_dir: str | Path,
+    table: str | None = None,
+    unlike: str = "split",
+    skip_bad: bool = False,
+) -> dict:
     """Build everything from the results under ``root``; returns the paths and rows.
 
     ``unlike``: ``"split"`` (unlike run groups of one agent get a row each, labelled by
@@ -352,13 +422,20 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
     text = markdown(rows)
     if bad:
         log.warning("leaderboard is PARTIAL: %d bad results.json left out", len(bad))
-        text = (f"**PARTIAL: {len(bad)} results.json file(s) were left out (skip_bad=true):**\n\n"
-                + "".join(f"- {_rel(line, root)}\n" for line in bad) + "\n" + text)
+        text = (
+            f"**PARTIAL: {len(bad)} results.json file(s) were left out (skip_bad=true):**\n\n"
+            + "".join(f"- {_rel(line, root)}\n" for line in bad)
+            + "\n"
+            + text
+        )
     write_text(out_dir / "LEADERBOARD.md", "# Leaderboard\n\n" + text + "\n")
     write_csv(rows, out_dir / "leaderboard.csv")
     plot(rows, out_dir / "leaderboard.png")
-    paths = {"markdown": out_dir / "LEADERBOARD.md", "csv": out_dir / "leaderboard.csv",
-             "plot": out_dir / "leaderboard.png"}
+    paths = {
+        "markdown": out_dir / "LEADERBOARD.md",
+        "csv": out_dir / "leaderboard.csv",
+        "plot": out_dir / "leaderboard.png",
+    }
     if plot_curves(records, out_dir / "learning_curves.png"):
         paths["curves"] = out_dir / "learning_curves.png"
     if table:
@@ -367,8 +444,13 @@ def write_leaderboard(root: str | Path, out_dir: str | Path, table: str | None =
         short = Path(table).with_name(Path(table).stem + "_headline.md")
         write_text(short, headline(rows) + "\n")
         paths["headline"] = short
-    return {"paths": paths, "rows": rows, "table": text, "n_records": len(records),
-            "skipped": bad or []}
+    return {
+        "paths": paths,
+        "rows": rows,
+        "table": text,
+        "n_records": len(records),
+        "skipped": bad or [],
+    }
 
 
 def _rel(line: str, root: str | Path) -> str:
@@ -379,8 +461,9 @@ def _rel(line: str, root: str | Path) -> str:
 @hydra.main(config_path="../conf", config_name="leaderboard", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     try:
-        out = write_leaderboard(cfg.results_root, runs.hydra_output_dir(), cfg.table, cfg.unlike,
-                                bool(cfg.skip_bad))
+        out = write_leaderboard(
+            cfg.results_root, runs.hydra_output_dir(), cfg.table, cfg.unlike, bool(cfg.skip_bad)
+        )
     except runs.ResultsError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

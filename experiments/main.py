@@ -37,13 +37,23 @@ log = logging.getLogger(__name__)
 
 
 def _compose(app: str, cfg: DictConfig, agent: str, extra: Sequence[str] = ()) -> DictConfig:
-    return compose(app, overrides=[f"env={cfg.scenario}", f"agent={agent}", f"eval={cfg.eval_set}",
-                                   f"seed={cfg.seed}", f"out_root={cfg.out_root}",
-                                   f"resume={str(bool(cfg.resume)).lower()}", *extra])
+    return compose(
+        app,
+        overrides=[
+            f"env={cfg.scenario}",
+            f"agent={agent}",
+            f"eval={cfg.eval_set}",
+            f"seed={cfg.seed}",
+            f"out_root={cfg.out_root}",
+            f"resume={str(bool(cfg.resume)).lower()}",
+            *extra,
+        ],
+    )
 
 
-def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: int,
-                   fps: float | None) -> dict:
+def record_episode(
+    run_cfg: DictConfig, checkpoint: str, folder: Path, every: int, fps: float | None
+) -> dict:
     """Play the trained policy for one frozen-seed episode under RecordEpisode; export MP4."""
     from retail_env.render import RecordEpisode, load_recording
     from retail_env.render.export import export_mp4
@@ -55,14 +65,20 @@ def record_episode(run_cfg: DictConfig, checkpoint: str, folder: Path, every: in
 
     env = make_env(run_cfg)
     model = load_checkpoint(checkpoint, env, env_id=run_cfg.env.id)
-    rec_env = RecordEpisode(env, folder, every=every, overwrite=True)   # a new checkpoint's
+    rec_env = RecordEpisode(env, folder, every=every, overwrite=True)  # a new checkpoint's
     seed = runs.eval_seeds(run_cfg)[0]
     metrics = run_episode(rec_env, SB3Agent(rec_env, model), seed)
     rec_env.close()
     npz = rec_env.saved[-1]
     mp4, n = export_mp4(load_recording(npz), npz.with_suffix(".mp4"), fps=fps)
-    return {"recording": str(npz), "mp4": str(mp4), "frames": n, "seed": seed,
-            "checkpoint": str(checkpoint), run_cfg.env.score: metrics[run_cfg.env.score]}
+    return {
+        "recording": str(npz),
+        "mp4": str(mp4),
+        "frames": n,
+        "seed": seed,
+        "checkpoint": str(checkpoint),
+        run_cfg.env.score: metrics[run_cfg.env.score],
+    }
 
 
 def previous_video(out: Path, checkpoint: str) -> dict | None:
@@ -84,9 +100,13 @@ def main_job(cfg: DictConfig) -> dict:
     out = Path(cfg.out_root)
     budget = [f"train.total_timesteps={cfg.total_timesteps}", f"train.n_envs={cfg.n_envs}"]
     run_cfg = _compose("train", cfg, cfg.learned, budget)
-    if TASKS[run_cfg.env.task].banks and cfg.get("bank") is not None:   # a replay bank
-        run_cfg = _compose("train", cfg, cfg.learned, [*budget, f"env.bank={cfg.bank}",
-                                                       f"train.bank_episodes={cfg.bank_episodes}"])
+    if TASKS[run_cfg.env.task].banks and cfg.get("bank") is not None:  # a replay bank
+        run_cfg = _compose(
+            "train",
+            cfg,
+            cfg.learned,
+            [*budget, f"env.bank={cfg.bank}", f"train.bank_episodes={cfg.bank_episodes}"],
+        )
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     for name in cfg.baselines:
@@ -103,14 +123,20 @@ def main_job(cfg: DictConfig) -> dict:
     t0 = time.perf_counter()
     video = previous_video(out, trained["checkpoint"]) if cfg.resume else None
     if video is None:
-        video = record_episode(run_cfg, trained["checkpoint"], out / "recording",
-                               int(cfg.record.every), cfg.record.fps)
+        video = record_episode(
+            run_cfg, trained["checkpoint"], out / "recording", int(cfg.record.every), cfg.record.fps
+        )
     timings["record + mp4"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
-    summary = {"env_id": run_cfg.env.id, "timings_s": timings, "video": video,
-               "train": trained.get("train"), "runs": str(out / "runs"),
-               "leaderboard": {k: str(v) for k, v in board["paths"].items()},
-               "git": runs.git_commit()}
+    summary = {
+        "env_id": run_cfg.env.id,
+        "timings_s": timings,
+        "video": video,
+        "train": trained.get("train"),
+        "runs": str(out / "runs"),
+        "leaderboard": {k: str(v) for k, v in board["paths"].items()},
+        "git": runs.git_commit(),
+    }
     write_json(out / "main.json", summary)
     return {**summary, "table": board["table"]}
 

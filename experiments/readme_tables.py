@@ -22,9 +22,10 @@ from pathlib import Path
 from retail_env.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "experiments" / "results"      # where every table script writes by default
-BLOCK = re.compile(r"(<!-- table:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)",
-                   re.DOTALL)
+RESULTS = ROOT / "experiments" / "results"  # where every table script writes by default
+BLOCK = re.compile(
+    r"(<!-- table:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.DOTALL
+)
 
 
 def targets(root: Path = ROOT) -> list[Path]:
@@ -59,10 +60,18 @@ def write_results(out: str | Path, res: dict, table: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("files", type=Path, nargs="*",
-                    help="files to fill (default: README.md and every docs/**/*.md)")
-    ap.add_argument("--results", type=Path, default=RESULTS,
-                    help="folder of the generated .md tables (default experiments/results)")
+    ap.add_argument(
+        "files",
+        type=Path,
+        nargs="*",
+        help="files to fill (default: README.md and every docs/**/*.md)",
+    )
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="folder of the generated .md tables (default experiments/results)",
+    )
     args = ap.parse_args(argv)
     for path in args.files or targets():
         old = path.read_text()
@@ -71,8 +80,10 @@ def main(argv: list[str] | None = None) -> None:
             write_text(path, text)
         if filled or missing:
             name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-            print(f"{name}: filled {', '.join(filled) or '-'}"
-                  + (f"; no results file yet for {', '.join(missing)}" if missing else ""))
+            print(
+                f"{name}: filled {', '.join(filled) or '-'}"
+                + (f"; no results file yet for {', '.join(missing)}" if missing else "")
+            )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def parse_weights(text: str) -> dict[str, float]:
     for item in text.split(","):
         key, _, val = item.partition("=")
         if key not in REWARD_TERMS:
-            raise ValueError(f"--weights {key!r} is not a reward term: must be one of "
-                             f"{REWARD_TERMS}")
+            raise ValueError(
+                f"--weights {key!r} is not a reward term: must be one of {REWARD_TERMS}"
+            )
         out[key] = float(val)
     return out
 
@@ -51,8 +52,11 @@ def parse_weights(text: str) -> dict[str, float]:
 def reweigh(episode: dict, weights: dict[str, float]) -> float:
     """The episode's return under ``weights`` (its terms were weighted by the defaults)."""
     default = dataclasses.asdict(RewardConfig())
-    return sum(episode[f"reward_{k}"] / default[k] * weights.get(k, default[k])
-               for k in REWARD_TERMS if default[k] != 0)
+    return sum(
+        episode[f"reward_{k}"] / default[k] * weights.get(k, default[k])
+        for k in REWARD_TERMS
+        if default[k] != 0
+    )
 
 
 def inversions(score_a: np.ndarray, score_b: np.ndarray) -> tuple[int, int]:
@@ -69,36 +73,51 @@ def inversions(score_a: np.ndarray, score_b: np.ndarray) -> tuple[int, int]:
 def rank_check(episodes: dict[str, list[dict]], weights: dict[str, float]) -> dict:
     """Means per policy, and the inversions of return vs each metric (per seed, on means)."""
     names = list(episodes)
-    ret = np.array([[reweigh(e, weights) for e in episodes[a]] for a in names])   # (P, S)
+    ret = np.array([[reweigh(e, weights) for e in episodes[a]] for a in names])  # (P, S)
     out = {"weights": weights, "policies": {}, "inversions": {}}
     for p, a in enumerate(names):
-        out["policies"][a] = {"return": float(ret[p].mean()),
-                              **{m: float(np.mean([e[m] for e in episodes[a]]))
-                                 for m in (*METRICS, "exact_match_nonempty")}}
+        out["policies"][a] = {
+            "return": float(ret[p].mean()),
+            **{
+                m: float(np.mean([e[m] for e in episodes[a]]))
+                for m in (*METRICS, "exact_match_nonempty")
+            },
+        }
     for m in METRICS:
         met = np.array([[e[m] for e in episodes[a]] for a in names])
         per_seed = [inversions(ret[:, s], met[:, s]) for s in range(ret.shape[1])]
         out["inversions"][m] = {
             "per_seed": [sum(b for b, _ in per_seed), sum(t for _, t in per_seed)],
             "means": list(inversions(ret.mean(1), met.mean(1))),
-            "inverted_pairs": [f"{names[i]}/{names[j]}" for i, j in
-                               itertools.combinations(range(len(names)), 2)
-                               if np.sign(ret[i].mean() - ret[j].mean())
-                               * np.sign(met[i].mean() - met[j].mean()) < 0]}
+            "inverted_pairs": [
+                f"{names[i]}/{names[j]}"
+                for i, j in itertools.combinations(range(len(names)), 2)
+                if np.sign(ret[i].mean() - ret[j].mean()) * np.sign(met[i].mean() - met[j].mean())
+                < 0
+            ],
+        }
     return out
 
 
 def markdown(scenario: str, check: dict) -> str:
     w = ", ".join(f"{k}={v:g}" for k, v in check["weights"].items()) or "default"
-    lines = [f"**{scenario}**, weights {w}", "",
-             "| policy | return | exact_match | exact_match_nonempty | f1 |", "|---|---|---|---|---|"]
+    lines = [
+        f"**{scenario}**, weights {w}",
+        "",
+        "| policy | return | exact_match | exact_match_nonempty | f1 |",
+        "|---|---|---|---|---|",
+    ]
     for a, m in sorted(check["policies"].items(), key=lambda kv: -kv[1]["return"]):
-        lines.append(f"| {a} | {m['return']:.1f} | {m['exact_match']:.3f} | "
-                     f"{m['exact_match_nonempty']:.3f} | {m['f1']:.3f} |")
+        lines.append(
+            f"| {a} | {m['return']:.1f} | {m['exact_match']:.3f} | "
+            f"{m['exact_match_nonempty']:.3f} | {m['f1']:.3f} |"
+        )
     for m, inv in check["inversions"].items():
-        lines.append(f"\nreturn vs {m}: {inv['per_seed'][0]} of {inv['per_seed'][1]} "
-                     f"pairs inverted over seeds; on the means {inv['means'][0]} of "
-                     f"{inv['means'][1]} ({', '.join(inv['inverted_pairs']) or 'none'})")
+        lines.append(
+            f"\nreturn vs {m}: {inv['per_seed'][0]} of {inv['per_seed'][1]} "
+            f"pairs inverted over seeds; on the means {inv['means'][0]} of "
+            f"{inv['means'][1]} ({', '.join(inv['inverted_pairs']) or 'none'})"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -106,30 +125,47 @@ def summary(result: dict) -> str:
     """Inverted pairs (return vs exact_match) per weight set and scenario, as Markdown."""
     scens = list(result["scenarios"])
     n = len(result["seeds"])
-    lines = [f"Pairs of policies ({', '.join(POLICIES)}) that return and `exact_match` order "
-             f"differently, over {n} frozen seeds per scenario; then the pairs inverted on "
-             "the means. Generated by `python -m retail_env.experiments.reward_ranking`.", "",
-             "| weights | " + " | ".join(scens) + " | inverted on the means |",
-             "|---|" + "---|" * (len(scens) + 1)]
+    lines = [
+        f"Pairs of policies ({', '.join(POLICIES)}) that return and `exact_match` order "
+        f"differently, over {n} frozen seeds per scenario; then the pairs inverted on "
+        "the means. Generated by `python -m retail_env.experiments.reward_ranking`.",
+        "",
+        "| weights | " + " | ".join(scens) + " | inverted on the means |",
+        "|---|" + "---|" * (len(scens) + 1),
+    ]
     for i, first in enumerate(result["scenarios"][scens[0]]):
         w = ", ".join(f"{k}={v:g}" for k, v in first["weights"].items()) or "default"
         checks = [result["scenarios"][s][i]["inversions"]["exact_match"] for s in scens]
-        means = "; ".join(f"{s}: {', '.join(c['inverted_pairs'])}"
-                          for s, c in zip(scens, checks, strict=True) if c["inverted_pairs"])
-        lines.append(f"| {w} | " + " | ".join(f"{c['per_seed'][0]} of {c['per_seed'][1]}"
-                                               for c in checks) + f" | {means or 'none'} |")
+        means = "; ".join(
+            f"{s}: {', '.join(c['inverted_pairs'])}"
+            for s, c in zip(scens, checks, strict=True)
+            if c["inverted_pairs"]
+        )
+        lines.append(
+            f"| {w} | "
+            + " | ".join(f"{c['per_seed'][0]} of {c['per_seed'][1]}" for c in checks)
+            + f" | {means or 'none'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--scenarios", default="hard,medium,crowded",
-                    help="comma-separated sim presets to play")
+    ap.add_argument(
+        "--scenarios", default="hard,medium,crowded", help="comma-separated sim presets to play"
+    )
     ap.add_argument("--episodes", type=int, default=5, help="frozen seeds per scenario")
-    ap.add_argument("--weights", action="append", default=None,
-                    help="reward weights to check, e.g. overcharge=-1 (repeatable)")
-    ap.add_argument("--out", default=str(RESULTS / "reward_ranking"),
-                    help="path stem of the .json and .md written")
+    ap.add_argument(
+        "--weights",
+        action="append",
+        default=None,
+        help="reward weights to check, e.g. overcharge=-1 (repeatable)",
+    )
+    ap.add_argument(
+        "--out",
+        default=str(RESULTS / "reward_ranking"),
+        help="path stem of the .json and .md written",
+    )
     args = ap.parse_args(argv)
     weight_sets = [parse_weights(w) for w in ["default", *(args.weights or [])]]
     seeds = eval_seeds(args.episodes)
@@ -138,9 +174,11 @@ def main(argv: list[str] | None = None) -> dict:
         episodes = run_batch(scen, list(POLICIES), seeds)
         checks = []
         for w in weight_sets:
-            if w:   # the oracle's choices depend on the weights: play it again under them
-                episodes = {**episodes, "oracle": run_batch(
-                    scen, ["oracle"], seeds, task={"reward": w})["oracle"]}
+            if w:  # the oracle's choices depend on the weights: play it again under them
+                episodes = {
+                    **episodes,
+                    "oracle": run_batch(scen, ["oracle"], seeds, task={"reward": w})["oracle"],
+                }
                 episodes["oracle"] = [{**e, **_as_default_terms(e, w)} for e in episodes["oracle"]]
             checks.append(rank_check(episodes, w))
             print(markdown(scen, checks[-1]), flush=True)
@@ -154,8 +192,11 @@ def main(argv: list[str] | None = None) -> dict:
 def _as_default_terms(episode: dict, weights: dict[str, float]) -> dict[str, float]:
     """An episode's reward terms re-expressed in the default weights (``reweigh``'s input)."""
     default = dataclasses.asdict(RewardConfig())
-    return {f"reward_{k}": episode[f"reward_{k}"] / weights[k] * default[k]
-            for k in weights if weights[k] != 0}
+    return {
+        f"reward_{k}": episode[f"reward_{k}"] / weights[k] * default[k]
+        for k in weights
+        if weights[k] != 0
+    }
 
 
 if __name__ == "__main__":

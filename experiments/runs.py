@@ -41,9 +41,10 @@ NO_EVALUATION = "has no 'evaluation'"
 class ResultsError(RetailEnvError, ValueError):
     """results.json files that cannot be ranked (each file named with its problems)."""
 
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = "results.json"
-SCHEMA = 2          # 2: run_id / identity / hyperparams as used; 1: folders per seed
+SCHEMA = 2  # 2: run_id / identity / hyperparams as used; 1: folders per seed
 
 
 def run_identity(cfg: DictConfig | Mapping) -> dict[str, Any]:
@@ -62,8 +63,14 @@ OmegaConf.register_new_resolver("run_id", lambda *, _root_: run_id(_root_), repl
 
 def run_dir(cfg: DictConfig, kind: str = "runs") -> Path:
     """``<out_root>/<kind>/<env>/<agent>/seed<k>/<run_id>``: the folder Hydra gives the run."""
-    return (Path(cfg.out_root) / kind / str(cfg.env.name) / str(cfg.agent.name)
-            / f"seed{cfg.seed}" / run_id(cfg))
+    return (
+        Path(cfg.out_root)
+        / kind
+        / str(cfg.env.name)
+        / str(cfg.agent.name)
+        / f"seed{cfg.seed}"
+        / run_id(cfg)
+    )
 
 
 def int_key(cfg: DictConfig, key: str) -> int:
@@ -95,10 +102,12 @@ def hydra_output_dir() -> Path:
 
 def git_commit() -> dict[str, Any]:
     """The repo's commit and whether the tree had local changes (read-only git calls)."""
+
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                 timeout=10)
+            out = subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
@@ -110,28 +119,34 @@ def git_commit() -> dict[str, Any]:
 def mismatch(cfg: DictConfig) -> str | None:
     """Why ``cfg.agent`` cannot play ``cfg.env`` (task or action space), or None if it can."""
     if cfg.env.task not in cfg.agent.tasks:
-        return (f"agent={cfg.agent.name!r} plays {list(cfg.agent.tasks)} tasks; "
-                f"env={cfg.env.name!r} ({cfg.env.id}) is a {cfg.env.task} task")
+        return (
+            f"agent={cfg.agent.name!r} plays {list(cfg.agent.tasks)} tasks; "
+            f"env={cfg.env.name!r} ({cfg.env.id}) is a {cfg.env.task} task"
+        )
     if cfg.env.action_space not in cfg.agent.action_spaces:
-        return (f"agent={cfg.agent.name!r} needs a {'/'.join(cfg.agent.action_spaces)} action "
-                f"space; env={cfg.env.name!r} ({cfg.env.id}) has {cfg.env.action_space}")
+        return (
+            f"agent={cfg.agent.name!r} needs a {'/'.join(cfg.agent.action_spaces)} action "
+            f"space; env={cfg.env.name!r} ({cfg.env.id}) has {cfg.env.action_space}"
+        )
     return None
 
 
 def check_config(cfg: DictConfig) -> None:
     """Fail early, naming the key, on combinations no run can use."""
     if cfg.env.task not in TASKS:
-        raise ConfigError(f"env.task={cfg.env.task!r} is not allowed: must be one of "
-                          f"{list(TASKS)}")
+        raise ConfigError(f"env.task={cfg.env.task!r} is not allowed: must be one of {list(TASKS)}")
     if cfg.agent.kind not in ("baseline", "sb3"):
-        raise ConfigError(f"agent.kind={cfg.agent.kind!r} is not allowed: must be 'baseline' "
-                          "or 'sb3'")
+        raise ConfigError(
+            f"agent.kind={cfg.agent.kind!r} is not allowed: must be 'baseline' or 'sb3'"
+        )
     for key in ("seed", "eval.n_episodes"):
         int_key(cfg, key)
     if int(cfg.seed) < 0 or int(cfg.seed) >= min(cfg.eval.seed0.values()):
-        raise ConfigError(f"seed={cfg.seed} is not allowed: training seeds must be in "
-                          f"[0, {min(cfg.eval.seed0.values())}) so they never meet the frozen "
-                          "evaluation seeds")
+        raise ConfigError(
+            f"seed={cfg.seed} is not allowed: training seeds must be in "
+            f"[0, {min(cfg.eval.seed0.values())}) so they never meet the frozen "
+            "evaluation seeds"
+        )
     if int(cfg.eval.n_episodes) < 1:
         raise ConfigError(f"eval.n_episodes={cfg.eval.n_episodes} is not allowed: must be >= 1")
     why = mismatch(cfg)
@@ -161,13 +176,17 @@ def record_problems(rec: Any) -> list[str]:
     non-finite scores; empty when it is a whole evaluated record."""
     if not isinstance(rec, dict):
         return [f"is a JSON {type(rec).__name__}, not an object (a run record)"]
-    probs = [f"has no '{k}'" for k in ("schema", "env_id", "agent", "kind", "config",
-                                       "evaluation") if k not in rec]
+    probs = [
+        f"has no '{k}'"
+        for k in ("schema", "env_id", "agent", "kind", "config", "evaluation")
+        if k not in rec
+    ]
     for k in ("env_id", "agent", "kind", "run_id"):
         if k in rec and not isinstance(rec[k], str):
             probs.append(f"'{k}' is {rec[k]!r}, not a string")
-    if "config" in rec and not (isinstance(rec["config"], dict)
-                                and isinstance(rec["config"].get("agent"), dict)):
+    if "config" in rec and not (
+        isinstance(rec["config"], dict) and isinstance(rec["config"].get("agent"), dict)
+    ):
         probs.append("'config' has no 'agent' mapping")
     ev = rec.get("evaluation")
     if ev is None:
@@ -181,8 +200,11 @@ def record_problems(rec: Any) -> list[str]:
     if not isinstance(scores, list) or not scores or not all(_finite(x) for x in scores):
         bad = scores if not isinstance(scores, list) else [x for x in scores if not _finite(x)][:3]
         probs.append(f"evaluation.scores must be a non-empty list of finite numbers (bad: {bad!r})")
-    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds) \
-            or (isinstance(scores, list) and len(seeds) != len(scores)):
+    if (
+        not isinstance(seeds, list)
+        or not all(isinstance(s, int) for s in seeds)
+        or (isinstance(scores, list) and len(seeds) != len(scores))
+    ):
         probs.append("evaluation.eval_seeds must be a list of integers, one per score")
     return probs
 
@@ -215,24 +237,38 @@ def start_run(cfg: DictConfig, out_dir: Path) -> float:
     return time.time()
 
 
-def finish_run(cfg: DictConfig, out_dir: Path, results: Mapping[str, Any],
-               started: float) -> dict:
+def finish_run(cfg: DictConfig, out_dir: Path, results: Mapping[str, Any], started: float) -> dict:
     """Write results.json (atomically, last) with the identity, config, commit and versions."""
     import stable_baselines3
     import torch
 
     who = run_identity(cfg)
     record = {
-        "schema": SCHEMA, "run_id": ident.run_id(who), "group_id": ident.group_id(who),
-        "env_id": cfg.env.id, "env": cfg.env.name, "task": cfg.env.task,
-        "agent": cfg.agent.name, "kind": cfg.agent.kind, "seed": int(cfg.seed),
-        "score_name": cfg.env.score, **results,
-        "git": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "host": platform.node(), "pid": os.getpid(), "started": started, "finished": time.time(),
-        "versions": {"retail_env": retail_env.__version__, "python": platform.python_version(),
-                     "torch": torch.__version__,
-                     "stable_baselines3": stable_baselines3.__version__},
-        "identity": who, "config": container(cfg),
+        "schema": SCHEMA,
+        "run_id": ident.run_id(who),
+        "group_id": ident.group_id(who),
+        "env_id": cfg.env.id,
+        "env": cfg.env.name,
+        "task": cfg.env.task,
+        "agent": cfg.agent.name,
+        "kind": cfg.agent.kind,
+        "seed": int(cfg.seed),
+        "score_name": cfg.env.score,
+        **results,
+        "git": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "started": started,
+        "finished": time.time(),
+        "versions": {
+            "retail_env": retail_env.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "stable_baselines3": stable_baselines3.__version__,
+        },
+        "identity": who,
+        "config": container(cfg),
     }
     write_json(out_dir / RESULTS, record)
     return record
@@ -246,20 +282,34 @@ def skip_or_start(cfg: DictConfig, out_dir: Path) -> tuple[dict | None, float]:
     if done is not None and cfg.resume:
         rid = run_id(cfg)
         if done.get("run_id") == rid:
-            log.info("skipped %s %s seed %s (run %s): %s holds its results.json with this exact "
-                     "identity; resume=false reruns it", cfg.agent.name, cfg.env.id, cfg.seed,
-                     rid, out_dir)
+            log.info(
+                "skipped %s %s seed %s (run %s): %s holds its results.json with this exact "
+                "identity; resume=false reruns it",
+                cfg.agent.name,
+                cfg.env.id,
+                cfg.seed,
+                rid,
+                out_dir,
+            )
             return done, 0.0
-        why = (ident.differences([done["identity"], run_identity(cfg)])
-               if "identity" in done else ["no recorded identity (an older record)"])
-        log.warning("%s holds results of another run identity (differs in %s): running %s again",
-                    out_dir, ", ".join(why) or "seed", rid)
+        why = (
+            ident.differences([done["identity"], run_identity(cfg)])
+            if "identity" in done
+            else ["no recorded identity (an older record)"]
+        )
+        log.warning(
+            "%s holds results of another run identity (differs in %s): running %s again",
+            out_dir,
+            ", ".join(why) or "seed",
+            rid,
+        )
     pin_threads(int(cfg.threads))
     return None, start_run(cfg, out_dir)
 
 
-def iter_results(root: str | os.PathLike, bad: list[str] | None = None
-                 ) -> Iterator[tuple[Path, dict]]:
+def iter_results(
+    root: str | os.PathLike, bad: list[str] | None = None
+) -> Iterator[tuple[Path, dict]]:
     """Every whole, finite results.json under ``root``. A bad one (unreadable, not an
     object, missing keys, non-finite scores) is a ``ResultsError`` naming every bad file
     and its problems; with a ``bad`` list, its lines are appended there and the file skipped."""
@@ -272,14 +322,15 @@ def iter_results(root: str | os.PathLike, bad: list[str] | None = None
             continue
         probs = record_problems(rec)
         if probs == [NO_EVALUATION]:
-            continue                      # a whole run without an evaluation: nothing to rank
+            continue  # a whole run without an evaluation: nothing to rank
         if probs:
             problems.append(f"{path}: {'; '.join(probs)}")
             continue
         yield path, rec
     if problems and bad is None:
-        raise ResultsError(f"{len(problems)} bad results.json file(s) (pass skip_bad=true to "
-                           "leave them out and mark the table partial):\n  " + "\n  ".join(problems))
+        raise ResultsError(
+            f"{len(problems)} bad results.json file(s) (pass skip_bad=true to "
+            "leave them out and mark the table partial):\n  " + "\n  ".join(problems)
+        )
     if bad is not None:
         bad += problems
-

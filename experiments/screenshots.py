@@ -33,9 +33,9 @@ from retail_env.sim import store  # noqa: E402
 
 SHOTS = {  # file -> (env id, policy, steps before the picture)
     "attribution.png": ("RetailStore/Attribution-v0", "trajectory", 120),
-    "promotion.png": ("RetailStore/Promotion-Spatial-v1", "hi_lo", 29),   # 13:54: 6 shoppers in
+    "promotion.png": ("RetailStore/Promotion-Spatial-v1", "hi_lo", 29),  # 13:54: 6 shoppers in
 }
-UNTIL_REVIEW = 200   # attribution: then up to this many more steps, until a review is marked
+UNTIL_REVIEW = 200  # attribution: then up to this many more steps, until a review is marked
 
 
 def save_png(img: np.ndarray, path: Path) -> None:
@@ -46,6 +46,7 @@ def save_png(img: np.ndarray, path: Path) -> None:
 def _policy(env, name: str, seed: int):
     """``act(obs, info)`` of the named baseline of the env's task."""
     from ..agents.factory import make_agent
+
     agent = make_agent(name, env)
     agent.reset(seed)
     return agent.act
@@ -63,7 +64,7 @@ def env_shot(env_id: str, policy: str, steps: int, seed: int = 0) -> np.ndarray:
             break
     img = env.render()
     env.close()
-    assert isinstance(img, np.ndarray)   # rgb_array
+    assert isinstance(img, np.ndarray)  # rgb_array
     return img
 
 
@@ -74,7 +75,7 @@ def heatmap(path: Path, minutes: float = 60.0, seed: int = 0) -> None:
     frames = []
     for tick in range(int(minutes * 60 * params.config.tick_hz)):
         store.step(state, params, rng)
-        if tick % 5 == 0:                                  # 2 frames/s is plenty for a heatmap
+        if tick % 5 == 0:  # 2 frames/s is plenty for a heatmap
             frames.append(frame_from_state(state, params, 0, header=header, trail_points=0))
     with tempfile.TemporaryDirectory() as tmp:
         rec = save_recording(Path(tmp) / "ep.npz", header, frames, {"seed": seed})
@@ -83,8 +84,11 @@ def heatmap(path: Path, minutes: float = 60.0, seed: int = 0) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--out", default=str(Path(__file__).with_name("screenshots")),
-                    help="folder of the PNGs (default experiments/screenshots)")
+    ap.add_argument(
+        "--out",
+        default=str(Path(__file__).with_name("screenshots")),
+        help="folder of the PNGs (default experiments/screenshots)",
+    )
     args = ap.parse_args(argv)
     out = Path(args.out)
     for name, (env_id, policy, steps) in SHOTS.items():

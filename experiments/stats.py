@@ -25,8 +25,12 @@ def iqm(x: Sequence[float] | np.ndarray) -> float:
     return float(a[lo:hi].mean()) if hi > lo else float(a.mean())
 
 
-def bootstrap_ci(x: Sequence[float] | np.ndarray, stat: Callable[[np.ndarray], float] = np.mean,
-                 level: float = 0.95, n_boot: int = N_BOOTSTRAP) -> tuple[float, float]:
+def bootstrap_ci(
+    x: Sequence[float] | np.ndarray,
+    stat: Callable[[np.ndarray], float] = np.mean,
+    level: float = 0.95,
+    n_boot: int = N_BOOTSTRAP,
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of ``stat`` over the values."""
     a = np.asarray(x, dtype=np.float64)
     if a.size == 0:

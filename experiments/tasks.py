@@ -23,17 +23,17 @@ class Task:
     """One task's entry (see the module docstring)."""
 
     name: str
-    entry_point: str        # the registry entry point of its ids (gym.spec(id).entry_point)
-    baselines: str          # module that registers its baseline agents (make_agent)
+    entry_point: str  # the registry entry point of its ids (gym.spec(id).entry_point)
+    baselines: str  # module that registers its baseline agents (make_agent)
     # (last info, summed reward, summed reward terms) -> the episode's metrics
     episode_metrics: str
-    log: str                # its transaction log (retail_env.data)
-    unit: str               # what a step is, in the benchmark tables
+    log: str  # its transaction log (retail_env.data)
+    unit: str  # what a step is, in the benchmark tables
     # (env id, gym.make kwargs, agent name, seeds) -> a baseline's episode metrics, every
     # seed in one batched core; None: episode by episode through gym.make
     batched_baselines: str | None = None
-    banks: bool = False     # replays episode banks (retail_env.bank)
-    workers: bool = False   # its vector env shards over worker processes (num_workers)
+    banks: bool = False  # replays episode banks (retail_env.bank)
+    workers: bool = False  # its vector env shards over worker processes (num_workers)
 
     def load(self, field: str) -> Any:
         """The object a ``"module:attribute"`` field names."""
@@ -41,16 +41,30 @@ class Task:
         return getattr(importlib.import_module(module), attr)
 
 
-TASKS = {t.name: t for t in (
-    Task("attribution", registry.ATTRIBUTION, "retail_env.agents.attribution.baselines",
-         "retail_env.envs.attribution.env:episode_metrics",
-         "retail_env.data.log_tables:AttributionLog", "decisions",
-         batched_baselines="retail_env.experiments.evaluate_attribution:registered_baseline",
-         banks=True, workers=True),
-    Task("promotion", registry.PROMOTION, "retail_env.agents.promotion.baselines",
-         "retail_env.envs.promotion.env:episode_metrics",
-         "retail_env.data.log_tables:PromotionLog", "steps"),
-)}
+TASKS = {
+    t.name: t
+    for t in (
+        Task(
+            "attribution",
+            registry.ATTRIBUTION,
+            "retail_env.agents.attribution.baselines",
+            "retail_env.envs.attribution.env:episode_metrics",
+            "retail_env.data.log_tables:AttributionLog",
+            "decisions",
+            batched_baselines="retail_env.experiments.evaluate_attribution:registered_baseline",
+            banks=True,
+            workers=True,
+        ),
+        Task(
+            "promotion",
+            registry.PROMOTION,
+            "retail_env.agents.promotion.baselines",
+            "retail_env.envs.promotion.env:episode_metrics",
+            "retail_env.data.log_tables:PromotionLog",
+            "steps",
+        ),
+    )
+}
 
 
 def task_of(env_id: str) -> Task:

@@ -73,9 +73,11 @@ def train_seed(cfg: DictConfig) -> int:
     n = int(cfg.train.n_envs)
     first = int(cfg.seed) * n
     if first + n > min(cfg.eval.seed0.values()):
-        raise ConfigError(f"seed={cfg.seed} with train.n_envs={n} would train on episode seeds "
-                          f"up to {first + n - 1}, into the frozen evaluation seeds (from "
-                          f"{min(cfg.eval.seed0.values())}): use a smaller seed")
+        raise ConfigError(
+            f"seed={cfg.seed} with train.n_envs={n} would train on episode seeds "
+            f"up to {first + n - 1}, into the frozen evaluation seeds (from "
+            f"{min(cfg.eval.seed0.values())}): use a smaller seed"
+        )
     return first
 
 
@@ -85,9 +87,11 @@ def env_workers(cfg: DictConfig) -> int:
     workers, n = int(cfg.train.get("env_workers", 1)), int(cfg.train.n_envs)
     if workers != 1 and (not TASKS[cfg.env.task].workers or not 1 <= workers <= n):
         sharded = [t.name for t in TASKS.values() if t.workers]
-        raise ConfigError(f"train.env_workers={workers} is not allowed: worker processes serve "
-                          f"the {' and '.join(sharded)} task only, with 1 <= env_workers <= "
-                          f"train.n_envs={n}")
+        raise ConfigError(
+            f"train.env_workers={workers} is not allowed: worker processes serve "
+            f"the {' and '.join(sharded)} task only, with 1 <= env_workers <= "
+            f"train.n_envs={n}"
+        )
     return workers
 
 
@@ -99,8 +103,7 @@ def env_bank(cfg: DictConfig) -> str | None:
         return None
     if not TASKS[cfg.env.task].banks:
         banked = [t.name for t in TASKS.values() if t.banks]
-        raise ConfigError(f"env.bank={bank!r}: only the {' and '.join(banked)} task replays "
-                          "banks")
+        raise ConfigError(f"env.bank={bank!r}: only the {' and '.join(banked)} task replays banks")
     from retail_env.bank import Bank, cached_bank
 
     if bank == "auto":
@@ -108,12 +111,19 @@ def env_bank(cfg: DictConfig) -> str | None:
         from retail_env.sim.validation import to_dict
 
         task, store = attribution_config(
-            cfg.env.id, OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {})
+            cfg.env.id, OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+        )
         task = to_dict(task)
         n = int(cfg.train.get("bank_episodes", 1024))
-        bank = cached_bank(Path(cfg.out_root) / "banks", f"0:{n}", task.pop("scenario"),
-                           store=store, raw=task["observation"]["type"] == "raw",
-                           progress=False, **task)
+        bank = cached_bank(
+            Path(cfg.out_root) / "banks",
+            f"0:{n}",
+            task.pop("scenario"),
+            store=store,
+            raw=task["observation"]["type"] == "raw",
+            progress=False,
+            **task,
+        )
     Bank(bank).check_training()
     return str(bank)
 
@@ -125,8 +135,7 @@ def bank_record(path: str | None) -> dict | None:
     from retail_env.bank.cli import summary
 
     s = summary(path)
-    return {k: s[k] for k in ("scenario", "seeds", "world_hash", "episodes", "decisions",
-                              "bytes")}
+    return {k: s[k] for k in ("scenario", "seeds", "world_hash", "episodes", "decisions", "bytes")}
 
 
 def _shown(path: Path) -> str:
@@ -148,14 +157,19 @@ def warm_start(path: str) -> Path:
     folder = Path(path)
     if (folder / META).exists():
         return folder
-    if (folder / "checkpoints" / "final" / META).exists():     # a run folder
+    if (folder / "checkpoints" / "final" / META).exists():  # a run folder
         return folder / "checkpoints" / "final"
-    done = sorted(p.parent for p in folder.glob("*/results.json")
-                  if (p.parent / "checkpoints" / "final" / META).exists())
+    done = sorted(
+        p.parent
+        for p in folder.glob("*/results.json")
+        if (p.parent / "checkpoints" / "final" / META).exists()
+    )
     if len(done) != 1:
-        raise CheckpointError(f"agent.init_from={path}: {len(done)} finished runs there "
-                              f"({', '.join(d.name for d in done) or 'none'}); give one "
-                              "checkpoint folder (train the run it starts from first)")
+        raise CheckpointError(
+            f"agent.init_from={path}: {len(done)} finished runs there "
+            f"({', '.join(d.name for d in done) or 'none'}); give one "
+            "checkpoint folder (train the run it starts from first)"
+        )
     return done[0] / "checkpoints" / "final"
 
 
@@ -173,7 +187,7 @@ def make_vec_env(cfg: DictConfig):
     if (workers := env_workers(cfg)) != 1:
         kwargs["num_workers"] = workers
     if cfg.agent.get("imitation") is not None:
-        kwargs["oracle_info"] = True      # the labels (the policy never sees them)
+        kwargs["oracle_info"] = True  # the labels (the policy never sees them)
     venv = make_sb3_vec_env(cfg.env.id, n, seed=train_seed(cfg), **kwargs)
     wrapped, v = False, venv
     while isinstance(v, VecEnvWrapper):
@@ -193,16 +207,20 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
 
     runs.check_config(cfg)
     if cfg.agent.kind != "sb3":
-        raise ConfigError(f"agent={cfg.agent.name!r} is a baseline: nothing to train (use "
-                          "retail_env.experiments.evaluate, or retail_env.experiments.benchmark for both kinds)")
+        raise ConfigError(
+            f"agent={cfg.agent.name!r} is a baseline: nothing to train (use "
+            "retail_env.experiments.evaluate, or retail_env.experiments.benchmark for both kinds)"
+        )
     if runs.int_key(cfg, "train.total_timesteps") < 1 or runs.int_key(cfg, "train.n_envs") < 1:
-        raise ConfigError(f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
-                          f"{cfg.train.n_envs} must both be >= 1")
+        raise ConfigError(
+            f"train.total_timesteps={cfg.train.total_timesteps} and train.n_envs="
+            f"{cfg.train.n_envs} must both be >= 1"
+        )
     env_workers(cfg)
     done, started = runs.skip_or_start(cfg, out_dir)
     if done is not None:
         return done
-    hp = resolved_hyperparams(cfg.agent, cfg.env.task)   # the precedence is the composition's
+    hp = resolved_hyperparams(cfg.agent, cfg.env.task)  # the precedence is the composition's
     venv = make_vec_env(cfg)
     logs = out_dir / "logs"
     model = build_model(cfg.agent.algo, hp, venv, seed=int(cfg.seed))
@@ -211,44 +229,82 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         log.info("starting from the policy of %s", init)
         load_weights(init, model)
         init = str(init)
-    model.set_logger(configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard
-                                                            else [])))
-    budget = {"total_timesteps": int(cfg.train.total_timesteps), "n_envs": int(cfg.train.n_envs),
-              "algo": cfg.agent.algo, "vec_env": type(venv.unwrapped).__qualname__,
-              "bank": bank_record(env_bank(cfg))}
-    meta = {"algo": cfg.agent.algo, "agent": cfg.agent.name, "env_id": cfg.env.id,
-            "init_from": init,
-            "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
-            "hyperparams": hp, "seed": int(cfg.seed), "train": budget}
+    model.set_logger(
+        configure(str(logs), ["csv", "log"] + (["tensorboard"] if cfg.train.tensorboard else []))
+    )
+    budget = {
+        "total_timesteps": int(cfg.train.total_timesteps),
+        "n_envs": int(cfg.train.n_envs),
+        "algo": cfg.agent.algo,
+        "vec_env": type(venv.unwrapped).__qualname__,
+        "bank": bank_record(env_bank(cfg)),
+    }
+    meta = {
+        "algo": cfg.agent.algo,
+        "agent": cfg.agent.name,
+        "env_id": cfg.env.id,
+        "init_from": init,
+        "env_kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True),
+        "hyperparams": hp,
+        "seed": int(cfg.seed),
+        "train": budget,
+    }
     ckpts = out_dir / "checkpoints"
     every = int(cfg.train.checkpoint_every)
     t0 = time.perf_counter()
     if (imitation := cfg.agent.get("imitation")) is not None:
-        imitate(model, venv, cast("dict[str, Any]", OmegaConf.to_container(imitation)),
-                int(cfg.train.total_timesteps),
-                seed=int(cfg.seed), on_round=lambda n: every and save_checkpoint(
-                    model, ckpts / f"step{n:09d}", meta))
+        imitate(
+            model,
+            venv,
+            cast("dict[str, Any]", OmegaConf.to_container(imitation)),
+            int(cfg.train.total_timesteps),
+            seed=int(cfg.seed),
+            on_round=lambda n: every and save_checkpoint(model, ckpts / f"step{n:09d}", meta),
+        )
     else:
-        model.learn(int(cfg.train.total_timesteps), log_interval=int(cfg.train.log_interval),
-                    progress_bar=bool(cfg.train.progress_bar),
-                    callback=_checkpoint_callback(every, ckpts, meta))
+        model.learn(
+            int(cfg.train.total_timesteps),
+            log_interval=int(cfg.train.log_interval),
+            progress_bar=bool(cfg.train.progress_bar),
+            callback=_checkpoint_callback(every, ckpts, meta),
+        )
     train_s = time.perf_counter() - t0
     venv.close()
-    budget.update(steps_done=int(model.num_timesteps), wall_s=train_s,
-                  steps_per_s=model.num_timesteps / max(train_s, 1e-9))
+    budget.update(
+        steps_done=int(model.num_timesteps),
+        wall_s=train_s,
+        steps_per_s=model.num_timesteps / max(train_s, 1e-9),
+    )
     final = save_checkpoint(model, ckpts / "final", {**meta, "train": budget})
-    log.info("trained %s on %s: %d steps in %.0f s; checkpoint %s", cfg.agent.name, cfg.env.id,
-             model.num_timesteps, train_s, final)
-    out = {"train": budget, "hyperparams": hp, "checkpoint": _shown(final),
-           "learning_curve": _shown(logs / "progress.csv")}
+    log.info(
+        "trained %s on %s: %d steps in %.0f s; checkpoint %s",
+        cfg.agent.name,
+        cfg.env.id,
+        model.num_timesteps,
+        train_s,
+        final,
+    )
+    out = {
+        "train": budget,
+        "hyperparams": hp,
+        "checkpoint": _shown(final),
+        "learning_curve": _shown(logs / "progress.csv"),
+    }
     if cfg.train.evaluate:
         seeds = runs.eval_seeds(cfg)
         t1 = time.perf_counter()
-        out["evaluation"] = summarise(cfg, evaluate_model(cfg, model, seeds), seeds,
-                                      time.perf_counter() - t1)
+        out["evaluation"] = summarise(
+            cfg, evaluate_model(cfg, model, seeds), seeds, time.perf_counter() - t1
+        )
         s = out["evaluation"]["score"]
-        log.info("%s = %.4f [%.4f, %.4f] on %d frozen seeds", cfg.env.score, s["mean"],
-                 s["ci_low"], s["ci_high"], len(seeds))
+        log.info(
+            "%s = %.4f [%.4f, %.4f] on %d frozen seeds",
+            cfg.env.score,
+            s["mean"],
+            s["ci_low"],
+            s["ci_high"],
+            len(seeds),
+        )
     return runs.finish_run(cfg, out_dir, out, started)
 
 

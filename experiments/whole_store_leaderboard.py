@@ -28,21 +28,31 @@ PAIRS = {  # name: (manager baseline, its keywords, checkout agent)
     "list price + oracle": ("list_price", {}, "oracle"),
     "myopic + oracle": ("myopic", {}, "oracle"),
 }
-COLUMNS = (("profit", "profit $", 0), ("checkout_errors", "checkout errors (items)", 1),
-           ("error_cost", "error cost $", 0), ("manager_return", "manager return", 0),
-           ("checkout_return", "checkout return", 0), ("combined", "combined", 0),
-           ("exact_match", "exact_match", 3))
+COLUMNS = (
+    ("profit", "profit $", 0),
+    ("checkout_errors", "checkout errors (items)", 1),
+    ("error_cost", "error cost $", 0),
+    ("manager_return", "manager return", 0),
+    ("checkout_return", "checkout return", 0),
+    ("combined", "combined", 0),
+    ("exact_match", "exact_match", 3),
+)
 
 
 def markdown(summary: dict, seconds: dict, n: int, scenario: str) -> str:
-    lines = [f"Two-role store, scenario `{scenario}`, {n} frozen evaluation seeds per pair; "
-             "mean [95 % bootstrap CI]. Manager return = profit - error cost ($5 per "
-             "overcharged, $2.5 per undercharged item); combined = manager + checkout return.",
-             "", "| manager + checkout | " + " | ".join(c[1] for c in COLUMNS) + " | seconds |",
-             "|---" * (len(COLUMNS) + 2) + "|"]
+    lines = [
+        f"Two-role store, scenario `{scenario}`, {n} frozen evaluation seeds per pair; "
+        "mean [95 % bootstrap CI]. Manager return = profit - error cost ($5 per "
+        "overcharged, $2.5 per undercharged item); combined = manager + checkout return.",
+        "",
+        "| manager + checkout | " + " | ".join(c[1] for c in COLUMNS) + " | seconds |",
+        "|---" * (len(COLUMNS) + 2) + "|",
+    ]
     for pair, s in summary.items():
-        cells = [f"{s[k]['mean']:.{d}f} [{s[k]['ci_low']:.{d}f}, {s[k]['ci_high']:.{d}f}]"
-                 for k, _, d in COLUMNS]
+        cells = [
+            f"{s[k]['mean']:.{d}f} [{s[k]['ci_low']:.{d}f}, {s[k]['ci_high']:.{d}f}]"
+            for k, _, d in COLUMNS
+        ]
         lines.append(f"| {pair} | " + " | ".join(cells) + f" | {seconds[pair]:.0f} |")
     return "\n".join(lines) + "\n"
 

@@ -1,15 +1,15 @@
 """The ``retail-env`` command: play, export and summarise recorded episodes.
 
-    retail-env play FILE [--speed 2] [--start 60] [--frames N]
-    retail-env --version
-    retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
-    retail-env export log --env ID --policy NAME|CHECKPOINT --seeds 0:8 --out DIR
-    retail-env export minari --env ID --policy NAME|CHECKPOINT --episodes N [--name ID]
-    retail-env heatmap FILE OUT.png
-    retail-env info FILE
-    retail-env bank build --out DIR --scenario hard --seeds 0:5000 [--workers N] [--raw]
-    retail-env bank info DIR | retail-env bank verify DIR
-    retail-env main|train|evaluate|benchmark|leaderboard [Hydra overrides ...]
+retail-env play FILE [--speed 2] [--start 60] [--frames N]
+retail-env --version
+retail-env export FILE [--mp4 OUT.mp4] [--gif OUT.gif] [--every N] [--start S] [--end S]
+retail-env export log --env ID --policy NAME|CHECKPOINT --seeds 0:8 --out DIR
+retail-env export minari --env ID --policy NAME|CHECKPOINT --episodes N [--name ID]
+retail-env heatmap FILE OUT.png
+retail-env info FILE
+retail-env bank build --out DIR --scenario hard --seeds 0:5000 [--workers N] [--raw]
+retail-env bank info DIR | retail-env bank verify DIR
+retail-env main|train|evaluate|benchmark|leaderboard [Hydra overrides ...]
 """
 
 from __future__ import annotations
@@ -41,22 +41,33 @@ def _check_out(src: str, out: str | None) -> None:
 
 def _number(lo: float, hi: float = math.inf, kind=float, closed: bool = False):
     """An argparse type: a finite ``kind`` in (lo, hi] (or [lo, hi] when ``closed``)."""
+
     def parse(text: str):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
         if not math.isfinite(v) or not ((lo <= v) if closed else (lo < v)) or v > hi:
-            raise argparse.ArgumentTypeError(f"{text} must be in {'[' if closed else '('}{lo}, {hi}]")
+            raise argparse.ArgumentTypeError(
+                f"{text} must be in {'[' if closed else '('}{lo}, {hi}]"
+            )
         return v
+
     return parse
 
 
 def _play(args) -> None:
     from retail_env.render.playback import play
 
-    drawn = play(load_recording(args.file), speed=args.speed, start_s=args.start,
-                 frames=args.frames, exit_at_end=True if args.exit_at_end else None)
+    drawn = play(
+        load_recording(args.file),
+        speed=args.speed,
+        start_s=args.start,
+        frames=args.frames,
+        exit_at_end=True if args.exit_at_end else None,
+    )
     print(f"played {drawn} frames")
 
 
@@ -69,12 +80,19 @@ def _export(args) -> None:
         _check_out(args.file, out)
     rec = load_recording(args.file)
     if args.mp4:
-        path, n = export_mp4(rec, args.mp4, fps=args.fps, every=args.every or 1,
-                             start_s=args.start, end_s=args.end)
+        path, n = export_mp4(
+            rec, args.mp4, fps=args.fps, every=args.every or 1, start_s=args.start, end_s=args.end
+        )
         print(f"wrote {path} ({n} frames)")
     if args.gif:
-        path, n = export_gif(rec, args.gif, every=args.every, scale=args.gif_scale,
-                             start_s=args.start, end_s=args.end)
+        path, n = export_gif(
+            rec,
+            args.gif,
+            every=args.every,
+            scale=args.gif_scale,
+            start_s=args.start,
+            end_s=args.end,
+        )
         print(f"wrote {path} ({n} frames)")
 
 
@@ -88,48 +106,84 @@ def _heatmap(args) -> None:
 def _info(args) -> None:
     rec = load_recording(args.file)
     h = rec.header
-    summary = {**{k: v for k, v in rec.meta.items() if k != "config"}, "frames": len(rec),
-               "minutes": round(float(rec.times[-1] - rec.times[0]) / 60, 2),
-               "grid": list(h.grid.shape), "plates": h.n_plates,
-               "shopper_slots": int(rec.arrays["shopper_pos"].shape[1])}
+    summary = {
+        **{k: v for k, v in rec.meta.items() if k != "config"},
+        "frames": len(rec),
+        "minutes": round(float(rec.times[-1] - rec.times[0]) / 60, 2),
+        "grid": list(h.grid.shape),
+        "plates": h.n_plates,
+        "shopper_slots": int(rec.arrays["shopper_pos"].shape[1]),
+    }
     print(json.dumps(summary, indent=2))
 
 
 def build_parser() -> argparse.ArgumentParser:
     from retail_env import __version__
 
-    parser = argparse.ArgumentParser(prog="retail-env", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"retail-env {__version__}",
-                        help="print the version and exit")
+    parser = argparse.ArgumentParser(
+        prog="retail-env", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"retail-env {__version__}",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rec = "a recording (.npz written by RecordEpisode)"
     p = sub.add_parser("play", help="watch a recording in a window")
     p.add_argument("file", help=rec)
-    p.add_argument("--speed", type=_number(0, 1000), default=1.0,
-                   help="playback speed (x real time)")
-    p.add_argument("--start", type=_number(0, closed=True), default=0.0,
-                   help="start at this many seconds")
-    p.add_argument("--frames", type=int, default=None,
-                   help="stop after drawing this many frames (default: until quit)")
-    p.add_argument("--exit-at-end", action="store_true",
-                   help="stop at the recording's last frame (always so under a headless "
-                        "video driver such as SDL_VIDEODRIVER=dummy)")
+    p.add_argument(
+        "--speed", type=_number(0, 1000), default=1.0, help="playback speed (x real time)"
+    )
+    p.add_argument(
+        "--start", type=_number(0, closed=True), default=0.0, help="start at this many seconds"
+    )
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="stop after drawing this many frames (default: until quit)",
+    )
+    p.add_argument(
+        "--exit-at-end",
+        action="store_true",
+        help="stop at the recording's last frame (always so under a headless "
+        "video driver such as SDL_VIDEODRIVER=dummy)",
+    )
     p.set_defaults(run=_play)
-    p = sub.add_parser("export", help="write a recording as MP4 and/or GIF (and: export log "
-                       "/ export minari, the data exports; see retail-env export log --help)")
+    p = sub.add_parser(
+        "export",
+        help="write a recording as MP4 and/or GIF (and: export log "
+        "/ export minari, the data exports; see retail-env export log --help)",
+    )
     p.add_argument("file", help=rec)
     p.add_argument("--mp4", help="write an H.264 MP4 here")
     p.add_argument("--gif", help="write an animated GIF here")
-    p.add_argument("--every", type=_number(0, kind=int), default=None,
-                   help="keep one frame in N (GIF default: at most 300 frames)")
-    p.add_argument("--fps", type=_number(0, 240), default=None,
-                   help="MP4 frame rate (default real time, at least 4 frames/s)")
-    p.add_argument("--gif-scale", type=_number(0, 2), default=0.5, help="GIF size as a share "
-                   "of the frame size (default 0.5)")
-    p.add_argument("--start", type=_number(0, closed=True), default=None,
-                   help="seconds from the episode start")
-    p.add_argument("--end", type=_number(0, closed=True), default=None,
-                   help="seconds from the episode start")
+    p.add_argument(
+        "--every",
+        type=_number(0, kind=int),
+        default=None,
+        help="keep one frame in N (GIF default: at most 300 frames)",
+    )
+    p.add_argument(
+        "--fps",
+        type=_number(0, 240),
+        default=None,
+        help="MP4 frame rate (default real time, at least 4 frames/s)",
+    )
+    p.add_argument(
+        "--gif-scale",
+        type=_number(0, 2),
+        default=0.5,
+        help="GIF size as a share of the frame size (default 0.5)",
+    )
+    p.add_argument(
+        "--start", type=_number(0, closed=True), default=None, help="seconds from the episode start"
+    )
+    p.add_argument(
+        "--end", type=_number(0, closed=True), default=None, help="seconds from the episode start"
+    )
     p.set_defaults(run=_export)
     p = sub.add_parser("heatmap", help="PNG of where shoppers walk and dwell")
     p.add_argument("file", help=rec)
@@ -143,17 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     for name, text in APPS.items():
         p = sub.add_parser(name, help=f"{text} (python -m retail_env.experiments.{name})")
-        p.add_argument("overrides", nargs="*", help="the app's Hydra arguments: key=value "
-                       "overrides, -m for a sweep, --cfg job, --help")
+        p.add_argument(
+            "overrides",
+            nargs="*",
+            help="the app's Hydra arguments: key=value "
+            "overrides, -m for a sweep, --cfg job, --help",
+        )
     return parser
 
 
 # The Hydra apps of retail_env.experiments, run with their own command lines.
-APPS = {"main": "the README's main job: baselines, a quick agent, the table, a recorded episode",
-        "train": "train an agent, then evaluate it on the frozen seeds",
-        "evaluate": "evaluate an agent or a checkpoint on the frozen seeds",
-        "benchmark": "train and evaluate a grid of envs x agents x seeds",
-        "leaderboard": "the leaderboard table from the runs' results.json files"}
+APPS = {
+    "main": "the README's main job: baselines, a quick agent, the table, a recorded episode",
+    "train": "train an agent, then evaluate it on the frozen seeds",
+    "evaluate": "evaluate an agent or a checkpoint on the frozen seeds",
+    "benchmark": "train and evaluate a grid of envs x agents x seeds",
+    "leaderboard": "the leaderboard table from the runs' results.json files",
+}
 
 
 def run_app(name: str, overrides: list[str]) -> int:
@@ -180,12 +240,12 @@ def parse_args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in APPS:                  # the app parses the rest (--help included)
+    if argv and argv[0] in APPS:  # the app parses the rest (--help included)
         return run_app(argv[0], argv[1:])
     args = parse_args(argv)
     try:
         args.run(args)
-    except (RetailEnvError, ValueError, OSError) as err:   # one line, no traceback
+    except (RetailEnvError, ValueError, OSError) as err:  # one line, no traceback
         print(f"retail-env: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     return 0

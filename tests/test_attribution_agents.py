@@ -26,7 +26,7 @@ def test_every_baseline_is_built_by_name_and_acts_validly():
         while not done:
             a = agent.act(obs, info)
             assert env.action_space.contains(a)
-            if name != "random":   # random may ask for anything the mask allows
+            if name != "random":  # random may ask for anything the mask allows
                 assert info["action_mask"][a] or a == env.unwrapped.review
             obs, _, done, _, info = env.step(a)
             n += 1
@@ -69,8 +69,8 @@ def _place(rec, dists):
         rec.cand_rel[k, :, 0] = d
         rec.cand_rel[k, :, 1] = 0.0
     rec.n_cand = len(dists)
-    rec.cand_account[:len(dists)] = np.arange(len(dists)) + 100
-    rec.cand_track[:len(dists)] = np.arange(len(dists))
+    rec.cand_account[: len(dists)] = np.arange(len(dists)) + 100
+    rec.cand_track[: len(dists)] = np.arange(len(dists))
 
 
 def test_hungarian_gives_each_track_one_concurrent_event():
@@ -78,13 +78,13 @@ def test_hungarian_gives_each_track_one_concurrent_event():
     obs, info = env.reset(seed=0)
     core = env.unwrapped.core
     head = core.head(0)
-    head.dw = -core.unit_w[head.product]          # a clean one-item pick
+    head.dw = -core.unit_w[head.product]  # a clean one-item pick
     _place(head, [0.3, 0.5])
     other = copy.copy(head)
     other.plate = int(np.flatnonzero(np.arange(core.sim.params.n_plates) != head.plate)[0])
     other.cand_rel, other.cand_track = head.cand_rel.copy(), head.cand_track.copy()
     other.cand_account = head.cand_account.copy()
-    _place(other, [0.2, 0.9])                     # track 0 is far better placed for the other event
+    _place(other, [0.2, 0.9])  # track 0 is far better placed for the other event
     core.queues[0].append(other)
     hungarian = make_agent("hungarian", env, sure=0.0)
     nearest = make_agent("nearest", env)
@@ -104,4 +104,4 @@ def test_none_charges_nobody_and_scores_only_empty_baskets():
     rec = info["receipts"]
     assert rec["n_items_charged"] == 0 and rec["n_items_true"] > 0
     assert rec["exact_match_nonempty"] == 0.0
-    assert 0.0 < rec["exact_match"] < 1.0     # the empty baskets' share
+    assert 0.0 < rec["exact_match"] < 1.0  # the empty baskets' share

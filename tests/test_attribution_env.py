@@ -15,7 +15,7 @@ from retail_env.envs.attribution.receipts import RECEIPT_KEYS
 from retail_env.errors import InvalidActionError
 from retail_env.sim.validation import ConfigError
 
-SHORT = {"episode_s": 90.0, "close_grace_s": 60.0}   # quick episodes for tests
+SHORT = {"episode_s": 90.0, "close_grace_s": 60.0}  # quick episodes for tests
 ID = "RetailStore/Attribution-v0"
 
 
@@ -37,8 +37,9 @@ def _episode(env, policy, seed):
 def test_observations_lie_in_their_space(obs_type):
     env = gym.make(ID, config={"observation": obs_type, **SHORT})
     rng = np.random.default_rng(0)
-    obs_list, infos = _episode(env, lambda o, i: int(rng.choice(np.flatnonzero(i["action_mask"]))),
-                               seed=1)
+    obs_list, infos = _episode(
+        env, lambda o, i: int(rng.choice(np.flatnonzero(i["action_mask"]))), seed=1
+    )
     assert len(obs_list) > 5
     for obs in obs_list:
         assert env.observation_space.contains(obs)
@@ -62,7 +63,7 @@ def test_invalid_actions_raise_clear_errors():
     for bad in (K + 2, -1, 2.0, "0", np.array([0, 1]), True):
         with pytest.raises(InvalidActionError, match="action"):
             env.step(bad)
-    env.step(np.int64(K))          # numpy integers and 0-d arrays are fine
+    env.step(np.int64(K))  # numpy integers and 0-d arrays are fine
     env.step(np.array(K))
 
 
@@ -126,7 +127,9 @@ def test_overcharging_costs_more_than_undercharging():
 
 
 def test_config_by_kwargs_and_clear_config_errors():
-    env = gym.make(ID, config={"n_candidates": 4, "store": {"shoppers": {"p_putback": 0.0}}, **SHORT})
+    env = gym.make(
+        ID, config={"n_candidates": 4, "store": {"shoppers": {"p_putback": 0.0}}, **SHORT}
+    )
     assert env.action_space.n == 6
     assert env.observation_space["candidates"].shape[0] == 4
     assert env.unwrapped.core.sim.params.config.shoppers.p_putback == 0.0
@@ -146,8 +149,9 @@ def test_the_old_keyword_arguments_name_the_new_ones():
     with pytest.raises(ConfigError, match=r"episode_s= is not .*config=\{'episode_s': \.\.\.\}"):
         gym.make(ID, episode_s=60.0)
     with pytest.raises(ConfigError, match=r"observation=, store= are not .*config="):
-        gym.make_vec(ID, num_envs=2, vectorization_mode="vector_entry_point", observation="raw",
-                     store={})
+        gym.make_vec(
+            ID, num_envs=2, vectorization_mode="vector_entry_point", observation="raw", store={}
+        )
     with pytest.raises(ValueError, match="render_mode"):
         gym.make(ID, render_mode="ascii")
 
@@ -161,8 +165,9 @@ def test_batched_core_matches_single_envs():
     agent = make_agent("trajectory", env)
     for seed, expected in zip(seeds, batch, strict=True):
         assert run_episode(env, agent, seed) == expected
-        assert expected["return"] == pytest.approx(sum(
-            v for k, v in expected.items() if k.startswith("reward_")))
+        assert expected["return"] == pytest.approx(
+            sum(v for k, v in expected.items() if k.startswith("reward_"))
+        )
 
 
 def test_oracle_beats_heuristics_beats_random():
@@ -191,11 +196,11 @@ def test_store_closes_then_every_visitor_is_scored():
     env = gym.make(ID, config=SHORT)
     _, infos = _episode(env, lambda o, i: env.unwrapped.no_one, seed=6)
     core = env.unwrapped.core
-    assert not core.sim.state.gate_open[0]                      # the gate closed
+    assert not core.sim.state.gate_open[0]  # the gate closed
     assert core.now(0) >= core.end_tick
     rec = infos[-1]["receipts"]
     assert rec["n_receipts"] == core.ledgers[0].seen.sum() > 0
-    assert rec["n_events"] == len(infos) - 1                      # every event was decided
-    assert rec["precision"] == 1.0 and rec["n_items_charged"] == 0   # no one charged
+    assert rec["n_events"] == len(infos) - 1  # every event was decided
+    assert rec["precision"] == 1.0 and rec["n_items_charged"] == 0  # no one charged
     late = [i["time_s"] for i in infos[1:-1]]
-    assert late == sorted(late)                                   # decisions in time order
+    assert late == sorted(late)  # decisions in time order

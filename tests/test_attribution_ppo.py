@@ -30,9 +30,19 @@ def test_ppo_reward_rises():
             return True
 
     # the lunch rush: the most decisions per simulated second, so the run stays short
-    env = gym.make("RetailStore/Attribution-Crowded-v0", config={"episode_s": 120.0, "close_grace_s": 60.0})
-    model = sb3.PPO("MultiInputPolicy", env, n_steps=N_STEPS, batch_size=64, n_epochs=5,
-                    learning_rate=1e-3, seed=0, device="cpu")
+    env = gym.make(
+        "RetailStore/Attribution-Crowded-v0", config={"episode_s": 120.0, "close_grace_s": 60.0}
+    )
+    model = sb3.PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=N_STEPS,
+        batch_size=64,
+        n_epochs=5,
+        learning_rate=1e-3,
+        seed=0,
+        device="cpu",
+    )
     rewards = RolloutRewards()
     model.learn(N_STEPS * ROLLOUTS, callback=rewards)
     first, last = np.mean(rewards.means[:3]), np.mean(rewards.means[-3:])

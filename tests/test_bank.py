@@ -22,7 +22,7 @@ from retail_env.envs.seeds import EVAL_SEEDS, draw_seed, draw_seeds, is_eval_see
 from retail_env.sim.validation import to_dict
 
 IDS = [env_id for env_id, _, _ in ATTRIBUTION_SPECS]
-SEEDS = "3:5"          # two episodes per bank
+SEEDS = "3:5"  # two episodes per bank
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,17 @@ def banks(tmp_path_factory):
         task, store = attribution_config(env_id)
         task = to_dict(task)
         raw = task["observation"]["type"] == "raw"
-        out[env_id] = build_bank(root / env_id.split("/")[1], task.pop("scenario"), seeds=SEEDS,
-                                 store=store, shard_size=1, workers=1, progress=False, raw=raw,
-                                 **task)
+        out[env_id] = build_bank(
+            root / env_id.split("/")[1],
+            task.pop("scenario"),
+            seeds=SEEDS,
+            store=store,
+            shard_size=1,
+            workers=1,
+            progress=False,
+            raw=raw,
+            **task,
+        )
     return out
 
 
@@ -57,8 +65,13 @@ def _play(env, seed: int, rng: np.random.Generator) -> list:
     K = env.action_space.n - 2
     while True:
         u = rng.random()
-        a = (int(info["oracle_action"]) if u < 0.4 else K + 1 if u < 0.5
-             else int(rng.integers(0, K + 2)))
+        a = (
+            int(info["oracle_action"])
+            if u < 0.4
+            else K + 1
+            if u < 0.5
+            else int(rng.integers(0, K + 2))
+        )
         obs, r, term, trunc, info = env.step(a)
         out.append((obs, r, term, trunc, info))
         if term:
@@ -125,10 +138,10 @@ def test_bank_files_and_reuse(banks, tmp_path):
     import pyarrow.ipc  # noqa: F401
 
     table = pa.ipc.open_file(str(root / "shard-00000" / "events.arrow")).read_all()
-    assert table.num_rows > 50 and "candidates" in table.column_names     # standard readers
+    assert table.num_rows > 50 and "candidates" in table.column_names  # standard readers
     size = sum(f.stat().st_size for f in root.glob("shard-*/*.arrow"))
     decisions = sum(json.loads(p.read_text())["decisions"] for p in root.glob("shard-*/shard.json"))
-    assert size / decisions < 1024                                        # bytes per decision
+    assert size / decisions < 1024  # bytes per decision
     # a rebuild of a finished shard is skipped; another world in the same folder is refused
     assert build_shard(root, 0) is False
     with pytest.raises(BankError, match="another"):
@@ -149,7 +162,7 @@ def test_corrupted_and_truncated_shards(banks, tmp_path):
     data[len(data) // 2] ^= 0xFF
     f.write_bytes(bytes(data))
     env = gym.make("RetailStore/Attribution-v0", bank=root)
-    env.reset(seed=3)                                       # shard 0 is intact
+    env.reset(seed=3)  # shard 0 is intact
     with pytest.raises(BankError, match="events.arrow: checksum mismatch"):
         env.reset(seed=4)
     f.write_bytes(bytes(data[:100]))
@@ -166,8 +179,10 @@ def test_other_version_or_schema_refused(banks, tmp_path):
     root = tmp_path / "bank"
     shutil.copytree(banks["RetailStore/Attribution-v0"], root)
     m = json.loads((root / "manifest.json").read_text())
-    for key, value, msg in (("project_version", "0.0.1", "built by retail-env '0.0.1'"),
-                            ("schema", 99, "schema 99")):
+    for key, value, msg in (
+        ("project_version", "0.0.1", "built by retail-env '0.0.1'"),
+        ("schema", 99, "schema 99"),
+    ):
         (root / "manifest.json").write_text(json.dumps({**m, key: value}))
         with pytest.raises(BankError, match=msg):
             Bank(root)
@@ -176,11 +191,11 @@ def test_other_version_or_schema_refused(banks, tmp_path):
 def test_two_builders_never_write_one_shard(banks, tmp_path):
     root = tmp_path / "bank"
     plan(root, seeds="0:2", shard_size=1)
-    with shard_lock(root, 0):            # this process holds shard 0: a second builder fails
+    with shard_lock(root, 0):  # this process holds shard 0: a second builder fails
         with pytest.raises(BankError, match="being built by another builder"):
             with shard_lock(root, 0):
                 pass
-    lock = root / "shard-00001.lock"     # a dead builder's lock is taken over
+    lock = root / "shard-00001.lock"  # a dead builder's lock is taken over
     lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename}))
     with shard_lock(root, 1):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
@@ -190,16 +205,21 @@ def test_two_builders_never_write_one_shard(banks, tmp_path):
 def test_evaluation_seeds_never_in_a_training_bank(tmp_path):
     with pytest.raises(BankError, match="overlap the frozen evaluation seeds"):
         plan(tmp_path / "b", seeds=f"{EVAL_SEEDS.start - 5}:{EVAL_SEEDS.start + 5}")
-    m = plan(tmp_path / "e", seeds=f"{EVAL_SEEDS.start}:{EVAL_SEEDS.start + 1}",
-             evaluation=True)
+    m = plan(tmp_path / "e", seeds=f"{EVAL_SEEDS.start}:{EVAL_SEEDS.start + 1}", evaluation=True)
     assert m["evaluation"] is True
 
 
 def test_evaluation_unchanged_by_banking(tmp_path):
     """An evaluation bank scores a baseline exactly as the live env does."""
     s = EVAL_SEEDS.start
-    root = build_bank(tmp_path / "eval", scenario="easy", seeds=f"{s}:{s + 1}", evaluation=True,
-                      workers=1, progress=False)
+    root = build_bank(
+        tmp_path / "eval",
+        scenario="easy",
+        seeds=f"{s}:{s + 1}",
+        evaluation=True,
+        workers=1,
+        progress=False,
+    )
     with pytest.raises(BankError, match="never used for training"):
         Bank(root).check_training()
     scores = []
@@ -215,7 +235,7 @@ def test_evaluation_unchanged_by_banking(tmp_path):
 
 
 def test_training_draws_skip_evaluation_seeds():
-    class Fixed:                          # a generator whose first draws land in the block
+    class Fixed:  # a generator whose first draws land in the block
         def __init__(self):
             self.vals = [EVAL_SEEDS.start + 3, EVAL_SEEDS.stop - 1, 17]
 
@@ -227,7 +247,7 @@ def test_training_draws_skip_evaluation_seeds():
     seeds = draw_seeds(rng, 50_000)
     assert not any(is_eval_seed(x) for x in seeds)
     raw = np.random.default_rng(0).integers(0, 2**31 - 1, 10)
-    assert np.array_equal(draw_seeds(np.random.default_rng(0), 10), raw)   # others unchanged
+    assert np.array_equal(draw_seeds(np.random.default_rng(0), 10), raw)  # others unchanged
 
 
 def test_banked_env_renders_by_resimulating(banks):
@@ -243,27 +263,59 @@ def test_banked_env_renders_by_resimulating(banks):
 
 
 def test_cli_and_hydra_app_build_the_same_bank(tmp_path, capsys):
-    pytest.importorskip("hydra")   # retail_env.experiments.build_bank is a Hydra app (the train extra)
+    pytest.importorskip(
+        "hydra"
+    )  # retail_env.experiments.build_bank is a Hydra app (the train extra)
     import subprocess
     import sys
 
     from retail_env.cli import main
 
     cli = tmp_path / "cli"
-    assert main(["bank", "build", "--out", str(cli), "--scenario", "easy", "--seeds", "0:2",
-                 "--shard-size", "1", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "bank",
+                "build",
+                "--out",
+                str(cli),
+                "--scenario",
+                "easy",
+                "--seeds",
+                "0:2",
+                "--shard-size",
+                "1",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert info["episodes"] == 2 and info["shards_built"] == 2
     assert main(["bank", "verify", str(cli)]) == 0
     (cli / "shard-00001" / "episodes.arrow").write_bytes(b"x")
-    assert main(["bank", "verify", str(cli)]) == 2                       # our error, exit 2
+    assert main(["bank", "verify", str(cli)]) == 2  # our error, exit 2
     assert "shard-00001/episodes.arrow" in capsys.readouterr().err
     hy = tmp_path / "hydra"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "retail_env.experiments.build_bank", "-m", f"bank.out={hy}",
-                    "bank.scenario=easy", "bank.seeds=0:2", "bank.shard_size=1", "shard=0,1"],
-                   check=True, env=env, capture_output=True)
-    for i in (0, 1):               # the same bytes, whichever way a shard was built
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retail_env.experiments.build_bank",
+            "-m",
+            f"bank.out={hy}",
+            "bank.scenario=easy",
+            "bank.seeds=0:2",
+            "bank.shard_size=1",
+            "shard=0,1",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    for i in (0, 1):  # the same bytes, whichever way a shard was built
         a = json.loads((hy / f"shard-0000{i}" / "shard.json").read_text())["files"]
         b = json.loads((tmp_path / "cli" / f"shard-0000{i}" / "shard.json").read_text())["files"]
         if i == 0:
@@ -278,8 +330,10 @@ def test_banked_episode_records_at_tick_rate_as_live(tmp_path):
     bank = build_bank(tmp_path / "b", seeds="2:3", episode_s=60.0, workers=1, progress=False)
     recs = []
     for name, kw in (("live", {}), ("bank", {"bank": bank})):
-        env = RecordEpisode(gym.make("RetailStore/Attribution-v0", config={"episode_s": 60.0}, **kw),
-                            tmp_path / name)
+        env = RecordEpisode(
+            gym.make("RetailStore/Attribution-v0", config={"episode_s": 60.0}, **kw),
+            tmp_path / name,
+        )
         obs, info = env.reset(seed=2)
         term = False
         while not term:
@@ -291,18 +345,19 @@ def test_banked_episode_records_at_tick_rate_as_live(tmp_path):
     for k in live.arrays:
         assert np.array_equal(live.arrays[k], banked.arrays[k], equal_nan=True), k
     assert all(np.array_equal(x, y) for x, y in zip(live.decisions, banked.decisions, strict=True))
-    assert sum(len(d) > 0 for d in live.decisions) > 100       # decisions stay visible
+    assert sum(len(d) > 0 for d in live.decisions) > 100  # decisions stay visible
 
 
 def test_sharded_and_sb3_envs_replay_a_bank(banks):
-    pytest.importorskip("stable_baselines3")   # the train extra
+    pytest.importorskip("stable_baselines3")  # the train extra
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     bank = banks["RetailStore/Attribution-v0"]
     kw = {"vectorization_mode": "vector_entry_point", "bank": bank}
     one = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, **kw)
-    two = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, num_workers=2,
-                       context="fork", **kw)
+    two = gym.make_vec(
+        "RetailStore/Attribution-v0", num_envs=2, num_workers=2, context="fork", **kw
+    )
     try:
         a, b = one.reset(seed=3), two.reset(seed=3)
         _same(a[0], b[0], "reset")
@@ -330,12 +385,12 @@ def test_cached_bank_waits_for_a_shard_another_job_builds(tmp_path, monkeypatch)
     monkeypatch.setattr(build_mod, "LOCK_POLL_S", 0.05)
     first = cached_bank(tmp_path, "0:1", "easy", workers=1, progress=False)
     shutil.rmtree(first / "shard-00000")
-    lock = first / "shard-00000.lock"              # held by a live builder (this process)
+    lock = first / "shard-00000.lock"  # held by a live builder (this process)
     lock.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename}))
     with pytest.raises(BankError, match="being built by another builder"):
-        build_shard(first, 0)                      # an explicit build says so at once
-    threading.Timer(0.3, lock.unlink).start()      # the other job finishes
+        build_shard(first, 0)  # an explicit build says so at once
+    threading.Timer(0.3, lock.unlink).start()  # the other job finishes
     t0 = time.perf_counter()
     assert cached_bank(tmp_path, "0:1", "easy", workers=1, progress=False) == first
-    assert time.perf_counter() - t0 >= 0.25        # it waited
+    assert time.perf_counter() - t0 >= 0.25  # it waited
     assert (first / "shard-00000" / "shard.json").exists()

@@ -37,7 +37,7 @@ def test_economics_are_sane(assortment):
 def test_cited_weights_and_margins():
     cat = build_catalog()
     i = cat.name.index("Cola 355ml")
-    assert cat.unit_weight[i] == pytest.approx(0.369)      # 355 g + 14 g can
+    assert cat.unit_weight[i] == pytest.approx(0.369)  # 355 g + 14 g can
     assert cat.weight_sd[i] == pytest.approx(0.03 * 0.355 / 2)  # TNE 3 % / 2
     assert cat.margin[i] == pytest.approx(0.425, abs=1e-3)  # NACS packaged beverages
     banana = cat.name.index("Banana")
@@ -46,10 +46,10 @@ def test_cited_weights_and_margins():
 
 
 def test_tne_table():
-    assert tolerable_negative_error_kg(0.030) == pytest.approx(0.0027)   # 9 %
-    assert tolerable_negative_error_kg(0.080) == pytest.approx(0.0045)   # 4.5 g
-    assert tolerable_negative_error_kg(0.250) == pytest.approx(0.009)    # 9 g
-    assert tolerable_negative_error_kg(0.750) == pytest.approx(0.015)    # 15 g
+    assert tolerable_negative_error_kg(0.030) == pytest.approx(0.0027)  # 9 %
+    assert tolerable_negative_error_kg(0.080) == pytest.approx(0.0045)  # 4.5 g
+    assert tolerable_negative_error_kg(0.250) == pytest.approx(0.009)  # 9 g
+    assert tolerable_negative_error_kg(0.750) == pytest.approx(0.015)  # 15 g
 
 
 def test_lookalikes_have_equal_weight_and_different_price():

@@ -8,7 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+pytest.importorskip("hydra")  # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.errors import ConfigCompositionException, MissingConfigException  # noqa: E402
@@ -68,16 +68,24 @@ def test_baseline_agents_exist_in_code():
             assert name in agent_names(task), (name, task)
 
 
-@pytest.mark.parametrize("agent,env", [("ppo", "promotion_mini"), ("a2c", "attribution"),
-                                       ("dqn", "attribution"), ("sac", "promotion_continuous")])
+@pytest.mark.parametrize(
+    "agent,env",
+    [
+        ("ppo", "promotion_mini"),
+        ("a2c", "attribution"),
+        ("dqn", "attribution"),
+        ("sac", "promotion_continuous"),
+    ],
+)
 def test_sb3_hyperparams_build_a_model(agent, env):
     from retail_env.agents.sb3_agents import build_model, resolved_hyperparams
 
     cfg = compose("train", overrides=[f"agent={agent}", f"env={env}"])
     runs.check_config(cfg)
     e = gym.make(cfg.env.id, **dict(cfg.env.kwargs))
-    model = build_model(cfg.agent.algo, resolved_hyperparams(cfg.agent, cfg.env.task), e,
-                        inference=True)
+    model = build_model(
+        cfg.agent.algo, resolved_hyperparams(cfg.agent, cfg.env.task), e, inference=True
+    )
     assert model.policy is not None
 
 
@@ -108,28 +116,36 @@ def test_pinned_experiment_sets_env_and_agent():
 
 def test_benchmark_grids_cover_agents_presets_and_three_seeds():
     for exp in ("bench_attribution", "bench_promotion"):
-        p = compose("benchmark", overrides=[f"experiment={exp}"],
-                    return_hydra_config=True).hydra.sweeper.params
+        p = compose(
+            "benchmark", overrides=[f"experiment={exp}"], return_hydra_config=True
+        ).hydra.sweeper.params
         assert len(p.seed.split(",")) >= 3
         assert "ppo" in p.agent.split(",") and "random" in p.agent.split(",")
         for agent in p.agent.split(","):
             assert agent in options("agent")
 
 
-PLUGINS = {"local": "hydra_plugins.hydra_joblib_launcher",
-           "slurm": "hydra_plugins.hydra_submitit_launcher",
-           "slurm_local": "hydra_plugins.hydra_submitit_launcher",
-           "ray": "hydra_plugins.hydra_ray_launcher"}
+PLUGINS = {
+    "local": "hydra_plugins.hydra_joblib_launcher",
+    "slurm": "hydra_plugins.hydra_submitit_launcher",
+    "slurm_local": "hydra_plugins.hydra_submitit_launcher",
+    "ray": "hydra_plugins.hydra_ray_launcher",
+}
 
 
 @pytest.mark.parametrize("launcher", options("hydra/launcher"))
 def test_launchers_compose(launcher):
-    assert importlib.util.find_spec(PLUGINS[launcher]) is not None, \
+    assert importlib.util.find_spec(PLUGINS[launcher]) is not None, (
         f"{PLUGINS[launcher]} missing: pip install -e '.[launchers]'"
+    )
     cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     target = cfg.hydra.launcher._target_
-    expect = {"local": "JoblibLauncher", "slurm": "SlurmLauncher",
-              "slurm_local": "LocalLauncher", "ray": "RayLauncher"}[launcher]
+    expect = {
+        "local": "JoblibLauncher",
+        "slurm": "SlurmLauncher",
+        "slurm_local": "LocalLauncher",
+        "ray": "RayLauncher",
+    }[launcher]
     assert target.endswith(expect), target
     if launcher == "local":
         assert cfg.hydra.launcher.n_jobs == 2
@@ -141,8 +157,9 @@ def test_default_launcher_is_local_joblib():
 
 
 def test_run_dir_is_per_env_agent_seed_and_run_id():
-    cfg = compose("train", overrides=["env=attribution_hard", "agent=a2c", "seed=2"],
-                  return_hydra_config=True)
+    cfg = compose(
+        "train", overrides=["env=attribution_hard", "agent=a2c", "seed=2"], return_hydra_config=True
+    )
     rid = runs.run_id(cfg)
     assert len(rid) == 12
     assert cfg.hydra.run.dir == f"outputs/runs/attribution_hard/a2c/seed2/{rid}"
@@ -161,30 +178,36 @@ def test_unknown_key_is_refused():
         compose("train", overrides=["trian.total_timesteps=5"])
 
 
-@pytest.mark.parametrize("overrides,match", [
-    (["agent=nearest", "env=promotion_mini"], "attribution"),
-    (["agent=dqn", "env=promotion"], "dqn.*attribution"),
-    (["agent=sac", "env=attribution"], "promotion"),
-    (["agent=hi_lo", "env=promotion_continuous"], "MultiDiscrete"),
-    (["seed=10000"], "seed=10000"),
-    (["seed=-1"], "seed=-1"),
-    (["eval.n_episodes=0"], "eval.n_episodes=0"),
-    (["agent.kind=tabular"], "agent.kind='tabular'"),
-    (["seed=abc"], "seed='abc' is not allowed: must be a whole number"),
-    (["seed=1.5"], "seed=1.5 is not allowed"),
-    (["eval.n_episodes=two"], "eval.n_episodes='two'"),
-])
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        (["agent=nearest", "env=promotion_mini"], "attribution"),
+        (["agent=dqn", "env=promotion"], "dqn.*attribution"),
+        (["agent=sac", "env=attribution"], "promotion"),
+        (["agent=hi_lo", "env=promotion_continuous"], "MultiDiscrete"),
+        (["seed=10000"], "seed=10000"),
+        (["seed=-1"], "seed=-1"),
+        (["eval.n_episodes=0"], "eval.n_episodes=0"),
+        (["agent.kind=tabular"], "agent.kind='tabular'"),
+        (["seed=abc"], "seed='abc' is not allowed: must be a whole number"),
+        (["seed=1.5"], "seed=1.5 is not allowed"),
+        (["eval.n_episodes=two"], "eval.n_episodes='two'"),
+    ],
+)
 def test_bad_combinations_raise_config_error(overrides, match):
     cfg = compose("train", overrides=overrides)
     with pytest.raises(ConfigError, match=match):
         runs.check_config(cfg)
 
 
-@pytest.mark.parametrize("hp,match", [
-    ({"learning_rate": "lin_fast"}, "lin_<number>"),
-    ({"no_such_hyperparameter": 1}, "no_such_hyperparameter"),
-    ({"policy_kwargs": {"activation_fn": "sigmoid"}}, "activation_fn='sigmoid'"),
-])
+@pytest.mark.parametrize(
+    "hp,match",
+    [
+        ({"learning_rate": "lin_fast"}, "lin_<number>"),
+        ({"no_such_hyperparameter": 1}, "no_such_hyperparameter"),
+        ({"policy_kwargs": {"activation_fn": "sigmoid"}}, "activation_fn='sigmoid'"),
+    ],
+)
 def test_bad_hyperparams_raise_config_error(hp, match):
     from retail_env.agents.sb3_agents import build_model
 

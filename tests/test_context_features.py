@@ -32,8 +32,13 @@ def _episode(env, seed: int, actions: list[int] | None = None):
     while True:
         if actions is None:
             u = rng.random()
-            a = (int(info["oracle_action"]) if u < 0.5 else K + 1 if u < 0.6
-                 else int(rng.integers(0, K + 2)))
+            a = (
+                int(info["oracle_action"])
+                if u < 0.5
+                else K + 1
+                if u < 0.6
+                else int(rng.integers(0, K + 2))
+            )
         else:
             a = actions[t]
         taken.append(a)
@@ -53,7 +58,7 @@ def single():
 def test_context_has_concurrent_events(single):
     ctx = np.concatenate([np.stack([o["context"] for o in obs]) for obs, _ in single.values()])
     assert ctx.shape[1:] == (6, len(CONTEXT_FEATURES))
-    assert (ctx[..., C["other_events"]] > 0).any()       # Hard: events overlap
+    assert (ctx[..., C["other_events"]] > 0).any()  # Hard: events overlap
     assert (ctx[..., C["other_nearest"]] > 0).any()
     assert ctx[..., C["other_d_min_m"]].min() < FAR_M
     # a slot is the nearest exactly when its lead is positive; rank 0 for the nearest
@@ -76,8 +81,9 @@ def test_vector_env_shows_the_same_context(single):
             seen, taken = single[s]
             if not done[i]:
                 for k in obs:
-                    np.testing.assert_array_equal(obs[k][i], seen[steps[i]][k],
-                                                  err_msg=f"seed {s} step {steps[i]} {k}")
+                    np.testing.assert_array_equal(
+                        obs[k][i], seen[steps[i]][k], err_msg=f"seed {s} step {steps[i]} {k}"
+                    )
                 acts[i] = taken[steps[i]]
         obs, _, term, _, _ = venv.step(acts)
         for i in range(2):
@@ -87,11 +93,24 @@ def test_vector_env_shows_the_same_context(single):
 
 
 def test_bank_replays_the_same_context(single, tmp_path):
-    bank = build_bank(tmp_path / "bank", seeds="3:5", shard_size=1, workers=1, progress=False,
-                      **TASK)
+    bank = build_bank(
+        tmp_path / "bank", seeds="3:5", shard_size=1, workers=1, progress=False, **TASK
+    )
     for s in (3, 4):
         seen, taken = single[s]
-        replay, _ = _episode(gym.make("RetailStore/Attribution-Hard-v0", config={"observation": OBS, "episode_s": TASK["episode_s"], "close_grace_s": TASK["close_grace_s"]}, bank=bank), s, taken)
+        replay, _ = _episode(
+            gym.make(
+                "RetailStore/Attribution-Hard-v0",
+                config={
+                    "observation": OBS,
+                    "episode_s": TASK["episode_s"],
+                    "close_grace_s": TASK["close_grace_s"],
+                },
+                bank=bank,
+            ),
+            s,
+            taken,
+        )
         assert len(replay) == len(seen)
         for t, (a, b) in enumerate(zip(seen, replay, strict=True)):
             for k in a:
@@ -105,7 +124,7 @@ class _Rec:
         self.plate, self.n_cand = plate, len(tracks)
         self.cand_track = np.array(tracks + [-1] * (K - len(tracks)))
         self.lo, self.hi = 0, H - 1
-        self.cand_rel = np.full((K, H, 2), np.nan, np.float32)   # constant distance d_min
+        self.cand_rel = np.full((K, H, 2), np.nan, np.float32)  # constant distance d_min
         for k, d in enumerate(d_min):
             self.cand_rel[k, :, 0] = d
             self.cand_rel[k, :, 1] = 0.0
@@ -128,7 +147,7 @@ def test_context_rows_by_hand():
     np.testing.assert_allclose(out[0, C["other_lead_m"]], 1.0, atol=1e-6)
     np.testing.assert_allclose(out[0, C["d_min_vs_other_m"]], 0.2, atol=1e-6)
     assert out[1, C["other_d_min_m"]] == FAR_M and out[1, C["other_lead_m"]] == -FAR_M
-    assert np.all(out[2] == 0)                                # padded slot
+    assert np.all(out[2] == 0)  # padded slot
 
 
 def test_set_policy_reads_the_context_per_slot():
@@ -141,14 +160,18 @@ def test_set_policy_reads_the_context_per_slot():
     assert n >= 2
     perm = np.arange(6)
     perm[:n] = np.roll(np.arange(n), 1)
-    swapped = {k: (v[perm] if k in ("candidates", "context", "mask") else v)
-               for k, v in obs.items()}
+    swapped = {
+        k: (v[perm] if k in ("candidates", "context", "mask") else v) for k, v in obs.items()
+    }
     with torch.no_grad():
-        a, b = (pol.mlp_extractor.forward_actor(pol.extract_features(
-            pol.obs_to_tensor(o)[0]))[0] for o in (obs, swapped))
+        a, b = (
+            pol.mlp_extractor.forward_actor(pol.extract_features(pol.obs_to_tensor(o)[0]))[0]
+            for o in (obs, swapped)
+        )
         assert torch.allclose(a[perm], b[:6], atol=1e-5) and torch.allclose(a[6:], b[6:])
-        changed = dict(obs, context=obs["context"] + np.eye(6, len(CONTEXT_FEATURES))[:, ::-1]
-                       .astype(np.float32))
-        c = pol.mlp_extractor.forward_actor(pol.extract_features(
-            pol.obs_to_tensor(changed)[0]))[0]
+        changed = dict(
+            obs,
+            context=obs["context"] + np.eye(6, len(CONTEXT_FEATURES))[:, ::-1].astype(np.float32),
+        )
+        c = pol.mlp_extractor.forward_actor(pol.extract_features(pol.obs_to_tensor(changed)[0]))[0]
     assert not torch.allclose(a[:n], c[:n])

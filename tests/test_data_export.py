@@ -44,7 +44,7 @@ def test_every_table_typed_and_documented(which, request):
         assert not [c for c in df.columns if df[c].dtype == object], name
         assert list(df.columns) == ["episode", "seed", *SCHEMAS[name]]
     assert read_manifest(out)["version"] == retail_env.__version__
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]   # no leftovers
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
 def test_promotion_tables_total_the_episode_kpis(promo_log):
@@ -57,7 +57,8 @@ def test_promotion_tables_total_the_episode_kpis(promo_log):
         assert sales.revenue.sum() == pytest.approx(kpis["revenue"], rel=1e-12)
         assert sales.units.sum() == kpis["units"] == inv.sold.sum()
         assert sales[sales.member].units.sum() / sales.units.sum() == pytest.approx(
-            kpis["member_share"], rel=1e-12)
+            kpis["member_share"], rel=1e-12
+        )
         assert inv.lost.sum() == kpis["stockouts"]
         assert inv.spoiled.sum() == kpis["spoilage"]
         assert per.profit.sum() == pytest.approx(kpis["profit"], rel=1e-9)
@@ -65,7 +66,7 @@ def test_promotion_tables_total_the_episode_kpis(promo_log):
         lst = (prices.list_price.to_numpy()[:, None] * np.ones(2)).ravel()
         listed = (sales.sort_values(["period", "product", "member"]).units.to_numpy() * lst).sum()
         assert 1 - sales.revenue.sum() / listed == pytest.approx(kpis["mean_discount"], rel=1e-9)
-    assert manifest["episode_totals"][0] != manifest["episode_totals"][1]   # two seeds differ
+    assert manifest["episode_totals"][0] != manifest["episode_totals"][1]  # two seeds differ
 
 
 def test_same_seeds_same_bytes(tmp_path, promo_log):
@@ -82,8 +83,9 @@ def test_promotion_export_matches_a_plain_run(promo_log):
 
     env = gym.make(PROMO)
     plain = run_episode(env, make_agent("hi_lo", env), 3)
-    assert {k: plain[k] for k in promo_log[1]["episode_totals"][0]} == \
-        promo_log[1]["episode_totals"][0]
+    assert {k: plain[k] for k in promo_log[1]["episode_totals"][0]} == promo_log[1][
+        "episode_totals"
+    ][0]
 
 
 def test_attribution_tables_total_the_receipts(attr_log):
@@ -96,7 +98,8 @@ def test_attribution_tables_total_the_receipts(attr_log):
     over = (np.maximum(lines.qty_charged - lines.qty_true, 0) * lines.price_paid).sum()
     under = (np.maximum(lines.qty_true - lines.qty_charged, 0) * lines.price_paid).sum()
     assert over == pytest.approx(r["overcharge_value"]) and under == pytest.approx(
-        r["undercharge_value"])
+        r["undercharge_value"]
+    )
     assert len(events) == r["n_events"] and events.review.sum() == r["n_reviews"]
     assert len(visits) == r["n_receipts"] == visits.account.nunique()
     assert (visits.exit_s.fillna(np.inf) >= visits.entry_s).all()
@@ -123,8 +126,9 @@ def test_attribution_export_matches_a_plain_run(attr_log):
 def test_other_readers(promo_log):
     out, manifest = promo_log
     polars = pytest.importorskip("polars", reason="polars not installed (optional reader)")
-    assert polars.read_parquet(out / "sales.parquet")["units"].sum() == \
-        sum(e["units"] for e in manifest["episode_totals"])
+    assert polars.read_parquet(out / "sales.parquet")["units"].sum() == sum(
+        e["units"] for e in manifest["episode_totals"]
+    )
 
 
 def test_duckdb_reader(promo_log):
@@ -142,7 +146,7 @@ def test_log_refuses_existing_unknown_and_unwritable(tmp_path, promo_log):
     with pytest.raises(DataExportError, match="env='RetailStore/Nope-v0' is unknown"):
         export_log("RetailStore/Nope-v0", "hi_lo", [0], tmp_path / "b", show_progress=False)
     blocker = tmp_path / "file"
-    blocker.write_text("x")                 # a file where a folder should be (root ignores chmod)
+    blocker.write_text("x")  # a file where a folder should be (root ignores chmod)
     with pytest.raises(DataExportError, match="cannot write"):
         export_log(PROMO, "hi_lo", [0], blocker / "log", show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
@@ -167,11 +171,43 @@ def test_full_disk_leaves_nothing(tmp_path, monkeypatch):
 
 def test_cli_export_log_and_recording_export_coexist(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["export", "log", "--env", PROMO, "--policy", "list_price", "--seeds", "0:1",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "log",
+                "--env",
+                PROMO,
+                "--policy",
+                "list_price",
+                "--seeds",
+                "0:1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "1 episodes of list_price" in capsys.readouterr().out
-    assert main(["export", "log", "--env", PROMO, "--policy", "list_price", "--seeds", "0:1",
-                 "--out", str(out), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "log",
+                "--env",
+                PROMO,
+                "--policy",
+                "list_price",
+                "--seeds",
+                "0:1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "already exists" in capsys.readouterr().err
     # ``export FILE`` still means a recording to video
     assert main(["export", str(tmp_path / "missing.npz"), "--gif", str(tmp_path / "x.gif")]) == 2
@@ -187,6 +223,7 @@ def test_data_cli_arguments_have_help():
 
 
 # --- Minari -----------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def minari_root(tmp_path, monkeypatch):
@@ -218,9 +255,11 @@ def test_minari_dataset_loads_samples_and_recovers_env(minari_root, env_id, poli
     env = ds.recover_environment()
     obs, info = env.reset(seed=7)
     assert env.observation_space.contains(obs)
-    assert env.step(env.action_space.sample() if "Promotion" in env_id else env.unwrapped.K
-                    )[0] is not None
-    if policy == "oracle":   # the actions are the imitation labels the infos carry
+    assert (
+        env.step(env.action_space.sample() if "Promotion" in env_id else env.unwrapped.K)[0]
+        is not None
+    )
+    if policy == "oracle":  # the actions are the imitation labels the infos carry
         assert ours["truth_info_keys"] == ["oracle_action"]
         assert np.array_equal(ep.actions, ep.infos["oracle_action"][:-1])
         replay = gym.make(env_id)
@@ -248,8 +287,10 @@ def test_minari_refuses_existing_bad_name_unknown_policy(minari_root):
     with pytest.raises(DataExportError, match="env='RetailStore/Nope-v0' is unknown"):
         export_minari("RetailStore/Nope-v0", "hi_lo", 1, "retail/other-v0", show_progress=False)
     assert sorted(p.name for p in minari_root.rglob("*")) == before
-    assert minari.load_dataset("retail/once-v0").storage.metadata["retail_env"]["policy"] \
+    assert (
+        minari.load_dataset("retail/once-v0").storage.metadata["retail_env"]["policy"]
         == "list_price"
+    )
 
 
 def test_minari_failure_midway_leaves_nothing(minari_root, monkeypatch):
@@ -270,7 +311,9 @@ def test_docs_show_the_current_schema():
     from retail_env.data.log_tables import schema_markdown
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text()
-    assert schema_markdown() in docs, "run python -m retail_env.experiments.data_schema and readme_tables"
+    assert schema_markdown() in docs, (
+        "run python -m retail_env.experiments.data_schema and readme_tables"
+    )
 
 
 def test_checkpoint_policy_plays_the_export(tmp_path):
@@ -280,8 +323,11 @@ def test_checkpoint_policy_plays_the_export(tmp_path):
     from retail_env.experiments.checkpoints import load_checkpoint, save_checkpoint
 
     env = gym.make(PROMO)
-    folder = save_checkpoint(build_model("ppo", {}, env, seed=3), tmp_path / "ckpt",
-                             {"algo": "ppo", "env_id": PROMO, "hyperparams": {}})
+    folder = save_checkpoint(
+        build_model("ppo", {}, env, seed=3),
+        tmp_path / "ckpt",
+        {"algo": "ppo", "env_id": PROMO, "hyperparams": {}},
+    )
     m = export_log(PROMO, str(folder), [2], tmp_path / "log", show_progress=False)
     assert m["policy"] == "checkpoint:ckpt"
     prices = pd.read_parquet(tmp_path / "log" / "prices.parquet")
@@ -290,7 +336,7 @@ def test_checkpoint_policy_plays_the_export(tmp_path):
     action = agent.act(obs, info)
     levels = np.asarray(env.unwrapped.cfg.discount_levels)
     first = prices[prices.period == 0].sort_values("product")
-    assert np.allclose(first.discount, levels[action[:env.unwrapped.params.n_units]])
+    assert np.allclose(first.discount, levels[action[: env.unwrapped.params.n_units]])
     with pytest.raises(DataExportError, match="no checkpoint.json"):
         (tmp_path / "empty").mkdir()
         export_log(PROMO, str(tmp_path / "empty"), [0], tmp_path / "log2", show_progress=False)

@@ -54,8 +54,8 @@ def test_mean_elasticities_match_literature():
         same = (CAT.category == CAT.category[j]) & (np.arange(N) != j)
         cross.extend(d[same])
     own_w = np.average(own, weights=base)
-    assert own_w == pytest.approx(-2.6, abs=0.05)          # Bijmolt et al. 2005
-    assert 0.1 <= np.mean(cross) <= 0.4                    # Auer & Papies 2019: 0.10-0.26
+    assert own_w == pytest.approx(-2.6, abs=0.05)  # Bijmolt et al. 2005
+    assert 0.1 <= np.mean(cross) <= 0.4  # Auer & Papies 2019: 0.10-0.26
 
 
 @pytest.mark.parametrize("j", [0, 7, 13, 21])
@@ -101,7 +101,7 @@ def test_reference_price_follows_discounts_and_wears_them_off():
     assert demand_table(MODEL, ds, p).prob[0, 0, 0] < 0.9 * first  # the deal wears off
     back = demand_table(MODEL, ds, _list_prices()).prob[0, 0, 0]
     fresh = demand_table(MODEL, init_demand_state(MODEL, 1), _list_prices()).prob[0, 0, 0]
-    assert back < 0.8 * fresh                                        # list now feels like a loss
+    assert back < 0.8 * fresh  # list now feels like a loss
 
 
 def test_stockpiling_after_deep_discount_then_dip():

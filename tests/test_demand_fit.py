@@ -21,8 +21,14 @@ def truth():
 
 def _log(tmp_path, config):
     out = tmp_path / "log"
-    export_log("RetailStore/Promotion-v1", "random", range(3), out,
-               env_kwargs={"config": config}, show_progress=False)
+    export_log(
+        "RetailStore/Promotion-v1",
+        "random",
+        range(3),
+        out,
+        env_kwargs={"config": config},
+        show_progress=False,
+    )
     return out
 
 
@@ -33,12 +39,12 @@ def test_logit_fit_recovers_own_price_elasticities(tmp_path, truth):
         assert fitted == pytest.approx(truth[seg]["mean"], rel=0.10), seg
 
 
-def test_reference_prices_bias_a_price_only_fit_and_the_truth_column_removes_it(tmp_path,
-                                                                                 truth):
+def test_reference_prices_bias_a_price_only_fit_and_the_truth_column_removes_it(tmp_path, truth):
     out = _log(tmp_path, WITH_REFERENCE)
     t = truth["non-members"]["mean"]
     naive = fitted_mean(out, False, df.Spec("price only"))
-    full = fitted_mean(out, False, df.Spec("full", reference=True, endcap=True,
-                                           drop_stockouts=True))
-    assert naive / t - 1 > 0.4                      # much too elastic (docs/data.md: +86 %)
+    full = fitted_mean(
+        out, False, df.Spec("full", reference=True, endcap=True, drop_stockouts=True)
+    )
+    assert naive / t - 1 > 0.4  # much too elastic (docs/data.md: +86 %)
     assert abs(full / t - 1) < 0.15

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+pytest.importorskip("hydra")  # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from retail_env.experiments import runs  # noqa: E402
@@ -41,9 +41,10 @@ def trained(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("exp")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        recs = {env: train(cfg_for("train", out, f"env={env}", "agent=ppo"),
-                           run_dir(out, env, "ppo"))
-                for env in ("promotion_mini", "attribution")}
+        recs = {
+            env: train(cfg_for("train", out, f"env={env}", "agent=ppo"), run_dir(out, env, "ppo"))
+            for env in ("promotion_mini", "attribution")
+        }
     return out, recs
 
 
@@ -60,8 +61,10 @@ def test_train_writes_a_complete_run_record(trained):
     assert ev["score"]["mean"] == pytest.approx(np.mean(ev["scores"]))
     assert (d / "config.yaml").is_file()
     assert (d / "logs" / "progress.csv").read_text().count("\n") >= 2
-    assert {p.name for p in (d / "checkpoints" / "final").iterdir()} == {"policy.pt",
-                                                                        "checkpoint.json"}
+    assert {p.name for p in (d / "checkpoints" / "final").iterdir()} == {
+        "policy.pt",
+        "checkpoint.json",
+    }
 
 
 @pytest.mark.parametrize("env", ["promotion_mini", "attribution"])
@@ -83,23 +86,26 @@ def test_end_to_end_leaderboard(trained, tmp_path):
 
     out, _ = trained
     for agent in ("random", "list_price", "lookahead"):
-        evaluate(cfg_for("evaluate", out, "env=promotion_mini", f"agent={agent}"),
-                 run_dir(out, "promotion_mini", agent))
+        evaluate(
+            cfg_for("evaluate", out, "env=promotion_mini", f"agent={agent}"),
+            run_dir(out, "promotion_mini", agent),
+        )
     board = write_leaderboard(out / "runs", tmp_path / "lb", table=tmp_path / "leaderboard.md")
     rows = {(r["env_id"], r["agent"]): r for r in board["rows"]}
     mini = "RetailStore/Promotion-Mini-v2"
     assert rows[(mini, "random")]["norm_mean"] == pytest.approx(0.0, abs=1e-9)
     # best known: on v2 (as on v1) list price and lookahead are level on Mini, either may lead
-    assert max(rows[(mini, a)]["norm_mean"] for a in ("list_price", "lookahead")) == \
-        pytest.approx(1.0)
+    assert max(rows[(mini, a)]["norm_mean"] for a in ("list_price", "lookahead")) == pytest.approx(
+        1.0
+    )
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
     for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
         assert (tmp_path / "lb" / name).stat().st_size > 0
     md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
     assert "| list_price | baseline | 2 |" in md and "| privileged labels |" in md
     ppo_row = next(line for line in md.splitlines() if line.startswith("| ppo |"))
-    assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row     # no labels, live
-    head = (tmp_path / "leaderboard_headline.md").read_text()      # the README's short table
+    assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row  # no labels, live
+    head = (tmp_path / "leaderboard_headline.md").read_text()  # the README's short table
     mini_row = next(line for line in head.splitlines() if line.startswith("| Promotion-Mini-v2 |"))
     assert "| ppo: " in mini_row and "| list_price: " in mini_row and "| lookahead: " in mini_row
     # the table file is what retail_env.experiments.readme_tables puts between the README's markers
@@ -123,8 +129,11 @@ def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
         raise AssertionError("a finished run must not be redone")
 
     monkeypatch.setattr(ev, "evaluate_baseline", boom)
-    assert run_job(cfg, d) == json.loads((d / "results.json").read_text()) == \
-        json.loads(json.dumps(first))
+    assert (
+        run_job(cfg, d)
+        == json.loads((d / "results.json").read_text())
+        == json.loads(json.dumps(first))
+    )
     assert (d / "results.json").stat().st_mtime_ns == stamp
     # a run that crashes leaves no results.json and does not touch the finished one ...
     d2 = run_dir(tmp_path, "promotion_mini", "random")
@@ -137,8 +146,9 @@ def test_resume_skips_done_runs_and_redoes_crashed_ones(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert run_job(cfg2, d2)["agent"] == "random" and runs.read_done(d2) is not None
     # resume=false redoes a finished run
-    run_job(cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price",
-                    "resume=false"), d)
+    run_job(
+        cfg_for("benchmark", tmp_path, "env=promotion_mini", "agent=list_price", "resume=false"), d
+    )
     assert (d / "results.json").stat().st_mtime_ns != stamp
 
 
@@ -158,16 +168,20 @@ def test_training_over_two_env_workers_learns_the_same_policy(trained, tmp_path)
     from retail_env.sim.validation import ConfigError
 
     out, recs = trained
-    rec = train(cfg_for("train", tmp_path, "env=attribution", "agent=ppo", "train.env_workers=2"),
-                run_dir(tmp_path, "attribution", "ppo"))
+    rec = train(
+        cfg_for("train", tmp_path, "env=attribution", "agent=ppo", "train.env_workers=2"),
+        run_dir(tmp_path, "attribution", "ppo"),
+    )
     assert rec["evaluation"]["scores"] == recs["attribution"]["evaluation"]["scores"]
     one = torch.load(Path(recs["attribution"]["checkpoint"]) / "policy.pt", weights_only=True)
     two = torch.load(Path(rec["checkpoint"]) / "policy.pt", weights_only=True)
-    assert all(torch.equal(one[k], two[k]) for k in one)      # the same weights, bit for bit
+    assert all(torch.equal(one[k], two[k]) for k in one)  # the same weights, bit for bit
     with pytest.raises(ConfigError, match="train.env_workers=2"):
-        train(cfg_for("train", tmp_path, "env=promotion_mini", "agent=ppo", "train.env_workers=2"),
-              run_dir(tmp_path, "promotion_mini", "ppo"))
-    assert not run_dir(tmp_path, "promotion_mini", "ppo").exists()    # refused before starting
+        train(
+            cfg_for("train", tmp_path, "env=promotion_mini", "agent=ppo", "train.env_workers=2"),
+            run_dir(tmp_path, "promotion_mini", "ppo"),
+        )
+    assert not run_dir(tmp_path, "promotion_mini", "ppo").exists()  # refused before starting
 
 
 def test_training_on_a_bank_learns_what_live_training_learns(trained, tmp_path):
@@ -179,21 +193,38 @@ def test_training_on_a_bank_learns_what_live_training_learns(trained, tmp_path):
     from retail_env.bank import BankError
 
     out, recs = trained
-    rec = train(cfg_for("train", tmp_path, "env=attribution", "agent=ppo", "env.bank=auto",
-                        "train.bank_episodes=8"), run_dir(tmp_path, "attribution", "ppo"))
+    rec = train(
+        cfg_for(
+            "train",
+            tmp_path,
+            "env=attribution",
+            "agent=ppo",
+            "env.bank=auto",
+            "train.bank_episodes=8",
+        ),
+        run_dir(tmp_path, "attribution", "ppo"),
+    )
     assert rec["train"]["bank"]["episodes"] == 8 and rec["train"]["bank"]["seeds"] == [0, 8]
-    assert "/" not in json.dumps(rec["train"]["bank"])                   # no paths recorded
+    assert "/" not in json.dumps(rec["train"]["bank"])  # no paths recorded
     one = torch.load(Path(recs["attribution"]["checkpoint"]) / "policy.pt", weights_only=True)
     two = torch.load(Path(rec["checkpoint"]) / "policy.pt", weights_only=True)
     assert all(torch.equal(one[k], two[k]) for k in one)
     assert rec["evaluation"]["scores"] == recs["attribution"]["evaluation"]["scores"]
     from retail_env.bank import build_bank
 
-    ev = build_bank(tmp_path / "evalbank", scenario="easy", seeds="10000:10001",
-                    evaluation=True, workers=1, progress=False)
+    ev = build_bank(
+        tmp_path / "evalbank",
+        scenario="easy",
+        seeds="10000:10001",
+        evaluation=True,
+        workers=1,
+        progress=False,
+    )
     with pytest.raises(BankError, match="never used for training"):
-        train(cfg_for("train", tmp_path / "b", "env=attribution", "agent=ppo",
-                      f"env.bank={ev}"), run_dir(tmp_path / "b", "attribution", "ppo"))
+        train(
+            cfg_for("train", tmp_path / "b", "env=attribution", "agent=ppo", f"env.bank={ev}"),
+            run_dir(tmp_path / "b", "attribution", "ppo"),
+        )
 
 
 # --- checkpoints: safe loading and clear errors ---------------------------------------
@@ -208,11 +239,15 @@ def test_checkpoint_errors(trained, tmp_path):
     mini = gym.make("RetailStore/Promotion-Mini-v2")
     with pytest.raises(CheckpointError, match="no such folder"):
         load_checkpoint(tmp_path / "nope", mini)
-    with pytest.raises(CheckpointError, match="trained on 'RetailStore/Promotion-Mini-v2', "
-                                              "loaded for 'RetailStore/Promotion-v1'.*"
-                                              "observation_space"):
-        load_checkpoint(ckpt, gym.make("RetailStore/Promotion-v1"),
-                        env_id="RetailStore/Promotion-v1")
+    with pytest.raises(
+        CheckpointError,
+        match="trained on 'RetailStore/Promotion-Mini-v2', "
+        "loaded for 'RetailStore/Promotion-v1'.*"
+        "observation_space",
+    ):
+        load_checkpoint(
+            ckpt, gym.make("RetailStore/Promotion-v1"), env_id="RetailStore/Promotion-v1"
+        )
     bad = tmp_path / "bad"
     shutil.copytree(ckpt, bad)
     (bad / "policy.pt").unlink()
@@ -250,44 +285,76 @@ def test_evaluate_refuses_mismatched_agent_and_checkpoint(trained):
     with pytest.raises(ConfigError, match="pass checkpoint="):
         evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=ppo"), out / "e1")
     with pytest.raises(ConfigError, match="baseline"):
-        evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=myopic",
-                         f"checkpoint={ckpt}"), out / "e2")
+        evaluate(
+            cfg_for("evaluate", out, "env=promotion_mini", "agent=myopic", f"checkpoint={ckpt}"),
+            out / "e2",
+        )
     with pytest.raises(CheckpointError, match="holds a ppo policy"):
-        evaluate(cfg_for("evaluate", out, "env=promotion_mini", "agent=a2c",
-                         f"checkpoint={ckpt}"), out / "e3")
+        evaluate(
+            cfg_for("evaluate", out, "env=promotion_mini", "agent=a2c", f"checkpoint={ckpt}"),
+            out / "e3",
+        )
 
 
 def test_main_job_runs_the_whole_loop_and_resumes(tmp_path):
     """The README's main job on tiny budgets: baselines, PPO, leaderboard, recording + MP4."""
     import imageio_ffmpeg
     from retail_env.experiments.main import main_job
-    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=promotion_mini",
-                                     "baselines=[random,list_price]", "total_timesteps=256",
-                                     "n_envs=2", "eval_set=smoke", "learned=ppo"])
+
+    cfg = compose(
+        "main",
+        overrides=[
+            f"out_root={tmp_path}",
+            "scenario=promotion_mini",
+            "baselines=[random,list_price]",
+            "total_timesteps=256",
+            "n_envs=2",
+            "eval_set=smoke",
+            "learned=ppo",
+        ],
+    )
     s = main_job(cfg)
-    assert {"baseline random", "baseline list_price", "train+evaluate ppo", "leaderboard",
-            "record + mp4", "total"} == set(s["timings_s"])
+    assert {
+        "baseline random",
+        "baseline list_price",
+        "train+evaluate ppo",
+        "leaderboard",
+        "record + mp4",
+        "total",
+    } == set(s["timings_s"])
     assert "| list_price | baseline | 2 |" in s["table"] and "| ppo | learned | 1 |" in s["table"]
     assert json.loads((tmp_path / "main.json").read_text())["video"] == s["video"]
     reader = imageio_ffmpeg.read_frames(s["video"]["mp4"])
-    next(reader)                                           # the header
+    next(reader)  # the header
     assert sum(1 for _ in reader) == s["video"]["frames"] > 1
     (ppo_results,) = (tmp_path / "runs" / "promotion_mini" / "ppo").rglob("results.json")
     stamp = ppo_results.stat().st_mtime_ns
-    again = main_job(cfg)                  # a rerun skips the finished runs and the recording
+    again = main_job(cfg)  # a rerun skips the finished runs and the recording
     assert ppo_results.stat().st_mtime_ns == stamp
     assert again["video"] == s["video"] and again["table"] == s["table"]
-    assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == ["episode-0000.mp4",
-                                                                         "episode-0000.npz"]
+    assert sorted(p.name for p in (tmp_path / "recording").iterdir()) == [
+        "episode-0000.mp4",
+        "episode-0000.npz",
+    ]
 
 
 def test_main_job_on_attribution_clones_the_oracle_on_a_bank(tmp_path):
     """The default main job's learner: bc trained on a small bank of the scenario."""
     from retail_env.experiments.main import main_job
 
-    cfg = compose("main", overrides=[f"out_root={tmp_path}", "scenario=attribution_easy",
-                                     "baselines=[random]", "total_timesteps=512", "n_envs=2",
-                                     "eval_set=smoke", "bank_episodes=2", "record.every=50"])
+    cfg = compose(
+        "main",
+        overrides=[
+            f"out_root={tmp_path}",
+            "scenario=attribution_easy",
+            "baselines=[random]",
+            "total_timesteps=512",
+            "n_envs=2",
+            "eval_set=smoke",
+            "bank_episodes=2",
+            "record.every=50",
+        ],
+    )
     s = main_job(cfg)
     assert s["train"]["bank"]["episodes"] == 2 and s["train"]["bank"]["scenario"] == "easy"
     assert "| bc | learned | 1 |" in s["table"] and "bank of 2 episodes" in s["table"]
@@ -300,10 +367,18 @@ def test_checkpoint_plays_another_id_with_identical_spaces_with_a_warning(traine
     from retail_env.experiments.evaluate import evaluate
 
     out, recs = trained
-    cfg = cfg_for("evaluate", tmp_path, "env=attribution_hard", "agent=ppo",
-                  f"checkpoint={recs['attribution']['checkpoint']}")
-    with pytest.warns(OtherEnvWarning, match="trained on 'RetailStore/Attribution-v0' and is "
-                                             "played on 'RetailStore/Attribution-Hard-v0'"):
+    cfg = cfg_for(
+        "evaluate",
+        tmp_path,
+        "env=attribution_hard",
+        "agent=ppo",
+        f"checkpoint={recs['attribution']['checkpoint']}",
+    )
+    with pytest.warns(
+        OtherEnvWarning,
+        match="trained on 'RetailStore/Attribution-v0' and is "
+        "played on 'RetailStore/Attribution-Hard-v0'",
+    ):
         rec = evaluate(cfg, runs.run_dir(cfg, "evals"))
     assert rec["env_id"] == "RetailStore/Attribution-Hard-v0"
     assert rec["trained_env_id"] == "RetailStore/Attribution-v0"

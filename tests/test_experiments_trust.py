@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+pytest.importorskip("hydra")  # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from retail_env.experiments import runs  # noqa: E402
@@ -25,8 +25,12 @@ import retail_env  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy",
-       "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+ENV = {
+    **os.environ,
+    "OMP_NUM_THREADS": "1",
+    "SDL_VIDEODRIVER": "dummy",
+    "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+}
 SMOKE = ["experiment=smoke", "env=promotion_mini", "agent=ppo", "eval=smoke"]
 
 
@@ -37,8 +41,14 @@ def hydra_ctx():
 
 
 def app(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +69,15 @@ def two_budgets(tmp_path_factory):
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             recs = []
             for steps, lr in ((256, "1e-3"), (512, "1e-3"), (256, "3e-4")):
-                cfg = compose("train", overrides=[*SMOKE, f"out_root={out}",
-                                                  f"train.total_timesteps={steps}",
-                                                  f"agent.hyperparams.learning_rate={lr}"])
+                cfg = compose(
+                    "train",
+                    overrides=[
+                        *SMOKE,
+                        f"out_root={out}",
+                        f"train.total_timesteps={steps}",
+                        f"agent.hyperparams.learning_rate={lr}",
+                    ],
+                )
                 recs.append(train(cfg, runs.run_dir(cfg)))
     finally:
         sb3_agents.build_model = build
@@ -77,7 +93,11 @@ def test_recorded_hyperparameters_are_the_models(two_budgets):
         assert model.policy.optimizer.param_groups[0]["lr"] == pytest.approx(hp["learning_rate"])
         assert model.lr_schedule(1.0) == pytest.approx(hp["learning_rate"])
         assert (model.n_steps, model.gamma, model.ent_coef, model.batch_size) == (
-            hp["n_steps"], hp["gamma"], hp["ent_coef"], hp["batch_size"])
+            hp["n_steps"],
+            hp["gamma"],
+            hp["ent_coef"],
+            hp["batch_size"],
+        )
     # the command line's 3e-4 beat by_task's 1e-3 (Promotion), in the record and the model
     assert [r["hyperparams"]["learning_rate"] for r in recs] == [1e-3, 1e-3, 3e-4]
 
@@ -87,27 +107,44 @@ def test_changed_budget_trains_again_and_an_identical_run_is_skipped(two_budgets
 
     out, recs, _ = two_budgets
     dirs = {Path(r["checkpoint"]).parents[1] for r in recs}
-    assert len(dirs) == 3                                  # three identities, three folders
+    assert len(dirs) == 3  # three identities, three folders
     assert recs[0]["train"]["steps_done"] == 256 and recs[1]["train"]["steps_done"] == 512
     assert recs[0]["run_id"] != recs[1]["run_id"] and recs[0]["group_id"] != recs[1]["group_id"]
-    cfg = compose("train", overrides=[*SMOKE, f"out_root={out}", "train.total_timesteps=256",
-                                      "agent.hyperparams.learning_rate=1e-3"])
+    cfg = compose(
+        "train",
+        overrides=[
+            *SMOKE,
+            f"out_root={out}",
+            "train.total_timesteps=256",
+            "agent.hyperparams.learning_rate=1e-3",
+        ],
+    )
     with caplog.at_level(logging.INFO, logger="retail_env.experiments.runs"):
         assert train(cfg, runs.run_dir(cfg)) == recs[0]
-    assert f"skipped ppo RetailStore/Promotion-Mini-v2 seed 0 (run {recs[0]['run_id']})" \
-        in caplog.text
+    assert (
+        f"skipped ppo RetailStore/Promotion-Mini-v2 seed 0 (run {recs[0]['run_id']})" in caplog.text
+    )
 
 
 def test_a_folder_holding_another_identity_is_rerun(two_budgets, tmp_path, caplog):
     """A results.json of another identity is never taken for this run (e.g. a moved folder)."""
     from retail_env.experiments.evaluate import evaluate
 
-    cfg = compose("evaluate", overrides=["env=promotion_mini", "agent=list_price", "eval=smoke",
-                                         f"out_root={tmp_path}"])
+    cfg = compose(
+        "evaluate",
+        overrides=["env=promotion_mini", "agent=list_price", "eval=smoke", f"out_root={tmp_path}"],
+    )
     d = tmp_path / "run"
     first = evaluate(cfg, d)
-    other = compose("evaluate", overrides=["env=promotion_mini", "agent=list_price",
-                                           "eval.n_episodes=3", f"out_root={tmp_path}"])
+    other = compose(
+        "evaluate",
+        overrides=[
+            "env=promotion_mini",
+            "agent=list_price",
+            "eval.n_episodes=3",
+            f"out_root={tmp_path}",
+        ],
+    )
     with caplog.at_level(logging.WARNING, logger="retail_env.experiments.runs"):
         second = evaluate(other, d)
     assert "differs in eval.n_episodes" in caplog.text
@@ -123,13 +160,18 @@ def test_leaderboard_splits_or_refuses_unlike_runs(two_budgets, tmp_path):
     assert set(rows) == {
         "ppo [agent.hyperparams.learning_rate=0.001, train.total_timesteps=256]",
         "ppo [agent.hyperparams.learning_rate=0.001, train.total_timesteps=512]",
-        "ppo [agent.hyperparams.learning_rate=0.0003, train.total_timesteps=256]"}
+        "ppo [agent.hyperparams.learning_rate=0.0003, train.total_timesteps=256]",
+    }
     assert {r["n"] for r in rows.values()} == {1}
     assert rows["ppo [agent.hyperparams.learning_rate=0.001, train.total_timesteps=512]"][
-        "budget"].startswith("512 steps x 1 seed")
-    with pytest.raises(ValueError, match="ppo on RetailStore/Promotion-Mini-v2 has 3 unlike run "
-                                         "groups that differ in agent.hyperparams.learning_rate, "
-                                         "train.total_timesteps"):
+        "budget"
+    ].startswith("512 steps x 1 seed")
+    with pytest.raises(
+        ValueError,
+        match="ppo on RetailStore/Promotion-Mini-v2 has 3 unlike run "
+        "groups that differ in agent.hyperparams.learning_rate, "
+        "train.total_timesteps",
+    ):
         write_leaderboard(out / "runs", tmp_path / "lb2", unlike="refuse")
 
 
@@ -139,7 +181,7 @@ def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
 
     out, recs, _ = two_budgets
     rec = json.loads((Path(recs[0]["checkpoint"]).parents[1] / "results.json").read_text())
-    for seed in (1, 2):   # the same config at other seeds (copies of the record, reseeded)
+    for seed in (1, 2):  # the same config at other seeds (copies of the record, reseeded)
         twin = {**rec, "seed": seed, "identity": {**rec["identity"], "seed": seed}}
         twin["run_id"] = f"twin{seed}"
         twin["train"] = {**rec["train"], "wall_s": 10.0 * seed}
@@ -152,13 +194,22 @@ def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
     (row,) = build_rows(latest_records(tmp_path), unlike="refuse")
     assert row["label"] == "ppo" and row["n"] == 3
     wall = (rec["train"]["wall_s"] + 10.0 + 20.0) / 3
-    assert row["budget"] == f"256 steps x 3 seeds, {wall:.0f} s/seed ({rec['train']['vec_env']}, live)"
+    assert (
+        row["budget"] == f"256 steps x 3 seeds, {wall:.0f} s/seed ({rec['train']['vec_env']}, live)"
+    )
 
 
 def test_a_two_value_sweep_gives_two_runs(tmp_path):
     """The issue's command: a Hydra multirun over the learning rate writes two runs."""
-    proc = app("retail_env.experiments.train", "-m", *SMOKE, "agent.hyperparams.learning_rate=1e-3,3e-4",
-               "train.total_timesteps=256", f"out_root={tmp_path}", "hydra/launcher=basic")
+    proc = app(
+        "retail_env.experiments.train",
+        "-m",
+        *SMOKE,
+        "agent.hyperparams.learning_rate=1e-3,3e-4",
+        "train.total_timesteps=256",
+        f"out_root={tmp_path}",
+        "hydra/launcher=basic",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     recs = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("results.json"))]
     assert sorted(r["hyperparams"]["learning_rate"] for r in recs) == [3e-4, 1e-3]
@@ -166,17 +217,36 @@ def test_a_two_value_sweep_gives_two_runs(tmp_path):
     assert {r["evaluation"]["n_episodes"] for r in recs} == {2}
 
 
-@pytest.mark.parametrize("args,match", [
-    (["retail_env.experiments.train", "agent=random", "env=promotion_mini"], "is a baseline"),
-    (["retail_env.experiments.train", "seed=abc"], "seed='abc' is not allowed"),
-    (["retail_env.experiments.evaluate", "agent=ppo", "checkpoint=/no/such/ckpt"], "no such folder"),
-    (["retail_env.experiments.benchmark", "env=promotion_mini", "agent=list_price",
-      "eval.n_episodes=0", "hydra/launcher=basic"], "eval.n_episodes=0"),
-    (["retail_env.experiments.leaderboard", "results_root=/no/such/results"], "no results.json"),
-    (["retail_env.experiments.main", "scenario=promotion_mini", "baselines=[no_such_agent]"],
-     "no_such_agent"),
-    (["retail_env.cli", "info", "/no/such/recording.npz"], "recording"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["retail_env.experiments.train", "agent=random", "env=promotion_mini"], "is a baseline"),
+        (["retail_env.experiments.train", "seed=abc"], "seed='abc' is not allowed"),
+        (
+            ["retail_env.experiments.evaluate", "agent=ppo", "checkpoint=/no/such/ckpt"],
+            "no such folder",
+        ),
+        (
+            [
+                "retail_env.experiments.benchmark",
+                "env=promotion_mini",
+                "agent=list_price",
+                "eval.n_episodes=0",
+                "hydra/launcher=basic",
+            ],
+            "eval.n_episodes=0",
+        ),
+        (
+            ["retail_env.experiments.leaderboard", "results_root=/no/such/results"],
+            "no results.json",
+        ),
+        (
+            ["retail_env.experiments.main", "scenario=promotion_mini", "baselines=[no_such_agent]"],
+            "no_such_agent",
+        ),
+        (["retail_env.cli", "info", "/no/such/recording.npz"], "recording"),
+    ],
+)
 def test_every_app_exits_non_zero_on_failure(args, match, tmp_path):
     out = [] if args[0] == "retail_env.cli" else [f"out_root={tmp_path}"]
     proc = app(*args, *out)
@@ -198,5 +268,6 @@ def test_committed_schema_1_runs_still_give_the_readme_table():
     split = {r["label"] for r in rows if "[" in r["label"]}
     assert {s.split(" [")[0] for s in split} == {"maskable_ppo", "bc"}
     assert {s for s in split if s.startswith("maskable_ppo")} == {
-        f"maskable_ppo [train.total_timesteps={n}]" for n in (200000, 600000)}
+        f"maskable_ppo [train.total_timesteps={n}]" for n in (200000, 600000)
+    }
     assert sum("env.kwargs.observation=features_context" in s for s in split) == 1

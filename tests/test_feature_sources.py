@@ -25,8 +25,10 @@ class _Tripwire:
         self._what = what
 
     def __getattr__(self, name: str):
-        raise AssertionError(f"a feature read live simulator state: {self._what}.{name} "
-                             "(read it from the event record instead)")
+        raise AssertionError(
+            f"a feature read live simulator state: {self._what}.{name} "
+            "(read it from the event record instead)"
+        )
 
 
 class _LiveStateHidden:
@@ -75,9 +77,13 @@ def test_single_env_features_come_from_event_records(observation):
 
 @pytest.mark.parametrize("observation", OBSERVATIONS)
 def test_vector_env_features_come_from_event_records(observation):
-    venv = gym.make_vec("RetailStore/Attribution-Hard-v0", num_envs=4,
-                        vectorization_mode="vector_entry_point", config={"observation": observation},
-                        oracle_info=True)
+    venv = gym.make_vec(
+        "RetailStore/Attribution-Hard-v0",
+        num_envs=4,
+        vectorization_mode="vector_entry_point",
+        config={"observation": observation},
+        oracle_info=True,
+    )
     obs, info = venv.reset(seed=5)
     core = venv.unwrapped.core if hasattr(venv, "unwrapped") else venv.core
     for step in range(40):

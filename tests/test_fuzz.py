@@ -31,13 +31,25 @@ from retail_env.sim.validation import from_dict, to_dict
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 SCALE = int(os.environ.get("RETAIL_ENV_FUZZ_SCALE", "1"))
-EXAMPLES = {"sim_config": 80, "promotion_config": 100, "attribution_config": 60,
-            "promotion_actions": 60, "attribution_actions": 20, "maps": 200, "recordings": 60}
+EXAMPLES = {
+    "sim_config": 80,
+    "promotion_config": 100,
+    "attribution_config": 60,
+    "promotion_actions": 60,
+    "attribution_actions": 20,
+    "maps": 200,
+    "recordings": 60,
+}
 
 
 def fuzz(name: str):
-    return settings(max_examples=EXAMPLES[name] * SCALE, derandomize=True, deadline=None,
-                    database=None, suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=EXAMPLES[name] * SCALE,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def must_end_well(fn, *args, **kw):
@@ -49,17 +61,28 @@ def must_end_well(fn, *args, **kw):
 
 
 # --- config dicts ------------------------------------------------------------------------
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.integers(),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
-                    st.sampled_from(["easy", "mini", "medium", "small", "raw", "fresh"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-    max_leaves=8)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.sampled_from(["easy", "mini", "medium", "small", "raw", "fresh"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def config_dicts(template: dict) -> st.SearchStrategy:
     """Dicts over the config's own keys (nested, so sections are hit) and stray keys, with
     values of the right type, of the wrong type, or the default nudged."""
+
     def leaf_values(default):
         near = st.just(default)
         if isinstance(default, float):
@@ -73,8 +96,16 @@ def config_dicts(template: dict) -> st.SearchStrategy:
     def of(tmpl: dict):
         keys = {k: (of(v) if isinstance(v, dict) else leaf_values(v)) for k, v in tmpl.items()}
         fixed = st.fixed_dictionaries({}, optional=keys)
-        return st.one_of(fixed, fixed.flatmap(lambda d: st.dictionaries(
-            st.text(max_size=6), VALUES, max_size=1).map(lambda extra: {**d, **extra})), VALUES)
+        return st.one_of(
+            fixed,
+            fixed.flatmap(
+                lambda d: st.dictionaries(st.text(max_size=6), VALUES, max_size=1).map(
+                    lambda extra: {**d, **extra}
+                )
+            ),
+            VALUES,
+        )
+
     return of(template)
 
 
@@ -85,8 +116,10 @@ def test_fuzz_sim_config(data):
 
 
 @fuzz("promotion_config")
-@given(st.sampled_from(list(promotion_core.PRESETS)),
-       config_dicts(to_dict(promotion_core.PromotionConfig())))
+@given(
+    st.sampled_from(list(promotion_core.PRESETS)),
+    config_dicts(to_dict(promotion_core.PromotionConfig())),
+)
 def test_fuzz_promotion_config(preset, data):
     must_end_well(promotion_core.make_config, preset, data)
 
@@ -98,28 +131,42 @@ def test_fuzz_attribution_config(data):
 
 
 # --- action sequences ----------------------------------------------------------------------
-ACTION_ITEMS = st.one_of(st.integers(-3, 8), st.integers(-2**70, 2**70),
-                         st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
-                         st.complex_numbers(max_magnitude=2), st.text(max_size=3), st.none())
+ACTION_ITEMS = st.one_of(
+    st.integers(-3, 8),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.complex_numbers(max_magnitude=2),
+    st.text(max_size=3),
+    st.none(),
+)
 
 
 def actions(n: int) -> st.SearchStrategy:
     """Mostly well-shaped arrays (so episodes advance), some of any shape or type."""
     good = st.lists(st.integers(0, 1), min_size=n, max_size=n)
-    return st.one_of(good, good, good, st.lists(ACTION_ITEMS, min_size=n, max_size=n),
-                     st.lists(ACTION_ITEMS, max_size=n + 2), ACTION_ITEMS)
+    return st.one_of(
+        good,
+        good,
+        good,
+        st.lists(ACTION_ITEMS, min_size=n, max_size=n),
+        st.lists(ACTION_ITEMS, max_size=n + 2),
+        ACTION_ITEMS,
+    )
 
 
 @pytest.fixture(scope="module")
 def promo_envs():
-    return {kind: gym.make("RetailStore/Promotion-Mini-v1",
-                           config={"action": kind, "episode_days": 4}).unwrapped
-            for kind in ("discrete", "continuous")}
+    return {
+        kind: gym.make(
+            "RetailStore/Promotion-Mini-v1", config={"action": kind, "episode_days": 4}
+        ).unwrapped
+        for kind in ("discrete", "continuous")
+    }
 
 
 @fuzz("promotion_actions")
-@given(kind=st.sampled_from(["discrete", "continuous"]), seed=st.integers(0, 2**40),
-       data=st.data())
+@given(kind=st.sampled_from(["discrete", "continuous"]), seed=st.integers(0, 2**40), data=st.data())
 def test_fuzz_promotion_actions(promo_envs, kind, seed, data):
     env = promo_envs[kind]
     env.reset(seed=seed)
@@ -132,17 +179,25 @@ def test_fuzz_promotion_actions(promo_envs, kind, seed, data):
 
 @pytest.fixture(scope="module")
 def attribution_env():
-    return gym.make("RetailStore/Attribution-Easy-v0", config={"episode_s": 90.0, "close_grace_s": 20.0})
+    return gym.make(
+        "RetailStore/Attribution-Easy-v0", config={"episode_s": 90.0, "close_grace_s": 20.0}
+    )
 
 
 @fuzz("attribution_actions")
 @given(seed=st.integers(0, 2**40), data=st.data())
 def test_fuzz_attribution_actions(attribution_env, seed, data):
     if must_end_well(attribution_env.reset, seed=seed) is None:
-        return                          # a store too quiet to see an event (a ConfigError)
+        return  # a store too quiet to see an event (a ConfigError)
     for _ in range(data.draw(st.integers(1, 6))):
-        a = data.draw(st.one_of(st.integers(0, 7), st.integers(0, 7), ACTION_ITEMS,
-                                st.lists(ACTION_ITEMS, max_size=2)))
+        a = data.draw(
+            st.one_of(
+                st.integers(0, 7),
+                st.integers(0, 7),
+                ACTION_ITEMS,
+                st.lists(ACTION_ITEMS, max_size=2),
+            )
+        )
         must_end_well(attribution_env.step, a)
 
 
@@ -151,8 +206,11 @@ MAP_CHARS = st.sampled_from(list("#.=+EX") * 4 + [" ", ";", "\t", "\x00", "é", 
 
 
 @fuzz("maps")
-@given(rows=st.lists(st.text(MAP_CHARS, max_size=24), max_size=16),
-       raw=st.binary(max_size=64), as_file=st.booleans())
+@given(
+    rows=st.lists(st.text(MAP_CHARS, max_size=24), max_size=16),
+    raw=st.binary(max_size=64),
+    as_file=st.booleans(),
+)
 def test_fuzz_map_texts(tmp_path_factory, rows, raw, as_file):
     text = "\n".join(["#" * 8, "#E.=.X.#", *rows, "#" * 8])
     if as_file:
@@ -175,10 +233,12 @@ def good_members(tmp_path_factory):
         return {k: npz[k] for k in npz.files}
 
 
-MEMBER_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
-                          st.integers(-2**31, 2**31 - 1))
-DTYPES = st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16,
-                          np.int32, np.int64, np.bool_])
+MEMBER_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-(2**31), 2**31 - 1)
+)
+DTYPES = st.sampled_from(
+    [np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_]
+)
 
 
 @fuzz("recordings")
@@ -213,6 +273,6 @@ def test_fuzz_recording_members(tmp_path_factory, good_members, data):
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **members)
     rec = must_end_well(load_recording, path)
-    if rec is not None:                 # whatever loads also draws and heatmaps
+    if rec is not None:  # whatever loads also draws and heatmaps
         list(iter_images(rec, np.array([0, len(rec) - 1]), size=(160, 120)))
         export_heatmap(rec, path.with_suffix(".png"), width=200)

@@ -29,8 +29,11 @@ HP = {"n_steps": 16, "batch_size": 16, "policy_kwargs": {"net_arch": [8, 8]}}
 def ckpt(tmp_path_factory):
     env = gym.make(ENV_ID)
     model = build_model("ppo", HP, env, seed=0)
-    return save_checkpoint(model, tmp_path_factory.mktemp("ck") / "c",
-                           {"algo": "ppo", "hyperparams": HP, "env_id": ENV_ID})
+    return save_checkpoint(
+        model,
+        tmp_path_factory.mktemp("ck") / "c",
+        {"algo": "ppo", "hyperparams": HP, "env_id": ENV_ID},
+    )
 
 
 def _copy(ckpt, tmp_path):
@@ -50,18 +53,27 @@ def test_a_whole_checkpoint_loads(ckpt):
     assert model.policy.mlp_extractor.policy_net[0].out_features == 8
 
 
-@pytest.mark.parametrize("hp, match", [
-    ({"policy_kwargs": {"net_arch": [60000, 60000]}}, r"net_arch=\[60000, 60000\] is not allowed"),
-    ({"policy_kwargs": {"net_arch": [8] * 40}}, r"at most 16 layers of 1 to 4096 units"),
-    ({"policy_kwargs": {"net_arch": {"pi": [8, "8"], "vf": [8]}}}, r"net_arch.pi=\[8, '8'\]"),
-    ({"policy_kwargs": {"net_arch": [16, 16]}}, r"net_arch=\[16, 16\] has layers of \[16\] units"),
-    ({"n_steps": 1_000_000_000}, r"hyperparams.n_steps=1000000000 is not allowed"),
-    ({"n_steps": 16.5}, r"hyperparams.n_steps=16.5"),
-    ({"buffer_size": 10**12}, r"hyperparams.buffer_size"),
-    ({"learning_rate": float("nan")}, r"hyperparams.learning_rate=nan is not a finite number"),
-    ({"policy_kwargs": 3}, r"policy_kwargs is 3, not an object"),
-    ({"no_such_key": 1}, r"agent.hyperparams is not allowed for PPO"),
-])
+@pytest.mark.parametrize(
+    "hp, match",
+    [
+        (
+            {"policy_kwargs": {"net_arch": [60000, 60000]}},
+            r"net_arch=\[60000, 60000\] is not allowed",
+        ),
+        ({"policy_kwargs": {"net_arch": [8] * 40}}, r"at most 16 layers of 1 to 4096 units"),
+        ({"policy_kwargs": {"net_arch": {"pi": [8, "8"], "vf": [8]}}}, r"net_arch.pi=\[8, '8'\]"),
+        (
+            {"policy_kwargs": {"net_arch": [16, 16]}},
+            r"net_arch=\[16, 16\] has layers of \[16\] units",
+        ),
+        ({"n_steps": 1_000_000_000}, r"hyperparams.n_steps=1000000000 is not allowed"),
+        ({"n_steps": 16.5}, r"hyperparams.n_steps=16.5"),
+        ({"buffer_size": 10**12}, r"hyperparams.buffer_size"),
+        ({"learning_rate": float("nan")}, r"hyperparams.learning_rate=nan is not a finite number"),
+        ({"policy_kwargs": 3}, r"policy_kwargs is 3, not an object"),
+        ({"no_such_key": 1}, r"agent.hyperparams is not allowed for PPO"),
+    ],
+)
 def test_tampered_json_is_refused_before_building(ckpt, tmp_path, hp, match):
     bad = _copy(ckpt, tmp_path)
     _edit_meta(bad, **hp)

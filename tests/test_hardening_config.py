@@ -28,45 +28,103 @@ EASY = "RetailStore/Attribution-Easy-v0"
 SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}
 
 
-@pytest.mark.parametrize("make, match", [
-    # the issue's examples
-    (lambda: gym.make(MINI, config={"endcap_reach": []}),
-     r"endcap_reach=\[\] has the wrong type \(list\): must be a number, in \[0.0, 1.0\]"),
-    (lambda: gym.make(EASY, config={"store": {"shoppers": {"max_shoppers": 2.5}}}),
-     r"shoppers.max_shoppers=2.5 has the wrong type \(float\): must be an integer, in \[1, 512\]"),
-    (lambda: gym.make(EASY, config={"n_candidates": 2.5}), r"n_candidates=2.5 .*must be an integer, in \[1, 32\]"),
-    (lambda: gym.make(MINI, config={"episode_days": 1.5}), r"episode_days=1.5 .*integer, in \[1, 365\]"),
-    (lambda: gym.make(EASY, config={"store": {"hard": {"handoffs": 1}}}), r"hard.handoffs=1 .*must be a bool"),
-    (lambda: gym.make(EASY, config={"store": 5}), r"config\['store'\]=5 has the wrong type \(int\): must be a mapping"),
-    (lambda: gym.make(EASY, config={"store": []}), r"config\['store'\]=\[\] has the wrong type \(list\)"),
-    (lambda: gym.make(MINI, config=5), r"config=5 has the wrong type \(int\): must be a mapping"),
-    (lambda: gym.make(EASY, config={"store": {"layout": 5}}), r"layout=5 has the wrong type \(int\): must be a string"),
-    (lambda: gym.make(EASY, config={"store": {"layout": None}}), r"layout=None has the wrong type"),
-    (lambda: gym.make(EASY, config={"observation": 5}), r"config\['observation'\]=5 has the wrong type \(int\)"),
-    (lambda: gym.make_vec(MINI, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
-    (lambda: gym.make_vec(EASY, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
-    (lambda: gym.make_vec(MINI, num_envs=0), r"num_envs=0 is out of range: must be in \[1, 65536\]"),
-    # the same faults, one level deeper or in sequences
-    (lambda: gym.make(MINI, config={"discount_levels": []}),
-     r"discount_levels=\[\] has the wrong type: must be a non-empty list of numbers"),
-    (lambda: gym.make(MINI, config={"discount_levels": [0.0, "0.1"]}), r"discount_levels="),
-    (lambda: gym.make(MINI, config={"demand": 3}), r"demand must be a mapping of DemandParams"),
-    (lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": 3.0}}}),
-     r"shoppers.reach_s=3.0 has the wrong type: must be a list of 2 numbers"),
-    (lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": [1.0, 2.0, 3.0]}}}), r"reach_s="),
-    (lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": True}}}), r"p_putback=True .*number"),
-    (lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": float("nan")}}}), r"p_putback=nan"),
-    (lambda: gym.make(EASY, config={"reward": {"correct": "1"}}), r"reward.correct='1' .*must be a number"),
-    (lambda: gym.make(EASY, config={"reward": 2}), r"reward must be a mapping of RewardConfig"),
-    (lambda: gym.make(EASY, config={"reward": {"correct": 10**400}}), r"reward.correct=1000.* is out of range"),
-    (lambda: gym.make(EASY, config={"scenario": ["easy"]}), r"scenario=\['easy'\]"),
-    (lambda: gym.make(MINI, config={1: 2}), r"unknown config key\(s\) \['1'\]"),
-    (lambda: gym.make("RetailStore/Promotion-v1", preset=[]), r"preset=\[\] is not allowed"),
-    (lambda: sim_config.make_config(5), r"preset=5 is not allowed"),
-    (lambda: sim_config.config_from_dict("hard"), r"config='hard' has the wrong type"),
-    (lambda: promotion_core.make_config("mini", {"spatial": {"tick_hz": 5.0}}),
-     r"spatial.tick_hz=5.0 has the wrong type"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        # the issue's examples
+        (
+            lambda: gym.make(MINI, config={"endcap_reach": []}),
+            r"endcap_reach=\[\] has the wrong type \(list\): must be a number, in \[0.0, 1.0\]",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"shoppers": {"max_shoppers": 2.5}}}),
+            r"shoppers.max_shoppers=2.5 has the wrong type \(float\): must be an integer, in \[1, 512\]",
+        ),
+        (
+            lambda: gym.make(EASY, config={"n_candidates": 2.5}),
+            r"n_candidates=2.5 .*must be an integer, in \[1, 32\]",
+        ),
+        (
+            lambda: gym.make(MINI, config={"episode_days": 1.5}),
+            r"episode_days=1.5 .*integer, in \[1, 365\]",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"hard": {"handoffs": 1}}}),
+            r"hard.handoffs=1 .*must be a bool",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": 5}),
+            r"config\['store'\]=5 has the wrong type \(int\): must be a mapping",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": []}),
+            r"config\['store'\]=\[\] has the wrong type \(list\)",
+        ),
+        (
+            lambda: gym.make(MINI, config=5),
+            r"config=5 has the wrong type \(int\): must be a mapping",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"layout": 5}}),
+            r"layout=5 has the wrong type \(int\): must be a string",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"layout": None}}),
+            r"layout=None has the wrong type",
+        ),
+        (
+            lambda: gym.make(EASY, config={"observation": 5}),
+            r"config\['observation'\]=5 has the wrong type \(int\)",
+        ),
+        (lambda: gym.make_vec(MINI, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
+        (lambda: gym.make_vec(EASY, num_envs=2.5), r"num_envs=2.5 has the wrong type \(float\)"),
+        (
+            lambda: gym.make_vec(MINI, num_envs=0),
+            r"num_envs=0 is out of range: must be in \[1, 65536\]",
+        ),
+        # the same faults, one level deeper or in sequences
+        (
+            lambda: gym.make(MINI, config={"discount_levels": []}),
+            r"discount_levels=\[\] has the wrong type: must be a non-empty list of numbers",
+        ),
+        (lambda: gym.make(MINI, config={"discount_levels": [0.0, "0.1"]}), r"discount_levels="),
+        (lambda: gym.make(MINI, config={"demand": 3}), r"demand must be a mapping of DemandParams"),
+        (
+            lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": 3.0}}}),
+            r"shoppers.reach_s=3.0 has the wrong type: must be a list of 2 numbers",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"shoppers": {"reach_s": [1.0, 2.0, 3.0]}}}),
+            r"reach_s=",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": True}}}),
+            r"p_putback=True .*number",
+        ),
+        (
+            lambda: gym.make(EASY, config={"store": {"shoppers": {"p_putback": float("nan")}}}),
+            r"p_putback=nan",
+        ),
+        (
+            lambda: gym.make(EASY, config={"reward": {"correct": "1"}}),
+            r"reward.correct='1' .*must be a number",
+        ),
+        (lambda: gym.make(EASY, config={"reward": 2}), r"reward must be a mapping of RewardConfig"),
+        (
+            lambda: gym.make(EASY, config={"reward": {"correct": 10**400}}),
+            r"reward.correct=1000.* is out of range",
+        ),
+        (lambda: gym.make(EASY, config={"scenario": ["easy"]}), r"scenario=\['easy'\]"),
+        (lambda: gym.make(MINI, config={1: 2}), r"unknown config key\(s\) \['1'\]"),
+        (lambda: gym.make("RetailStore/Promotion-v1", preset=[]), r"preset=\[\] is not allowed"),
+        (lambda: sim_config.make_config(5), r"preset=5 is not allowed"),
+        (lambda: sim_config.config_from_dict("hard"), r"config='hard' has the wrong type"),
+        (
+            lambda: promotion_core.make_config("mini", {"spatial": {"tick_hz": 5.0}}),
+            r"spatial.tick_hz=5.0 has the wrong type",
+        ),
+    ],
+)
 def test_bad_config_types_raise_config_error(make, match):
     with pytest.raises(ConfigError, match=match):
         make()
@@ -89,8 +147,9 @@ def test_hydra_configs_are_validated_the_same_way():
 
 def test_good_types_are_accepted_and_normalised():
     """Ints in float fields, lists in tuple fields and NumPy scalars pass, as Python values."""
-    cfg = promotion_core.make_config("mini", {"endcap_reach": 1, "discount_levels": [0, 0.25],
-                                              "episode_days": np.int64(3)})
+    cfg = promotion_core.make_config(
+        "mini", {"endcap_reach": 1, "discount_levels": [0, 0.25], "episode_days": np.int64(3)}
+    )
     assert cfg.endcap_reach == 1.0 and type(cfg.episode_days) is int
     assert cfg.discount_levels == (0, 0.25)
     for preset in sim_config.PRESETS:
@@ -117,13 +176,16 @@ def test_largest_seed_is_accepted_by_both():
     assert venv.unwrapped.episode_seeds.tolist() == [MAX_SEED, MAX_SEED + 1, MAX_SEED + 2]
 
 
-@pytest.mark.parametrize("action, match", [
-    (np.array(["0.5"] * 8), "real numbers, got dtype <U3"),
-    (np.array([True] * 8), "real numbers, got dtype bool"),
-    (np.array([0.5j] * 8), "real numbers, got dtype complex128"),
-    (np.array([None] * 8), "real numbers, got dtype object"),
-    (np.array([np.nan] * 8), "finite and in"),
-])
+@pytest.mark.parametrize(
+    "action, match",
+    [
+        (np.array(["0.5"] * 8), "real numbers, got dtype <U3"),
+        (np.array([True] * 8), "real numbers, got dtype bool"),
+        (np.array([0.5j] * 8), "real numbers, got dtype complex128"),
+        (np.array([None] * 8), "real numbers, got dtype object"),
+        (np.array([np.nan] * 8), "finite and in"),
+    ],
+)
 def test_continuous_actions_must_be_real_numbers(action, match):
     env = gym.make(CONT, config={"catalog": {"assortment": "mini"}}).unwrapped
     env.reset(seed=0)
@@ -131,13 +193,18 @@ def test_continuous_actions_must_be_real_numbers(action, match):
         env.step(action)
 
 
-@pytest.mark.parametrize("value, match", [(np.inf, r"integers, got \[inf, 0"),
-                                          (1e30, r"action\[0\]=1e\+30 is out of range"),
-                                          (-2**70, r"got dtype object: \[-1180591620717411303424, 0")])
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (np.inf, r"integers, got \[inf, 0"),
+        (1e30, r"action\[0\]=1e\+30 is out of range"),
+        (-(2**70), r"got dtype object: \[-1180591620717411303424, 0"),
+    ],
+)
 def test_discrete_action_errors_show_the_value_as_given(value, match):
     env = gym.make(MINI).unwrapped
     env.reset(seed=0)
-    action = [value] + [0] * (env.action_space.shape[0] - 1)     # a list, as a user writes it
+    action = [value] + [0] * (env.action_space.shape[0] - 1)  # a list, as a user writes it
     with pytest.raises(InvalidActionError, match=match):
         env.step(action)
 
@@ -156,7 +223,13 @@ def test_promotion_raises_after_truncation_until_reset():
 
 
 def test_dead_shard_worker_is_named_with_its_exit_code():
-    env = gym.make_vec("RetailStore/Attribution-v0", num_envs=2, vectorization_mode="vector_entry_point", num_workers=2, config=SHORT)
+    env = gym.make_vec(
+        "RetailStore/Attribution-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        num_workers=2,
+        config=SHORT,
+    )
     try:
         env.reset(seed=0)
         proc = env.unwrapped._procs[1]

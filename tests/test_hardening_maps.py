@@ -22,9 +22,12 @@ def test_the_largest_allowed_map_builds():
 def test_one_cell_too_many_is_refused():
     text = largest_map_text()
     rows = text.splitlines()
-    rows[5] += "#"                                    # widens the grid to 128 x 129
-    with pytest.raises(MapError, match=r"map of 128 x 129 = 16,512 cells is too large: at most "
-                                       r"16,384 cells"):
+    rows[5] += "#"  # widens the grid to 128 x 129
+    with pytest.raises(
+        MapError,
+        match=r"map of 128 x 129 = 16,512 cells is too large: at most "
+        r"16,384 cells",
+    ):
         parse_layout("\n".join(rows), "wide")
 
 
@@ -61,6 +64,9 @@ def test_a_walk_longer_than_the_tables_hold_is_named(monkeypatch):
         rows.append("".join("." if c == gap else "#" for c in range(w)))
     rows[1] = "#=E" + rows[1][3:]
     rows[-2] = "#=X" + rows[-2][3:]
-    with pytest.raises(MapError, match=r"a walk of [\d,]+ steps from the entry is longer than "
-                                       r"the 32,767 steps"):
+    with pytest.raises(
+        MapError,
+        match=r"a walk of [\d,]+ steps from the entry is longer than "
+        r"the 32,767 steps",
+    ):
         parse_layout("\n".join(rows), "snake")

@@ -31,21 +31,32 @@ def _first(root: Path, agent: str) -> Path:
 def _nan_score(path: Path) -> None:
     rec = json.loads(path.read_text())
     rec["evaluation"]["scores"][0] = float("nan")
-    path.write_text(json.dumps(rec))      # json writes NaN, as a buggy run would
+    path.write_text(json.dumps(rec))  # json writes NaN, as a buggy run would
 
 
-@pytest.mark.parametrize("corrupt, problem", [
-    (lambda p: p.write_text(p.read_text()[:200]), "unreadable (JSONDecodeError"),
-    (lambda p: p.write_text(""), "unreadable (JSONDecodeError"),
-    (lambda p: p.write_text("[1, 2]"), "is a JSON list, not an object"),
-    (_nan_score, "evaluation.scores must be a non-empty list of finite numbers (bad: [nan])"),
-    (lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items()
-                                        if k != "agent"})), "has no 'agent'"),
-    (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "evaluation": 3})),
-     "'evaluation' is int, not an object"),
-    (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "config": []})),
-     "'config' has no 'agent' mapping"),
-])
+@pytest.mark.parametrize(
+    "corrupt, problem",
+    [
+        (lambda p: p.write_text(p.read_text()[:200]), "unreadable (JSONDecodeError"),
+        (lambda p: p.write_text(""), "unreadable (JSONDecodeError"),
+        (lambda p: p.write_text("[1, 2]"), "is a JSON list, not an object"),
+        (_nan_score, "evaluation.scores must be a non-empty list of finite numbers (bad: [nan])"),
+        (
+            lambda p: p.write_text(
+                json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "agent"})
+            ),
+            "has no 'agent'",
+        ),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "evaluation": 3})),
+            "'evaluation' is int, not an object",
+        ),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "config": []})),
+            "'config' has no 'agent' mapping",
+        ),
+    ],
+)
 def test_bad_results_fail_the_leaderboard_naming_file_and_problem(tree, tmp_path, corrupt, problem):
     bad = _first(tree, "random")
     corrupt(bad)
@@ -54,7 +65,7 @@ def test_bad_results_fail_the_leaderboard_naming_file_and_problem(tree, tmp_path
     msg = str(info.value)
     assert f"{bad}: " in msg and problem in msg and "skip_bad=true" in msg
     assert not (tmp_path / "lb" / "LEADERBOARD.md").exists()
-    assert runs.read_done(bad.parent) is None          # resume reruns it
+    assert runs.read_done(bad.parent) is None  # resume reruns it
 
 
 def test_every_bad_file_is_named(tree, tmp_path):
@@ -100,12 +111,18 @@ def test_the_leaderboard_command_exits_2_naming_the_file_or_marks_partial(tree, 
 
     bad = _first(tree, "nearest")
     bad.write_text("[]")
-    cmd = [sys.executable, "-m", "retail_env.experiments.leaderboard", f"results_root={tree}",
-           f"out_root={tmp_path / 'out'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "retail_env.experiments.leaderboard",
+        f"results_root={tree}",
+        f"out_root={tmp_path / 'out'}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and f"{bad}: is a JSON list" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = subprocess.run([*cmd, "skip_bad=true"], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [*cmd, "skip_bad=true"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "PARTIAL: 1 results.json" in proc.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+pytest.importorskip("hydra")  # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from retail_env.experiments import runs  # noqa: E402
@@ -22,10 +22,21 @@ pytest.importorskip("sb3_contrib")
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ENV = "attribution_crowded"
-TINY = ["experiment=smoke", f"env={ENV}", "+env.kwargs.config={episode_s:90.0,close_grace_s:30.0}",
-        "agent.total_timesteps=384", "agent.n_envs=4"]
-LEARNERS = ("bc", "dagger", "ppo_set", "a2c_set", "maskable_ppo",
-            "ppo_dagger")                                  # ppo_dagger after dagger
+TINY = [
+    "experiment=smoke",
+    f"env={ENV}",
+    "+env.kwargs.config={episode_s:90.0,close_grace_s:30.0}",
+    "agent.total_timesteps=384",
+    "agent.n_envs=4",
+]
+LEARNERS = (
+    "bc",
+    "dagger",
+    "ppo_set",
+    "a2c_set",
+    "maskable_ppo",
+    "ppo_dagger",
+)  # ppo_dagger after dagger
 
 
 def _cfg(app: str, out: Path, *overrides: str):
@@ -35,10 +46,13 @@ def _cfg(app: str, out: Path, *overrides: str):
 def _train(out: Path, agent: str, *overrides: str) -> dict:
     from retail_env.experiments.train import train
 
-    extra = ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"] + (
-        ["agent.imitation.value_coef=0.5"] if agent == "dagger" else []) \
-        if agent in ("bc", "dagger") else ["agent.hyperparams.n_steps=32"] + (
-            [] if agent == "a2c_set" else ["agent.hyperparams.batch_size=64"])
+    extra = (
+        ["agent.imitation.rounds=2", "agent.imitation.batch_size=64"]
+        + (["agent.imitation.value_coef=0.5"] if agent == "dagger" else [])
+        if agent in ("bc", "dagger")
+        else ["agent.hyperparams.n_steps=32"]
+        + ([] if agent == "a2c_set" else ["agent.hyperparams.batch_size=64"])
+    )
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = _cfg("train", out, f"agent={agent}", *extra, *overrides)
         return train(cfg, runs.run_dir(cfg))
@@ -89,7 +103,7 @@ def test_dagger_learns_from_labels_and_ppo_starts_from_its_weights(learned):
     rows = list(csv.DictReader(open(recs["dagger"]["learning_curve"])))
     assert [float(r["imitation/beta"]) for r in rows] == [1.0, 0.5]
     assert float(rows[-1]["imitation/loss"]) < float(rows[0]["imitation/loss"])
-    assert all(0.0 < float(r["imitation/value_loss"]) < 1e4 for r in rows)   # the critic fitted
+    assert all(0.0 < float(r["imitation/value_loss"]) < 1e4 for r in rows)  # the critic fitted
     meta = json.loads((Path(recs["ppo_dagger"]["checkpoint"]) / "checkpoint.json").read_text())
     assert meta["init_from"] == str(Path(recs["dagger"]["checkpoint"]))
     dagger, tuned = _weights(recs["dagger"]), _weights(recs["ppo_dagger"])
@@ -104,7 +118,7 @@ def test_dagger_learns_from_labels_and_ppo_starts_from_its_weights(learned):
 def test_warm_start_refuses_a_checkpoint_of_another_policy(tmp_path):
     from retail_env.experiments.checkpoints import CheckpointError
 
-    flat = _train(tmp_path, "ppo", "train.evaluate=false")     # the flat-MLP reference
+    flat = _train(tmp_path, "ppo", "train.evaluate=false")  # the flat-MLP reference
     with pytest.raises(CheckpointError, match="does not fit a ppo policy"):
         _train(tmp_path, "ppo_dagger", f"agent.init_from={flat['checkpoint']}")
 
@@ -114,7 +128,7 @@ def test_seeded_learner_runs_are_reproducible(learned, agent, tmp_path):
     out, recs = learned
     again = _train(tmp_path, agent)
     first, second = _weights(recs[agent]), _weights(again)
-    assert all(torch.equal(first[k], second[k]) for k in first)     # bit for bit
+    assert all(torch.equal(first[k], second[k]) for k in first)  # bit for bit
     assert again["evaluation"]["scores"] == recs[agent]["evaluation"]["scores"]
 
 
@@ -125,7 +139,9 @@ def test_imitation_refuses_an_env_without_oracle_labels():
     from retail_env.envs.sb3_vec import make_sb3_vec_env
     from retail_env.sim.validation import ConfigError
 
-    venv = make_sb3_vec_env("RetailStore/Attribution-Crowded-v0", 2, seed=0, config={"episode_s": 30.0})
+    venv = make_sb3_vec_env(
+        "RetailStore/Attribution-Crowded-v0", 2, seed=0, config={"episode_s": 30.0}
+    )
     model = build_model("bc", {"policy": "set", "n_steps": 8}, venv)
     with pytest.raises(ConfigError, match="oracle_info=True"):
         imitate(model, venv, {"rounds": 1}, 16)

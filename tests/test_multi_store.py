@@ -39,12 +39,15 @@ def test_books_balance():
     # every unit that left (or was still carried at the close) was booked once
     assert r["units"] == led.true.sum() == st.exited[0].sum() + inside > 0
     # goods: on shelves + gone out + still carried = at the start + restocked
-    assert st.stock[0].sum() + st.exited[0].sum() + st.basket[0].sum() == \
-        st.initial[0].sum() + st.restocked[0].sum()
+    assert (
+        st.stock[0].sum() + st.exited[0].sum() + st.basket[0].sum()
+        == st.initial[0].sum() + st.restocked[0].sum()
+    )
     # the manager's return is the profit less the checkout errors' cost
     assert r["manager_return"] == pytest.approx(r["profit"] - r["error_cost"])
-    assert r["error_cost"] == pytest.approx(5.0 * e.books["overcharged"]
-                                            + 2.5 * e.books["undercharged"])
+    assert r["error_cost"] == pytest.approx(
+        5.0 * e.books["overcharged"] + 2.5 * e.books["undercharged"]
+    )
     assert r["checkout_return"] == pytest.approx(e.books["checkout_reward"])
 
 
@@ -73,11 +76,14 @@ def test_bad_actions_name_the_role():
         e.step(1.5)
 
 
-@pytest.mark.parametrize("kw, words", [
-    ({"promotion": {"policy": "hi_lo"}}, "manager sets the prices"),
-    ({"overcharge_cost": -1.0}, "overcharge_cost"),
-    ({"promotion": {"period_h": 0.3}}, "period_h"),
-])
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        ({"promotion": {"policy": "hi_lo"}}, "manager sets the prices"),
+        ({"overcharge_cost": -1.0}, "overcharge_cost"),
+        ({"promotion": {"period_h": 0.3}}, "period_h"),
+    ],
+)
 def test_bad_config_named(kw, words):
     with pytest.raises(ConfigError, match=words):
         WholeStoreEnv(**kw)
@@ -96,9 +102,10 @@ def test_one_role_as_gymnasium_env(role):
         obs, r, done, _, info = one.step(a)
         total += r
     assert one.observation_space.contains(obs)
-    b = one.env.books               # every reward of the role reached the learner, once
-    expected = (b["checkout_reward"] if role == CHECKOUT
-                else b["revenue"] - b["cogs"] - b["error_cost"])
+    b = one.env.books  # every reward of the role reached the learner, once
+    expected = (
+        b["checkout_reward"] if role == CHECKOUT else b["revenue"] - b["cogs"] - b["error_cost"]
+    )
     assert total == pytest.approx(expected)
 
 
@@ -108,7 +115,7 @@ def test_render_shows_prices_and_decisions(monkeypatch):
     e.reset(seed=1)
     n = e.action_space(MANAGER).shape[0]
     a = np.zeros(n, np.int64)
-    a[:3] = 5                      # half price on three products
+    a[:3] = 5  # half price on three products
     e.step(a)
     img = e.render()
     assert img.dtype == np.uint8 and img.ndim == 3 and img.std() > 0
@@ -123,8 +130,9 @@ def test_recording_plays_back(tmp_path, monkeypatch):
     from retail_env.render.recording import load_recording
 
     path = tmp_path / "store.npz"
-    r = play(WholeStoreEnv(**SHORT), Manager("hi_lo", **DEEP), Checkout("hungarian"), seed=7,
-             record=path)
+    r = play(
+        WholeStoreEnv(**SHORT), Manager("hi_lo", **DEEP), Checkout("hungarian"), seed=7, record=path
+    )
     rec = load_recording(path)
     assert rec.meta["manager"] == "hi_lo" and rec.meta["seed"] == 7
     assert len(rec) > 10
@@ -145,8 +153,16 @@ def test_a_trained_model_takes_a_seat():
     one = SingleRoleEnv(MANAGER, other=Checkout("hungarian"), episode_s=60.0, close_grace_s=30.0)
     sb3_check(one)
     model = sb3.PPO("MlpPolicy", one, n_steps=16, batch_size=16, seed=0).learn(16)
-    a = play(WholeStoreEnv(episode_s=60.0, close_grace_s=30.0), Manager(model),
-             Checkout("hungarian"), seed=9)
-    b = play(WholeStoreEnv(episode_s=60.0, close_grace_s=30.0), Manager(model),
-             Checkout("hungarian"), seed=9)
+    a = play(
+        WholeStoreEnv(episode_s=60.0, close_grace_s=30.0),
+        Manager(model),
+        Checkout("hungarian"),
+        seed=9,
+    )
+    b = play(
+        WholeStoreEnv(episode_s=60.0, close_grace_s=30.0),
+        Manager(model),
+        Checkout("hungarian"),
+        seed=9,
+    )
     assert a == b and a["units"] > 0

@@ -78,8 +78,11 @@ def test_playback_window_under_xvfb(tmp_path):
     header = demo_header()
     rec = save_recording(tmp_path / "ep.npz", header, demo_frames(header, 200))
     display = _free_display()
-    xvfb = subprocess.Popen([XVFB, f":{display}", "-screen", "0", "1024x768x24", "-nolisten",
-                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        [XVFB, f":{display}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 10
         while not Path(f"/tmp/.X11-unix/X{display}").exists():
@@ -88,8 +91,13 @@ def test_playback_window_under_xvfb(tmp_path):
             time.sleep(0.05)
         env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
         env["DISPLAY"] = f":{display}"
-        out = subprocess.run([sys.executable, "-c", DRIVER, str(rec)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(rec)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         log = json.loads(out.stdout.strip().splitlines()[-1])
     finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("hydra")   # the train extra (Hydra); skip with only the dev extra
+pytest.importorskip("hydra")  # the train extra (Hydra); skip with only the dev extra
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
@@ -34,13 +34,15 @@ def my_experiments(tmp_path):
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment" / "my_lr.yaml").write_text(
         "# @package _global_\nagent:\n  hyperparams:\n    learning_rate: 5.0e-4\n"
-        "  total_timesteps: 4096\n")
+        "  total_timesteps: 4096\n"
+    )
     return f"hydra.searchpath=[file://{tmp_path}]"
 
 
 def hp(*overrides: str) -> dict:
-    return OmegaConf.to_container(compose("train", overrides=list(overrides)).agent.hyperparams,
-                                  resolve=True)
+    return OmegaConf.to_container(
+        compose("train", overrides=list(overrides)).agent.hyperparams, resolve=True
+    )
 
 
 @pytest.mark.parametrize("agent", ["ppo", "a2c", "dqn", "sac"])
@@ -53,20 +55,28 @@ def test_every_by_task_entry_reaches_the_composed_hyperparams(agent):
 
 
 def test_by_task_beats_the_default_and_the_command_line_beats_by_task():
-    assert hp("env=promotion_mini")["learning_rate"] == 1e-3           # by_task
-    assert hp("env=promotion_mini", "agent.hyperparams.learning_rate=3e-4")[
-        "learning_rate"] == 3e-4                                        # the case
+    assert hp("env=promotion_mini")["learning_rate"] == 1e-3  # by_task
+    assert (
+        hp("env=promotion_mini", "agent.hyperparams.learning_rate=3e-4")["learning_rate"] == 3e-4
+    )  # the case
     assert hp("env=attribution")["gamma"] == 0.9
     assert hp("env=attribution", "agent.hyperparams.gamma=0.99")["gamma"] == 0.99
-    assert hp("env=promotion_mini")["gamma"] == 0.99                   # no by_task: default
+    assert hp("env=promotion_mini")["gamma"] == 0.99  # no by_task: default
 
 
 def test_experiment_file_beats_by_task_and_the_command_line_beats_both(my_experiments):
     cfg = compose("train", overrides=[my_experiments, "experiment=my_lr", "env=promotion_mini"])
     assert cfg.agent.hyperparams.learning_rate == 5e-4 and cfg.train.total_timesteps == 4096
-    cfg = compose("train", overrides=[my_experiments, "experiment=my_lr", "env=promotion_mini",
-                                      "agent.hyperparams.learning_rate=2e-4",
-                                      "train.total_timesteps=512"])
+    cfg = compose(
+        "train",
+        overrides=[
+            my_experiments,
+            "experiment=my_lr",
+            "env=promotion_mini",
+            "agent.hyperparams.learning_rate=2e-4",
+            "train.total_timesteps=512",
+        ],
+    )
     assert cfg.agent.hyperparams.learning_rate == 2e-4 and cfg.train.total_timesteps == 512
 
 
@@ -91,18 +101,33 @@ def rid(*overrides: str, app: str = "train") -> str:
 
 def test_every_result_changing_key_changes_the_run_id():
     base = rid()
-    changed = ["agent.hyperparams.learning_rate=3e-4", "agent.hyperparams.n_steps=64",
-               "train.total_timesteps=2048", "train.n_envs=4", "eval=smoke",
-               "eval.deterministic=false", "+env.kwargs.config={reward_scale:1.0}", "agent=a2c",
-               "env=promotion_fresh", "seed=1"]
+    changed = [
+        "agent.hyperparams.learning_rate=3e-4",
+        "agent.hyperparams.n_steps=64",
+        "train.total_timesteps=2048",
+        "train.n_envs=4",
+        "eval=smoke",
+        "eval.deterministic=false",
+        "+env.kwargs.config={reward_scale:1.0}",
+        "agent=a2c",
+        "env=promotion_fresh",
+        "seed=1",
+    ]
     ids = [rid(o) for o in changed]
     assert base not in ids and len(set(ids)) == len(ids)
 
 
 def test_keys_that_cannot_change_results_keep_the_run_id():
     base = rid()
-    for o in ("out_root=/elsewhere", "resume=false", "threads=2", "train.progress_bar=true",
-              "train.tensorboard=false", "train.checkpoint_every=1000", "train.log_interval=5"):
+    for o in (
+        "out_root=/elsewhere",
+        "resume=false",
+        "threads=2",
+        "train.progress_bar=true",
+        "train.tensorboard=false",
+        "train.checkpoint_every=1000",
+        "train.log_interval=5",
+    ):
         assert rid(o) == base, o
 
 
@@ -124,17 +149,18 @@ def test_baselines_ignore_the_training_budget_and_checkpoints_key_by_content(tmp
         (d / "policy.pt").write_bytes(w)
     ra = rid("agent=ppo", f"checkpoint={a}", app="evaluate")
     assert ra != rid("agent=ppo", f"checkpoint={b}", app="evaluate")
-    (b / "policy.pt").write_bytes(b"weights-a")        # same content, other folder: same run
+    (b / "policy.pt").write_bytes(b"weights-a")  # same content, other folder: same run
     assert ra == rid("agent=ppo", f"checkpoint={b}", app="evaluate")
     # the checkpoint's own hyperparameters are what it plays with, not the agent file's
-    assert ra == rid("agent=ppo", f"checkpoint={a}", "agent.hyperparams.gamma=0.5",
-                     app="evaluate")
+    assert ra == rid("agent=ppo", f"checkpoint={a}", "agent.hyperparams.gamma=0.5", app="evaluate")
 
 
 def test_differences_name_the_keys():
     a = identity.identity(compose("train", overrides=["env=promotion_mini"]), "0.1.0")
-    b = identity.identity(compose("train", overrides=["env=promotion_mini", "seed=3",
-                                                      "train.total_timesteps=64"]), "0.1.0")
+    b = identity.identity(
+        compose("train", overrides=["env=promotion_mini", "seed=3", "train.total_timesteps=64"]),
+        "0.1.0",
+    )
     assert identity.differences([a, b]) == ["train.total_timesteps"]
 
 

@@ -33,24 +33,35 @@ def _level_action(env, level: int, member: int = 0) -> np.ndarray:
 
 
 def test_info_terms_sum_to_reward_and_kpis_present():
-    env = gym.make("RetailStore/Promotion-v1", config={"reward_scale": 1.0})   # dollars
+    env = gym.make("RetailStore/Promotion-v1", config={"reward_scale": 1.0})  # dollars
     env.reset(seed=0)
     _, r, term, trunc, info = env.step(_level_action(env, 3))
     assert set(info["rewards"]) == {"revenue", "cogs", "spoilage", "holding", "expedite"}
-    assert info["rewards"]["expedite"] == 0.0                 # -v1 expedites nothing
+    assert info["rewards"]["expedite"] == 0.0  # -v1 expedites nothing
     assert sum(info["rewards"].values()) == pytest.approx(r)
     assert info["kpis"]["profit"] == pytest.approx(r)
-    assert set(info["kpis"]) == {"revenue", "profit", "units", "stockouts", "spoilage",
-                                 "expedited", "member_share", "mean_discount"}
+    assert set(info["kpis"]) == {
+        "revenue",
+        "profit",
+        "units",
+        "stockouts",
+        "spoilage",
+        "expedited",
+        "member_share",
+        "mean_discount",
+    }
     assert info["kpis"]["mean_discount"] == pytest.approx(0.3, abs=1e-9)
     assert not term and not trunc
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.zeros(3, np.int64), "shape"),
-    ("level-3", "shape"),
-    (None, "shape"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros(3, np.int64), "shape"),
+        ("level-3", "shape"),
+        (None, "shape"),
+    ],
+)
 def test_invalid_action_shapes_raise(bad, match):
     env = gym.make("RetailStore/Promotion-v1")
     env.reset(seed=0)
@@ -109,8 +120,9 @@ def test_books_balance_over_an_episode():
 def test_perishables_spoil_when_overstocked_and_shelf_stable_never():
     spoil = {}
     for cover in (1.0, 4.0):
-        env = PromotionEnv(preset="fresh", config={"inventory": {"cover": cover},
-                                                   "episode_days": 7})
+        env = PromotionEnv(
+            preset="fresh", config={"inventory": {"cover": cover}, "episode_days": 7}
+        )
         run_episode(env, ListPrice(env), seed=1)
         inv = env.state.inv
         spoil[cover] = inv.spoiled[0].sum()
@@ -139,8 +151,9 @@ def test_repeated_deep_discount_earns_less_than_sparing_use():
     always, sparing = [], []
     for seed in range(3):
         # ample, long-lived stock: only the demand side differs between the two
-        env = PromotionEnv(config={"inventory": {"cover": 4.0},
-                                   "catalog": {"shelf_life_scale": 10.0}})
+        env = PromotionEnv(
+            config={"inventory": {"cover": 4.0}, "catalog": {"shelf_life_scale": 10.0}}
+        )
         obs, _ = env.reset(seed=seed)
         total = 0.0
         for _ in range(env.params.n_periods):
@@ -148,8 +161,9 @@ def test_repeated_deep_discount_earns_less_than_sparing_use():
         always.append(total)
         ref_ratio = env.state.demand.ref[0] / env.params.catalog.price
         assert ref_ratio.max() < 0.9  # shoppers now expect the deal
-        sparing.append(run_episode(env, HiLo(env, depth=0.3, cycle_days=7, promo_h=24),
-                                   seed)["return"])
+        sparing.append(
+            run_episode(env, HiLo(env, depth=0.3, cycle_days=7, promo_h=24), seed)["return"]
+        )
     assert np.mean(always) < 0.9 * np.mean(sparing)
 
 
@@ -183,12 +197,12 @@ def test_end_caps_go_to_the_deepest_public_discounts_above_the_minimum():
     p = core.build_params(core.make_config())
     assert p.config.endcap_min_depth == 0.2
     a = np.zeros((1, 2 * p.n_units), np.int64)
-    a[0, [4, 9, 11, 13]] = [1, 4, 3, 5]       # 10 % (below the minimum), 40 %, 30 %, 50 % ...
-    a[0, p.n_units + 13] = 1                  # ... but 50 % on product 13 for members only
+    a[0, [4, 9, 11, 13]] = [1, 4, 3, 5]  # 10 % (below the minimum), 40 %, 30 %, 50 % ...
+    a[0, p.n_units + 13] = 1  # ... but 50 % on product 13 for members only
     seg_price, _, _ = core.prices_from_discrete(p, a)
     expo = core.endcap_exposure(p, seg_price)
     assert np.flatnonzero(expo[0]).tolist() == [9, 11]
-    a[0, 9] = a[0, 11] = 1                    # only 10 % cuts left everyone can take: no display
+    a[0, 9] = a[0, 11] = 1  # only 10 % cuts left everyone can take: no display
     assert core.endcap_exposure(p, core.prices_from_discrete(p, a)[0]).sum() == 0
 
 
@@ -202,11 +216,11 @@ def test_batched_core_equals_store_by_store():
     gen = np.random.default_rng(0)
     for _ in range(30):
         a = gen.integers(0, 6, size=(3, 2 * p.n_units))
-        a[:, p.n_units:] %= 2
+        a[:, p.n_units :] %= 2
         prices = core.prices_from_discrete(p, a)
         rb, _ = core.step(st_b, *prices, p, rng_b)
         for i in range(3):
-            one = core.prices_from_discrete(p, a[i:i + 1])
+            one = core.prices_from_discrete(p, a[i : i + 1])
             r1, _ = core.step(sts[i], *one, p, rngs[i])
             for k in rb:
                 assert rb[k][i] == r1[k][0]
@@ -221,8 +235,10 @@ def test_lookahead_beats_myopic_and_is_level_with_list_price_on_mini():
     displays bought by 10 % cuts. Whether a learner can beat list price is open."""
     env = gym.make("RetailStore/Promotion-Mini-v1")
     seeds = range(100, 104)
-    score = {pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
-             for pol in (ListPrice(env), Myopic(env), Lookahead(env))}
+    score = {
+        pol.name: np.mean([run_episode(env, pol, s)["return"] for s in seeds])
+        for pol in (ListPrice(env), Myopic(env), Lookahead(env))
+    }
     assert score["lookahead"] > score["myopic"] * 1.02
     assert abs(score["lookahead"] / score["list_price"] - 1.0) < 0.02
 

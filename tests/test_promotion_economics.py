@@ -56,21 +56,23 @@ def test_small_price_changes_move_profit_and_units_smoothly_for_every_product():
     for j in range(n):
         for r, f in enumerate(factors[1:]):
             price[1 + 4 * j + r, :, j] *= f
-    st.period = 12                                          # noon, the busiest hour
+    st.period = 12  # noon, the busiest hour
     profit = expected_profit(p, st, price, None)
-    ds = dm.DemandState(ref=np.repeat(st.demand.ref, len(price), axis=0),
-                        pantry=np.repeat(st.demand.pantry, len(price), axis=0))
+    ds = dm.DemandState(
+        ref=np.repeat(st.demand.ref, len(price), axis=0),
+        pantry=np.repeat(st.demand.pantry, len(price), axis=0),
+    )
     visits = dm.expected_visits(p.model, np.full(len(price), 12.0), p.config.period_h)
-    units = dm.expected_sales(dm.demand_table(p.model, ds, price,
-                                              core.endcap_exposure(p, price)),
-                              visits).sum(axis=1)                                  # (K, N)
+    units = dm.expected_sales(
+        dm.demand_table(p.model, ds, price, core.endcap_exposure(p, price)), visits
+    ).sum(axis=1)  # (K, N)
     revenue_j = units[0] * p.catalog.price
     for j in range(n):
-        q = units[1 + 4 * j: 5 + 4 * j, j]
+        q = units[1 + 4 * j : 5 + 4 * j, j]
         dq = np.log(q / units[0, j])
         # own-price arc elasticity bounded by the steepest short-run response (a rise, -9.7)
         assert np.all(np.abs(dq / np.log(factors[1:])) < 12.0), j
-        for full, half in ((0, 1), (2, 3)):                 # cut, rise
+        for full, half in ((0, 1), (2, 3)):  # cut, rise
             assert abs(dq[full] - 2 * dq[half]) <= 0.1 * abs(dq[full]), j
             d_full = profit[1 + 4 * j + full] - profit[0]
             d_half = profit[1 + 4 * j + half] - profit[0]
@@ -86,9 +88,8 @@ def test_no_tiny_discount_on_one_or_two_products_beats_list_price():
     p = env.unwrapped.params
     n = p.n_units
     cands = []
-    for a in (-0.01, -0.02):                                # 0.5 % and 1 % off
-        for pair in itertools.chain(((j,) for j in range(n)),
-                                    itertools.combinations(range(n), 2)):
+    for a in (-0.01, -0.02):  # 0.5 % and 1 % off
+        for pair in itertools.chain(((j,) for j in range(n)), itertools.combinations(range(n), 2)):
             act = np.zeros(n)
             act[list(pair)] = a
             cands.append(act)
@@ -123,20 +124,23 @@ def test_members_only_offer_earns_no_display_and_cannot_beat_list_through_one():
     seg_price, _, _ = core.prices_from_discrete(p, a)
     assert core.endcap_exposure(p, seg_price).sum() == 0
     day = _day_profit(p, st, seg_price)
-    assert day[1] < 1.005 * day[0]    # was about +6 % with the display (800 $ an episode)
+    assert day[1] < 1.005 * day[0]  # was about +6 % with the display (800 $ an episode)
 
 
 def test_expected_capped_units_matches_simulation_and_is_below_capped_mean():
     rng = np.random.default_rng(0)
-    m1, m2, cap = np.array([5.0, 50.0, 0.4, 30.0]), np.array([1.0, 3.0, 0.0, 2.0]), \
-        np.array([6, 40, 1, 500])
+    m1, m2, cap = (
+        np.array([5.0, 50.0, 0.4, 30.0]),
+        np.array([1.0, 3.0, 0.0, 2.0]),
+        np.array([6, 40, 1, 500]),
+    )
     got = dm.expected_capped_units(m1, m2, cap)
     d = rng.poisson(m1, (200_000, 4)) + 2 * rng.poisson(m2, (200_000, 4))
     sim = np.minimum(d, cap).mean(axis=0)
     se = np.minimum(d, cap).std(axis=0) / np.sqrt(len(d))
     assert np.all(np.abs(got - sim) < 4 * se + 1e-12)
-    assert np.all(got[:3] < np.minimum(m1 + 2 * m2, cap)[:3])   # Jensen: strictly below
-    assert got[3] == pytest.approx(34.0)                        # cap out of reach: the mean
+    assert np.all(got[:3] < np.minimum(m1 + 2 * m2, cap)[:3])  # Jensen: strictly below
+    assert got[3] == pytest.approx(34.0)  # cap out of reach: the mean
     assert dm.expected_capped_units(3.0, 1.0, 0) == 0.0
 
 
@@ -168,7 +172,7 @@ def test_forecast_replenishment_keeps_sustained_promotions_in_stock():
     as clearance; the fixed rule: 32 %)."""
     seeds = [EVAL_SEED_BASE + i for i in range(3)]
     lst_rate, _ = _stockouts("Mini-", "forecast", ListPrice, seeds)
-    assert lst_rate == _stockouts("Mini-", "fixed", ListPrice, seeds)[0]   # same at list
+    assert lst_rate == _stockouts("Mini-", "fixed", ListPrice, seeds)[0]  # same at list
     sus_rate, sus = _stockouts("Mini-", "forecast", _Sustained, seeds)
     fixed_rate, fixed = _stockouts("Mini-", "fixed", _Sustained, seeds)
     assert sus_rate <= lst_rate + 0.06, (sus_rate, lst_rate)
@@ -219,7 +223,7 @@ def test_expedited_stock_is_booked_and_charged():
             received, due = inv_st.received[0].copy(), inv_st.pipeline[0, 0].copy()
             _, r, term, trunc, info = env.step(pol.act(None, {}))
             done = term or trunc
-            qty = env.unwrapped.state.inv.received[0] - received - due   # lead: one period
+            qty = env.unwrapped.state.inv.received[0] - received - due  # lead: one period
             assert qty.min() >= 0 and info["kpis"]["expedited"] == qty.sum()
             assert info["rewards"]["expedite"] == pytest.approx(-premium * (qty * cost).sum())
             assert sum(info["rewards"].values()) == pytest.approx(r)
@@ -239,24 +243,24 @@ def test_expedited_delivery_joins_the_window_lot_and_orders_net_outdating():
     for net in (False, True):
         p = inv.InventoryParams(net_outdating=net)
         plan = inv.make_plan(p, life, np.array([1.0, 1.0]), period_h=1.0)
-        st = inv.init_inventory(plan, 1)                 # 72 units each, lot 0 expires at 60 h
-        assert inv.hours_to_next_arrival(plan, 0.0) == 48.0     # first order at 24 h
-        assert inv.hours_to_next_arrival(plan, 33.0) == 15.0    # arrives at 48 h
+        st = inv.init_inventory(plan, 1)  # 72 units each, lot 0 expires at 60 h
+        assert inv.hours_to_next_arrival(plan, 0.0) == 48.0  # first order at 24 h
+        assert inv.hours_to_next_arrival(plan, 33.0) == 15.0  # arrives at 48 h
         assert inv.hours_to_next_arrival(plan, 48.0) == 24.0
         inv.deliver_now(st, plan, np.array([[5, 7]]), now_h=9.0)
         assert st.lot_qty[0, :, 0].tolist() == [77, 79] and st.lot_expiry[0, 0, 0] == 60.0
         assert st.spoiled.sum() == 0 and st.received[0].tolist() == [77, 79]
-        q = inv.order(st, plan, 48.0, np.array([[1.0, 1.0]]))    # target 72 each
+        q = inv.order(st, plan, 48.0, np.array([[1.0, 1.0]]))  # target 72 each
         # lot 0 (77) expires at 60 h, before the order arrives (72 h); 12 h of demand sell
         # 12 of it first, so 65 are expected to expire unsold
         # lot 0 (77) expires at 60 h, before the order arrives (72 h): 12 sell first, 65 are
         # expected to spoil, so nothing is left after the lead time's demand; net of
         # outdating the order brings cover x a review's demand (36), else nothing
         assert q[0, 1] == 0 and q[0, 0] == (36 if net else 0)
-        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[1.0, 1.0]])).tolist() == \
-            [[65, 0]]
-        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[7.0, 1.0]])).tolist() == \
-            [[0, 0]]                                              # 84 would sell by 60 h
+        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[1.0, 1.0]])).tolist() == [[65, 0]]
+        assert inv.expected_outdating(st, 48.0, 24.0, np.array([[7.0, 1.0]])).tolist() == [
+            [0, 0]
+        ]  # 84 would sell by 60 h
 
 
 def test_inventory_expedite_needs_the_forecast_policy():

@@ -22,8 +22,9 @@ def rollout(env_id: str, n: int = 5, action=None, **kw):
     env = gym.make(env_id, **kw)
     env.reset(seed=4)
     env.action_space.seed(1)
-    fixed = None if action is None else np.full(env.action_space.shape, action,
-                                                env.action_space.dtype)
+    fixed = (
+        None if action is None else np.full(env.action_space.shape, action, env.action_space.dtype)
+    )
     out = [env.step(env.action_space.sample() if fixed is None else fixed) for _ in range(n)]
     env.close()
     return np.array([o[1] for o in out]), [o[4]["kpis"] for o in out]
@@ -32,7 +33,7 @@ def rollout(env_id: str, n: int = 5, action=None, **kw):
 def test_v1_rewards_thousands_of_dollars():
     r1, k1 = rollout("RetailStore/Promotion-Mini-v1")
     r0, k0 = rollout("RetailStore/Promotion-Mini-v1", config=DOLLARS)
-    assert k1 == k0 and np.abs(r0).max() > 1                   # same store, same profit
+    assert k1 == k0 and np.abs(r0).max() > 1  # same store, same profit
     np.testing.assert_allclose(r1, r0 * REWARD_SCALE, rtol=1e-9)
     assert REWARD_SCALE == 0.001
     with pytest.raises(gym.error.DeprecatedEnv, match="Promotion-Mini-v2"):
@@ -42,13 +43,14 @@ def test_v1_rewards_thousands_of_dollars():
 def test_a_config_keeps_the_v1_scale_unless_it_sets_one():
     other = {"episode_days": 7}
     r_cfg, _ = rollout("RetailStore/Promotion-Mini-v1", config=other, max_episode_steps=7)
-    r0_cfg, _ = rollout("RetailStore/Promotion-Mini-v1", config={**other, **DOLLARS},
-                        max_episode_steps=7)
+    r0_cfg, _ = rollout(
+        "RetailStore/Promotion-Mini-v1", config={**other, **DOLLARS}, max_episode_steps=7
+    )
     np.testing.assert_allclose(r_cfg, r0_cfg * REWARD_SCALE, rtol=1e-9)
 
 
 def test_v1_vector_env_rewards_on_the_same_scale():
-    pytest.importorskip("stable_baselines3")   # the train extra
+    pytest.importorskip("stable_baselines3")  # the train extra
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
     rewards = {}
@@ -107,6 +109,8 @@ def test_bad_version_and_expedite_without_forecast_raise():
         promotion_env("mini", version=3)
     with pytest.raises(ConfigError, match="inventory.expedite=True needs inventory.policy"):
         gym.make("RetailStore/Promotion-Mini-v2", config={"inventory": {"policy": "fixed"}})
-    env = gym.make("RetailStore/Promotion-Mini-v2",
-                   config={"inventory": {"policy": "fixed", "expedite": False}})
+    env = gym.make(
+        "RetailStore/Promotion-Mini-v2",
+        config={"inventory": {"policy": "fixed", "expedite": False}},
+    )
     assert env.unwrapped.cfg.inventory.policy == "fixed"

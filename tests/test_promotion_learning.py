@@ -36,8 +36,18 @@ def test_ppo_reward_rises():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     env = gym.make(ENV_ID, config=CONFIG)
-    model = PPO("MlpPolicy", env, n_steps=224, batch_size=56, n_epochs=5, learning_rate=1e-3,
-                ent_coef=0.0, seed=0, verbose=0, device="cpu")
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=224,
+        batch_size=56,
+        n_epochs=5,
+        learning_rate=1e-3,
+        ent_coef=0.0,
+        seed=0,
+        verbose=0,
+        device="cpu",
+    )
     seeds = [900, 901, 902]
     before = _evaluate(model, seeds)
     model.learn(total_timesteps=12_000)

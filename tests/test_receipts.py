@@ -122,7 +122,7 @@ def test_exact_match_nonempty_ignores_empty_receipts_for_empty_baskets():
     true = [[1, 0, 0], [0, 0, 0], [0, 1, 0]]
     m = _score(true, [(0, 0, 1)], n_events=2)
     assert m["exact_match"] == pytest.approx(2 / 3)
-    assert m["exact_match_nonempty"] == pytest.approx(1 / 2)    # accounts 0 and 2
+    assert m["exact_match_nonempty"] == pytest.approx(1 / 2)  # accounts 0 and 2
     # Charging no one at all: exact on empty baskets only, 0 on the rest.
     assert _score(true, [], n_events=2)["exact_match_nonempty"] == 0.0
     # A charge to an empty basket makes that receipt count (and wrong).

@@ -69,7 +69,7 @@ def test_corrupted_member_is_a_clear_error(saved):
     data = bytearray(saved.read_bytes())
     info = zipfile.ZipFile(saved).getinfo("shopper_pos.npy")
     mid = info.header_offset + 100 + info.compress_size // 2
-    data[mid:mid + 64] = bytes(64)
+    data[mid : mid + 64] = bytes(64)
     saved.write_bytes(bytes(data))
     with pytest.raises(RecordingError, match="truncated or corrupted"):
         load_recording(saved)
@@ -103,7 +103,7 @@ def test_other_version_is_a_clear_error(saved, tmp_path):
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, header, frames):
     path = tmp_path / "ep.npz"
     save_recording(path, header, frames[:5])
-    save_recording(path, header, frames[:9])          # replaces the old file
+    save_recording(path, header, frames[:9])  # replaces the old file
     assert len(load_recording(path)) == 9
     assert [p.name for p in tmp_path.iterdir()] == ["ep.npz"]
     with pytest.raises(ValueError, match="at least one frame"):
@@ -162,12 +162,12 @@ def test_record_episode_wrapper(tmp_path, sink, every, expected):
     rec = load_recording(env.saved[1])
     assert len(rec) == expected
     assert rec.meta["seed"] == 4 and rec.meta["config"] == {"layout": "demo"}
-    assert rec.times[-1] == pytest.approx(1.5)        # the last tick is always kept
+    assert rec.times[-1] == pytest.approx(1.5)  # the last tick is always kept
     assert np.all(np.diff(rec.times) > 0)
 
 
 def test_export_mp4_and_gif_read_back(saved, tmp_path):
-    iio = pytest.importorskip("imageio.v3")   # the video extra
+    iio = pytest.importorskip("imageio.v3")  # the video extra
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 
     rec = load_recording(saved)
@@ -185,12 +185,12 @@ def test_export_mp4_and_gif_read_back(saved, tmp_path):
 def test_heatmap_counts_time_where_shoppers_stand(saved, tmp_path, header):
     rec = load_recording(saved)
     walk, dwell = dwell_maps(rec)
-    shoppers = (rec.arrays["shopper_kind"] == 0).sum()      # staff excluded
+    shoppers = (rec.arrays["shopper_kind"] == 0).sum()  # staff excluded
     assert walk.sum() == pytest.approx(shoppers * 0.1, rel=1e-6)
     assert (dwell <= walk + 1e-9).all()
     assert (walk[header.grid == 1] == 0).all()
     out = export_heatmap(rec, tmp_path / "heat.png", width=800)
-    iio = pytest.importorskip("imageio.v3")   # the video extra
+    iio = pytest.importorskip("imageio.v3")  # the video extra
     img = iio.imread(out)
     assert img.ndim == 3 and 700 < img.shape[1] <= 800
 
@@ -215,4 +215,5 @@ def test_drawer_reused_across_frames_matches_fresh_drawer(header, frames):
         drawer.draw(surf, f)
     from retail_env.render import draw_frame
     from retail_env.render.draw import surface_to_array
+
     np.testing.assert_array_equal(surface_to_array(surf), draw_frame(header, frames[4]))

@@ -113,8 +113,11 @@ def test_make_vec(env_id, mode):
     envs.close()
 
 
-ATTRIBUTION_PAIRS = [(i, i[:-1] + "1") for i in ENV_IDS
-                     if i.startswith("RetailStore/Attribution") and i.endswith("-v0")]
+ATTRIBUTION_PAIRS = [
+    (i, i[:-1] + "1")
+    for i in ENV_IDS
+    if i.startswith("RetailStore/Attribution") and i.endswith("-v0")
+]
 
 
 @pytest.mark.parametrize(("v0", "v1"), ATTRIBUTION_PAIRS)
@@ -136,6 +139,7 @@ def test_attribution_v1_changes_only_the_reward_weights(v0, v1):
 def test_attribution_v1_reward_ranks_charging_above_charging_no_one():
     """The issue's case (Hard, seed 10001): always "no one" out-earned always charging the
     nearest track on v0 while its receipts were far worse; v1 orders them as receipts do."""
+
     def play(env_id: str, nearest: bool) -> tuple[float, float]:
         env = gym.make(env_id)
         _, info = env.reset(seed=10001)
@@ -146,16 +150,17 @@ def test_attribution_v1_reward_ranks_charging_above_charging_no_one():
             total += r
         return total, info["receipts"]["exact_match"]
 
-    (r_none, em_none), (r_near, em_near) = (play("RetailStore/Attribution-Hard-v0", n)
-                                            for n in (False, True))
-    assert em_near > em_none and r_none > r_near                  # v0 inverts them
-    (r1_none, _), (r1_near, _) = (play("RetailStore/Attribution-Hard-v1", n)
-                                  for n in (False, True))
+    (r_none, em_none), (r_near, em_near) = (
+        play("RetailStore/Attribution-Hard-v0", n) for n in (False, True)
+    )
+    assert em_near > em_none and r_none > r_near  # v0 inverts them
+    (r1_none, _), (r1_near, _) = (play("RetailStore/Attribution-Hard-v1", n) for n in (False, True))
     assert r1_near > r1_none
 
 
-@pytest.mark.parametrize("env_id", ["RetailStore/Attribution-Raw-v1",
-                                    "RetailStore/Promotion-Mini-v2"])
+@pytest.mark.parametrize(
+    "env_id", ["RetailStore/Attribution-Raw-v1", "RetailStore/Promotion-Mini-v2"]
+)
 def test_both_tasks_take_preset_config_and_keep_the_version_under_config(env_id):
     """One constructor shape: ``preset`` + ``config`` (+ ``render_mode``); a ``config``
     passed to ``gym.make`` merges over the registered version's own (nested keys merge)."""
@@ -167,8 +172,9 @@ def test_both_tasks_take_preset_config_and_keep_the_version_under_config(env_id)
         assert env.config.episode_s == 60.0 and env.config.reward.review == -0.1
         assert env.config.reward.correct == ATTRIBUTION_REWARD_V1["correct"]
     else:
-        env = gym.make(env_id, config={"episode_days": 2, "inventory": {"cover": 2.0}},
-                       max_episode_steps=2).unwrapped
+        env = gym.make(
+            env_id, config={"episode_days": 2, "inventory": {"cover": 2.0}}, max_episode_steps=2
+        ).unwrapped
         assert env.preset == "mini" and env.cfg.episode_days == 2
         assert env.cfg.inventory.cover == 2.0 and env.cfg.inventory.expedite
         assert env.cfg.reward_scale == 0.001

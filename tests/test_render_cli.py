@@ -38,8 +38,9 @@ def recording(tmp_path_factory) -> Path:
     return env.saved[0]
 
 
-@pytest.mark.parametrize("env_id", ["RetailStore/Attribution-Easy-v0",
-                                    "RetailStore/Promotion-Mini-v2"])
+@pytest.mark.parametrize(
+    "env_id", ["RetailStore/Attribution-Easy-v0", "RetailStore/Promotion-Mini-v2"]
+)
 def test_human_mode_draws_at_reset_and_every_step(env_id):
     env = gym.make(env_id, render_mode="human")
     base, calls = env.unwrapped, []
@@ -59,7 +60,7 @@ def test_record_episode_refuses_to_overwrite_unless_asked(tmp_path):
     before = first.saved[0].read_bytes()
     with pytest.raises(FileExistsError, match="episode-0000.npz exists.*overwrite=True"):
         record_mini(tmp_path)
-    assert first.saved[0].read_bytes() == before               # untouched
+    assert first.saved[0].read_bytes() == before  # untouched
     again = record_mini(tmp_path, overwrite=True)
     again.close()
     assert again.saved == first.saved and load_recording(again.saved[0]).meta["seed"] == 3
@@ -73,7 +74,7 @@ def test_version_and_help_for_every_argument(capsys):
     parser = build_parser()
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     todo = [(name, sub) for name, sub in subs.choices.items()]
-    while todo:                                  # nested commands too (retail-env bank build)
+    while todo:  # nested commands too (retail-env bank build)
         name, sub = todo.pop()
         for action in sub._actions:
             if isinstance(action, argparse._SubParsersAction):
@@ -89,8 +90,9 @@ def test_play_ends_headless_at_the_end_or_after_frames(recording):
         proc = subprocess.run(run + extra, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert (expect or "played") in proc.stdout
-    proc = subprocess.run(run + ["--frames", "0"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        run + ["--frames", "0"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and "frames=0" in proc.stderr
 
 
@@ -98,12 +100,12 @@ def test_export_and_playback_rates_fit_the_recording(recording):
     rec = load_recording(recording)
     assert playback_fps(rec) == max(native_fps(rec), MIN_FPS)
 
-    class Times:          # the rate depends on the frame times only
+    class Times:  # the rate depends on the frame times only
         def __init__(self, gap):
             self.times = np.arange(50) * gap
 
-    assert playback_fps(Times(0.1)) == pytest.approx(10.0)      # tick rate: real time
-    assert playback_fps(Times(2.5)) == MIN_FPS                   # one frame per decision
+    assert playback_fps(Times(0.1)) == pytest.approx(10.0)  # tick rate: real time
+    assert playback_fps(Times(2.5)) == MIN_FPS  # one frame per decision
 
 
 def test_every_command_line_argument_of_every_script_has_help():
@@ -113,5 +115,6 @@ def test_every_command_line_argument_of_every_script_has_help():
     for path in [*sorted((REPO / "experiments").glob("*.py")), REPO / "retail_env" / "cli.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
-                assert any(k.arg == "help" for k in node.keywords), \
+                assert any(k.arg == "help" for k in node.keywords), (
                     f"{path.name}:{node.lineno} add_argument without help"
+                )

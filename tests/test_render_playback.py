@@ -20,7 +20,7 @@ def player():
 
 def test_play_pause_and_step(player):
     assert player.index == 0 and not player.paused
-    player.advance(1.0)                               # 1 s at 1x and 10 frames/s
+    player.advance(1.0)  # 1 s at 1x and 10 frames/s
     assert player.index == 10
     player.handle_key(pygame.K_SPACE)
     player.advance(5.0)
@@ -36,7 +36,7 @@ def test_seek_speed_and_ends(player):
     assert player.index == int(SEEK_S * 10)
     player.handle_key(pygame.K_LEFTBRACKET)
     player.handle_key(pygame.K_LEFTBRACKET)
-    assert player.index == 0                          # clamped at the start
+    assert player.index == 0  # clamped at the start
     player.handle_key(pygame.K_EQUALS, "+")
     assert player.speed == 2.0
     player.handle_key(pygame.K_MINUS, "-")
@@ -45,7 +45,7 @@ def test_seek_speed_and_ends(player):
     player.handle_key(pygame.K_END)
     assert player.index == 249
     player.advance(1.0)
-    assert player.index == 249 and player.paused      # stops at the last frame
+    assert player.index == 249 and player.paused  # stops at the last frame
     player.handle_key(pygame.K_HOME)
     assert player.index == 0
     player.handle_key(pygame.K_q)
@@ -56,12 +56,11 @@ def test_overlay_toggles_change_the_picture(player):
     player.handle_key(pygame.K_SPACE)
     player.handle_key(pygame.K_RIGHTBRACKET)
     before = surface_to_array(player.compose()).copy()
-    player.handle_key(pygame.K_2)                     # tracks off
+    player.handle_key(pygame.K_2)  # tracks off
     assert player.layers == ALL_LAYERS & ~Layer.TRACKS
     after = surface_to_array(player.compose())
     h = player.drawer.size[1]
-    expected = draw_frame(player.rec.header, player.rec.frame(player.index),
-                          layers=player.layers)
+    expected = draw_frame(player.rec.header, player.rec.frame(player.index), layers=player.layers)
     np.testing.assert_array_equal(after[:h], expected)
     assert not np.array_equal(before[:h], after[:h])
     assert not np.array_equal(before[h:], after[h:])  # the help strip shows the toggle

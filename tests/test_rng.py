@@ -15,8 +15,9 @@ def test_uniforms_are_numpys_pcg64_streams():
         np.testing.assert_array_equal(rng.uniform(n), np.stack([g.random(n) for g in gens]))
     rng.reseed(1, 77)
     gens[1] = _store_generators(77)[1]
-    np.testing.assert_array_equal(rng.uniform(2, 3), np.stack([g.random(6) for g in gens])
-                                  .reshape(3, 2, 3))
+    np.testing.assert_array_equal(
+        rng.uniform(2, 3), np.stack([g.random(6) for g in gens]).reshape(3, 2, 3)
+    )
 
 
 def test_uniform_views_hold_the_numbers_copies_hold():

@@ -37,7 +37,7 @@ class Rig:
         self.w = np.full((self.B, P), weight, np.float32)
         self.s = sensor_reset(self.sp, self.layout, self.w, self.rng, self.B, S)
         self.pos = np.zeros((self.B, S, 2), np.float32)
-        self.pos[..., 0] = 5.0 * np.arange(S)                  # far apart by default
+        self.pos[..., 0] = 5.0 * np.arange(S)  # far apart by default
         self.present = np.ones((self.B, S), bool)
         self.account = np.tile(100 + np.arange(S), (self.B, 1))
         self.born = np.zeros((self.B, S), bool)
@@ -47,8 +47,19 @@ class Rig:
     def tick(self, touch=None, n=1):
         for _ in range(n):
             touch = np.zeros((self.B, self.P), np.float32) if touch is None else touch
-            ev = sensor_step(self.s, self.sp, self.layout, self.w, touch, self.pos, self.present,
-                             self.rng, self.t, account=self.account, born=self.born)
+            ev = sensor_step(
+                self.s,
+                self.sp,
+                self.layout,
+                self.w,
+                touch,
+                self.pos,
+                self.present,
+                self.rng,
+                self.t,
+                account=self.account,
+                born=self.born,
+            )
             self.events.append(ev)
             self.born[:] = False
             self.t += 1
@@ -68,19 +79,20 @@ class Rig:
 
 # ---------------------------------------------------------------- plates
 
+
 def test_idle_plate_noise_sd_and_quantisation():
     r = Rig(P=8, neighbours=False, noise_shelf_cv=0.0, spike_rate=0.0, drift_kg_per_sqrt_h=0.0)
     samples = []
     for _ in range(300):
         r.tick()
         samples.append(r.s.samples[0])
-    x = np.stack(samples)                                      # (T, P, k)
+    x = np.stack(samples)  # (T, P, k)
     sd = x.std(axis=(0, 2))
     # 1.5 g white noise plus the variance of a 1 g quantiser (q^2 / 12)
     expect = np.hypot(r.sp.noise_sd_kg, r.sp.quant_kg / np.sqrt(12))
     np.testing.assert_allclose(sd, expect, rtol=0.06)
     steps = (x - r.s.baseline[0][None, :, None]) / r.sp.quant_kg
-    assert np.abs(steps - np.rint(steps)).max() < 1e-3        # on the 1 g grid
+    assert np.abs(steps - np.rint(steps)).max() < 1e-3  # on the 1 g grid
     # absolute readings are not zeroed: the offset is far bigger than the noise
     assert np.abs(x.mean(axis=(0, 2)) - 2.0).max() > 0.05
     assert len(r.all_events) == 0
@@ -95,10 +107,10 @@ def test_noise_sd_varies_between_shelves():
 
 
 def test_drift_is_a_random_walk_at_the_configured_rate():
-    rate = 0.2                                                 # kg / sqrt(h), inflated to measure fast
+    rate = 0.2  # kg / sqrt(h), inflated to measure fast
     r = Rig(P=300, neighbours=False, drift_kg_per_sqrt_h=rate, spike_rate=0.0)
     start = r.s.samples[0].mean(-1)
-    r.tick(n=3600)                                             # 0.1 h
+    r.tick(n=3600)  # 0.1 h
     moved = r.s.samples[0].mean(-1) - start
     np.testing.assert_allclose(moved.std(), rate * np.sqrt(0.1), rtol=0.15)
 
@@ -120,7 +132,7 @@ def test_two_picks_close_in_time_merge_and_far_apart_do_not():
     r = Rig(P=3, seeds=(2,), spike_rate=0.0)
     r.tick(n=20)
     r.pick(plate=1, dw=-0.2)
-    r.tick(n=1)                                                # 0.1 s later: inside the window
+    r.tick(n=1)  # 0.1 s later: inside the window
     r.pick(plate=1, dw=-0.3)
     r.tick(n=30)
     merged = r.all_events
@@ -139,7 +151,7 @@ def test_light_item_with_weak_touch_is_missed():
     # 20 isolated plates, each loses a 30 g item; seeded, deterministic.
     weak = Rig(P=20, neighbours=False, seeds=(7,), spike_rate=0.0)
     weak.tick(n=20)
-    touch = np.full((1, 20), 0.05, np.float32)                 # a light-fingered reach
+    touch = np.full((1, 20), 0.05, np.float32)  # a light-fingered reach
     weak.tick(touch)
     weak.w -= 0.03
     weak.tick(touch)
@@ -151,7 +163,7 @@ def test_light_item_with_weak_touch_is_missed():
     strong.w -= 0.03
     strong.tick(touch)
     strong.tick(n=30)
-    assert len(weak.all_events) <= 2                           # most weak reaches go unseen
+    assert len(weak.all_events) <= 2  # most weak reaches go unseen
     assert len(strong.all_events) >= 18
     np.testing.assert_allclose(strong.all_events.dw, -0.03, atol=0.004)
 
@@ -160,7 +172,7 @@ def test_resting_hand_then_pick_splits_into_two_events():
     r = Rig(P=3, seeds=(3,), spike_rate=0.0)
     r.tick(n=20)
     rest = np.zeros((1, 3), np.float32)
-    rest[0, 1] = 0.6                                           # a hand resting on the plate, 2 s
+    rest[0, 1] = 0.6  # a hand resting on the plate, 2 s
     r.tick(rest, n=20)
     r.w[0, 1] -= 0.4
     r.tick(n=30)
@@ -184,10 +196,11 @@ def test_crosstalk_disturbs_neighbours_only():
             peak = np.maximum(peak, r.s.var[0])
         r.tick(n=10)
         return peak, r.all_events
+
     peak, ev = peak_var(0.1)
     idle = peak[[0, 4]].max()
-    assert peak[1] > 100 * idle and peak[3] > 100 * idle      # neighbours feel the hand
-    assert set(ev.plate.tolist()) <= {2}                       # their false events fail min |dw|
+    assert peak[1] > 100 * idle and peak[3] > 100 * idle  # neighbours feel the hand
+    assert set(ev.plate.tolist()) <= {2}  # their false events fail min |dw|
     peak0, _ = peak_var(0.0)
     assert peak0[1] < 10 * idle
 
@@ -195,11 +208,12 @@ def test_crosstalk_disturbs_neighbours_only():
 def test_batch_invariance_and_determinism():
     def run(seeds, store):
         r = Rig(P=6, S=5, seeds=seeds)
-        r.pos[store, :, 0] = [0.0, 0.3, 1.0, 8.0, 9.0]         # a crowd in the chosen store
+        r.pos[store, :, 0] = [0.0, 0.3, 1.0, 8.0, 9.0]  # a crowd in the chosen store
         r.tick(n=5)
         r.pick(plate=3, dw=-0.5, store=store)
         r.tick(n=40)
         return r
+
     single = run((6,), 0)
     batch = run((5, 6, 7), 1)
     ev = batch.all_events
@@ -226,10 +240,12 @@ def test_plate_window_is_chronological():
 
 # ---------------------------------------------------------------- cameras
 
+
 def test_camera_noise_sd_matches_config_alone_and_crowded():
     def err_sd(spacing):
-        r = Rig(P=1, S=32, pos_tau_s=0.0, dropout_base=0.0, dropout_per_neighbor=0.0,
-                switch_rate_hz=0.0)
+        r = Rig(
+            P=1, S=32, pos_tau_s=0.0, dropout_base=0.0, dropout_per_neighbor=0.0, switch_rate_hz=0.0
+        )
         r.pos[0, :, 0] = spacing * (np.arange(32) % 8)
         r.pos[0, :, 1] = spacing * (np.arange(32) // 8)
         errs = []
@@ -237,6 +253,7 @@ def test_camera_noise_sd_matches_config_alone_and_crowded():
             r.tick()
             errs.append(r.s.track_pos[0] - r.pos[0])
         return np.stack(errs[10:]).std()
+
     np.testing.assert_allclose(err_sd(5.0), 0.10, rtol=0.08)
     np.testing.assert_allclose(err_sd(0.4), 0.25, rtol=0.08)
 
@@ -251,6 +268,7 @@ def test_dropouts_rise_with_crowding():
             r.tick()
             missed += np.isnan(r.s.track_pos[0, :, 0]).sum()
         return missed / (1500 * 16), r.s.near[0]
+
     alone, near_alone = miss_share(5.0)
     crowd, near_crowd = miss_share(0.6)
     assert (near_alone == 0).all() and near_crowd.mean() > 4
@@ -265,9 +283,10 @@ def test_identity_switches_for_close_pairs_only():
         r.pos[0, :, 0] = [0.0, gap, 10.0, 10.0 + gap, 20.0, 20.0 + gap]
         r.tick(n=300)
         return r
+
     close = run(0.3)
     assert close.s.n_switches[0] > 10
-    assert sorted(close.s.track_body[0]) == list(range(6))        # still a permutation
+    assert sorted(close.s.track_body[0]) == list(range(6))  # still a permutation
     swapped = close.s.track_body[0] != np.arange(6)
     pairs = np.arange(6)[swapped] // 2
     assert (close.s.track_body[0][swapped] // 2 == pairs).all()  # only within a pair
@@ -286,18 +305,27 @@ def test_entry_gate_binds_account_and_switch_keeps_it_on_the_track():
     r.account[0, 1] = 4242
     r.tick()
     assert r.s.track_account[0, 1] == 4242
-    assert np.isnan(track_window(r.s, 0, 1)[:-1]).all()           # fresh history
-    r.s.track_body[0] = [1, 0]                                     # what a switch does
+    assert np.isnan(track_window(r.s, 0, 1)[:-1]).all()  # fresh history
+    r.s.track_body[0] = [1, 0]  # what a switch does
     r.tick()
     assert r.s.track_account[0, 1] == 4242
-    assert abs(r.s.track_pos[0, 1, 0] - r.pos[0, 0, 0]) < 1.0     # now following shopper 0
+    assert abs(r.s.track_pos[0, 1, 0] - r.pos[0, 0, 0]) < 1.0  # now following shopper 0
 
 
 # ---------------------------------------------------------------- config
 
-@pytest.mark.parametrize("key,value", [("noise_sd_kg", -0.001), ("var_threshold_kg2", -1.0),
-                                       ("crosstalk", 1.5), ("plate_hz", 55),
-                                       ("dropout_base", 1.0), ("crowd_n", 0)])
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("noise_sd_kg", -0.001),
+        ("var_threshold_kg2", -1.0),
+        ("crosstalk", 1.5),
+        ("plate_hz", 55),
+        ("dropout_base", 1.0),
+        ("crowd_n", 0),
+    ],
+)
 def test_bad_params_name_the_key(key, value):
     with pytest.raises(ConfigError, match=key):
         SensorParams(**{key: value})

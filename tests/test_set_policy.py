@@ -44,7 +44,8 @@ def _logits_value(policy, obs):
     with torch.no_grad():
         t = policy.obs_to_tensor(obs)[0]
         return policy.get_distribution(t).distribution.logits.numpy(), policy.predict_values(
-            t).numpy()
+            t
+        ).numpy()
 
 
 def test_logits_permute_with_the_real_candidate_slots():
@@ -57,7 +58,7 @@ def test_logits_permute_with_the_real_candidate_slots():
     perm_obs = {k: v.copy() for k, v in obs.items()}
     perms = []
     for i, n in enumerate(n_real):
-        p = np.concatenate([rng.permutation(n), np.arange(n, K)])   # real slots only
+        p = np.concatenate([rng.permutation(n), np.arange(n, K)])  # real slots only
         perm_obs["candidates"][i] = obs["candidates"][i][p]
         perms.append(p)
     plogits, pvalue = _logits_value(policy, perm_obs)
@@ -65,7 +66,7 @@ def test_logits_permute_with_the_real_candidate_slots():
         np.testing.assert_allclose(plogits[i, :K], logits[i, p], rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(plogits[i, K:], logits[i, K:], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(pvalue, value, rtol=1e-4, atol=1e-4)
-    assert np.ptp(logits[:, :K][obs["mask"] > 0]) > 0     # not trivially constant
+    assert np.ptp(logits[:, :K][obs["mask"] > 0]) > 0  # not trivially constant
 
 
 def test_masked_actions_get_zero_probability_and_are_never_sampled():
@@ -75,8 +76,9 @@ def test_masked_actions_get_zero_probability_and_are_never_sampled():
     n_real = rng.integers(0, K + 1, 512)
     obs = _obs(env.observation_space, n_real, rng, B=512)
     logits, _ = _logits_value(policy, obs)
-    valid = np.concatenate([obs["mask"] > 0, np.ones((512, 1), bool),
-                            obs["event"][:, [REVIEW_AVAILABLE]] > 0], axis=1)
+    valid = np.concatenate(
+        [obs["mask"] > 0, np.ones((512, 1), bool), obs["event"][:, [REVIEW_AVAILABLE]] > 0], axis=1
+    )
     assert (logits[~valid] == MASKED).all() and (logits[valid] > MASKED / 2).all()
     for _ in range(20):
         actions, _ = policy.predict(obs, deterministic=False)
@@ -99,7 +101,9 @@ def test_vec_env_masks_and_labels_describe_the_returned_observations():
     """Also after a store's episode ends (its row is then the next episode's first)."""
     from retail_env.envs.sb3_vec import make_sb3_vec_env
 
-    venv = make_sb3_vec_env(ID, 3, seed=0, oracle_info=True, config={"episode_s": 30.0, "close_grace_s": 20.0})
+    venv = make_sb3_vec_env(
+        ID, 3, seed=0, oracle_info=True, config={"episode_s": 30.0, "close_grace_s": 20.0}
+    )
     obs = venv.reset()
     K = obs["mask"].shape[1]
     rng = np.random.default_rng(0)
@@ -110,12 +114,13 @@ def test_vec_env_masks_and_labels_describe_the_returned_observations():
         assert masks.dtype == bool and masks.shape == (3, K + 2)
         np.testing.assert_array_equal(masks[:, :K], obs["mask"] > 0)
         np.testing.assert_array_equal(np.stack(venv.env_method("action_masks")), masks)
-        assert masks[np.arange(3), labels].all()     # the oracle's label is a valid action
+        assert masks[np.arange(3), labels].all()  # the oracle's label is a valid action
         actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
         obs, _, done, infos = venv.step(actions)
         dones += done.sum()
         labels = np.array([i["oracle_action"] for i in infos])
-        np.testing.assert_array_equal(np.stack([i["action_mask"] for i in infos]),
-                                      venv.action_masks())
+        np.testing.assert_array_equal(
+            np.stack([i["action_mask"] for i in infos]), venv.action_masks()
+        )
     assert dones >= 2
     venv.close()

@@ -15,7 +15,7 @@ from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}   # medium: a few decisions an episode
+SHORT = {"episode_s": 40.0, "close_grace_s": 20.0}  # medium: a few decisions an episode
 ID = "RetailStore/Attribution-v0"
 
 
@@ -38,9 +38,11 @@ def _assert_same(a, b, path="") -> None:
 
 @pytest.mark.parametrize("workers, run_ahead", [(2, 4), (3, 0)])
 def test_sharded_env_equals_the_in_process_env_across_autoresets(workers, run_ahead):
-    B = 5                                   # uneven shards (2 + 3, or 2 + 1 + 2)
+    B = 5  # uneven shards (2 + 3, or 2 + 1 + 2)
     ref = AttributionVectorEnv(B, oracle_info=True, config=SHORT)
-    env = ShardedAttributionEnv(B, num_workers=workers, run_ahead=run_ahead, oracle_info=True, config=SHORT)
+    env = ShardedAttributionEnv(
+        B, num_workers=workers, run_ahead=run_ahead, oracle_info=True, config=SHORT
+    )
     try:
         _assert_same(ref.reset(seed=7), env.reset(seed=7))
         rng = np.random.default_rng(0)
@@ -50,17 +52,19 @@ def test_sharded_env_equals_the_in_process_env_across_autoresets(workers, run_ah
             want = ref.step(a)
             _assert_same(want, env.step(a), f"step {t}")
             ended += int(want[2].sum())
-            if want[2].any() and t % 2:           # SB3's same-step restart, now and then
+            if want[2].any() and t % 2:  # SB3's same-step restart, now and then
                 _assert_same(ref.reset_done(), env.reset_done(), f"reset_done {t}")
-        assert ended >= 10                        # autoresets were exercised
+        assert ended >= 10  # autoresets were exercised
         np.testing.assert_array_equal(env.episode_seeds, ref.episode_seeds)
-        _assert_same(ref.reset(), env.reset())    # unseeded: seeds from np_random
+        _assert_same(ref.reset(), env.reset())  # unseeded: seeds from np_random
     finally:
         env.close()
 
 
 def test_make_vec_with_workers_gives_the_sharded_env():
-    env = gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point", num_workers=2, config=SHORT)
+    env = gym.make_vec(
+        ID, num_envs=3, vectorization_mode="vector_entry_point", num_workers=2, config=SHORT
+    )
     try:
         assert isinstance(env, ShardedAttributionEnv)
         single = gym.make(ID)
@@ -71,7 +75,7 @@ def test_make_vec_with_workers_gives_the_sharded_env():
         assert env.worker_cpu_seconds() > 0
     finally:
         env.close()
-    env.close()                                   # twice is fine
+    env.close()  # twice is fine
     assert all(not p.is_alive() for p in env._procs)
     with pytest.raises(RuntimeError, match="closed"):
         env.step(np.zeros(3, np.int64))
@@ -79,13 +83,16 @@ def test_make_vec_with_workers_gives_the_sharded_env():
     assert isinstance(one, AttributionVectorEnv)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"num_workers": 0}, ValueError, "num_workers=0"),
-    ({"num_workers": "two"}, ValueError, "num_workers='two'"),
-    ({"num_workers": 4}, ValueError, r"num_workers=4 is out of range: must be in \[1, 3\]"),
-    ({"num_workers": 2, "run_ahead": -1}, ValueError, "run_ahead=-1"),
-    ({"num_workers": 2, "context": "threads"}, ValueError, "context='threads'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"num_workers": 0}, ValueError, "num_workers=0"),
+        ({"num_workers": "two"}, ValueError, "num_workers='two'"),
+        ({"num_workers": 4}, ValueError, r"num_workers=4 is out of range: must be in \[1, 3\]"),
+        ({"num_workers": 2, "run_ahead": -1}, ValueError, "run_ahead=-1"),
+        ({"num_workers": 2, "context": "threads"}, ValueError, "context='threads'"),
+    ],
+)
 def test_bad_settings_are_refused_by_name(kwargs, error, match):
     with pytest.raises(error, match=match):
         gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point", **kwargs)
@@ -104,13 +111,13 @@ def test_worker_errors_reach_the_caller_and_bad_actions_are_refused():
             env.step(np.array([0, 99]))
         with pytest.raises(TypeError, match="cannot be pickled"):
             pickle.dumps(env)
-        env.step(np.zeros(2, np.int64))          # still usable after the refusals
+        env.step(np.zeros(2, np.int64))  # still usable after the refusals
     finally:
         env.close()
 
 
 def test_ppo_trains_through_the_sharded_env():
-    pytest.importorskip("stable_baselines3")   # the train extra
+    pytest.importorskip("stable_baselines3")  # the train extra
     from stable_baselines3 import PPO
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env

@@ -7,9 +7,18 @@ import pytest
 from retail_env.sim.config import PRESETS, SimConfig, config_from_dict, make_config
 from retail_env.sim.validation import ConfigError, to_dict
 
-SWITCHES = ("simultaneous_picks", "wrong_put_back", "look_alikes", "handoffs",
-            "crowd_crossed_reaches", "wrong_planogram", "hand_rest", "multi_item", "produce",
-            "staff_restock")
+SWITCHES = (
+    "simultaneous_picks",
+    "wrong_put_back",
+    "look_alikes",
+    "handoffs",
+    "crowd_crossed_reaches",
+    "wrong_planogram",
+    "hand_rest",
+    "multi_item",
+    "produce",
+    "staff_restock",
+)
 
 
 def test_presets_exist_and_differ():
@@ -38,15 +47,18 @@ def test_unknown_preset_names_allowed():
         make_config("nope")
 
 
-@pytest.mark.parametrize("over, match", [
-    ({"shoppers": {"p_putback": 1.5}}, r"shoppers\.p_putback=1\.5 .*\[0\.0, 1\.0\]"),
-    ({"tick_hz": 7}, r"tick_hz=7 .*one of \[5, 10, 20\]"),
-    ({"hard": {"handoffs": "yes"}}, r"hard\.handoffs='yes' .*one of \[True, False\]"),
-    ({"shoppers": {"speed": 1.0}}, r"unknown config key\(s\) \['shoppers\.speed'\]"),
-    ({"bogus": 1}, r"unknown config key\(s\) \['bogus'\]"),
-    ({"shoppers": {"reach_s": (4.0, 2.0)}}, r"reach_s=\(4\.0, 2\.0\)"),
-    ({"staff": {"restock_below": -0.1}}, r"staff\.restock_below=-0\.1"),
-])
+@pytest.mark.parametrize(
+    "over, match",
+    [
+        ({"shoppers": {"p_putback": 1.5}}, r"shoppers\.p_putback=1\.5 .*\[0\.0, 1\.0\]"),
+        ({"tick_hz": 7}, r"tick_hz=7 .*one of \[5, 10, 20\]"),
+        ({"hard": {"handoffs": "yes"}}, r"hard\.handoffs='yes' .*one of \[True, False\]"),
+        ({"shoppers": {"speed": 1.0}}, r"unknown config key\(s\) \['shoppers\.speed'\]"),
+        ({"bogus": 1}, r"unknown config key\(s\) \['bogus'\]"),
+        ({"shoppers": {"reach_s": (4.0, 2.0)}}, r"reach_s=\(4\.0, 2\.0\)"),
+        ({"staff": {"restock_below": -0.1}}, r"staff\.restock_below=-0\.1"),
+    ],
+)
 def test_bad_values_raise_config_error(over, match):
     with pytest.raises(ConfigError, match=match):
         make_config("medium", **over)

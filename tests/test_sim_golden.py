@@ -20,8 +20,10 @@ from retail_env.sim.state import KIND_NAMES
 # Hard cases all on; staff check often and refill early, so restocks happen too.
 CASES = {
     "easy": ("easy", "2fe55f95c1bb8aa3"),
-    "hard+staff": (make_config("hard", staff={"check_s": 5.0, "restock_below": 0.95}),
-                   "762f2a9849405de4"),
+    "hard+staff": (
+        make_config("hard", staff={"check_s": 5.0, "restock_below": 0.95}),
+        "762f2a9849405de4",
+    ),
 }
 TICKS, RESET_AT = 1500, 700
 
@@ -57,6 +59,6 @@ def _run(config) -> tuple[str, set[str]]:
 def test_seeded_run_matches_its_golden_hash(name):
     config, golden = CASES[name]
     digest, kinds = _run(config)
-    if name == "hard+staff":   # the hash covers every decision path
+    if name == "hard+staff":  # the hash covers every decision path
         assert kinds == set(KIND_NAMES.values())
     assert digest == golden

@@ -27,22 +27,33 @@ def _run(cfg):
             acc = pr.layout.plate_access[np.maximum(tr.plate, 0)]
             off = hand & (tr.cell != acc)
             crossed_blocked += int((st.occ[tr.store[off], acc[off]] > 0).sum())
-    truth = Truth(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                     for f in dataclasses.fields(Truth)})
+    truth = Truth(
+        **{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(Truth)
+        }
+    )
     return pr, st, truth, crossed_blocked
 
 
 @pytest.fixture(scope="module")
 def on():
     # more wrong-place put-backs than the preset so each situation shows up in 5 minutes
-    return _run(make_config("hard", demand={"daily_visits": 8000.0}, plate_capacity=6,
-                            shoppers={"p_wrong_place": 0.6, "p_take_foreign": 0.9}))
+    return _run(
+        make_config(
+            "hard",
+            demand={"daily_visits": 8000.0},
+            plate_capacity=6,
+            shoppers={"p_wrong_place": 0.6, "p_take_foreign": 0.9},
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def off():
-    return _run(make_config("medium", hard={k: False for k in SWITCHES},
-                            demand={"daily_visits": 8000.0}))
+    return _run(
+        make_config("medium", hard={k: False for k in SWITCHES}, demand={"daily_visits": 8000.0})
+    )
 
 
 def _hand(t):
@@ -57,11 +68,17 @@ def test_simultaneous_picks(on, off):
         s, p, k, w, who = t.store[m], t.plate[m], t.product[m], t.tick[m], t.shopper[m]
         n = 0
         for i in range(len(s)):  # test-side check over a few hundred rows
-            j = (s == s[i]) & (p == p[i]) & (k == k[i]) & (who != who[i]) & (np.abs(w - w[i]) <= window)
+            j = (
+                (s == s[i])
+                & (p == p[i])
+                & (k == k[i])
+                & (who != who[i])
+                & (np.abs(w - w[i]) <= window)
+            )
             n += int(j.sum())
         return n
 
-    assert close_pairs(on[2], 20) > 0   # two shoppers, one product, one plate, within 2 s
+    assert close_pairs(on[2], 20) > 0  # two shoppers, one product, one plate, within 2 s
     t = off[2]
     m = _hand(t)
     s, p, w, who = t.store[m], t.plate[m], t.tick[m], t.shopper[m]
@@ -77,8 +94,14 @@ def test_wrong_place_put_back_later_bought_by_someone_else(on, off):
     assert wrong.sum() > 0
     bought = 0
     for i in np.flatnonzero(wrong):
-        later = ((t.kind == PICK) & (t.store == t.store[i]) & (t.plate == t.plate[i])
-                 & (t.product == t.product[i]) & (t.tick > t.tick[i]) & (t.shopper != t.shopper[i]))
+        later = (
+            (t.kind == PICK)
+            & (t.store == t.store[i])
+            & (t.plate == t.plate[i])
+            & (t.product == t.product[i])
+            & (t.tick > t.tick[i])
+            & (t.shopper != t.shopper[i])
+        )
         bought += int(later.any())
     assert bought > 0
     pr, _, t, _ = off

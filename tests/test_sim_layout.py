@@ -62,13 +62,19 @@ def test_map_file_path_loads(tmp_path):
     assert lay.n_plates == 1 and lay.shape == (4, 5)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("#####\n#.=.#\n#..X#\n#####\n", "no entry gate"),
-    ("#####\n#.=.#\n#E..#\n#####\n", "no exit gate"),
-    ("#####\n#.=?#\n#E.X#\n#####\n", r"bad\.txt:2:4: unknown map character '\?'"),
-    ("#######\n#.#=#.#\n#.###.#\n#E...X#\n#######\n", "bad.txt:2:4"),
-    ("#######\n#.=#..#\n####..#\n#E...X#\n#######\n", r"bad\.txt:2:3: plate .* cannot be reached"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("#####\n#.=.#\n#..X#\n#####\n", "no entry gate"),
+        ("#####\n#.=.#\n#E..#\n#####\n", "no exit gate"),
+        ("#####\n#.=?#\n#E.X#\n#####\n", r"bad\.txt:2:4: unknown map character '\?'"),
+        ("#######\n#.#=#.#\n#.###.#\n#E...X#\n#######\n", "bad.txt:2:4"),
+        (
+            "#######\n#.=#..#\n####..#\n#E...X#\n#######\n",
+            r"bad\.txt:2:3: plate .* cannot be reached",
+        ),
+    ],
+)
 def test_bad_maps_name_file_line_and_char(tmp_path, text, match):
     f = tmp_path / "bad.txt"
     f.write_text(text)

@@ -46,7 +46,9 @@ def _all_arrays(obj, prefix: str = "") -> dict:
 
 def _rows(rec, b: int) -> dict:
     keep = rec.store == b
-    return {f.name: getattr(rec, f.name)[keep] for f in dataclasses.fields(rec) if f.name != "store"}
+    return {
+        f.name: getattr(rec, f.name)[keep] for f in dataclasses.fields(rec) if f.name != "store"
+    }
 
 
 def _tick_rows(out, b: int) -> dict:
@@ -75,8 +77,15 @@ def test_books_balance_every_tick_and_shoppers_stay_on_the_floor():
         assert walkable[st.cell[st.present]].all()
         assert (st.stock >= 0).all() and (st.basket >= 0).all()
         assert np.array_equal(st.plate_count, st.stock.sum(axis=2))
-        assert (st.occ == np.stack([np.bincount(st.cell[i][st.present[i]], minlength=st.occ.shape[1])
-                                    for i in range(2)])).all()
+        assert (
+            st.occ
+            == np.stack(
+                [
+                    np.bincount(st.cell[i][st.present[i]], minlength=st.occ.shape[1])
+                    for i in range(2)
+                ]
+            )
+        ).all()
         moved += int((out.truth.kind == PICK).sum())
     assert moved > 50 and st.n_exited.sum() > 10
     assert (st.weight >= -1e-9).all()
@@ -150,7 +159,7 @@ def test_everyone_who_enters_leaves_with_their_receipt():
         who = tr.account >= 0
         np.add.at(ledger, (tr.store[who], tr.account[who], tr.product[who]), (sign * tr.qty)[who])
         ho = tr.kind == HANDOFF
-        assert (st.account.shape and (tr.account[ho] >= 0).all())
+        assert st.account.shape and (tr.account[ho] >= 0).all()
     out_ledger = np.zeros_like(ledger)
     for ex in exits:
         np.add.at(out_ledger, (ex.store, ex.account, ex.product), ex.qty)

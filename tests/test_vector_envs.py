@@ -17,8 +17,8 @@ from retail_env.errors import InvalidActionError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-SHORT_ATTR = {"episode_s": 30.0, "close_grace_s": 20.0}   # medium: ~1-5 decisions an episode
-SHORT_PROMO = {"episode_days": 2}                         # mini: 2 daily periods
+SHORT_ATTR = {"episode_s": 30.0, "close_grace_s": 20.0}  # medium: ~1-5 decisions an episode
+SHORT_PROMO = {"episode_days": 2}  # mini: 2 daily periods
 
 
 def _rows(obs, i):
@@ -48,7 +48,7 @@ def test_make_vec_gives_the_native_env_with_batched_spaces(env_id):
     envs.action_space.seed(3)
     for _ in range(2):
         assert envs.observation_space.contains(obs)
-        for v in (obs.values() if isinstance(obs, dict) else [obs]):
+        for v in obs.values() if isinstance(obs, dict) else [obs]:
             assert v.dtype == np.float32 and v.shape[0] == 2
         obs, rew, term, trunc, _ = envs.step(envs.action_space.sample())
         assert rew.shape == term.shape == trunc.shape == (2,)
@@ -69,7 +69,7 @@ def test_attribution_batch_equals_single_envs_across_autoresets():
         a = rng.integers(0, venv.K + 2, B)
         obs, rew, term, trunc, info = venv.step(a)
         for i, env in enumerate(singles):
-            if prev_done[i]:   # NEXT_STEP: action ignored, new episode from episode_seeds
+            if prev_done[i]:  # NEXT_STEP: action ignored, new episode from episode_seeds
                 o, r, t = *env.reset(seed=int(venv.episode_seeds[i]))[:1], 0.0, False
                 restarted[i] += 1
             else:
@@ -118,20 +118,25 @@ def _rollout(venv, seed, n, rng_seed=0):
     return trace, venv.episode_seeds.copy()
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AttributionVectorEnv(2, preset="medium", config=SHORT_ATTR),
-    lambda: PromotionVectorEnv(2, preset="mini", config=SHORT_PROMO)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AttributionVectorEnv(2, preset="medium", config=SHORT_ATTR),
+        lambda: PromotionVectorEnv(2, preset="mini", config=SHORT_PROMO),
+    ],
+)
 def test_seeding_is_reproducible_and_seeds_differ(make):
     a, b = make(), make()
     ta, sa = _rollout(a, 7, 40)
     tb, sb = _rollout(b, 7, 40)
-    assert (sa == sb).all() and (sa != [7, 8]).any()   # autoresets drew the same new seeds
+    assert (sa == sb).all() and (sa != [7, 8]).any()  # autoresets drew the same new seeds
     for x, y in zip(ta, tb, strict=True):
-        for u, v in zip(x if isinstance(x, tuple) else (x,), y if isinstance(y, tuple) else (y,),
-                        strict=True):
+        for u, v in zip(
+            x if isinstance(x, tuple) else (x,), y if isinstance(y, tuple) else (y,), strict=True
+        ):
             _assert_obs_equal(u, v)
     other, _ = _rollout(make(), 8, 1)
-    after_one = [t[1][0] for t in (ta, other)]   # observations after the first step
+    after_one = [t[1][0] for t in (ta, other)]  # observations after the first step
     assert not np.array_equal(*[o["event"] if isinstance(o, dict) else o for o in after_one])
 
 
@@ -146,7 +151,9 @@ def test_attribution_autoreset_ignores_the_action_and_starts_fresh():
     assert np.all(obs["mask"][i] == 0) and info["_receipts"][i]
     obs, rew, term, trunc, info = venv.step(np.array([venv.K + 1, 0]))
     assert rew[i] == 0.0 and not term[i] and not trunc[i]
-    fresh, _ = AttributionEnv(preset="medium", config=SHORT_ATTR).reset(seed=int(venv.episode_seeds[i]))
+    fresh, _ = AttributionEnv(preset="medium", config=SHORT_ATTR).reset(
+        seed=int(venv.episode_seeds[i])
+    )
     _assert_obs_equal(_rows(obs, i), fresh)
 
 
@@ -168,7 +175,7 @@ def test_bad_actions_are_refused_with_the_value():
 
 
 def test_sb3_vecenv_same_step_infos_and_ppo_trains():
-    pytest.importorskip("stable_baselines3")   # the train extra
+    pytest.importorskip("stable_baselines3")  # the train extra
     from stable_baselines3 import PPO
 
     from retail_env.envs.sb3_vec import make_sb3_vec_env
@@ -180,7 +187,7 @@ def test_sb3_vecenv_same_step_infos_and_ppo_trains():
         obs, rew, done, infos = venv.step(np.zeros((4, venv.action_space.shape[0]), np.int64))
     assert done.all()
     assert all(inf["TimeLimit.truncated"] for inf in infos)
-    assert np.allclose(obs[:, 4], 0.0)                          # episode progress restarted
+    assert np.allclose(obs[:, 4], 0.0)  # episode progress restarted
     assert all(inf["terminal_observation"][4] == 1.0 for inf in infos)
     model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0)
     model.learn(128)
@@ -194,6 +201,6 @@ def test_sb3_vecenv_same_step_infos_and_ppo_trains():
             break
     i = int(np.flatnonzero(done)[0])
     assert infos[i]["TimeLimit.truncated"] is False and "receipts" in infos[i]
-    assert np.all(infos[i]["terminal_observation"]["mask"] == 0)   # blank terminal obs
-    assert obs["mask"][i].sum() > 0                                # already the next episode
+    assert np.all(infos[i]["terminal_observation"]["mask"] == 0)  # blank terminal obs
+    assert obs["mask"][i].sum() > 0  # already the next episode
     PPO("MultiInputPolicy", avenv, n_steps=16, batch_size=32, n_epochs=1, seed=0).learn(32)

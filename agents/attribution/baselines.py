@@ -96,10 +96,18 @@ class TrajectoryAgent(_CoreAgent):
     Review (budget permitting) when the best candidate's softmax share is under ``sure``.
     """
 
-    WEIGHTS = {"d_min_m": -0.75, "d_mean_m": 1.2, "leave_m": 1.0, "stay_s": 0.15,
-               "dwell": 3.6, "visible": -3.5,
-               "approach_mps": -0.85, "gap_to_best_m": -0.75, "busy_elsewhere": -0.65}
-    HOLDS_WEIGHT = 2.3    # put-backs: the candidate's receipt holds the plate's product
+    WEIGHTS = {
+        "d_min_m": -0.75,
+        "d_mean_m": 1.2,
+        "leave_m": 1.0,
+        "stay_s": 0.15,
+        "dwell": 3.6,
+        "visible": -3.5,
+        "approach_mps": -0.85,
+        "gap_to_best_m": -0.75,
+        "busy_elsewhere": -0.65,
+    }
+    HOLDS_WEIGHT = 2.3  # put-backs: the candidate's receipt holds the plate's product
 
     def __init__(self, env, seed: int | None = None, reach_m: float = 1.5, sure: float = 0.6):
         super().__init__(env, seed)
@@ -113,15 +121,16 @@ class TrajectoryAgent(_CoreAgent):
         s = c @ self.w
         if putback:
             s += self.HOLDS_WEIGHT * (c[:, CF["holds_product"]] > 0)
-            s[c[:, CF["receipt_items"]] <= 0] = -np.inf       # nothing to put back
+            s[c[:, CF["receipt_items"]] <= 0] = -np.inf  # nothing to put back
         return s
 
-    def decide(self, ev: np.ndarray, cf: np.ndarray, score: np.ndarray, n: int,
-               choice: int | None = None) -> int:
+    def decide(
+        self, ev: np.ndarray, cf: np.ndarray, score: np.ndarray, n: int, choice: int | None = None
+    ) -> int:
         if n == 0 or ev[EV["qty_zero"]] > 0 or not np.isfinite(score).any():
             return self.no_one
         if ev[EV["is_putback"]] == 0 and ev[EV["undoes_recent"]] > 0:
-            return self.no_one      # a hand that rested on the plate lifting off
+            return self.no_one  # a hand that rested on the plate lifting off
         best = int(np.argmax(score)) if choice is None else choice
         if best == self.no_one or cf[best, CF["d_min_m"]] > self.reach_m:
             return self.no_one
@@ -148,8 +157,9 @@ class HungarianAgent(TrajectoryAgent):
     for each event, so a track is only given the event where it fits best.
     """
 
-    def __init__(self, env, seed: int | None = None, window_s: float = 1.0,
-                 no_one_cost: float = 5.0, **kw):
+    def __init__(
+        self, env, seed: int | None = None, window_s: float = 1.0, no_one_cost: float = 5.0, **kw
+    ):
         super().__init__(env, seed, **kw)
         self.window_s = window_s
         self.no_one_cost = no_one_cost
@@ -170,7 +180,7 @@ class HungarianAgent(TrajectoryAgent):
         rows = [(rec, score0)]
         for r, c in others:
             rows.append((r, self.scores(r.dw > 0, c, r.n_cand)))
-        tracks = sorted({int(t) for r, _ in rows for t in r.cand_track[:r.n_cand]})
+        tracks = sorted({int(t) for r, _ in rows for t in r.cand_track[: r.n_cand]})
         col = {t: j for j, t in enumerate(tracks)}
         big = 1e3
         m = np.full((len(rows), len(tracks) + len(rows)), big)
@@ -178,7 +188,7 @@ class HungarianAgent(TrajectoryAgent):
             for k in range(r.n_cand):
                 if np.isfinite(sc[k]):
                     m[i, col[int(r.cand_track[k])]] = -sc[k]
-            m[i, len(tracks) + i] = self.no_one_cost      # "no one" for this event
+            m[i, len(tracks) + i] = self.no_one_cost  # "no one" for this event
         ri, ci = linear_sum_assignment(m)
         j = int(ci[np.flatnonzero(ri == 0)[0]])
         if j >= len(tracks):
@@ -188,7 +198,13 @@ class HungarianAgent(TrajectoryAgent):
         return self.decide(ev, cf, score0, n, choice=choice)
 
 
-BASELINES = {"none": NoOneAgent, "random": RandomAgent, "nearest": NearestTrackAgent, "trajectory": TrajectoryAgent,
-             "hungarian": HungarianAgent, "oracle": OracleAgent}
+BASELINES = {
+    "none": NoOneAgent,
+    "random": RandomAgent,
+    "nearest": NearestTrackAgent,
+    "trajectory": TrajectoryAgent,
+    "hungarian": HungarianAgent,
+    "oracle": OracleAgent,
+}
 for _name, _cls in BASELINES.items():
     register_agent("attribution", _name, _cls)

@@ -45,20 +45,21 @@ from retail_env.sim.validation import ConfigError
 class ImitationConfig:
     """``agent.imitation`` of conf/agent/bc.yaml and dagger.yaml."""
 
-    rounds: int = 1            # data collection / training rounds (BC: 1)
-    beta0: float = 1.0         # oracle share of the actions in round 0
-    beta_decay: float = 1.0    # beta_r = beta0 * beta_decay ** r
-    epochs: int = 4            # passes over the aggregated data set per round
+    rounds: int = 1  # data collection / training rounds (BC: 1)
+    beta0: float = 1.0  # oracle share of the actions in round 0
+    beta_decay: float = 1.0  # beta_r = beta0 * beta_decay ** r
+    epochs: int = 4  # passes over the aggregated data set per round
     batch_size: int = 256
-    value_coef: float = 0.0    # weight of the value head's loss (0: actor only)
+    value_coef: float = 0.0  # weight of the value head's loss (0: actor only)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> ImitationConfig:
         data = dict(data or {})
         names = {f.name for f in fields(cls)}
         if unknown := sorted(set(data) - names):
-            raise ConfigError(f"agent.imitation.{unknown[0]} is not allowed: keys are "
-                              f"{sorted(names)}")
+            raise ConfigError(
+                f"agent.imitation.{unknown[0]} is not allowed: keys are {sorted(names)}"
+            )
         cfg = cls(**data)
         if cfg.rounds < 1 or cfg.epochs < 1 or cfg.batch_size < 1:
             raise ConfigError("agent.imitation.rounds, epochs and batch_size must be >= 1")
@@ -69,15 +70,16 @@ class ImitationConfig:
         return cfg
 
     def beta(self, r: int) -> float:
-        return self.beta0 * self.beta_decay ** r
+        return self.beta0 * self.beta_decay**r
 
 
 def _labels(infos: list[dict]) -> np.ndarray:
     try:
         return np.array([int(i["oracle_action"]) for i in infos], np.int64)
     except KeyError:
-        raise ConfigError("imitation needs info['oracle_action']: build the vector env with "
-                          "oracle_info=True") from None
+        raise ConfigError(
+            "imitation needs info['oracle_action']: build the vector env with oracle_info=True"
+        ) from None
 
 
 class Imitation:
@@ -88,7 +90,7 @@ class Imitation:
         self.rng = np.random.default_rng(seed)
         self.data: dict[str, list[np.ndarray]] = {}
         self.obs = venv.reset()
-        self.labels = _labels(venv.unwrapped.reset_infos)   # wrappers keep their own, empty
+        self.labels = _labels(venv.unwrapped.reset_infos)  # wrappers keep their own, empty
 
     def greedy(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         return self.model.policy.predict(obs, deterministic=True)[0]
@@ -109,8 +111,10 @@ class Imitation:
             finished += [i["receipts"] for i in infos if "receipts" in i]
             self.labels = _labels(infos)
         self.data.setdefault("return", []).extend(self.returns(rewards, dones))
-        stats = {"imitation/agreement": float(np.mean(agree)),
-                 "rollout/reward_per_decision": float(np.mean(rewards))}
+        stats = {
+            "imitation/agreement": float(np.mean(agree)),
+            "rollout/reward_per_decision": float(np.mean(rewards)),
+        }
         if finished:
             for key in ("exact_match", "f1", "review_rate"):
                 stats[f"rollout/{key}"] = float(np.mean([r[key] for r in finished]))
@@ -143,8 +147,9 @@ class Imitation:
             total = np.zeros(2)
             for idx in np.array_split(self.rng.permutation(n), max(1, n // cfg.batch_size)):
                 i = torch.as_tensor(idx)
-                values, log_prob, _ = policy.evaluate_actions({k: v[i] for k, v in obs.items()},
-                                                              labels[i])
+                values, log_prob, _ = policy.evaluate_actions(
+                    {k: v[i] for k, v in obs.items()}, labels[i]
+                )
                 ce = -log_prob.mean()
                 value_loss = torch.nn.functional.mse_loss(values.flatten(), returns[i])
                 policy.optimizer.zero_grad()
@@ -164,18 +169,29 @@ class Imitation:
             stats = self.collect(per_round, beta)
             stats["imitation/loss"], stats["imitation/value_loss"] = self.fit()
             model.num_timesteps += per_round * n_envs
-            for key, value in {"imitation/round": r, "imitation/beta": beta,
-                               "imitation/dataset": sum(len(x) for x in self.data["label"]),
-                               "time/total_timesteps": model.num_timesteps,
-                               "time/wall_s": time.perf_counter() - t0, **stats}.items():
+            for key, value in {
+                "imitation/round": r,
+                "imitation/beta": beta,
+                "imitation/dataset": sum(len(x) for x in self.data["label"]),
+                "time/total_timesteps": model.num_timesteps,
+                "time/wall_s": time.perf_counter() - t0,
+                **stats,
+            }.items():
                 model.logger.record(key, value)
             model.logger.dump(step=model.num_timesteps)
             if on_round is not None:
                 on_round(model.num_timesteps)
 
 
-def imitate(model, venv, imitation: Mapping[str, Any] | None, total_timesteps: int,
-            seed: int = 0, on_round: Callable[[int], object] | None = None) -> None:
+def imitate(
+    model,
+    venv,
+    imitation: Mapping[str, Any] | None,
+    total_timesteps: int,
+    seed: int = 0,
+    on_round: Callable[[int], object] | None = None,
+) -> None:
     """Train ``model``'s policy by BC / DAgger (``imitation``: ImitationConfig's keys)."""
-    Imitation(model, venv, ImitationConfig.from_mapping(imitation), seed).run(total_timesteps,
-                                                                               on_round)
+    Imitation(model, venv, ImitationConfig.from_mapping(imitation), seed).run(
+        total_timesteps, on_round
+    )

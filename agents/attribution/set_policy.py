@@ -27,14 +27,17 @@ from torch import nn
 
 from retail_env.envs.attribution.observations import EVENT_FEATURES
 
-MASKED = -1e8          # logit of an action that must never be chosen (exp underflows to 0)
+MASKED = -1e8  # logit of an action that must never be chosen (exp underflows to 0)
 REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")
 
 
 def slot_features(space: gym.spaces.Dict) -> int:
     """Features per candidate slot: ``candidates`` plus, with ``features_context``, ``context``."""
-    return space["candidates"].shape[1] + (space["context"].shape[1] if "context" in space.spaces  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
-                                           else 0)
+    return space["candidates"].shape[1] + (
+        space["context"].shape[1]
+        if "context" in space.spaces  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
+        else 0
+    )
 
 
 class SetObsExtractor(BaseFeaturesExtractor):
@@ -45,16 +48,21 @@ class SetObsExtractor(BaseFeaturesExtractor):
     def __init__(self, observation_space: gym.spaces.Dict):
         missing = {"event", "candidates", "mask"} - set(observation_space.spaces)
         if missing:
-            raise ValueError(f"the set policy needs the 'features' observation (keys event, "
-                             f"candidates, mask); this one lacks {sorted(missing)}")
+            raise ValueError(
+                f"the set policy needs the 'features' observation (keys event, "
+                f"candidates, mask); this one lacks {sorted(missing)}"
+            )
         K, F = observation_space["candidates"].shape[0], slot_features(observation_space)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
         E = observation_space["event"].shape[0]  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
         super().__init__(observation_space, E + K * F + K)
         self.context = "context" in observation_space.spaces
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        slots = (torch.cat([obs["candidates"], obs["context"]], dim=2) if self.context
-                 else obs["candidates"])
+        slots = (
+            torch.cat([obs["candidates"], obs["context"]], dim=2)
+            if self.context
+            else obs["candidates"]
+        )
         return torch.cat([obs["event"], slots.flatten(1), obs["mask"]], dim=1)
 
 
@@ -69,8 +77,9 @@ class CandidateSetNet(nn.Module):
     identity ``action_net``), ``latent_dim_vf`` the hidden size (SB3's ``value_net`` on top).
     """
 
-    def __init__(self, n_event: int, n_slots: int, n_cand_features: int, hidden: int = 64,
-                 heads: int = 4):
+    def __init__(
+        self, n_event: int, n_slots: int, n_cand_features: int, hidden: int = 64, heads: int = 4
+    ):
         super().__init__()
         self.E, self.K, self.F = n_event, n_slots, n_cand_features
         self.latent_dim_pi, self.latent_dim_vf = n_slots + 2, hidden
@@ -78,22 +87,23 @@ class CandidateSetNet(nn.Module):
         self.cand_net = _mlp(n_cand_features + hidden, hidden)
         self.attn = nn.MultiheadAttention(hidden, heads, batch_first=True)
         self.norm = nn.LayerNorm(hidden)
-        self.slot_head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
-                                       nn.Linear(hidden, 1))
+        self.slot_head = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+        )
         self.ctx_head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2))
         self.value_net = _mlp(2 * hidden, hidden)
 
     def _split(self, x: torch.Tensor):
         E, K, F = self.E, self.K, self.F
-        return x[:, :E], x[:, E:E + K * F].reshape(-1, K, F), x[:, E + K * F:] > 0.5
+        return x[:, :E], x[:, E : E + K * F].reshape(-1, K, F), x[:, E + K * F :] > 0.5
 
     def _tokens(self, x: torch.Tensor):
         """Context and candidate tokens after attention, the slot mask and the event."""
         event, cand, mask = self._split(x)
-        ctx = self.event_net(event)                                        # (B, H)
+        ctx = self.event_net(event)  # (B, H)
         c = self.cand_net(torch.cat([cand, ctx[:, None].expand(-1, self.K, -1)], dim=2))
-        tokens = torch.cat([ctx[:, None], c], dim=1)                       # (B, 1 + K, H)
-        pad = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)    # context always valid
+        tokens = torch.cat([ctx[:, None], c], dim=1)  # (B, 1 + K, H)
+        pad = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)  # context always valid
         seen, _ = self.attn(tokens, tokens, tokens, key_padding_mask=pad, need_weights=False)
         out = self.norm(tokens + seen)
         return out[:, 0], out[:, 1:], mask, event
@@ -123,7 +133,7 @@ class CandidateSetNet(nn.Module):
         return self._logits(ctx, cand, mask, event), self._value(ctx, cand, mask)
 
 
-if TYPE_CHECKING:   # what the mixin extends (object at run time: SB3 needs the policy last)
+if TYPE_CHECKING:  # what the mixin extends (object at run time: SB3 needs the policy last)
     _PolicyBase = ActorCriticPolicy
 else:
     _PolicyBase = object
@@ -133,15 +143,27 @@ class _SetMixin(_PolicyBase):
     """Swaps SB3's MLP extractor for :class:`CandidateSetNet` and its action layer for the
     identity (the net outputs the logits). ``set_kwargs``: ``hidden``, ``heads``."""
 
-    def __init__(self, observation_space, action_space, lr_schedule, *args,
-                 set_kwargs: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        observation_space,
+        action_space,
+        lr_schedule,
+        *args,
+        set_kwargs: dict | None = None,
+        **kwargs,
+    ):
         n = action_space.n if isinstance(action_space, gym.spaces.Discrete) else None
-        K = observation_space["candidates"].shape[0] if "candidates" in observation_space.spaces \
+        K = (
+            observation_space["candidates"].shape[0]
+            if "candidates" in observation_space.spaces
             else None
+        )
         if n is None or K is None or n != K + 2:
-            raise ValueError(f"the set policy plays Discrete(K + 2) with a 'features' observation; "
-                             f"got {action_space} and observation keys "
-                             f"{sorted(observation_space.spaces)}")
+            raise ValueError(
+                f"the set policy plays Discrete(K + 2) with a 'features' observation; "
+                f"got {action_space} and observation keys "
+                f"{sorted(observation_space.spaces)}"
+            )
         self.set_kwargs = dict(set_kwargs or {})
         kwargs.setdefault("features_extractor_class", SetObsExtractor)
         super().__init__(observation_space, action_space, lr_schedule, *args, **kwargs)
@@ -157,10 +179,13 @@ class _SetMixin(_PolicyBase):
         self.action_net = nn.Identity()
         for head in (self.mlp_extractor.slot_head[-1], self.mlp_extractor.ctx_head[-1]):
             assert isinstance(head, nn.Linear)
-            nn.init.orthogonal_(head.weight, gain=0.01)     # near-uniform first policy
+            nn.init.orthogonal_(head.weight, gain=0.01)  # near-uniform first policy
             nn.init.zeros_(head.bias)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1),  # pyright: ignore[reportCallIssue]  (as SB3's own _build)
-                                              **self.optimizer_kwargs)
+        self.optimizer = self.optimizer_class(
+            self.parameters(),
+            lr=lr_schedule(1),  # pyright: ignore[reportCallIssue]  (as SB3's own _build)
+            **self.optimizer_kwargs,
+        )
 
     def _get_constructor_parameters(self) -> dict:
         return {**super()._get_constructor_parameters(), "set_kwargs": self.set_kwargs}

@@ -74,11 +74,22 @@ class HiLo(PromotionAgent):
 
     name = "hi_lo"
 
-    def __init__(self, env, seed: int | None = None, depth: float = 0.3, cycle_days: int = 7,
-                 promo_h: int = 24, member_only: bool = False):
+    def __init__(
+        self,
+        env,
+        seed: int | None = None,
+        depth: float = 0.3,
+        cycle_days: int = 7,
+        promo_h: int = 24,
+        member_only: bool = False,
+    ):
         super().__init__(env, seed)
         self.depth, self.cycle_days, self.promo_h, self.member_only = (
-            depth, cycle_days, promo_h, member_only)
+            depth,
+            cycle_days,
+            promo_h,
+            member_only,
+        )
 
     def reset(self, seed: int | None = None) -> None:
         p = self.store.params
@@ -95,13 +106,19 @@ class HiLo(PromotionAgent):
         return _levels_action(p, np.where(on, self.level, 0), member)
 
 
-def expected_profit(p: core.PromoParams, st: core.PromoState, seg_price, depth,
-                    spoil_value: np.ndarray | None = None) -> np.ndarray:
+def expected_profit(
+    p: core.PromoParams,
+    st: core.PromoState,
+    seg_price,
+    depth,
+    spoil_value: np.ndarray | None = None,
+) -> np.ndarray:
     """(K,) expected period profit of K candidate price sets for store 0 (true model)."""
     k = seg_price.shape[0]
-    ds = dm.DemandState(ref=np.broadcast_to(st.demand.ref[:1], (k, *st.demand.ref.shape[1:])),
-                        pantry=np.broadcast_to(st.demand.pantry[:1],
-                                               (k, *st.demand.pantry.shape[1:])))
+    ds = dm.DemandState(
+        ref=np.broadcast_to(st.demand.ref[:1], (k, *st.demand.ref.shape[1:])),
+        pantry=np.broadcast_to(st.demand.pantry[:1], (k, *st.demand.pantry.shape[1:])),
+    )
     table = dm.demand_table(p.model, ds, seg_price, core.endcap_exposure(p, seg_price))
     hour = np.full(k, core.period_hour(p, st.period))
     visits = dm.expected_visits(p.model, hour, p.config.period_h)
@@ -117,8 +134,9 @@ def expected_profit(p: core.PromoParams, st: core.PromoState, seg_price, depth,
         stock = stock + top_up
         premium = (top_up * p.catalog.cost).sum(axis=1) * p.config.inventory.expedite_premium
     buyers = visits[..., None] * table.prob
-    sold = dm.expected_capped_units((buyers * (1.0 - table.extra)).sum(axis=1),
-                                    (buyers * table.extra).sum(axis=1), stock)
+    sold = dm.expected_capped_units(
+        (buyers * (1.0 - table.extra)).sum(axis=1), (buyers * table.extra).sum(axis=1), stock
+    )
     scale = np.where(want > 0, sold / np.maximum(want, 1e-9), 0.0)
     margin = seg_price - p.catalog.cost[None, None, :]
     out = (units * scale[:, None, :] * margin).sum(axis=(1, 2)) - premium
@@ -147,7 +165,7 @@ class Myopic(PromotionAgent):
 
     def _decode(self, p, choice: np.ndarray, opts: np.ndarray):
         """(K, U) option indices -> prices (K, S, N), depth (K, N)."""
-        o = opts[choice]                                  # (K, U, w)
+        o = opts[choice]  # (K, U, w)
         if p.config.action == "continuous":
             sp, depth, _ = core.prices_from_continuous(p, o[..., 0])
             return sp, depth
@@ -228,8 +246,9 @@ class Lookahead(Myopic):
         units = dm.expected_sales(table, visits)
         profit = (units * (lst - p.catalog.cost)).sum(axis=1)  # (1 + S N, N) per product
         self.ref_grad = ((profit[1:] - profit[:1]).sum(axis=1) / eps).reshape(s_, n)
-        w = 1.0 - (1.0 - p.model.params.ref_weight) ** (cfg.period_h
-                                                          / p.model.params.purchase_interval_h)
+        w = 1.0 - (1.0 - p.model.params.ref_weight) ** (
+            cfg.period_h / p.model.params.purchase_interval_h
+        )
         left = max(p.n_periods - st.period - 1, 0)
         self.ref_weight, self.future = w, (1.0 - (1.0 - w) ** left) / w
 
@@ -264,10 +283,15 @@ class ThompsonBandit(PromotionAgent):
             return
         margin = (st.units * (st.price - p.catalog.cost[None, None, :])).sum(axis=1)[0]
         unit_profit = np.bincount(p.unit_of_product, weights=margin, minlength=p.n_units)
-        base = np.bincount(p.unit_of_product, weights=p.base_units * p.catalog.price
-                           * p.catalog.margin, minlength=p.n_units)
+        base = np.bincount(
+            p.unit_of_product,
+            weights=p.base_units * p.catalog.price * p.catalog.margin,
+            minlength=p.n_units,
+        )
         hour = core.period_hour(p, self.last_period)
-        traffic = dm.traffic_share(np.array([hour]), p.config.period_h)[0] * 24.0 / p.config.period_h
+        traffic = (
+            dm.traffic_share(np.array([hour]), p.config.period_h)[0] * 24.0 / p.config.period_h
+        )
         r = unit_profit / np.maximum(base * traffic, 1e-9)  # ~1.0 at list price
         idx = (np.arange(p.n_units), self.last)
         self.n[idx] += 1
@@ -278,7 +302,7 @@ class ThompsonBandit(PromotionAgent):
     def act(self, obs, info):
         self._learn()
         p = self.store.params
-        var = np.where(self.n > 1, self.m2 / np.maximum(self.n - 1, 1), self.prior_sd ** 2)
+        var = np.where(self.n > 1, self.m2 / np.maximum(self.n - 1, 1), self.prior_sd**2)
         sd = np.sqrt(var / np.maximum(self.n, 1)) * np.where(self.n > 0, 1.0, self.prior_sd)
         draw = self.rng.normal(np.where(self.n > 0, self.mean, 1.0), sd)
         self.last = np.argmax(draw, axis=1)
@@ -286,7 +310,8 @@ class ThompsonBandit(PromotionAgent):
         return _levels_action(p, self.last)
 
 
-BASELINES = {cls.name: cls for cls in (ListPrice, RandomPolicy, HiLo, Myopic, Lookahead,
-                                        ThompsonBandit)}
+BASELINES = {
+    cls.name: cls for cls in (ListPrice, RandomPolicy, HiLo, Myopic, Lookahead, ThompsonBandit)
+}
 for _name, _cls in BASELINES.items():
     register_agent("promotion", _name, _cls)

@@ -35,7 +35,7 @@ class Recorder:
     def __init__(self, cfg: Mapping[str, Any], store: Mapping[str, Any], raw: bool, batch: int):
         self.env = AttributionVectorEnv(batch, cfg["scenario"], {**cfg, "store": store})
         core = self.env.core
-        assert isinstance(core, BatchAttributionCore)   # live, never a bank
+        assert isinstance(core, BatchAttributionCore)  # live, never a bank
         self.core = core
         self.features = FeaturesObservation(core)
         self.raw = RawObservation(core) if raw else None
@@ -45,7 +45,7 @@ class Recorder:
         B, K = env.num_envs, core.K
         todo = list(seeds)
         slot: list[int | None] = [todo.pop(0) for _ in range(B)]
-        env.start(cast("list[int]", slot))   # no None yet
+        env.start(cast("list[int]", slot))  # no None yet
         rows: dict[int, list] = {s: [] for s in seeds}
         raw: dict[int, list] = {s: [] for s in seeds}
         eps: dict[int, dict] = {}
@@ -78,27 +78,43 @@ class Recorder:
         first = np.cumsum([0] + [len(rows[s]) for s in seeds])
         for s, f in zip(seeds, first, strict=False):
             eps[s]["first"] = int(f)
-        return columns([r for s in seeds for r in rows[s]], [eps[s] for s in seeds],
-                       [r for s in seeds for r in raw[s]] if self.raw is not None else None)
+        return columns(
+            [r for s in seeds for r in rows[s]],
+            [eps[s] for s in seeds],
+            [r for s in seeds for r in raw[s]] if self.raw is not None else None,
+        )
 
     def _decision(self, b: int) -> dict:
         """Store ``b``'s head event as the single env shows it (call inside ``as_of``)."""
         core = self.core
         rec = core.head(b)
-        assert rec is not None   # a store with a decision ready
+        assert rec is not None  # a store with a decision ready
         obs = self.features.rows([b], [rec])
         ev, cand = obs["event"][0], obs["candidates"][0]
         context = context_columns(core, [b], [rec], obs["candidates"])[0]
-        ev[EV_REVIEW] = 0.0          # computed live at replay
+        ev[EV_REVIEW] = 0.0  # computed live at replay
         cand[:, CF_RECEIPT] = 0.0
         others = concurrent_events(core, b, rec, OTHERS_S)
         busy = [_bits(busy_elsewhere(r, around(core, b, r).busy_tracks)) for r in others]
-        return {"index": rec.index, "plate": rec.plate, "product": rec.product, "dw": rec.dw,
-                "t_start": rec.t_start, "t_end": rec.t_end, "t_detect": rec.t_detect,
-                "t_decide": int(core.dec_tick[b]), "n_cand": rec.n_cand,
-                "cand_track": rec.cand_track, "cand_account": rec.cand_account,
-                "event": ev, "candidates": cand, "context": context, "truth": rec.truth,
-                "others": [r.index for r in others], "others_busy": busy}
+        return {
+            "index": rec.index,
+            "plate": rec.plate,
+            "product": rec.product,
+            "dw": rec.dw,
+            "t_start": rec.t_start,
+            "t_end": rec.t_end,
+            "t_detect": rec.t_detect,
+            "t_decide": int(core.dec_tick[b]),
+            "n_cand": rec.n_cand,
+            "cand_track": rec.cand_track,
+            "cand_account": rec.cand_account,
+            "event": ev,
+            "candidates": cand,
+            "context": context,
+            "truth": rec.truth,
+            "others": [r.index for r in others],
+            "others_busy": busy,
+        }
 
     def _raw(self, b: int) -> dict:
         rec = self.core.head(b)
@@ -113,11 +129,16 @@ class Recorder:
         core = self.core
         led = core.ledgers[b]
         acc, prod = np.nonzero(led.true)
-        return {"seed": seed, "n_decisions": n, "t_finish": int(core.dec_tick[b]),
-                "seen": np.flatnonzero(led.seen).tolist(),
-                "true": list(zip(acc.tolist(), prod.tolist(), led.true[acc, prod].tolist(),
-                                 strict=True)),
-                "stats": {k: core.stats[b][k] for k in STATIC_STATS}}
+        return {
+            "seed": seed,
+            "n_decisions": n,
+            "t_finish": int(core.dec_tick[b]),
+            "seen": np.flatnonzero(led.seen).tolist(),
+            "true": list(
+                zip(acc.tolist(), prod.tolist(), led.true[acc, prod].tolist(), strict=True)
+            ),
+            "stats": {k: core.stats[b][k] for k in STATIC_STATS},
+        }
 
 
 def _bits(flags: list[bool]) -> int:

@@ -31,12 +31,36 @@ from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
 from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
 
-STAT_KEYS = ("decisions", "reviews", "refused", "empty_slot", "events", "events_with_truth",
-             "missed_items", "missed_rows", "need_review")
+STAT_KEYS = (
+    "decisions",
+    "reviews",
+    "refused",
+    "empty_slot",
+    "events",
+    "events_with_truth",
+    "missed_items",
+    "missed_rows",
+    "need_review",
+)
 _S = {k: i for i, k in enumerate(STAT_KEYS)}
 assert [_S[k] for k in ("decisions", "reviews", "refused", "empty_slot", "need_review")] == [
-    kernels.DECISIONS, kernels.REVIEWS, kernels.REFUSED, kernels.EMPTY, kernels.NEED]
-SLOTS = ("event", "candidates", "context", "n_cand", "cand_account", "product", "dw", "t_decide", "index")
+    kernels.DECISIONS,
+    kernels.REVIEWS,
+    kernels.REFUSED,
+    kernels.EMPTY,
+    kernels.NEED,
+]
+SLOTS = (
+    "event",
+    "candidates",
+    "context",
+    "n_cand",
+    "cand_account",
+    "product",
+    "dw",
+    "t_decide",
+    "index",
+)
 RAW_SLOTS = ("weights", "tracks", "track_seen", "event")
 
 
@@ -81,7 +105,7 @@ class _Ledger:
         """The receipts had every event been reviewed, from the episode's truth lines (still
         in the slot buffer when its metrics are computed, at its end)."""
         c = np.zeros_like(self.true)
-        t = self.core.buf["truth"][self.b, :self.n].reshape(-1, 3)
+        t = self.core.buf["truth"][self.b, : self.n].reshape(-1, 3)
         t = t[(t[:, 0] >= 0) & (t[:, 2] != 0)]
         np.add.at(c, (t[:, 0], t[:, 1]), t[:, 2])
         return c
@@ -99,8 +123,13 @@ class _Ledger:
 class BankCore(AttributionCore):
     """``AttributionCore`` over banked episodes (the core of both banked envs)."""
 
-    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None, batch: int,
-                 bank: Bank | str | os.PathLike):
+    def __init__(
+        self,
+        cfg: AttributionConfig,
+        store: Mapping[str, Any] | None,
+        batch: int,
+        bank: Bank | str | os.PathLike,
+    ):
         super().__init__(cfg, store, batch)
         self.bank = bank if isinstance(bank, Bank) else Bank(bank)
         self.raw = cfg.observation.type == "raw"
@@ -126,7 +155,7 @@ class BankCore(AttributionCore):
         self.ledgers: list[_Ledger | None] = [None] * B
         self.credit = np.full(B, self.cfg.review_credit_start)
         self.closed = np.zeros(B, bool)
-        self.shut = np.ones(B, bool)                 # nothing is simulated
+        self.shut = np.ones(B, bool)  # nothing is simulated
         self.recent = [deque(maxlen=64) for _ in range(B)]
         self._heads: list[BankRecord | None] = [None] * B
         self._last_outcome: tuple = (None, None)
@@ -142,10 +171,10 @@ class BankCore(AttributionCore):
             self.seeds[b], self.episodes[b] = int(s), ep
             self.pos[b], self.n[b], self.t_finish[b] = 0, ep.n, ep.t_finish
             for k in SLOTS:
-                self.buf[k][b, :ep.n] = ep.cols[k]
+                self.buf[k][b, : ep.n] = ep.cols[k]
             ep.truth_into(self.buf["truth"][b])
             for k in RAW_SLOTS if self.raw else ():
-                self.raw_buf[k][b, :ep.n] = ep.shard.raw_cols[k][ep.first:ep.first + ep.n]  # pyright: ignore[reportOptionalSubscript]  (a raw bank has raw_cols)
+                self.raw_buf[k][b, : ep.n] = ep.shard.raw_cols[k][ep.first : ep.first + ep.n]  # pyright: ignore[reportOptionalSubscript]  (a raw bank has raw_cols)
             self.charged[b] = 0
             self.ledgers[b] = _Ledger(self, b, ep)
             self.stat[b] = 0
@@ -162,8 +191,10 @@ class BankCore(AttributionCore):
         B, L = self.B, max(ep.n, 1)
         if not self.buf or self.buf["index"].shape[1] < L:
             L = max(L, 2 * (self.buf["index"].shape[1] if self.buf else 0))
-            for bufs, cols, keys in ((self.buf, ep.cols, SLOTS),
-                                     (self.raw_buf, ep.shard.raw_cols, RAW_SLOTS if self.raw else ())):
+            for bufs, cols, keys in (
+                (self.buf, ep.cols, SLOTS),
+                (self.raw_buf, ep.shard.raw_cols, RAW_SLOTS if self.raw else ()),
+            ):
                 for k in keys:
                     bufs[k] = _grown(bufs.get(k), (B, L, *cols[k].shape[1:]), cols[k].dtype)  # pyright: ignore[reportOptionalSubscript]  (a raw bank has raw_cols)
         L = self.buf["index"].shape[1]
@@ -184,8 +215,9 @@ class BankCore(AttributionCore):
         d = self.pos[stores]
         live = d < self.n[stores]
         at = self.buf["t_decide"][stores, np.minimum(d, self.buf["t_decide"].shape[1] - 1)]
-        self.dec_tick[stores] = np.where(live, at, np.maximum(self.dec_tick[stores],
-                                                              self.t_finish[stores]))
+        self.dec_tick[stores] = np.where(
+            live, at, np.maximum(self.dec_tick[stores], self.t_finish[stores])
+        )
 
     # --- the per-store interface (put-backs, baselines, the single env's info) -----
     def head(self, b: int) -> BankRecord | None:
@@ -195,27 +227,30 @@ class BankCore(AttributionCore):
         rec = self._heads[b]
         if rec is None or rec.d != d:
             ep = self.episodes[b]
-            assert ep is not None   # d < n: the store holds an episode
+            assert ep is not None  # d < n: the store holds an episode
             rec = self._heads[b] = make_record(ep, d)
         return rec
 
     def pop(self, b: int) -> BankRecord:
         rec = self.head(b)
-        assert rec is not None   # popped only when an event is ready
+        assert rec is not None  # popped only when an event is ready
         self.pos[b] += 1
         return rec
 
     def decide(self, b: int, action: int) -> dict[str, float]:
         terms = super().decide(b, action)
         d = int(self.pos[b])
-        self.dec_tick[b] = (int(self.buf["t_decide"][b, d]) if d < self.n[b]
-                            else max(int(self.dec_tick[b]), int(self.t_finish[b])))
+        self.dec_tick[b] = (
+            int(self.buf["t_decide"][b, d])
+            if d < self.n[b]
+            else max(int(self.dec_tick[b]), int(self.t_finish[b]))
+        )
         return terms
 
     def action_mask(self, b: int) -> np.ndarray:
         rec = self.head(b)
         m = np.zeros(self.K + 2, np.int8)
-        m[:0 if rec is None else rec.n_cand] = 1
+        m[: 0 if rec is None else rec.n_cand] = 1
         m[self.K] = 1
         m[self.K + 1] = self.credit[b] >= 1.0
         return m
@@ -228,8 +263,20 @@ class BankCore(AttributionCore):
         lines = np.zeros((R, K, 3), np.int64)
         need = np.zeros(R, np.bool_)
         buf = self.buf
-        outcomes(self.charged, stores, d, buf["cand_account"], buf["n_cand"], buf["product"],
-                 buf["dw"], buf["truth"], self.unit_w, counts, lines, need)
+        outcomes(
+            self.charged,
+            stores,
+            d,
+            buf["cand_account"],
+            buf["n_cand"],
+            buf["product"],
+            buf["dw"],
+            buf["truth"],
+            self.unit_w,
+            counts,
+            lines,
+            need,
+        )
         return counts, lines, need
 
     def _outcome_of(self, b: int, d: int):
@@ -298,16 +345,31 @@ class BankCore(AttributionCore):
         (the single env) goes through the per-store code. Decisions taken here are not
         kept in ``recent`` (the vector env does not draw)."""
         if len(stores) == 1:
-            return {k: np.array([v]) for k, v in self.decide(int(stores[0]),
-                                                             int(actions[0])).items()}
+            return {
+                k: np.array([v]) for k, v in self.decide(int(stores[0]), int(actions[0])).items()
+            }
         s = np.asarray(stores, np.int64)
         R, buf = len(s), self.buf
         terms = np.zeros((R, len(REWARD_TERMS)))
         outcome = np.zeros(R, np.int64)
-        decide_all(self.charged, s, self.pos[s], np.asarray(actions, np.int64),
-                   buf["cand_account"], buf["n_cand"], buf["product"], buf["dw"], buf["truth"],
-                   self.unit_w, self.credit, self.stat, self._weights,
-                   float(self.cfg.review_budget), terms, outcome)
+        decide_all(
+            self.charged,
+            s,
+            self.pos[s],
+            np.asarray(actions, np.int64),
+            buf["cand_account"],
+            buf["n_cand"],
+            buf["product"],
+            buf["dw"],
+            buf["truth"],
+            self.unit_w,
+            self.credit,
+            self.stat,
+            self._weights,
+            float(self.cfg.review_budget),
+            terms,
+            outcome,
+        )
         self.pos[s] += 1
         self._set_ticks(s)
         return dict(zip(REWARD_TERMS, terms.T, strict=True))
@@ -322,8 +384,9 @@ class BankCore(AttributionCore):
         """(action masks, event indices) of ``stores``' head events (``heads.masks_into``)."""
         s = np.asarray(stores, np.int64)
         mask, index = np.empty((len(s), self.K + 2), np.int8), np.empty(len(s), np.int64)
-        masks_into(s, self.pos, self.n, self.buf["n_cand"], self.buf["index"], self.credit,
-                   mask, index)
+        masks_into(
+            s, self.pos, self.n, self.buf["n_cand"], self.buf["index"], self.credit, mask, index
+        )
         return mask, index
 
     def oracle_actions(self, stores) -> np.ndarray:
@@ -345,8 +408,14 @@ class BankCore(AttributionCore):
             c = counts[:, a] if a <= K else np.where(can[:, None], counts[:, K + 1], counts[:, K])
             review, refused = (can, ~can) if a == K + 1 else (no, no)
             empty = np.full(len(s), a < K) & (a >= n_cand)
-            r = (w.correct * c[:, 0] + w.overcharge * c[:, 1] + w.undercharge * c[:, 2]
-                 + w.review * review + w.refused * refused + w.empty_slot * empty)
+            r = (
+                w.correct * c[:, 0]
+                + w.overcharge * c[:, 1]
+                + w.undercharge * c[:, 2]
+                + w.review * review
+                + w.refused * refused
+                + w.empty_slot * empty
+            )
             better = r > best_r + 1e-9
             best, best_r = np.where(better, a, best), np.where(better, r, best_r)
         out[live] = best
@@ -358,8 +427,9 @@ class BankCore(AttributionCore):
         (queued or decided, as the live core holds them at the decision) within
         ``within_s`` (at most ``OTHERS_S``), each with its candidate rows as of now."""
         if within_s > OTHERS_S:
-            raise BankError(f"within_s={within_s}: a bank keeps concurrent events within "
-                            f"{OTHERS_S} s")
+            raise BankError(
+                f"within_s={within_s}: a bank keeps concurrent events within {OTHERS_S} s"
+            )
         from retail_env.envs.attribution.observations import CF_BUSY, CF_RECEIPT, receipt_columns
 
         ep = self.episodes[b]

@@ -18,8 +18,26 @@ from retail_env.envs.attribution.receipt_kernel import receipt_row
 
 
 @numba.njit(cache=True, nogil=True)
-def features_into(stores, rows, pos, n, event, candidates, n_cand, account, product, charged,
-                  credit, stat, lim, ev_review, cf_receipt, out_event, out_cand, out_mask):
+def features_into(
+    stores,
+    rows,
+    pos,
+    n,
+    event,
+    candidates,
+    n_cand,
+    account,
+    product,
+    charged,
+    credit,
+    stat,
+    lim,
+    ev_review,
+    cf_receipt,
+    out_event,
+    out_cand,
+    out_mask,
+):
     """Row ``rows[i]`` of ``out_*``: the head event of store ``stores[i]``'s replay, or
     zeros (the blank observation) for a finished one. ``ev_review`` / ``cf_receipt``:
     first column of the review / receipt groups."""

@@ -73,11 +73,11 @@ def _event(led, account, nc, product, dw, truth, unit_w, keys, counts, lines) ->
     """One event's outcomes (see ``outcomes``) from its ledger ``led`` (A, N), candidate
     ``account`` row, ``nc`` candidates and padded ``truth`` lines; returns ``need``."""
     K = account.shape[0]
-    nk = 0                                       # the truth netted by (account, product)
+    nk = 0  # the truth netted by (account, product)
     for t in range(truth.shape[0]):
         q = truth[t, 2]
         if q == 0:
-            continue                             # padding (a truth line moves >= 1 item)
+            continue  # padding (a truth line moves >= 1 item)
         j = 0
         while j < nk and not (keys[j, 0] == truth[t, 0] and keys[j, 1] == truth[t, 1]):
             j += 1
@@ -92,11 +92,11 @@ def _event(led, account, nc, product, dw, truth, unit_w, keys, counts, lines) ->
             p, q = _line(led, a, product, dw, unit_w)
             lines[k, 1], lines[k, 2] = p, q
         _score(a, lines[k, 1], lines[k, 2], keys, nk, counts[k])
-    _score(-1, 0, 0, keys, nk, counts[K])                      # no one
+    _score(-1, 0, 0, keys, nk, counts[K])  # no one
     c = 0
     for j in range(nk):
         c += abs(keys[j, 2])
-    counts[K + 1, 0], counts[K + 1, 1], counts[K + 1, 2] = c, 0, 0          # review
+    counts[K + 1, 0], counts[K + 1, 1], counts[K + 1, 2] = c, 0, 0  # review
     if nk != 1:
         return nk > 1
     if keys[0, 2] == 0:
@@ -108,8 +108,7 @@ def _event(led, account, nc, product, dw, truth, unit_w, keys, counts, lines) ->
 
 
 @numba.njit(cache=True, nogil=True)
-def outcomes(charged, stores, d, account, n_cand, product, dw, truth, unit_w, counts, lines,
-             need):
+def outcomes(charged, stores, d, account, n_cand, product, dw, truth, unit_w, counts, lines, need):
     """For decision ``d[i]`` of store ``b = stores[i]`` (its columns in the slot buffers
     ``account[b, d]``, ..., ledger ``charged[b]``): ``lines[i, k]`` = (account, product,
     qty) charging candidate k writes (qty 0: nothing), ``counts[i, a]`` every action's
@@ -117,8 +116,18 @@ def outcomes(charged, stores, d, account, n_cand, product, dw, truth, unit_w, co
     keys = np.zeros((truth.shape[2], 3), np.int64)
     for i in range(stores.shape[0]):
         b, e = stores[i], d[i]
-        need[i] = _event(charged[b], account[b, e], n_cand[b, e], product[b, e], dw[b, e],
-                         truth[b, e], unit_w, keys, counts[i], lines[i])
+        need[i] = _event(
+            charged[b],
+            account[b, e],
+            n_cand[b, e],
+            product[b, e],
+            dw[b, e],
+            truth[b, e],
+            unit_w,
+            keys,
+            counts[i],
+            lines[i],
+        )
 
 
 # Columns of the banked core's counters (``retail_env.bank.core.STAT_KEYS``).
@@ -126,8 +135,24 @@ DECISIONS, REVIEWS, REFUSED, EMPTY, NEED = 0, 1, 2, 3, 8
 
 
 @numba.njit(cache=True, nogil=True)
-def decide_all(charged, stores, d, actions, account, n_cand, product, dw, truth, unit_w, credit,
-               stat, weights, budget, terms, outcome):
+def decide_all(
+    charged,
+    stores,
+    d,
+    actions,
+    account,
+    n_cand,
+    product,
+    dw,
+    truth,
+    unit_w,
+    credit,
+    stat,
+    weights,
+    budget,
+    terms,
+    outcome,
+):
     """``AttributionCore.decide`` for decision ``d[i]`` of each store ``stores[i]`` with
     ``actions[i]``: the receipts, credit and counters updated in place, the weighted reward
     terms (``REWARD_TERMS`` order) in ``terms[i]``, 1/2/3 (right, wrong, reviewed) in
@@ -139,8 +164,18 @@ def decide_all(charged, stores, d, actions, account, n_cand, product, dw, truth,
     for i in range(stores.shape[0]):
         b, e, a = stores[i], d[i], actions[i]
         nc = n_cand[b, e]
-        need = _event(charged[b], account[b, e], nc, product[b, e], dw[b, e], truth[b, e],
-                      unit_w, keys, counts, lines)
+        need = _event(
+            charged[b],
+            account[b, e],
+            nc,
+            product[b, e],
+            dw[b, e],
+            truth[b, e],
+            unit_w,
+            keys,
+            counts,
+            lines,
+        )
         can = credit[b] >= 1.0
         granted = a == K + 1 and can
         refused = a == K + 1 and not can
@@ -148,7 +183,7 @@ def decide_all(charged, stores, d, actions, account, n_cand, product, dw, truth,
         col = K + 1 if granted else min(a, K)
         if a < K and lines[a, 0] >= 0 and lines[a, 2] != 0:
             charged[b, lines[a, 0], lines[a, 1]] += lines[a, 2]
-        if granted:                              # a review applies the truth's lines
+        if granted:  # a review applies the truth's lines
             for t in range(truth.shape[2]):
                 if truth[b, e, t, 0] >= 0 and truth[b, e, t, 2] != 0:
                     charged[b, truth[b, e, t, 0], truth[b, e, t, 1]] += truth[b, e, t, 2]
@@ -181,9 +216,14 @@ def best_action(counts, n_cand, can_review, weights):
         review = a == K + 1 and can_review
         refused = a == K + 1 and not can_review
         empty = a < K and a >= n_cand
-        r = (weights[0] * counts[row, 0] + weights[1] * counts[row, 1]
-             + weights[2] * counts[row, 2] + weights[3] * (1.0 if review else 0.0)
-             + weights[4] * (1.0 if refused else 0.0) + weights[5] * (1.0 if empty else 0.0))
+        r = (
+            weights[0] * counts[row, 0]
+            + weights[1] * counts[row, 1]
+            + weights[2] * counts[row, 2]
+            + weights[3] * (1.0 if review else 0.0)
+            + weights[4] * (1.0 if refused else 0.0)
+            + weights[5] * (1.0 if empty else 0.0)
+        )
         if r > best_r + 1e-9:
             best, best_r = a, r
     return best

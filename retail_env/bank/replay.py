@@ -39,24 +39,30 @@ class Bank:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.is_dir():
-            raise BankError(f"{self.path}: no bank there (build one with "
-                            "`retail-env bank build --out DIR ...`)")
+            raise BankError(
+                f"{self.path}: no bank there (build one with `retail-env bank build --out DIR ...`)"
+            )
         m = read_json(self.path / MANIFEST, "bank manifest")
         if m.get("schema") != SCHEMA:
-            raise BankError(f"{self.path / MANIFEST}: schema {m.get('schema')!r}, this "
-                            f"retail-env reads schema {SCHEMA}; rebuild the bank")
+            raise BankError(
+                f"{self.path / MANIFEST}: schema {m.get('schema')!r}, this "
+                f"retail-env reads schema {SCHEMA}; rebuild the bank"
+            )
         if m.get("project_version") != retail_env.__version__:
-            raise BankError(f"{self.path / MANIFEST}: built by retail-env "
-                            f"{m.get('project_version')!r}, this is {retail_env.__version__}; "
-                            "rebuild the bank")
+            raise BankError(
+                f"{self.path / MANIFEST}: built by retail-env "
+                f"{m.get('project_version')!r}, this is {retail_env.__version__}; "
+                "rebuild the bank"
+            )
         self.manifest = m
         self.raw = "raw" in m["groups"]
         lo, hi = m["seeds"]
         self.lo, self.hi, self.size = lo, hi, m["shard_size"]
         self._shards: dict[int, _Shard] = {}
         self._seeds: np.ndarray | None = None
-        self._built = sorted(i for i in range(m["n_shards"])
-                             if (self.path / shard_name(i) / "shard.json").exists())
+        self._built = sorted(
+            i for i in range(m["n_shards"]) if (self.path / shard_name(i) / "shard.json").exists()
+        )
         if not self._built:
             raise BankError(f"{self.path}: no shard is built yet (run `retail-env bank build`)")
 
@@ -70,9 +76,12 @@ class Bank:
     def seeds(self) -> np.ndarray:
         """Every episode seed the bank holds (finished shards only; read-only)."""
         if self._seeds is None:
-            self._seeds = np.concatenate([np.arange(self.lo + i * self.size,
-                                                    min(self.hi, self.lo + (i + 1) * self.size))
-                                          for i in self._built])
+            self._seeds = np.concatenate(
+                [
+                    np.arange(self.lo + i * self.size, min(self.hi, self.lo + (i + 1) * self.size))
+                    for i in self._built
+                ]
+            )
             self._seeds.flags.writeable = False
         return self._seeds
 
@@ -88,29 +97,37 @@ class Bank:
         have = self.manifest["world"]
         if config_hash(want) != self.manifest["world_hash"]:
             diff = _diff(have, want)
-            raise BankError(f"{self.path}: the bank was built for another world: "
-                            + "; ".join(diff[:6]) + " (build a bank for this config)")
+            raise BankError(
+                f"{self.path}: the bank was built for another world: "
+                + "; ".join(diff[:6])
+                + " (build a bank for this config)"
+            )
         if raw and not self.raw:
-            raise BankError(f"{self.path}: built without the raw group; the raw observation "
-                            "needs a bank built with raw=True (--raw)")
+            raise BankError(
+                f"{self.path}: built without the raw group; the raw observation "
+                "needs a bank built with raw=True (--raw)"
+            )
 
     def check_training(self) -> None:
         """Refuse to train on an evaluation bank."""
         if self.manifest.get("evaluation") or any(is_eval_seed(s) for s in (self.lo, self.hi - 1)):
-            raise BankError(f"{self.path}: an evaluation bank (seeds {self.lo}:{self.hi}) is "
-                            "never used for training; build a training bank below 10000")
+            raise BankError(
+                f"{self.path}: an evaluation bank (seeds {self.lo}:{self.hi}) is "
+                "never used for training; build a training bank below 10000"
+            )
 
     # --- episodes -----------------------------------------------------------
     def episode(self, seed: int) -> Episode:
         seed = int(seed)
         if not self.lo <= seed < self.hi:
-            raise BankError(f"seed {seed}: the bank at {self.path} holds seeds "
-                            f"{self.lo}:{self.hi}")
+            raise BankError(f"seed {seed}: the bank at {self.path} holds seeds {self.lo}:{self.hi}")
         i = (seed - self.lo) // self.size
         if i not in self._shards:
             if (self.path / shard_name(i) / "shard.json").exists() is False:
-                raise BankError(f"seed {seed}: shard {i} of the bank at {self.path} is not "
-                                "built (run `retail-env bank build` again to finish it)")
+                raise BankError(
+                    f"seed {seed}: shard {i} of the bank at {self.path} is not "
+                    "built (run `retail-env bank build` again to finish it)"
+                )
             self._shards[i] = _Shard(self.path / shard_name(i), self.raw, self.manifest)
         return self._shards[i].episode(seed - (self.lo + i * self.size))
 
@@ -124,9 +141,25 @@ class _Shard:
         self.ep = Table(folder / FILES[1])
         self.raw = Table(folder / RAW_FILE) if raw else None
         c = self.ev.col
-        self.cols = {k: c(k) for k in ("index", "plate", "product", "dw", "t_start", "t_end",
-                                       "t_detect", "t_decide", "n_cand", "cand_track",
-                                       "cand_account", "event", "candidates", "context")}
+        self.cols = {
+            k: c(k)
+            for k in (
+                "index",
+                "plate",
+                "product",
+                "dw",
+                "t_start",
+                "t_end",
+                "t_detect",
+                "t_decide",
+                "n_cand",
+                "cand_track",
+                "cand_account",
+                "event",
+                "candidates",
+                "context",
+            )
+        }
         K = manifest["n_candidates"]
         for k in ("candidates", "context"):
             self.cols[k] = self.cols[k].reshape(self.ev.rows, K, -1)
@@ -135,8 +168,9 @@ class _Shard:
         self.others_busy = self.ev.lists("others_busy")
         self.raw_cols = None
         if self.raw is not None:
-            self.raw_cols = {k: self.raw.col(k) for k in ("weights", "tracks", "track_seen",
-                                                         "event")}
+            self.raw_cols = {
+                k: self.raw.col(k) for k in ("weights", "tracks", "track_seen", "event")
+            }
         e = self.ep.col
         self.first, self.n = e("first"), e("n_decisions")
         self.t_finish = e("t_finish")
@@ -157,18 +191,27 @@ class Episode:
     """One banked episode: row views of its shard's columns; the scalars and truth lines
     a per-event record reads, as Python lists when first asked for."""
 
-    SCALARS = ("index", "plate", "product", "t_start", "t_end", "t_detect", "t_decide", "dw",
-               "n_cand")
+    SCALARS = (
+        "index",
+        "plate",
+        "product",
+        "t_start",
+        "t_end",
+        "t_detect",
+        "t_decide",
+        "dw",
+        "n_cand",
+    )
 
     def __init__(self, shard: _Shard, j: int):
         f, n = int(shard.first[j]), int(shard.n[j])
         self.shard, self.first, self.n = shard, f, n
-        self.cols = {k: v[f:f + n] for k, v in shard.cols.items()}
+        self.cols = {k: v[f : f + n] for k, v in shard.cols.items()}
         self.t_finish = int(shard.t_finish[j])
         off, seen = shard.seen
-        self.seen = seen[off[j]:off[j + 1]]
+        self.seen = seen[off[j] : off[j + 1]]
         (off, acc), (_, prod), (_, qty) = shard.true
-        self.true = tuple(v[off[j]:off[j + 1]] for v in (acc, prod, qty))   # what left the store
+        self.true = tuple(v[off[j] : off[j + 1]] for v in (acc, prod, qty))  # what left the store
         self.stats = {k: int(v[j]) for k, v in shard.stats.items()}
         self.max_account = int(shard.max_account[j])
         self._lists: dict | None = None
@@ -194,7 +237,7 @@ class Episode:
 
     def truth_width(self) -> int:
         off = self.shard.truth[0][0]
-        return int(np.diff(off[self.first:self.first + self.n + 1]).max(initial=0))
+        return int(np.diff(off[self.first : self.first + self.n + 1]).max(initial=0))
 
     def others(self, d: int) -> list[tuple[int, int]]:
         """(event index, busy bits) of the events concurrent with decision ``d``."""
@@ -203,21 +246,34 @@ class Episode:
         return list(zip(idx[lo:hi].tolist(), bits[lo:hi].tolist(), strict=True))
 
 
-def _ragged_rows(cols: list[tuple[np.ndarray, np.ndarray]], first: int, n: int
-                 ) -> list[list[tuple[int, int, int]]]:
+def _ragged_rows(
+    cols: list[tuple[np.ndarray, np.ndarray]], first: int, n: int
+) -> list[list[tuple[int, int, int]]]:
     """Rows ``first .. first + n`` of (offsets, values) list columns zipped as lines."""
-    off = cols[0][0][first:first + n + 1].tolist()
-    vals = list(zip(*(v[off[0]:off[-1]].tolist() for _, v in cols), strict=True))
+    off = cols[0][0][first : first + n + 1].tolist()
+    vals = list(zip(*(v[off[0] : off[-1]].tolist() for _, v in cols), strict=True))
     base = off[0]
-    return [vals[a - base:b - base] for a, b in zip(off[:-1], off[1:], strict=True)]
+    return [vals[a - base : b - base] for a, b in zip(off[:-1], off[1:], strict=True)]
 
 
 class BankRecord:
     """A banked event as the decision code and the baselines read it (``EventRecord``'s
     fields, without the sensor windows) plus its row ``d`` in the episode."""
 
-    __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "dw", "n_cand",
-                 "cand_track", "cand_account", "truth", "index", "d")
+    __slots__ = (
+        "plate",
+        "product",
+        "t_start",
+        "t_end",
+        "t_detect",
+        "dw",
+        "n_cand",
+        "cand_track",
+        "cand_account",
+        "truth",
+        "index",
+        "d",
+    )
 
 
 def make_record(ep: Episode, d: int) -> BankRecord:

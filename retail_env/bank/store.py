@@ -37,7 +37,7 @@ import numpy as np
 from retail_env.atomic import write_json
 from retail_env.errors import RetailEnvError
 
-SCHEMA = 2          # 2: the context column (observation features_context)
+SCHEMA = 2  # 2: the context column (observation features_context)
 MANIFEST = "manifest.json"
 FILES = ("events.arrow", "episodes.arrow")
 RAW_FILE = "raw.arrow"
@@ -51,7 +51,7 @@ def _pa():
     try:
         import pyarrow as pa
         import pyarrow.ipc  # noqa: F401  (registers pa.ipc)
-    except ImportError as err:       # a core dependency; only a broken install lacks it
+    except ImportError as err:  # a core dependency; only a broken install lacks it
         raise BankError("the episode bank needs pyarrow: pip install pyarrow") from err
     return pa
 
@@ -87,6 +87,7 @@ def read_json(path: Path, what: str) -> dict:
 
 
 # --- writing ------------------------------------------------------------------------
+
 
 def write_table(path: Path, columns: Mapping[str, Any]) -> None:
     """Write ``columns`` (name -> pyarrow array) as one Arrow IPC record batch."""
@@ -133,11 +134,13 @@ def shard_lock(root: Path, i: int) -> Iterator[None]:
         except FileExistsError:
             owner = _lock_owner(lock)
             if owner is not None:
-                raise BankError(f"{lock}: shard {i} is being built by another builder "
-                                f"(pid {owner['pid']} on {owner['host']}); wait for it, or "
-                                "delete the lock if that process is gone") from None
+                raise BankError(
+                    f"{lock}: shard {i} is being built by another builder "
+                    f"(pid {owner['pid']} on {owner['host']}); wait for it, or "
+                    "delete the lock if that process is gone"
+                ) from None
             with contextlib.suppress(FileNotFoundError):
-                lock.unlink()        # its builder died: take the shard over
+                lock.unlink()  # its builder died: take the shard over
             continue
         with os.fdopen(fd, "w") as f:
             json.dump(me, f)
@@ -157,9 +160,9 @@ def _lock_owner(lock: Path) -> dict | None:
         owner = json.loads(lock.read_text())
         pid, host = int(owner["pid"]), str(owner["host"])
     except (OSError, ValueError, KeyError, TypeError):
-        return {"pid": "?", "host": "?"}        # being written right now: treat as live
+        return {"pid": "?", "host": "?"}  # being written right now: treat as live
     if host != socket.gethostname():
-        return owner                            # another machine's: cannot tell, so live
+        return owner  # another machine's: cannot tell, so live
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -177,6 +180,7 @@ def clear_partial(root: Path, i: int) -> None:
 
 # --- reading ------------------------------------------------------------------------
 
+
 class Table:
     """One memory-mapped Arrow IPC file: columns as NumPy views, list columns as
     (offsets, values)."""
@@ -187,12 +191,15 @@ class Table:
             self._src = pa.memory_map(str(path), "r")
             reader = pa.ipc.open_file(self._src)
             if reader.num_record_batches != 1:
-                raise BankError(f"{path}: {reader.num_record_batches} record batches (one "
-                                "is expected)")
+                raise BankError(
+                    f"{path}: {reader.num_record_batches} record batches (one is expected)"
+                )
             self._batch = reader.get_batch(0)
         except (OSError, pa.ArrowInvalid) as err:
-            raise BankError(f"{path}: not a readable Arrow file ({err}); rebuild this shard "
-                            "(delete its folder and run `retail-env bank build` again)") from None
+            raise BankError(
+                f"{path}: not a readable Arrow file ({err}); rebuild this shard "
+                "(delete its folder and run `retail-env bank build` again)"
+            ) from None
         self.path = path
         self.rows = self._batch.num_rows
 
@@ -231,13 +238,17 @@ def check_shard(folder: Path, raw: bool, verify: bool = True) -> dict:
             raise BankError(f"{path}: missing")
         size = path.stat().st_size
         if size != want["bytes"]:
-            raise BankError(f"{path}: {size} bytes, shard.json says {want['bytes']} "
-                            "(truncated or replaced); rebuild this shard")
+            raise BankError(
+                f"{path}: {size} bytes, shard.json says {want['bytes']} "
+                "(truncated or replaced); rebuild this shard"
+            )
         key = (str(path.resolve()), path.stat().st_mtime_ns, size)
         if verify and key not in _VERIFIED:
             if sha256(path) != want["sha256"]:
-                raise BankError(f"{path}: checksum mismatch (the file changed after it was "
-                                "written); rebuild this shard")
+                raise BankError(
+                    f"{path}: checksum mismatch (the file changed after it was "
+                    "written); rebuild this shard"
+                )
             _VERIFIED.add(key)
     return meta
 

@@ -29,8 +29,8 @@ class Spec:
     """What the fitted utility holds and which rows it uses."""
 
     name: str
-    reference: bool = False     # gain/loss terms from the log's (truth) reference prices
-    endcap: bool = False        # the end-cap display term
+    reference: bool = False  # gain/loss terms from the log's (truth) reference prices
+    endcap: bool = False  # the end-cap display term
     drop_stockouts: bool = False  # leave out product-periods with lost sales
 
 
@@ -42,9 +42,9 @@ class Panel:
     price: np.ndarray
     ref: np.ndarray
     endcap: np.ndarray
-    lost: np.ndarray       # lost sales of the product in the period (both segments)
-    visits: np.ndarray     # (T,) expected visits of the segment
-    category: np.ndarray   # (N,)
+    lost: np.ndarray  # lost sales of the product in the period (both segments)
+    visits: np.ndarray  # (T,) expected visits of the segment
+    category: np.ndarray  # (N,)
     list_price: np.ndarray  # (N,)
 
 
@@ -56,18 +56,27 @@ def load_panel(folder: str | Path, member: bool) -> Panel:
     sales = pd.read_parquet(folder / "sales.parquet")
     sales = sales[sales.member == member].sort_values(["episode", "period", "product"])  # pyright: ignore[reportCallIssue]  (a DataFrame)
     prices = pd.read_parquet(folder / "prices.parquet").sort_values(
-        ["episode", "period", "product"])
+        ["episode", "period", "product"]
+    )
     inv = pd.read_parquet(folder / "inventory.parquet").sort_values(
-        ["episode", "period", "product"])
+        ["episode", "period", "product"]
+    )
     n = int(prices["product"].max()) + 1
 
     def grid(col) -> np.ndarray:
         return np.asarray(col, np.float64).reshape(-1, n)
 
     first = prices[(prices.episode == prices.episode.iloc[0]) & (prices.period == 0)]
-    return Panel(units=grid(sales.units), price=grid(sales.price_paid), ref=grid(sales.ref_price),
-                 endcap=grid(prices.endcap), lost=grid(inv.lost), visits=grid(sales.visits)[:, 0],
-                 category=first.category.to_numpy(), list_price=first.list_price.to_numpy())
+    return Panel(
+        units=grid(sales.units),
+        price=grid(sales.price_paid),
+        ref=grid(sales.ref_price),
+        endcap=grid(prices.endcap),
+        lost=grid(inv.lost),
+        visits=grid(sales.visits)[:, 0],
+        category=first.category.to_numpy(),
+        list_price=first.list_price.to_numpy(),
+    )
 
 
 def _features(panel: Panel, spec: Spec, cols: np.ndarray) -> list[np.ndarray]:
@@ -108,8 +117,14 @@ def fit(panel: Panel, spec: Spec) -> dict[int, np.ndarray]:
         feats = _features(panel, spec, cols)
         share = np.maximum((w * y).sum(axis=0), 0.5) / (w * panel.visits[:, None]).sum(axis=0)
         theta0 = np.concatenate([np.log(share), np.zeros(len(feats))])
-        res = minimize(_nll, theta0, args=(y, w, panel.visits, feats), jac=True,
-                       method="L-BFGS-B", options={"maxiter": 2000})
+        res = minimize(
+            _nll,
+            theta0,
+            args=(y, w, panel.visits, feats),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": 2000},
+        )
         out[int(c)] = res.x
     return out
 
@@ -121,7 +136,7 @@ def elasticities(panel: Panel, params: dict[int, np.ndarray]) -> tuple[np.ndarra
     el, share = np.zeros(n), np.zeros(n)
     for c, theta in params.items():
         cols = np.flatnonzero(panel.category == c)
-        a, b, p = theta[:cols.size], theta[cols.size], panel.list_price[cols]
+        a, b, p = theta[: cols.size], theta[cols.size], panel.list_price[cols]
         eu = np.exp(a - b * p)
         s = eu / (1.0 + eu.sum())
         el[cols], share[cols] = -b * p * (1.0 - s), s

@@ -58,17 +58,24 @@ def arrow_table(columns: dict[str, np.ndarray], table: str):
     for name, (dtype, _) in {**KEYS, **SCHEMAS[table]}.items():
         col = columns[name]
         if dtype == "dict":
-            arrays.append(pa.array(col.tolist() if col.size else [], pa.string())
-                          .dictionary_encode())
+            arrays.append(
+                pa.array(col.tolist() if col.size else [], pa.string()).dictionary_encode()
+            )
         else:
             arrays.append(pa.array(col, type=pa.from_numpy_dtype(np.dtype(dtype))))
         names.append(name)
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.PathLike,
-               env_kwargs: dict | None = None, show_progress: bool = True,
-               compression: str = "zstd") -> dict:
+def export_log(
+    env_id: str,
+    policy: str,
+    seeds: Iterable[int],
+    out: str | os.PathLike,
+    env_kwargs: dict | None = None,
+    show_progress: bool = True,
+    compression: str = "zstd",
+) -> dict:
     """Play ``policy`` on ``env_id`` for each seed and write the log folder ``out`` (which
     must not exist); returns the manifest. DataExportError for an unknown env or policy,
     an existing ``out``, an unwritable folder or a full disk (nothing left at ``out``)."""
@@ -87,8 +94,7 @@ def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.Pat
             pol = Policy(env, policy, env_id)
             rec = TASKS[task].load("log")(env)
             totals = []
-            for i, seed in enumerate(progress(seeds, len(seeds), f"log {out.name}",
-                                              show_progress)):
+            for i, seed in enumerate(progress(seeds, len(seeds), f"log {out.name}", show_progress)):
                 totals.append(play(env, pol, rec, i, seed))
         finally:
             env.close()
@@ -97,14 +103,26 @@ def export_log(env_id: str, policy: str, seeds: Iterable[int], out: str | os.Pat
             table = arrow_table(rec.rows.columns(name), name)
             path = tmp / f"{name}.parquet"
             pq.write_table(table, path, compression=compression)
-            tables[name] = {"rows": table.num_rows, "bytes": path.stat().st_size,
-                            "columns": {c: {"type": t, "doc": d} for c, (t, d)
-                                        in {**KEYS, **SCHEMAS[name]}.items()}}
-        manifest = {"format": FORMAT, "schema": SCHEMA_VERSION, "version": __version__,
-                    "env_id": env_id, "env_kwargs": env_kwargs or {}, "task": task,
-                    "policy": pol.name, "seeds": seeds, "episodes": len(seeds),
-                    "tables": tables,
-                    "episode_totals": totals}
+            tables[name] = {
+                "rows": table.num_rows,
+                "bytes": path.stat().st_size,
+                "columns": {
+                    c: {"type": t, "doc": d} for c, (t, d) in {**KEYS, **SCHEMAS[name]}.items()
+                },
+            }
+        manifest = {
+            "format": FORMAT,
+            "schema": SCHEMA_VERSION,
+            "version": __version__,
+            "env_id": env_id,
+            "env_kwargs": env_kwargs or {},
+            "task": task,
+            "policy": pol.name,
+            "seeds": seeds,
+            "episodes": len(seeds),
+            "tables": tables,
+            "episode_totals": totals,
+        }
         write_json(tmp / MANIFEST, manifest)
     return manifest
 

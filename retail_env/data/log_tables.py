@@ -25,9 +25,14 @@ SCHEMAS: dict[str, dict[str, tuple[str, str]]] = {
         "account": ("int64", "the party's account (a party of one or two pays on one account)"),
         "member": ("bool", "loyalty member"),
         "party_size": ("int32", "shoppers in the party"),
-        "entry_s": ("float64", "seconds from the episode start at the entry gate (0: inside at start)"),
-        "exit_s": ("float64", "seconds when the party's last shopper left; NaN: still inside "
-                   "at the close (flushed)"),
+        "entry_s": (
+            "float64",
+            "seconds from the episode start at the entry gate (0: inside at start)",
+        ),
+        "exit_s": (
+            "float64",
+            "seconds when the party's last shopper left; NaN: still inside at the close (flushed)",
+        ),
     },
     "receipt_lines": {
         "account": ("int64", "account the line is on"),
@@ -106,10 +111,14 @@ SCHEMAS: dict[str, dict[str, tuple[str, str]]] = {
         "reward": ("float64", "the env's reward (profit x reward_scale)"),
     },
 }
-TASK_TABLES = {"attribution": ("visits", "receipt_lines", "shelf_events", "event_lines"),
-               "promotion": ("prices", "sales", "inventory", "periods")}
-KEYS = {"episode": ("int32", "episode number in the export (0, 1, ...)"),
-        "seed": ("int64", "the episode's reset seed")}
+TASK_TABLES = {
+    "attribution": ("visits", "receipt_lines", "shelf_events", "event_lines"),
+    "promotion": ("prices", "sales", "inventory", "periods"),
+}
+KEYS = {
+    "episode": ("int32", "episode number in the export (0, 1, ...)"),
+    "seed": ("int64", "the episode's reset seed"),
+}
 
 
 class _Rows:
@@ -156,8 +165,10 @@ class AttributionLog:
     def __init__(self, env):
         self.core = env.unwrapped.core
         if getattr(self.core, "bank", None) is not None:
-            raise ValueError("a banked Attribution env replays decisions without its store; "
-                             "export the log from a live env")
+            raise ValueError(
+                "a banked Attribution env replays decisions without its store; "
+                "export the log from a live env"
+            )
         self.rows = _Rows(self.tables)
         self.names = list(self.core.catalog.name)
         sim = self.core.sim
@@ -192,7 +203,7 @@ class AttributionLog:
 
     def _enter(self, slot: int, account: int, member: bool, t: float) -> None:
         self.n_shoppers += 1
-        if account in self.open:          # the party's second shopper
+        if account in self.open:  # the party's second shopper
             self.open[account][2] += 1
         else:
             self.open[account] = [t, member, 1]
@@ -200,13 +211,18 @@ class AttributionLog:
     def _tick(self, out) -> None:
         ent = out.entries
         t = float(self.core.sim.state.tick[0]) / self.hz
-        for s, a, m, staff in zip(ent.shopper.tolist(), ent.account.tolist(),
-                                  ent.member.tolist(), ent.staff.tolist(), strict=True):
+        for s, a, m, staff in zip(
+            ent.shopper.tolist(),
+            ent.account.tolist(),
+            ent.member.tolist(),
+            ent.staff.tolist(),
+            strict=True,
+        ):
             if not staff and a >= 0:
                 self._enter(s, a, m, t)
         if self.open and not self.core.shut[0]:
             inside = self._inside()
-            if len(inside) < self.n_shoppers:     # someone left: whose party is gone?
+            if len(inside) < self.n_shoppers:  # someone left: whose party is gone?
                 left = set(self.open) - set(inside.tolist())
                 for a in sorted(left):
                     self._visit(a, t)
@@ -214,8 +230,9 @@ class AttributionLog:
 
     def _visit(self, account: int, exit_s: float) -> None:
         entry, member, size = self.open.pop(account)
-        self.rows.add("visits", account=account, member=member, party_size=size, entry_s=entry,
-                      exit_s=exit_s)
+        self.rows.add(
+            "visits", account=account, member=member, party_size=size, entry_s=entry, exit_s=exit_s
+        )
 
     def before(self, action: Any, info: dict) -> tuple[Any, dict]:
         """What the decision about to be taken will write; call before ``env.step``."""
@@ -223,26 +240,42 @@ class AttributionLog:
         rec = core.head(0)
         review = action == core.K + 1 and core.credit[0] >= 1.0
         lines, counts, _ = core.outcome(0, rec, action, review)
-        return rec, {"action": action, "review": review, "lines": lines,
-                     "correct": counts[1] == 0 and counts[2] == 0,
-                     "oracle_action": int(info["oracle_action"])}
+        return rec, {
+            "action": action,
+            "review": review,
+            "lines": lines,
+            "correct": counts[1] == 0 and counts[2] == 0,
+            "oracle_action": int(info["oracle_action"]),
+        }
 
     def after(self, pending: tuple[Any, dict], info: dict, reward: float) -> None:
         rec, d = pending
         hz = self.hz
-        self.rows.add("shelf_events", event_index=rec.index, plate=rec.plate,
-                      product=rec.product, t_start_s=rec.t_start / hz, t_end_s=rec.t_end / hz,
-                      t_detect_s=rec.t_detect / hz, dw_kg=rec.dw, n_candidates=rec.n_cand,
-                      action=d["action"], review=d["review"], reward=reward,
-                      correct=d["correct"], oracle_action=d["oracle_action"])
+        self.rows.add(
+            "shelf_events",
+            event_index=rec.index,
+            plate=rec.plate,
+            product=rec.product,
+            t_start_s=rec.t_start / hz,
+            t_end_s=rec.t_end / hz,
+            t_detect_s=rec.t_detect / hz,
+            dw_kg=rec.dw,
+            n_candidates=rec.n_cand,
+            action=d["action"],
+            review=d["review"],
+            reward=reward,
+            correct=d["correct"],
+            oracle_action=d["oracle_action"],
+        )
         for kind, lines in (("charged", d["lines"]), ("true", rec.truth)):
             for a, p, q in lines:
-                self.rows.add("event_lines", event_index=rec.index, kind=kind, account=a,
-                              product=p, qty=q)
+                self.rows.add(
+                    "event_lines", event_index=rec.index, kind=kind, account=a, product=p, qty=q
+                )
 
     def end(self, info: dict) -> dict:
         """Close the episode (its visits and receipt lines); returns the receipts to check."""
-        for a in list(self.open):       # flushed at the close: still inside
+        for a in list(self.open):  # flushed at the close: still inside
             self._visit(a, float("nan"))
         led = self.core.ledgers[0]
         price = np.asarray(self.core.catalog.price, np.float64)
@@ -250,10 +283,19 @@ class AttributionLog:
         true, charged = led.true[seen], np.maximum(led.charged[seen], 0)
         r, p = np.nonzero((true > 0) | (charged > 0))
         n = len(r)
-        self.rows.extend("receipt_lines", n, account=seen[r], product=p,
-                         product_name=np.asarray(self.names, dtype=object)[p],
-                         qty_charged=charged[r, p], qty_true=true[r, p], list_price=price[p],
-                         price_paid=price[p], discount=0.0, member_offer=False)
+        self.rows.extend(
+            "receipt_lines",
+            n,
+            account=seen[r],
+            product=p,
+            product_name=np.asarray(self.names, dtype=object)[p],
+            qty_charged=charged[r, p],
+            qty_true=true[r, p],
+            list_price=price[p],
+            price_paid=price[p],
+            discount=0.0,
+            member_offer=False,
+        )
         return info["receipts"]
 
 
@@ -280,37 +322,71 @@ class PromotionLog:
         """The reference prices, period hour and stock books before the period is played."""
         env = self.env
         self.cum = self._cumulative()
-        self.ref = env.state.demand.ref[0].copy()                      # (S, N)
+        self.ref = env.state.demand.ref[0].copy()  # (S, N)
         self.hour = pcore.period_hour(env.params, env.state.period)
 
     def after(self, pending: None, info: dict, reward: float) -> None:
         env, p, n = self.env, self.env.params, self.n
         st, cat = env.state, env.params.catalog
         period = st.period - 1
-        price = st.price[0]                                             # (S, N)
+        price = st.price[0]  # (S, N)
         lst = np.asarray(cat.price, np.float64)
         rows = self.rows
-        rows.extend("prices", n, period=period, product=np.arange(n), product_name=self.names,
-                    category=np.asarray(cat.category), list_price=lst,
-                    unit_cost=np.asarray(cat.cost, np.float64), price_nonmember=price[0],
-                    price_member=price[1], discount=st.depth[0], member_offer=st.member_only[0],
-                    endcap=pcore.endcap_exposure(p, st.price)[0])
+        rows.extend(
+            "prices",
+            n,
+            period=period,
+            product=np.arange(n),
+            product_name=self.names,
+            category=np.asarray(cat.category),
+            list_price=lst,
+            unit_cost=np.asarray(cat.cost, np.float64),
+            price_nonmember=price[0],
+            price_member=price[1],
+            discount=st.depth[0],
+            member_offer=st.member_only[0],
+            endcap=pcore.endcap_exposure(p, st.price)[0],
+        )
         visits = dm.expected_visits(p.model, np.array([self.hour]), p.config.period_h)[0]
         for s in range(dm.N_SEGMENTS):
             units = st.units[0, s]
-            rows.extend("sales", n, period=period, product=np.arange(n), member=bool(s),
-                        units=units, price_paid=price[s], revenue=units * price[s],
-                        visits=visits[s], ref_price=self.ref[s])
+            rows.extend(
+                "sales",
+                n,
+                period=period,
+                product=np.arange(n),
+                member=bool(s),
+                units=units,
+                price_paid=price[s],
+                revenue=units * price[s],
+                visits=visits[s],
+                ref_price=self.ref[s],
+            )
         cum = self._cumulative()
-        rows.extend("inventory", n, period=period, product=np.arange(n),
-                    sold=st.units[0].sum(axis=0), lost=st.lost[0],
-                    spoiled=cum["spoiled"] - self.cum["spoiled"],
-                    received=cum["received"] - self.cum["received"],
-                    on_hand=st.inv.on_hand[0], on_order=st.inv.on_order[0])
+        rows.extend(
+            "inventory",
+            n,
+            period=period,
+            product=np.arange(n),
+            sold=st.units[0].sum(axis=0),
+            lost=st.lost[0],
+            spoiled=cum["spoiled"] - self.cum["spoiled"],
+            received=cum["received"] - self.cum["received"],
+            on_hand=st.inv.on_hand[0],
+            on_order=st.inv.on_order[0],
+        )
         rw = info["rewards"]
-        rows.add("periods", period=period, hour=self.hour, revenue=rw["revenue"],
-                 cogs=-rw["cogs"], spoilage_cost=-rw["spoilage"], holding=-rw["holding"],
-                 profit=info["kpis"]["profit"], reward=reward)
+        rows.add(
+            "periods",
+            period=period,
+            hour=self.hour,
+            revenue=rw["revenue"],
+            cogs=-rw["cogs"],
+            spoilage_cost=-rw["spoilage"],
+            holding=-rw["holding"],
+            profit=info["kpis"]["profit"],
+            reward=reward,
+        )
 
     def end(self, info: dict) -> dict:
         return info["episode_kpis"]
@@ -321,8 +397,12 @@ def schema_markdown() -> str:
     out = []
     for task, tables in TASK_TABLES.items():
         for table in tables:
-            out += [f"**{task.title()}: `{table}.parquet`**", "", "| column | type | meaning |",
-                    "|---|---|---|"]
+            out += [
+                f"**{task.title()}: `{table}.parquet`**",
+                "",
+                "| column | type | meaning |",
+                "|---|---|---|",
+            ]
             for col, (dtype, doc) in {**KEYS, **SCHEMAS[table]}.items():
                 kind = "string (dictionary: pandas category)" if dtype == "dict" else dtype
                 out.append(f"| `{col}` | {kind} | {doc.replace('TRUTH ', '**truth:** ')} |")

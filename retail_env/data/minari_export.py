@@ -37,9 +37,10 @@ from retail_env.data.log import progress
 from retail_env.data.policies import Policy, task_of
 from retail_env.data.staging import DataExportError, publish, refuse_existing, scratch_dir
 
-INFO_KEYS = {"attribution": ("action_mask", "event_index", "time_s", "review_credit",
-                             "oracle_action"),
-             "promotion": ("kpis", "period")}
+INFO_KEYS = {
+    "attribution": ("action_mask", "event_index", "time_s", "review_credit", "oracle_action"),
+    "promotion": ("kpis", "period"),
+}
 TRUTH_INFO_KEYS = {"attribution": ("oracle_action",), "promotion": ()}
 
 
@@ -47,8 +48,9 @@ def _minari():
     try:
         import minari
     except ImportError as err:
-        raise DataExportError("Minari export needs the data extra: "
-                              "pip install 'retail-env[data]'") from err
+        raise DataExportError(
+            "Minari export needs the data extra: pip install 'retail-env[data]'"
+        ) from err
     return minari
 
 
@@ -78,8 +80,14 @@ def _flat_info(info: dict, keys: tuple[str, ...]) -> dict[str, Any]:
 
 def _stack(items: list[dict]) -> dict[str, Any]:
     """Per-step info dicts as one dict of arrays (array values) or lists (scalars)."""
-    return {k: (np.stack([x[k] for x in items]) if isinstance(items[0][k], np.ndarray)
-                else [x[k] for x in items]) for k in items[0]}
+    return {
+        k: (
+            np.stack([x[k] for x in items])
+            if isinstance(items[0][k], np.ndarray)
+            else [x[k] for x in items]
+        )
+        for k in items[0]
+    }
 
 
 def collect(env: gym.Env, pol: Policy, seed: int, episode: int, task: str):
@@ -104,11 +112,17 @@ def collect(env: gym.Env, pol: Policy, seed: int, episode: int, task: str):
         terms.append(bool(term))
         truncs.append(bool(trunc))
         done = term or trunc
-    stacked = (_stack(observations) if isinstance(obs, dict)
-               else np.stack(observations))
-    return EpisodeBuffer(id=episode, seed=seed, observations=stacked,  # pyright: ignore[reportArgumentType]  (takes arrays)
-                         actions=np.stack(actions), rewards=rewards, terminations=terms,  # pyright: ignore[reportArgumentType]
-                         truncations=truncs, infos=_stack(infos))
+    stacked = _stack(observations) if isinstance(obs, dict) else np.stack(observations)
+    return EpisodeBuffer(
+        id=episode,
+        seed=seed,
+        observations=stacked,  # pyright: ignore[reportArgumentType]  (takes arrays)
+        actions=np.stack(actions),
+        rewards=rewards,
+        terminations=terms,  # pyright: ignore[reportArgumentType]
+        truncations=truncs,
+        infos=_stack(infos),
+    )
 
 
 @contextlib.contextmanager
@@ -132,14 +146,23 @@ def check_dataset_id(dataset_id: str) -> None:
     try:
         parse_dataset_id(dataset_id)
     except ValueError as err:
-        raise DataExportError(f"dataset name {dataset_id!r} is not valid: must be "
-                              "(namespace/)name-vN, e.g. retail/promotion-hilo-v0") from err
+        raise DataExportError(
+            f"dataset name {dataset_id!r} is not valid: must be "
+            "(namespace/)name-vN, e.g. retail/promotion-hilo-v0"
+        ) from err
 
 
-def export_minari(env_id: str, policy: str, episodes: int, dataset_id: str,
-                  seeds: Iterable[int] | None = None, root: str | os.PathLike | None = None,
-                  env_kwargs: dict | None = None, show_progress: bool = True,
-                  description: str | None = None):
+def export_minari(
+    env_id: str,
+    policy: str,
+    episodes: int,
+    dataset_id: str,
+    seeds: Iterable[int] | None = None,
+    root: str | os.PathLike | None = None,
+    env_kwargs: dict | None = None,
+    show_progress: bool = True,
+    description: str | None = None,
+):
     """Collect ``episodes`` episodes (reset seeds ``seeds``, default 0..n-1) of ``policy``
     on ``env_id`` into the Minari dataset ``dataset_id``; returns the loaded dataset.
 
@@ -153,31 +176,49 @@ def export_minari(env_id: str, policy: str, episodes: int, dataset_id: str,
     check_dataset_id(dataset_id)
     seeds = list(range(episodes)) if seeds is None else [int(s) for s in seeds]
     if len(seeds) != episodes or episodes < 1:
-        raise DataExportError(f"episodes={episodes}: must be >= 1 and match the "
-                              f"{len(seeds)} seeds given")
+        raise DataExportError(
+            f"episodes={episodes}: must be >= 1 and match the {len(seeds)} seeds given"
+        )
     root = datasets_root(root)
     final = refuse_existing(root / dataset_id, f"Minari dataset {dataset_id}")
     env = gym.make(env_id, **(env_kwargs or {}))
-    pol = Policy(env, policy, env_id)         # unknown policy: refused before writing
+    pol = Policy(env, policy, env_id)  # unknown policy: refused before writing
     what = f"Minari dataset {dataset_id}"
     with scratch_dir(root, what, final.name) as stage:
         with _minari_root(stage):
-            buffers = [collect(env, pol, seed, i, task) for i, seed in enumerate(
-                progress(seeds, len(seeds), f"minari {dataset_id}", show_progress))]
+            buffers = [
+                collect(env, pol, seed, i, task)
+                for i, seed in enumerate(
+                    progress(seeds, len(seeds), f"minari {dataset_id}", show_progress)
+                )
+            ]
             env.close()
-            with warnings.catch_warnings():     # Minari warns of every field left None
+            with warnings.catch_warnings():  # Minari warns of every field left None
                 warnings.simplefilter("ignore", UserWarning)
                 minari.create_dataset_from_buffers(
-                    dataset_id=dataset_id, buffer=buffers, env=env,
-                    algorithm_name=pol.name, author="retail-env",
+                    dataset_id=dataset_id,
+                    buffer=buffers,
+                    env=env,
+                    algorithm_name=pol.name,
+                    author="retail-env",
                     description=description or f"{episodes} episodes of {pol.name} on {env_id}",
-                    requirements=[f"retail-env=={__version__}"], data_format="arrow")
+                    requirements=[f"retail-env=={__version__}"],
+                    data_format="arrow",
+                )
             staged = stage / dataset_id
-            _add_metadata(staged, {
-                "version": __version__, "env_id": env_id, "env_kwargs": env_kwargs or {},
-                "task": task, "policy": pol.name, "seeds": seeds,
-                "info_keys": list(INFO_KEYS[task]),
-                "truth_info_keys": list(TRUTH_INFO_KEYS[task])})
+            _add_metadata(
+                staged,
+                {
+                    "version": __version__,
+                    "env_id": env_id,
+                    "env_kwargs": env_kwargs or {},
+                    "task": task,
+                    "policy": pol.name,
+                    "seeds": seeds,
+                    "info_keys": list(INFO_KEYS[task]),
+                    "truth_info_keys": list(TRUTH_INFO_KEYS[task]),
+                },
+            )
         publish(staged, final, what)
     with _minari_root(root):
         return minari.load_dataset(dataset_id)

@@ -49,7 +49,8 @@ class Policy:
         else:
             raise DataExportError(
                 f"policy={spec!r} is unknown for {env_id}: must be a checkpoint folder or one "
-                f"of {policy_names(self.task)}")
+                f"of {policy_names(self.task)}"
+            )
 
     @property
     def name(self) -> str:
@@ -67,8 +68,10 @@ def _checkpoint_agent(env: gym.Env, folder: str, env_id: str):
         from retail_env.agents.sb3_agents import SB3Agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
         from retail_env.experiments.checkpoints import CheckpointError, load_checkpoint  # pyright: ignore[reportMissingImports]  (installed from experiments/)
     except ImportError as err:
-        raise DataExportError(f"policy={folder!r} is a checkpoint, which needs the train extra "
-                              f"(pip install 'retail-env[train]'): {err}") from err
+        raise DataExportError(
+            f"policy={folder!r} is a checkpoint, which needs the train extra "
+            f"(pip install 'retail-env[train]'): {err}"
+        ) from err
     try:
         return SB3Agent(env, load_checkpoint(folder, env, env_id))
     except CheckpointError as err:

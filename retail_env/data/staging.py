@@ -28,8 +28,10 @@ def refuse_existing(path: str | os.PathLike, what: str) -> Path:
     """``path`` as a Path; DataExportError if something is already there."""
     path = Path(path)
     if path.exists():
-        raise DataExportError(f"{path} already exists ({what}): choose another name or "
-                              "delete it first (an export never overwrites)")
+        raise DataExportError(
+            f"{path} already exists ({what}): choose another name or "
+            "delete it first (an export never overwrites)"
+        )
     return path
 
 
@@ -43,17 +45,18 @@ def scratch_dir(parent: str | os.PathLike, what: str, name: str = "export") -> I
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
-        os.chmod(tmp, 0o777 & ~_umask())      # mkdtemp makes 0700; give the usual mode
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
     except OSError as err:
-        raise DataExportError(f"cannot write {what} to {parent}: {err.strerror or err}"
-                              ) from err
+        raise DataExportError(f"cannot write {what} to {parent}: {err.strerror or err}") from err
     try:
         yield tmp
     except OSError as err:
         full = err.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise DataExportError(f"{what} not written to {parent}: "
-                              f"{'the disk is full' if full else err.strerror or err} "
-                              "(nothing was left behind)") from err
+        raise DataExportError(
+            f"{what} not written to {parent}: "
+            f"{'the disk is full' if full else err.strerror or err} "
+            "(nothing was left behind)"
+        ) from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

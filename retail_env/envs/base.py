@@ -28,13 +28,18 @@ RENDER_MODES = ["human", "rgb_array"]
 def check_render_mode(render_mode: str | None, allowed: list[str]) -> str | None:
     """``render_mode`` if one of ``allowed`` or None; a ConfigError naming them otherwise."""
     if render_mode is not None and render_mode not in allowed:
-        raise ConfigError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                          f"{allowed} or None")
+        raise ConfigError(
+            f"render_mode={render_mode!r} is not allowed: must be one of {allowed} or None"
+        )
     return render_mode
 
 
-def preset_config(cls: type[T], presets: Mapping[str, Mapping[str, Any]], preset: str,
-                  config: Mapping[str, Any] | None) -> T:
+def preset_config(
+    cls: type[T],
+    presets: Mapping[str, Mapping[str, Any]],
+    preset: str,
+    config: Mapping[str, Any] | None,
+) -> T:
     """Config class ``cls`` as preset ``preset`` with the nested ``config`` on top, validated
     (an unknown preset or key, a wrong type or range raise ConfigError naming it)."""
     base = replace(cls(), presets[check_choice("preset", preset, presets)])
@@ -52,8 +57,9 @@ def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict:
     """``over`` applied on ``base``, nested mappings key by key."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) \
-            else v
+        out[k] = (
+            merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+        )
     return out
 
 
@@ -62,19 +68,25 @@ def refuse_old_kwargs(task: str, old: Mapping[str, Any]) -> None:
     if not old:
         return
     if "scenario" in old:
-        raise ConfigError(f"scenario={old['scenario']!r} is now preset=: "
-                          f"{task}(preset={old['scenario']!r}, config={{...}})")
+        raise ConfigError(
+            f"scenario={old['scenario']!r} is now preset=: "
+            f"{task}(preset={old['scenario']!r}, config={{...}})"
+        )
     names = ", ".join(f"{k}=" for k in old)
-    raise ConfigError(f"{names} {'is' if len(old) == 1 else 'are'} not keyword arguments of "
-                      f"{task}: task settings go in "
-                      f"config={{{', '.join(repr(k) + ': ...' for k in old)}}}")
+    raise ConfigError(
+        f"{names} {'is' if len(old) == 1 else 'are'} not keyword arguments of "
+        f"{task}: task settings go in "
+        f"config={{{', '.join(repr(k) + ': ...' for k in old)}}}"
+    )
 
 
 def refuse_vector_render(render_mode: str | None, single: str) -> None:
     """The vector envs draw nothing: a render_mode is refused, naming the env that draws."""
     if render_mode is not None:
-        raise ConfigError(f"render_mode={render_mode!r}: the vector env does not render; "
-                          f"render a single {single} instead")
+        raise ConfigError(
+            f"render_mode={render_mode!r}: the vector env does not render; "
+            f"render a single {single} instead"
+        )
 
 
 class FrameRendering(abc.ABC):
@@ -87,7 +99,7 @@ class FrameRendering(abc.ABC):
     render_mode: str | None = None
     render_fps = 4
     render_title = "retail-env"
-    render_layers: int | None = None     # retail_env.render.Layer flags; None: all of them
+    render_layers: int | None = None  # retail_env.render.Layer flags; None: all of them
     _renderer = None
 
     @abc.abstractmethod
@@ -107,8 +119,13 @@ class FrameRendering(abc.ABC):
             from retail_env.render.viewer import Renderer
 
             layers = ALL_LAYERS if self.render_layers is None else self.render_layers
-            self._renderer = Renderer(self.frame_header(), self.render_mode, fps=self.render_fps,
-                                      title=self.render_title, layers=layers)
+            self._renderer = Renderer(
+                self.frame_header(),
+                self.render_mode,
+                fps=self.render_fps,
+                title=self.render_title,
+                layers=layers,
+            )
         return self._renderer.render(self.current_frame())
 
     def close(self):

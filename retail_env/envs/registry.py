@@ -40,17 +40,28 @@ VECTOR_ENTRY_POINTS = {
     # every promotion preset, the spatial (walking-store) one included, batches natively
     PROMOTION: "retail_env.envs.registry:promotion_vector_env",
 }
-REWARD_SCALE = 0.001     # Promotion -v1: reward = profit in thousands of dollars
+REWARD_SCALE = 0.001  # Promotion -v1: reward = profit in thousands of dollars
 # Steps per episode of each Promotion preset: episode_days x 24 / period_h.
-HORIZONS = {"default": 336, "continuous": 336, "category": 336, "fresh": 336, "mini": 28,
-            "spatial": 240}
+HORIZONS = {
+    "default": 336,
+    "continuous": 336,
+    "category": 336,
+    "fresh": 336,
+    "mini": 28,
+    "spatial": 240,
+}
 
 # --- Attribution task (one step = one detected shelf event) -----------------
 # (name, preset): the presets are retail_env.envs.attribution.core.PRESETS.
-ATTRIBUTION_PRESETS = [("Attribution", "medium"), ("Attribution-Easy", "easy"),
-                       ("Attribution-Hard", "hard"), ("Attribution-Crowded", "crowded"),
-                       ("Attribution-Produce", "produce"), ("Attribution-Raw", "raw"),
-                       ("Attribution-Promo", "promo")]
+ATTRIBUTION_PRESETS = [
+    ("Attribution", "medium"),
+    ("Attribution-Easy", "easy"),
+    ("Attribution-Hard", "hard"),
+    ("Attribution-Crowded", "crowded"),
+    ("Attribution-Produce", "produce"),
+    ("Attribution-Raw", "raw"),
+    ("Attribution-Promo", "promo"),
+]
 # v1: reward weights that order policies as their receipts do (issue 16). On v0's weights
 # (correct 1, overcharge -2, undercharge -1) charging no one out-rewards charging the
 # nearest track on Hard while its receipts are far worse; with these, the pairs of the six
@@ -62,39 +73,56 @@ ATTRIBUTION_REWARD_V1 = {"correct": 2.0, "overcharge": -1.0, "undercharge": -0.5
 ATTRIBUTION_VERSIONS = {0: {}, 1: {"reward": ATTRIBUTION_REWARD_V1}}
 ATTRIBUTION_SPECS: list[tuple[str, str, dict]] = [
     (f"RetailStore/{name}-v{v}", ATTRIBUTION, {"preset": preset, "version": v})
-    for v in ATTRIBUTION_VERSIONS for name, preset in ATTRIBUTION_PRESETS]
+    for v in ATTRIBUTION_VERSIONS
+    for name, preset in ATTRIBUTION_PRESETS
+]
 
 # --- Promotion task (one step = one trading period) -------------------------
-PROMOTION_PRESETS = [("Promotion", "default"), ("Promotion-Continuous", "continuous"),
-                     ("Promotion-Category", "category"), ("Promotion-Fresh", "fresh"),
-                     ("Promotion-Mini", "mini"), ("Promotion-Spatial", "spatial")]
+PROMOTION_PRESETS = [
+    ("Promotion", "default"),
+    ("Promotion-Continuous", "continuous"),
+    ("Promotion-Category", "category"),
+    ("Promotion-Fresh", "fresh"),
+    ("Promotion-Mini", "mini"),
+    ("Promotion-Spatial", "spatial"),
+]
 # v1: end-caps need a real shelf discount, replenishment forecasts at the prices in force
 # (issue 20), and rewards are profit in thousands of dollars (issue 22). v0 results are not
 # reproducible by v1, so v0 is not registered: gym.make of a v0 id names the latest id.
 # v2: a promotion's missing stock is expedited, and orders leave out stock that expires
 # before they arrive (issue 20's stock must-show).
-PROMOTION_VERSIONS = {1: {"reward_scale": REWARD_SCALE},
-                      2: {"reward_scale": REWARD_SCALE,
-                          "inventory": {"expedite": True, "net_outdating": True}}}
-PROMOTION_VERSION = 2    # what the experiments and tables use
+PROMOTION_VERSIONS = {
+    1: {"reward_scale": REWARD_SCALE},
+    2: {"reward_scale": REWARD_SCALE, "inventory": {"expedite": True, "net_outdating": True}},
+}
+PROMOTION_VERSION = 2  # what the experiments and tables use
 PROMOTION_SPECS: list[tuple[str, str, dict]] = [
     (f"RetailStore/{name}-v{v}", PROMOTION, {"preset": preset, "version": v})
-    for v in PROMOTION_VERSIONS for name, preset in PROMOTION_PRESETS]
-PROMOTION_IDS = [env_id for env_id, _, kw in PROMOTION_SPECS
-                 if kw["version"] == PROMOTION_VERSION]  # the current version's ids
+    for v in PROMOTION_VERSIONS
+    for name, preset in PROMOTION_PRESETS
+]
+PROMOTION_IDS = [
+    env_id for env_id, _, kw in PROMOTION_SPECS if kw["version"] == PROMOTION_VERSION
+]  # the current version's ids
 
 ENV_SPECS = ATTRIBUTION_SPECS + PROMOTION_SPECS
 ENV_IDS = [env_id for env_id, _, _ in ENV_SPECS]
 
 
-def attribution_env(preset: str = "medium", config: dict | None = None,
-                    render_mode: str | None = None, bank: Any = None, version: int = 0,
-                    **old: Any):
+def attribution_env(
+    preset: str = "medium",
+    config: dict | None = None,
+    render_mode: str | None = None,
+    bank: Any = None,
+    version: int = 0,
+    **old: Any,
+):
     """``AttributionEnv`` of a registered version: its config under ``config``."""
     from retail_env.envs.attribution.env import AttributionEnv
 
-    return AttributionEnv(preset, versioned(ATTRIBUTION_VERSIONS, config, version), render_mode,
-                          bank, **old)
+    return AttributionEnv(
+        preset, versioned(ATTRIBUTION_VERSIONS, config, version), render_mode, bank, **old
+    )
 
 
 def attribution_config(env_id: str, kwargs: dict | None = None):
@@ -103,23 +131,34 @@ def attribution_config(env_id: str, kwargs: dict | None = None):
     from retail_env.envs.attribution.env import parse_config
 
     kw = {**gym.spec(env_id).kwargs, **(kwargs or {})}
-    return parse_config(kw.get("preset", "medium"),
-                        versioned(ATTRIBUTION_VERSIONS, kw.get("config"), kw.get("version", 0)))
+    return parse_config(
+        kw.get("preset", "medium"),
+        versioned(ATTRIBUTION_VERSIONS, kw.get("config"), kw.get("version", 0)),
+    )
 
 
-def attribution_vector_env(num_envs: int = 1, preset: str = "medium",
-                           config: dict | None = None, version: int = 0, **kwargs: Any):
+def attribution_vector_env(
+    num_envs: int = 1,
+    preset: str = "medium",
+    config: dict | None = None,
+    version: int = 0,
+    **kwargs: Any,
+):
     """The Attribution vector env of a registered version (config as ``attribution_env``);
     ``num_workers=W > 1`` shards it over W processes (retail_env/envs/sharded.py)."""
     from retail_env.envs.sharded import make_attribution_vector
 
-    return make_attribution_vector(num_envs, preset=preset,
-                                   config=versioned(ATTRIBUTION_VERSIONS, config, version),
-                                   **kwargs)
+    return make_attribution_vector(
+        num_envs, preset=preset, config=versioned(ATTRIBUTION_VERSIONS, config, version), **kwargs
+    )
 
 
-def promotion_env(preset: str = "default", config: dict | None = None,
-                  render_mode: str | None = None, version: int = 1):
+def promotion_env(
+    preset: str = "default",
+    config: dict | None = None,
+    render_mode: str | None = None,
+    version: int = 1,
+):
     """``PromotionEnv`` of a registered version: its config (the reward scale included)
     under ``config``."""
     from retail_env.envs.promotion.env import PromotionEnv
@@ -127,22 +166,30 @@ def promotion_env(preset: str = "default", config: dict | None = None,
     return PromotionEnv(preset, versioned(PROMOTION_VERSIONS, config, version), render_mode)
 
 
-def promotion_vector_env(num_envs: int = 1, preset: str = "default",
-                         config: dict | None = None, render_mode: str | None = None,
-                         max_episode_steps: int | None = None, version: int = 1):
+def promotion_vector_env(
+    num_envs: int = 1,
+    preset: str = "default",
+    config: dict | None = None,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    version: int = 1,
+):
     """``PromotionVectorEnv`` of a registered version (config as ``promotion_env``).
 
     ``gym.make_vec`` passes the registered ``max_episode_steps``; episodes end at the
     config's horizon, so a smaller value (that would cut them) is refused."""
     from retail_env.envs.promotion.vector import PromotionVectorEnv
 
-    venv = PromotionVectorEnv(num_envs, preset, versioned(PROMOTION_VERSIONS, config, version),
-                              render_mode)
+    venv = PromotionVectorEnv(
+        num_envs, preset, versioned(PROMOTION_VERSIONS, config, version), render_mode
+    )
     horizon = venv.params.n_periods
     if max_episode_steps is not None and int(max_episode_steps) < horizon:
-        raise ValueError(f"max_episode_steps={max_episode_steps} is not allowed for the "
-                         f"vector env: its episodes end at the config's horizon ({horizon} "
-                         "periods); shorten episode_days or period_h in config instead")
+        raise ValueError(
+            f"max_episode_steps={max_episode_steps} is not allowed for the "
+            f"vector env: its episodes end at the config's horizon ({horizon} "
+            "periods); shorten episode_days or period_h in config instead"
+        )
     return venv
 
 
@@ -150,7 +197,10 @@ def register_all() -> None:
     """Register every id once (idempotent, so re-imports are harmless)."""
     for env_id, entry_point, kwargs in ENV_SPECS:
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,
-                         vector_entry_point=VECTOR_ENTRY_POINTS[entry_point],
-                         max_episode_steps=HORIZONS[kwargs["preset"]]
-                         if entry_point == PROMOTION else None)
+            gym.register(
+                id=env_id,
+                entry_point=entry_point,
+                kwargs=kwargs,
+                vector_entry_point=VECTOR_ENTRY_POINTS[entry_point],
+                max_episode_steps=HORIZONS[kwargs["preset"]] if entry_point == PROMOTION else None,
+            )

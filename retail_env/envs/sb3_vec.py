@@ -78,8 +78,10 @@ class NativeVecEnv(VecEnv):
     def action_masks(self) -> np.ndarray:
         """(n_envs, n_actions) bool: the valid actions of the current observations."""
         if self._masks is None:
-            raise RuntimeError("no action masks: call reset() first (only envs whose info has "
-                               "'action_mask', i.e. Attribution, have them)")
+            raise RuntimeError(
+                "no action masks: call reset() first (only envs whose info has "
+                "'action_mask', i.e. Attribution, have them)"
+            )
         return np.asarray(self._masks, bool)
 
     def close(self) -> None:
@@ -93,8 +95,10 @@ class NativeVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        if method_name == "action_masks":    # one row per store (MaskablePPO stacks them)
+    def env_method(
+        self, method_name: str, *method_args, indices=None, **method_kwargs
+    ) -> list[Any]:
+        if method_name == "action_masks":  # one row per store (MaskablePPO stacks them)
             masks = self.action_masks()
             return [masks[i] for i in self._get_indices(indices)]
         out = getattr(self.venv, method_name)(*method_args, **method_kwargs)
@@ -137,6 +141,7 @@ def make_sb3_vec_env(env_id: str, num_envs: int, seed: int = 0, **env_kwargs: An
     Store ``i`` is seeded ``seed + i`` at the first ``reset()`` (SB3's convention), as
     ``gym.make(env_id).reset(seed=seed + i)`` would be.
     """
-    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
-                        **env_kwargs)
+    venv = gym.make_vec(
+        env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs
+    )
     return NativeVecEnv(venv.unwrapped, seed=seed)

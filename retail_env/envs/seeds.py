@@ -13,12 +13,12 @@ import numpy as np
 
 from retail_env.errors import ConfigError
 
-SEED_HI = 2**31 - 1                       # seeds are drawn from [0, SEED_HI)
-MAX_NUM_ENVS = 2**16                      # stores in one vector env (docs/limits.md)
+SEED_HI = 2**31 - 1  # seeds are drawn from [0, SEED_HI)
+MAX_NUM_ENVS = 2**16  # stores in one vector env (docs/limits.md)
 # Seeds every env accepts: a vector env seeds store i with seed + i, which stays an int64.
 MAX_SEED = 2**63 - 1 - MAX_NUM_ENVS
 EVAL_SEED0 = 10_000
-EVAL_SEEDS = range(EVAL_SEED0, EVAL_SEED0 + 1_000)   # reserved: every frozen list fits in it
+EVAL_SEEDS = range(EVAL_SEED0, EVAL_SEED0 + 1_000)  # reserved: every frozen list fits in it
 
 
 def check_seed(seed) -> int | None:
@@ -28,11 +28,14 @@ def check_seed(seed) -> int | None:
     if seed is None:
         return None
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(f"seed={seed!r} has the wrong type ({type(seed).__name__}): must be "
-                          f"an integer in [0, {MAX_SEED}] or None")
+        raise ConfigError(
+            f"seed={seed!r} has the wrong type ({type(seed).__name__}): must be "
+            f"an integer in [0, {MAX_SEED}] or None"
+        )
     if not 0 <= int(seed) <= MAX_SEED:
-        raise ConfigError(f"seed={seed!r} is out of range: must be in [0, {MAX_SEED}] "
-                          "(2**63 - 1 - 2**16) or None")
+        raise ConfigError(
+            f"seed={seed!r} is out of range: must be in [0, {MAX_SEED}] (2**63 - 1 - 2**16) or None"
+        )
     return int(seed)
 
 

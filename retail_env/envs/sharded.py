@@ -55,15 +55,19 @@ def _worker(conn, n: int, kwargs: dict, lead: int) -> None:
     except Exception as exc:  # noqa: BLE001  (any failure is reported to the main process)
         conn.send(("error", (exc, traceback.format_exc())))
         return
-    calls = {"start": env.start, "step": lambda a: env.step_seeded(*a),
-             "reset_done": env.reset_done_seeded, "cpu": lambda _: time.process_time()}
+    calls = {
+        "start": env.start,
+        "step": lambda a: env.step_seeded(*a),
+        "reset_done": env.reset_done_seeded,
+        "cpu": lambda _: time.process_time(),
+    }
     while True:
         if lead and env._started:
             while not conn.poll() and env.core.run_ahead(lead):
                 pass
         try:
             cmd, arg = conn.recv()
-        except EOFError:      # the main process is gone
+        except EOFError:  # the main process is gone
             return
         if cmd == "close":
             conn.send(("ok", None))
@@ -81,8 +85,12 @@ def _stack(parts: list, sizes: list[int]) -> Any:
     if isinstance(first, dict):
         keys = list(dict.fromkeys(k for p in parts if p is not None for k in p))
         return {k: _stack([None if p is None else p.get(k) for p in parts], sizes) for k in keys}
-    return np.concatenate([np.zeros((n, *first.shape[1:]), first.dtype) if p is None else p
-                           for p, n in zip(parts, sizes, strict=True)])
+    return np.concatenate(
+        [
+            np.zeros((n, *first.shape[1:]), first.dtype) if p is None else p
+            for p, n in zip(parts, sizes, strict=True)
+        ]
+    )
 
 
 class ShardedAttributionEnv(VectorEnv):
@@ -95,14 +103,20 @@ class ShardedAttributionEnv(VectorEnv):
 
     metadata = AttributionVectorEnv.metadata
 
-    def __init__(self, num_envs: int = 2, num_workers: int = 2, run_ahead: int = 32,
-                 context: str = "forkserver", **kwargs: Any):
+    def __init__(
+        self,
+        num_envs: int = 2,
+        num_workers: int = 2,
+        run_ahead: int = 32,
+        context: str = "forkserver",
+        **kwargs: Any,
+    ):
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
         check_count("num_workers", num_workers, hi=self.num_envs)
         run_ahead = check_count("run_ahead", run_ahead, lo=0)
         check_choice("context", context, CONTEXTS)
         self.render_mode = None
-        if kwargs.get("bank") is not None:      # the workers replay it; seeds are drawn here
+        if kwargs.get("bank") is not None:  # the workers replay it; seeds are drawn here
             from retail_env.bank.replay import Bank
 
             self._draw_seeds = Bank(kwargs["bank"]).draw_seeds
@@ -117,8 +131,12 @@ class ShardedAttributionEnv(VectorEnv):
         ctx = mp.get_context(context)
         for n in self._sizes:
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(there, n, kwargs, int(run_ahead)),  # pyright: ignore[reportAttributeAccessIssue]  (every context has Process)
-                               daemon=True, name="retail-env-shard")
+            proc = ctx.Process(
+                target=_worker,
+                args=(there, n, kwargs, int(run_ahead)),  # pyright: ignore[reportAttributeAccessIssue]  (every context has Process)
+                daemon=True,
+                name="retail-env-shard",
+            )
             proc.start()
             there.close()
             self._pipes.append(here)
@@ -142,8 +160,7 @@ class ShardedAttributionEnv(VectorEnv):
         seed = check_seed(seed)
         super().reset(seed=seed)
         B = self.num_envs
-        seeds = (self._draw_seeds(self.np_random, B) if seed is None
-                 else seed + np.arange(B))
+        seeds = self._draw_seeds(self.np_random, B) if seed is None else seed + np.arange(B)
         self.episode_seeds = np.asarray(seeds, np.int64)
         out = self._call("start", [seeds[s] for s in self._slices])
         self._started = True
@@ -154,10 +171,12 @@ class ShardedAttributionEnv(VectorEnv):
         if not self._started:
             raise EpisodeStateError("call reset() before step()")
         a = check_actions(actions, self.num_envs, self.K)
-        out = self._call("step", list(zip((a[s] for s in self._slices), self._restart_seeds(),
-                                          strict=True)))
+        out = self._call(
+            "step", list(zip((a[s] for s in self._slices), self._restart_seeds(), strict=True))
+        )
         obs, reward, terminated, truncated, info = (
-            _stack([o[i] for o in out], self._sizes) for i in range(5))
+            _stack([o[i] for o in out], self._sizes) for i in range(5)
+        )
         self.prev_done = terminated.copy()
         return obs, reward, terminated, truncated, info
 
@@ -186,8 +205,10 @@ class ShardedAttributionEnv(VectorEnv):
         return float(sum(self._call("cpu", [None] * len(self._pipes))))
 
     def __getstate__(self):
-        raise TypeError("ShardedAttributionEnv runs worker processes and cannot be pickled; "
-                        "pickle an AttributionVectorEnv (num_workers=1) instead")
+        raise TypeError(
+            "ShardedAttributionEnv runs worker processes and cannot be pickled; "
+            "pickle an AttributionVectorEnv (num_workers=1) instead"
+        )
 
     # --- helpers ---------------------------------------------------------------
     def _restart_seeds(self) -> list[np.ndarray]:
@@ -203,7 +224,7 @@ class ShardedAttributionEnv(VectorEnv):
         for w, (pipe, arg) in enumerate(zip(self._pipes, args, strict=True)):
             try:
                 pipe.send((cmd, arg))
-            except OSError:              # BrokenPipeError, ConnectionResetError: it died
+            except OSError:  # BrokenPipeError, ConnectionResetError: it died
                 raise self._dead(w) from None
         return self._gather()
 
@@ -212,11 +233,16 @@ class ShardedAttributionEnv(VectorEnv):
         proc = self._procs[w]
         proc.join(timeout=1.0)
         code = proc.exitcode
-        how = "is still running" if code is None else f"exit code {code}" + (
-            f" (killed by signal {-code})" if code < 0 else "")
-        return WorkerError(f"shard worker {w} (pid {proc.pid}) died: {how}; its own traceback, "
-                           f"if any, is on stderr (the '{self._context}' start method needs a "
-                           "main module it can import)")
+        how = (
+            "is still running"
+            if code is None
+            else f"exit code {code}" + (f" (killed by signal {-code})" if code < 0 else "")
+        )
+        return WorkerError(
+            f"shard worker {w} (pid {proc.pid}) died: {how}; its own traceback, "
+            f"if any, is on stderr (the '{self._context}' start method needs a "
+            "main module it can import)"
+        )
 
     def _gather(self) -> list:
         """Every worker's answer; a worker's exception is raised here with its traceback."""
@@ -228,7 +254,7 @@ class ShardedAttributionEnv(VectorEnv):
                 status, value = "error", (self._dead(w), "")
             if status == "error" and error is None:
                 exc, tb = value
-                if sys.version_info >= (3, 11):   # add_note is new in 3.11
+                if sys.version_info >= (3, 11):  # add_note is new in 3.11
                     exc.add_note(f"(in shard worker {w})\n{tb}")
                 error = exc
             out.append(value)

@@ -33,8 +33,10 @@ class Manager:
         from retail_env.agents.factory import agent_names
 
         if isinstance(policy, str) and policy not in agent_names("promotion"):
-            raise ConfigError(f"manager policy={policy!r} is unknown: must be one of "
-                              f"{agent_names('promotion')} or a model with predict(obs)")
+            raise ConfigError(
+                f"manager policy={policy!r} is unknown: must be one of "
+                f"{agent_names('promotion')} or a model with predict(obs)"
+            )
         self.name = policy if isinstance(policy, str) else type(policy).__name__
         self.policy, self.kwargs = policy, kwargs
         self.agent = None
@@ -74,8 +76,13 @@ class Checkout:
         return int(np.asarray(self.policy.predict(obs, deterministic=True)[0]).reshape(()))
 
 
-def play(env: WholeStoreEnv, manager: Manager, checkout: Checkout, seed: int,
-         record: str | os.PathLike | None = None) -> dict[str, float]:
+def play(
+    env: WholeStoreEnv,
+    manager: Manager,
+    checkout: Checkout,
+    seed: int,
+    record: str | os.PathLike | None = None,
+) -> dict[str, float]:
     """One episode with both seats filled: the books, each role's return and their sum.
     ``record``: also save a recording there (a frame per turn, prices and decisions in
     each; ``retail-env play`` / ``retail_env.render.playback`` shows it)."""
@@ -92,17 +99,30 @@ def play(env: WholeStoreEnv, manager: Manager, checkout: Checkout, seed: int,
         if record is not None and env.agents:
             frames.append(env.current_frame())
     if record is not None:
-        save_recording(record, env.frame_header(), frames,
-                       {"env": env.metadata["name"], "seed": seed, "manager": manager.name,
-                        "checkout": checkout.name})
+        save_recording(
+            record,
+            env.frame_header(),
+            frames,
+            {
+                "env": env.metadata["name"],
+                "seed": seed,
+                "manager": manager.name,
+                "checkout": checkout.name,
+            },
+        )
     b = env.books
     receipts = env.core.receipts(0)
-    return {"profit": b["revenue"] - b["cogs"], "revenue": b["revenue"], "units": b["units"],
-            "checkout_errors": b["overcharged"] + b["undercharged"],
-            "error_cost": b["error_cost"], "manager_return": returns[MANAGER],
-            "checkout_return": returns[CHECKOUT],
-            "combined": returns[MANAGER] + returns[CHECKOUT],
-            "exact_match": float(receipts["exact_match"])}
+    return {
+        "profit": b["revenue"] - b["cogs"],
+        "revenue": b["revenue"],
+        "units": b["units"],
+        "checkout_errors": b["overcharged"] + b["undercharged"],
+        "error_cost": b["error_cost"],
+        "manager_return": returns[MANAGER],
+        "checkout_return": returns[CHECKOUT],
+        "combined": returns[MANAGER] + returns[CHECKOUT],
+        "exact_match": float(receipts["exact_match"]),
+    }
 
 
 class SingleRoleEnv(gym.Env):
@@ -112,8 +132,9 @@ class SingleRoleEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, role: str = CHECKOUT, other: Manager | Checkout | None = None,
-                 **env_kwargs: Any):
+    def __init__(
+        self, role: str = CHECKOUT, other: Manager | Checkout | None = None, **env_kwargs: Any
+    ):
         if role not in (MANAGER, CHECKOUT):
             raise ValueError(f"role={role!r} is not allowed: must be {MANAGER!r} or {CHECKOUT!r}")
         self.role = role
@@ -141,8 +162,11 @@ class SingleRoleEnv(gym.Env):
     def _until_mine(self):
         """Let the other seat play until this role's turn (or the end)."""
         env, reward = self.env, 0.0
-        while env.agents and env.agent_selection == self.other_role \
-                and not env.terminations[self.other_role]:
+        while (
+            env.agents
+            and env.agent_selection == self.other_role
+            and not env.terminations[self.other_role]
+        ):
             obs, _, _, _, info = env.last()
             env.step(self.other.act(env, obs, info))
             reward += float(env.rewards.get(self.role, 0.0))

@@ -63,26 +63,39 @@ class WholeStoreEnv(FrameRendering, AECEnv):
     and ``undercharge_cost`` ($ per item), and any :class:`AttributionConfig` field.
     """
 
-    metadata = {"render_modes": ["rgb_array", "human"], "name": "retail_whole_store_v0",
-                "is_parallelizable": False, "render_fps": FrameRendering.render_fps}
+    metadata = {
+        "render_modes": ["rgb_array", "human"],
+        "name": "retail_whole_store_v0",
+        "is_parallelizable": False,
+        "render_fps": FrameRendering.render_fps,
+    }
     render_title = "retail-env whole store"
 
-    def __init__(self, render_mode: str | None = None, scenario: str = "medium",
-                 store: Mapping[str, Any] | None = None,
-                 promotion: Mapping[str, Any] | None = None,
-                 overcharge_cost: float = OVERCHARGE_COST,
-                 undercharge_cost: float = UNDERCHARGE_COST, **kwargs: Any):
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        scenario: str = "medium",
+        store: Mapping[str, Any] | None = None,
+        promotion: Mapping[str, Any] | None = None,
+        overcharge_cost: float = OVERCHARGE_COST,
+        undercharge_cost: float = UNDERCHARGE_COST,
+        **kwargs: Any,
+    ):
         super().__init__()
         check_render_mode(render_mode, self.metadata["render_modes"])
-        for name, v in (("overcharge_cost", overcharge_cost), ("undercharge_cost", undercharge_cost)):
+        for name, v in (
+            ("overcharge_cost", overcharge_cost),
+            ("undercharge_cost", undercharge_cost),
+        ):
             if not (isinstance(v, (int, float)) and 0.0 <= v <= 1e4):
                 raise ConfigError(f"{name}={v!r} is out of range: must be in [0, 10000]")
         plan = from_dict(PromotionPlanConfig, promotion or {}, prefix="promotion.")
         if plan.policy != "none":
-            raise ConfigError(f"promotion.policy={plan.policy!r}: in the two-role store the "
-                              "manager sets the prices, so policy must be 'none'")
-        self.config = from_dict(AttributionConfig, dict(kwargs, scenario=scenario,
-                                                        promotion={}))
+            raise ConfigError(
+                f"promotion.policy={plan.policy!r}: in the two-role store the "
+                "manager sets the prices, so policy must be 'none'"
+            )
+        self.config = from_dict(AttributionConfig, dict(kwargs, scenario=scenario, promotion={}))
         self.plan = plan
         self.costs = (float(overcharge_cost), float(undercharge_cost))
         self.core = AttributionCore(self.config, store)
@@ -93,13 +106,16 @@ class WholeStoreEnv(FrameRendering, AECEnv):
         self.N = self.promo.catalog.n_products
         self._obs = observation_factory(self.core)
         self.possible_agents = [MANAGER, CHECKOUT]
-        self.action_spaces = {MANAGER: action_space_for(self.promo),
-                              CHECKOUT: spaces.Discrete(self.core.K + 2)}
+        self.action_spaces = {
+            MANAGER: action_space_for(self.promo),
+            CHECKOUT: spaces.Discrete(self.core.K + 2),
+        }
         # manager: hour of day (sin, cos), share of the episode gone, shoppers inside /
         # slots, then per product last period's units (per 10) and the discount in force
         self.observation_spaces = {
             MANAGER: spaces.Box(-1.0, np.inf, (4 + 2 * self.N,), np.float32),
-            CHECKOUT: self._obs.space()}
+            CHECKOUT: self._obs.space(),
+        }
         self.render_mode = render_mode
         self._renderer = None
         self._header = None
@@ -129,10 +145,20 @@ class WholeStoreEnv(FrameRendering, AECEnv):
         self.price = np.broadcast_to(self.promo.catalog.price, (2, self.N)).copy()
         self.depth = np.zeros(self.N)
         self.member_of = np.zeros(256, bool)
-        self._booked = np.zeros((0, self.N), np.int64)        # ledger "true" at the last booking
+        self._booked = np.zeros((0, self.N), np.int64)  # ledger "true" at the last booking
         self.last_units = np.zeros(self.N, np.int64)
-        self.books = dict.fromkeys(("revenue", "cogs", "units", "overcharged", "undercharged",
-                                    "error_cost", "checkout_reward"), 0.0)
+        self.books = dict.fromkeys(
+            (
+                "revenue",
+                "cogs",
+                "units",
+                "overcharged",
+                "undercharged",
+                "error_cost",
+                "checkout_reward",
+            ),
+            0.0,
+        )
         self._right = 0
         self._remember(st)
         self.agent_selection = MANAGER
@@ -171,11 +197,17 @@ class WholeStoreEnv(FrameRendering, AECEnv):
     def _check_checkout(self, action) -> int:
         K = self.core.K
         a = np.asarray(action)
-        if a.size != 1 or not np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_ \
-                or not 0 <= int(a.reshape(())) <= K + 1:
-            raise RoleActionError(f"checkout: action must be one integer in [0, {K + 1}] "
-                                  f"(charge candidate 0..{K - 1}, {K} = no one, {K + 1} = "
-                                  f"review), got {action!r}")
+        if (
+            a.size != 1
+            or not np.issubdtype(a.dtype, np.integer)
+            or a.dtype == np.bool_
+            or not 0 <= int(a.reshape(())) <= K + 1
+        ):
+            raise RoleActionError(
+                f"checkout: action must be one integer in [0, {K + 1}] "
+                f"(charge candidate 0..{K - 1}, {K} = no one, {K + 1} = "
+                f"review), got {action!r}"
+            )
         return int(a.reshape(()))
 
     def _set_prices(self, a: np.ndarray) -> None:
@@ -188,7 +220,7 @@ class WholeStoreEnv(FrameRendering, AECEnv):
 
     def _decide(self, a: int) -> None:
         rec = self.core.head(0)
-        assert rec is not None   # a decision is pending
+        assert rec is not None  # a decision is pending
         counts, _ = self.core.action_counts(0, rec)
         _, over, under = counts[a]
         terms = self.core.decide(0, a)
@@ -239,12 +271,12 @@ class WholeStoreEnv(FrameRendering, AECEnv):
         """Profit of what left the store since the last booking, at the prices in force."""
         true = self.core.ledgers[0].true
         seen = np.zeros(true.shape, np.int64)
-        seen[:len(self._booked)] = self._booked
-        units = true - seen                                   # (accounts, N)
+        seen[: len(self._booked)] = self._booked
+        units = true - seen  # (accounts, N)
         self._booked = true.copy()
         if len(units) > len(self.member_of):
             self.member_of = np.pad(self.member_of, (0, len(units) - len(self.member_of)))
-        seg = self.member_of[:len(units)].astype(np.int64)
+        seg = self.member_of[: len(units)].astype(np.int64)
         revenue = float((units * self.price[seg]).sum())
         cogs = float((units.sum(axis=0) * self.promo.catalog.cost).sum())
         self.last_units = units.sum(axis=0)
@@ -255,8 +287,9 @@ class WholeStoreEnv(FrameRendering, AECEnv):
         self.rewards[MANAGER] += revenue - cogs
 
     def _manager_obs(self) -> np.ndarray:
-        hour = (self.core.sim.params.config.start_hour
-                + self.core.now(0) / self.core.hz / 3600.0) % 24.0
+        hour = (
+            self.core.sim.params.config.start_hour + self.core.now(0) / self.core.hz / 3600.0
+        ) % 24.0
         t = 2 * np.pi * hour / 24.0
         gone = min(1.0, self.core.now(0) / max(1, self.core.end_tick))
         inside = self.core.sim.n_inside(0) / self.core.sim.params.config.shoppers.max_shoppers
@@ -266,9 +299,14 @@ class WholeStoreEnv(FrameRendering, AECEnv):
     def _set_infos(self) -> None:
         core = self.core
         prices = {"period": self.period, "price": self.price.copy(), "depth": self.depth.copy()}
-        self.infos = {MANAGER: {**prices, "books": dict(self.books)},
-                      CHECKOUT: ({**core.decision_info(0), **prices} if core.head(0) is not None
-                                 else {"action_mask": np.zeros(core.K + 2, np.int8), **prices})}
+        self.infos = {
+            MANAGER: {**prices, "books": dict(self.books)},
+            CHECKOUT: (
+                {**core.decision_info(0), **prices}
+                if core.head(0) is not None
+                else {"action_mask": np.zeros(core.K + 2, np.int8), **prices}
+            ),
+        }
         if core.finished(0):
             self.infos[CHECKOUT]["receipts"] = core.receipts(0)
 
@@ -287,9 +325,12 @@ class WholeStoreEnv(FrameRendering, AECEnv):
         """Store, tracks and the checkout's decisions, with the manager's prices in the bar."""
         f = frame(self.core, self.frame_header(), 0, right=self._right)
         on = self.depth > 1e-9
-        f.status.update({"profit": self.books["revenue"] - self.books["cogs"]
-                         - self.books["error_cost"], "on_deal": float(on.sum()),
-                         "deepest_deal_%": float(100 * self.depth.max()),
-                         "checkout_errors": self.books["overcharged"] + self.books["undercharged"]})
+        f.status.update(
+            {
+                "profit": self.books["revenue"] - self.books["cogs"] - self.books["error_cost"],
+                "on_deal": float(on.sum()),
+                "deepest_deal_%": float(100 * self.depth.max()),
+                "checkout_errors": self.books["overcharged"] + self.books["undercharged"],
+            }
+        )
         return f
-

@@ -33,10 +33,10 @@ from retail_env.render.legend import COL_W, ROW, draw_legend, rows_needed
 DEFAULT_SIZE = (800, 600)
 STATUS_H = 30
 LEGEND_W = 176
-DECISION_SHOW_TICKS = 600     # a decision mark fades out over 60 s of store time [A]
-DECISION_RING_TICKS = 50      # ... and outlines its plate for the first 5 s (what just happened)
-SHOPPER_R = 0.3               # shopper disc radius, in cells
-TRACK_R = 0.42                # camera-track ring radius: just wider than the disc it circles
+DECISION_SHOW_TICKS = 600  # a decision mark fades out over 60 s of store time [A]
+DECISION_RING_TICKS = 50  # ... and outlines its plate for the first 5 s (what just happened)
+SHOPPER_R = 0.3  # shopper disc radius, in cells
+TRACK_R = 0.42  # camera-track ring radius: just wider than the disc it circles
 
 
 class Layer(enum.IntFlag):
@@ -50,10 +50,17 @@ class Layer(enum.IntFlag):
     PRICES = 32
 
 
-ALL_LAYERS = Layer.SHOPPERS | Layer.TRACKS | Layer.STOCK | Layer.EVENTS | Layer.DECISIONS \
-    | Layer.PRICES
-LAYER_ORDER = (Layer.SHOPPERS, Layer.TRACKS, Layer.STOCK, Layer.EVENTS, Layer.DECISIONS,
-               Layer.PRICES)
+ALL_LAYERS = (
+    Layer.SHOPPERS | Layer.TRACKS | Layer.STOCK | Layer.EVENTS | Layer.DECISIONS | Layer.PRICES
+)
+LAYER_ORDER = (
+    Layer.SHOPPERS,
+    Layer.TRACKS,
+    Layer.STOCK,
+    Layer.EVENTS,
+    Layer.DECISIONS,
+    Layer.PRICES,
+)
 
 STATUS_LABELS = {"n_in_store": "in store", "profit": "profit", "reviews": "reviews"}
 
@@ -61,8 +68,9 @@ STATUS_LABELS = {"n_in_store": "in store", "profit": "profit", "reviews": "revie
 class FrameDrawer:
     """Draws frames of one store (one :class:`FrameHeader`) at a fixed canvas size."""
 
-    def __init__(self, header: FrameHeader, size: tuple[int, int] = DEFAULT_SIZE,
-                 legend: bool = True):
+    def __init__(
+        self, header: FrameHeader, size: tuple[int, int] = DEFAULT_SIZE, legend: bool = True
+    ):
         self.header = header
         self.size = (int(size[0]), int(size[1]))
         self.text = marks.TextCache()
@@ -79,15 +87,16 @@ class FrameDrawer:
         w, h = self.size
         gh, gw = self.header.grid.shape
         top, avail_h = STATUS_H + 4, h - STATUS_H - 8
-        options = [(max(2, int(min((w - 8) / gw, avail_h / gh))), 0, 0, 0)]   # no legend
+        options = [(max(2, int(min((w - 8) / gw, avail_h / gh))), 0, 0, 0)]  # no legend
         if legend and w >= 480:
             options = [(max(2, int(min((w - LEGEND_W - 8) / gw, avail_h / gh))), LEGEND_W, 0, 1)]
             cols = w // COL_W
             leg_h = rows_needed(self.header, cols) * ROW + 12
             if avail_h - leg_h > 0:
-                options.append((max(2, int(min((w - 8) / gw, (avail_h - leg_h) / gh))), 0, leg_h,
-                                cols))
-        cell, side, below, cols = max(options, key=lambda o: o[0])   # ties: the first
+                options.append(
+                    (max(2, int(min((w - 8) / gw, (avail_h - leg_h) / gh))), 0, leg_h, cols)
+                )
+        cell, side, below, cols = max(options, key=lambda o: o[0])  # ties: the first
         map_w, map_h = cell * gw, cell * gh
         pad_y = (avail_h - below - map_h) // 2
         origin = (4 + (w - side - 8 - map_w) // 2, top + pad_y)
@@ -124,8 +133,11 @@ class FrameDrawer:
             x0 = r.x + (r.w * i) // n
             x1 = r.x + (r.w * (i + 1)) // n
             inset = 1 if self.cell >= 6 else 0
-            rects.append(pygame.Rect(x0 + inset, r.y + inset, max(1, x1 - x0 - 2 * inset),
-                                     max(1, r.h - 2 * inset)))
+            rects.append(
+                pygame.Rect(
+                    x0 + inset, r.y + inset, max(1, x1 - x0 - 2 * inset), max(1, r.h - 2 * inset)
+                )
+            )
         return rects
 
     def _plate_runs(self) -> list[list[int]]:
@@ -134,8 +146,11 @@ class FrameDrawer:
         order = np.lexsort((np.arange(len(cells)), cells[:, 1], cells[:, 0])).tolist()
         runs: list[list[int]] = []
         for p in order:
-            if runs and cells[runs[-1][-1], 0] == cells[p, 0] \
-                    and cells[p, 1] - cells[runs[-1][-1], 1] in (0, 1):
+            if (
+                runs
+                and cells[runs[-1][-1], 0] == cells[p, 0]
+                and cells[p, 1] - cells[runs[-1][-1], 1] in (0, 1)
+            ):
                 runs[-1].append(p)
             else:
                 runs.append([p])
@@ -150,13 +165,17 @@ class FrameDrawer:
         c = self.cell
         colour = {WALL: pal.WALL, SHELF: pal.SHELF_EDGE, ENTRY: pal.ENTRY, EXIT: pal.EXIT}
         surf.fill(pal.FLOOR, pygame.Rect(*self.origin, gw * c, gh * c))
-        if c >= 8:   # faint floor tiles help judge distances
+        if c >= 8:  # faint floor tiles help judge distances
             for col in range(gw + 1):
                 x = self.origin[0] + col * c
-                pygame.draw.line(surf, pal.FLOOR_LINE, (x, self.origin[1]), (x, self.origin[1] + gh * c))
+                pygame.draw.line(
+                    surf, pal.FLOOR_LINE, (x, self.origin[1]), (x, self.origin[1] + gh * c)
+                )
             for row in range(gh + 1):
                 y = self.origin[1] + row * c
-                pygame.draw.line(surf, pal.FLOOR_LINE, (self.origin[0], y), (self.origin[0] + gw * c, y))
+                pygame.draw.line(
+                    surf, pal.FLOOR_LINE, (self.origin[0], y), (self.origin[0] + gw * c, y)
+                )
         for (row, col), code in np.ndenumerate(grid):
             if code in colour:
                 surf.fill(colour[code], self.cell_rect(row, col))
@@ -173,13 +192,15 @@ class FrameDrawer:
     def _gate_labels(self, surf: pygame.Surface) -> None:
         """'IN' / 'OUT' on a tag in the gate's colour, centred on the gate cells."""
         for code, label, colour in ((ENTRY, "IN", pal.ENTRY), (EXIT, "OUT", pal.EXIT)):
-            gates, n = ndimage.label(self.header.grid == code)      # each gate separately  # pyright: ignore[reportGeneralTypeIssues]  (returns (labels, n))
+            gates, n = ndimage.label(self.header.grid == code)  # each gate separately  # pyright: ignore[reportGeneralTypeIssues]  (returns (labels, n))
             for g in range(1, n + 1):
                 rows, cols = np.nonzero(gates == g)
                 box = self.cell_rect(rows.min(), cols.min()).union(
-                    self.cell_rect(rows.max(), cols.max()))
-                img = self.text.get(label, int(min(20, max(12, self.cell * 0.8))), pal.PANEL_FG,
-                                    bold=True)
+                    self.cell_rect(rows.max(), cols.max())
+                )
+                img = self.text.get(
+                    label, int(min(20, max(12, self.cell * 0.8))), pal.PANEL_FG, bold=True
+                )
                 tag = img.get_rect(center=box.center).inflate(6, 2).clamp(surf.get_rect())
                 surf.fill(colour, tag)
                 pygame.draw.rect(surf, pal.PANEL_FG, tag, 1)
@@ -230,8 +251,12 @@ class FrameDrawer:
         for p in np.flatnonzero(shown).tolist():
             r = self.plate_rects[p]
             depth = min(1.0, abs(1.0 - float(mult[p])))
-            marks.corner_tag(surf, r.topleft, self._promo_colour(int(kind[p])),
-                             max(4, int(min(r.w, r.h) * min(0.6, 0.25 + depth))))
+            marks.corner_tag(
+                surf,
+                r.topleft,
+                self._promo_colour(int(kind[p])),
+                max(4, int(min(r.w, r.h) * min(0.6, 0.25 + depth))),
+            )
         if self.cell < 10:
             return
         for run in self.plate_runs:
@@ -239,13 +264,24 @@ class FrameDrawer:
             while i < len(run):
                 p = run[i]
                 j = i + 1
-                while j < len(run) and shown[p] and kind[run[j]] == kind[p] \
-                        and pct[run[j]] == pct[p] and shown[run[j]]:
+                while (
+                    j < len(run)
+                    and shown[p]
+                    and kind[run[j]] == kind[p]
+                    and pct[run[j]] == pct[p]
+                    and shown[run[j]]
+                ):
                     j += 1
                 if shown[p]:
                     box = self.plate_rects[run[i]].union(self.plate_rects[run[j - 1]])
-                    marks.label(surf, self.text, f"{pct[p]:+d}%" if pct[p] else "member",
-                                size, self._promo_colour(kind[p]), (box.centerx, box.bottom - 1))
+                    marks.label(
+                        surf,
+                        self.text,
+                        f"{pct[p]:+d}%" if pct[p] else "member",
+                        size,
+                        self._promo_colour(kind[p]),
+                        (box.centerx, box.bottom - 1),
+                    )
                 i = j
 
     @property
@@ -254,8 +290,13 @@ class FrameDrawer:
 
     @staticmethod
     def _promo_colour(kind: int) -> pal.RGB:
-        return pal.MEMBER if kind == MEMBER_ONLY else pal.DISCOUNT if kind == DISCOUNT \
+        return (
+            pal.MEMBER
+            if kind == MEMBER_ONLY
+            else pal.DISCOUNT
+            if kind == DISCOUNT
             else pal.PRICE_UP
+        )
 
     def _draw_decisions(self, surf, frame: Frame) -> None:
         """The newest decision per plate: a small badge that fades out, plus an outline
@@ -263,20 +304,24 @@ class FrameDrawer:
         dec = frame.decisions
         if len(dec) == 0:
             return
-        dec = dec[(dec[:, 2] < DECISION_SHOW_TICKS) & (dec[:, 0] >= 0)
-                  & (dec[:, 0] < self.header.n_plates)]
+        dec = dec[
+            (dec[:, 2] < DECISION_SHOW_TICKS)
+            & (dec[:, 0] >= 0)
+            & (dec[:, 0] < self.header.n_plates)
+        ]
         dec = dec[np.argsort(dec[:, 2], kind="stable")]
-        _, first = np.unique(dec[:, 0], return_index=True)          # newest per plate
+        _, first = np.unique(dec[:, 0], return_index=True)  # newest per plate
         r_badge = max(4, int(self.cell * 0.2))
         width = self.decision_ring_width
-        for plate, outcome, age in dec[np.sort(first)[::-1]].tolist():   # newest drawn last
+        for plate, outcome, age in dec[np.sort(first)[::-1]].tolist():  # newest drawn last
             colour = pal.DECISION.get(outcome, pal.PENDING)
             rect = self.plate_rects[plate]
             if age < DECISION_RING_TICKS:
                 pygame.draw.rect(surf, colour, rect.inflate(2 * width, 2 * width), width)
             faded = pal.mix(colour, pal.FLOOR, 0.8 * max(0, age) / DECISION_SHOW_TICKS)
-            marks.badge(surf, (rect.right - r_badge // 2, rect.top + r_badge // 2), outcome,
-                        r_badge, faded)
+            marks.badge(
+                surf, (rect.right - r_badge // 2, rect.top + r_badge // 2), outcome, r_badge, faded
+            )
 
     def _draw_shoppers(self, surf, frame: Frame) -> None:
         px = self.to_px(frame.shopper_pos.astype(np.float32))
@@ -322,7 +367,9 @@ class FrameDrawer:
             parts.append(("profit", f"${st['profit']:,.0f}"))
         for key, value in st.items():
             if key not in ("n_in_store", "decisions_right", "decisions", "profit"):
-                text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
+                text = (
+                    f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
+                )
                 parts.append((STATUS_LABELS.get(key, key.replace("_", " ")), text))
         x = 10
         for label, value in parts:
@@ -341,8 +388,12 @@ def surface_to_array(surf: pygame.Surface) -> np.ndarray:
     return np.frombuffer(bytearray(pygame.image.tobytes(surf, "RGB")), np.uint8).reshape(h, w, 3)
 
 
-def draw_frame(header: FrameHeader, frame: Frame, size: tuple[int, int] = DEFAULT_SIZE,
-               layers: int = ALL_LAYERS) -> np.ndarray:
+def draw_frame(
+    header: FrameHeader,
+    frame: Frame,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    layers: int = ALL_LAYERS,
+) -> np.ndarray:
     """One-off convenience: draw a frame to a uint8 HxWx3 array (use FrameDrawer in loops)."""
     drawer = FrameDrawer(header, size)
     return surface_to_array(drawer.draw(pygame.Surface(drawer.size), frame, layers))

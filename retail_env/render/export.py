@@ -23,30 +23,41 @@ from retail_env.render.marks import TextCache
 from retail_env.render.recording import Recording
 
 GIF_MAX_FRAMES = 300
-HEAT_FLOOR = 48           # the least-visited cell is dark purple, not black (unvisited = floor)
-DWELL_SPEED_MPS = 0.2     # slower than this counts as standing still [A] (walking ~1.2 m/s)
+HEAT_FLOOR = 48  # the least-visited cell is dark purple, not black (unvisited = floor)
+DWELL_SPEED_MPS = 0.2  # slower than this counts as standing still [A] (walking ~1.2 m/s)
 
 
-def frame_indices(rec: Recording, every: int = 1, start_s: float | None = None,
-                  end_s: float | None = None) -> np.ndarray:
+def frame_indices(
+    rec: Recording, every: int = 1, start_s: float | None = None, end_s: float | None = None
+) -> np.ndarray:
     t = rec.times
     lo = 0 if start_s is None else int(np.searchsorted(t, t[0] + start_s))
     hi = len(t) if end_s is None else int(np.searchsorted(t, t[0] + end_s, side="right"))
     return np.arange(lo, hi, max(1, int(every)))
 
 
-def iter_images(rec: Recording, indices: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE,
-                layers: int = ALL_LAYERS, scale: float = 1.0) -> Iterator[np.ndarray]:
+def iter_images(
+    rec: Recording,
+    indices: np.ndarray,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    layers: int = ALL_LAYERS,
+    scale: float = 1.0,
+) -> Iterator[np.ndarray]:
     """uint8 HxWx3 pictures of the chosen frames (optionally scaled down)."""
     drawer = FrameDrawer(rec.header, size)
     surf = pygame.Surface(drawer.size)
-    out = (max(2, int(drawer.size[0] * scale)) // 2 * 2, max(2, int(drawer.size[1] * scale)) // 2 * 2)
+    out = (
+        max(2, int(drawer.size[0] * scale)) // 2 * 2,
+        max(2, int(drawer.size[1] * scale)) // 2 * 2,
+    )
     for i in indices.tolist():
         drawer.draw(surf, rec.frame(i), layers)
-        yield surface_to_array(surf if out == drawer.size else pygame.transform.smoothscale(surf, out))
+        yield surface_to_array(
+            surf if out == drawer.size else pygame.transform.smoothscale(surf, out)
+        )
 
 
-MIN_FPS = 4.0   # a floor for sparse recordings (one frame per decision: seconds apart)
+MIN_FPS = 4.0  # a floor for sparse recordings (one frame per decision: seconds apart)
 
 
 def native_fps(rec: Recording) -> float:
@@ -63,9 +74,15 @@ def playback_fps(rec: Recording) -> float:
     return max(native_fps(rec), MIN_FPS)
 
 
-def export_mp4(rec: Recording, path: str | os.PathLike, fps: float | None = None,
-               every: int = 1, start_s: float | None = None, end_s: float | None = None,
-               layers: int = ALL_LAYERS) -> tuple[Path, int]:
+def export_mp4(
+    rec: Recording,
+    path: str | os.PathLike,
+    fps: float | None = None,
+    every: int = 1,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    layers: int = ALL_LAYERS,
+) -> tuple[Path, int]:
     """Write an H.264 MP4; ``fps`` defaults to :func:`playback_fps` (real time, at least
     MIN_FPS). Returns (path, frames written)."""
     import imageio_ffmpeg
@@ -78,9 +95,15 @@ def export_mp4(rec: Recording, path: str | os.PathLike, fps: float | None = None
     first = next(images)
     with atomic_path(path, suffix=".mp4") as tmp:
         writer = imageio_ffmpeg.write_frames(
-            str(tmp), (first.shape[1], first.shape[0]), fps=fps, codec="libx264",  # pyright: ignore[reportArgumentType]  (takes a float fps)
-            pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-            output_params=["-crf", "23"])
+            str(tmp),
+            (first.shape[1], first.shape[0]),
+            fps=fps,
+            codec="libx264",  # pyright: ignore[reportArgumentType]  (takes a float fps)
+            pix_fmt_out="yuv420p",
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-crf", "23"],
+        )
         writer.send(None)
         try:
             writer.send(first)
@@ -91,9 +114,16 @@ def export_mp4(rec: Recording, path: str | os.PathLike, fps: float | None = None
     return Path(path), len(idx)
 
 
-def export_gif(rec: Recording, path: str | os.PathLike, fps: float = 10.0,
-               every: int | None = None, scale: float = 0.5, start_s: float | None = None,
-               end_s: float | None = None, layers: int = ALL_LAYERS) -> tuple[Path, int]:
+def export_gif(
+    rec: Recording,
+    path: str | os.PathLike,
+    fps: float = 10.0,
+    every: int | None = None,
+    scale: float = 0.5,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    layers: int = ALL_LAYERS,
+) -> tuple[Path, int]:
     """Write a looping GIF; by default at most GIF_MAX_FRAMES frames at half size."""
     import imageio.v3 as iio
 
@@ -113,7 +143,7 @@ def export_gif(rec: Recording, path: str | os.PathLike, fps: float = 10.0,
 def dwell_maps(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
     """Seconds shoppers (not staff) spend in each cell: (all time, standing still); (H, W)."""
     h, w = rec.header.grid.shape
-    pos = rec.arrays["shopper_pos"].astype(np.float32)                 # (T, S, 2)
+    pos = rec.arrays["shopper_pos"].astype(np.float32)  # (T, S, 2)
     kind = rec.arrays["shopper_kind"]
     dt = np.diff(rec.times, append=rec.times[-1] + (1.0 / native_fps(rec)))[:, None]
     step = np.linalg.norm(np.diff(pos, axis=0, append=pos[-1:]), axis=-1)
@@ -158,8 +188,12 @@ def heatmap_image(rec: Recording, width: int = 1200) -> np.ndarray:
     surf.fill(pal.PANEL_BG)
     text = TextCache()
     span = rec.times[-1] - rec.times[0]
-    for k, (name, sec) in enumerate((("walking (moving): seconds per cell", moving),
-                                     ("dwelling (standing still): seconds per cell", dwell))):
+    for k, (name, sec) in enumerate(
+        (
+            ("walking (moving): seconds per cell", moving),
+            ("dwelling (standing still): seconds per cell", dwell),
+        )
+    ):
         x = pad + k * (pw + pad)
         panel = _heat_panel(rec, sec, float(sec.max()), cell)
         surf.blit(pygame.surfarray.make_surface(panel.swapaxes(0, 1)), (x, title_h))
@@ -171,8 +205,9 @@ def heatmap_image(rec: Recording, width: int = 1200) -> np.ndarray:
         surf.blit(text.get("0 s", 16, pal.PANEL_FG), (x, y))
         hi = text.get(f"{sec.max():,.0f} s (log scale)", 16, pal.PANEL_FG)
         surf.blit(hi, (x + pw - hi.get_width(), y))
-    foot = text.get(f"{len(rec)} frames, {span / 60:.1f} min of store time; staff excluded",
-                    16, pal.STATUS_DIM)
+    foot = text.get(
+        f"{len(rec)} frames, {span / 60:.1f} min of store time; staff excluded", 16, pal.STATUS_DIM
+    )
     surf.blit(foot, ((surf.get_width() - foot.get_width()) // 2, title_h + ph + 42))
     return surface_to_array(surf)
 

@@ -26,33 +26,33 @@ ABSENT, SHOPPER, STAFF = -1, 0, 1
 
 # Per-frame array fields: name -> stored dtype. The recorder stacks these over time.
 FRAME_ARRAYS: dict[str, np.dtype] = {
-    "shopper_pos": np.dtype(np.float16),      # (S, 2) metres (x east, y south), NaN = absent
-    "shopper_kind": np.dtype(np.int8),        # (S,) ABSENT / SHOPPER / STAFF
-    "shopper_account": np.dtype(np.int32),    # (S,) account id, -1 none
-    "track_pos": np.dtype(np.float16),        # (T, 2) camera track positions, NaN = dropped
-    "track_account": np.dtype(np.int32),      # (T,) account bound at track birth, -1 none
-    "track_trail": np.dtype(np.float16),      # (T, K, 2) older track positions, oldest first
-    "plate_stock": np.dtype(np.uint8),        # (P,) stock fraction * 255
-    "plate_event": np.dtype(np.uint8),        # (P,) event flash 0..255 (255 = event now)
-    "price_mult": np.dtype(np.float16),       # (P,) price / list price
-    "promo": np.dtype(np.int8),               # (P,) NO_PROMO / DISCOUNT / MEMBER_ONLY
+    "shopper_pos": np.dtype(np.float16),  # (S, 2) metres (x east, y south), NaN = absent
+    "shopper_kind": np.dtype(np.int8),  # (S,) ABSENT / SHOPPER / STAFF
+    "shopper_account": np.dtype(np.int32),  # (S,) account id, -1 none
+    "track_pos": np.dtype(np.float16),  # (T, 2) camera track positions, NaN = dropped
+    "track_account": np.dtype(np.int32),  # (T,) account bound at track birth, -1 none
+    "track_trail": np.dtype(np.float16),  # (T, K, 2) older track positions, oldest first
+    "plate_stock": np.dtype(np.uint8),  # (P,) stock fraction * 255
+    "plate_event": np.dtype(np.uint8),  # (P,) event flash 0..255 (255 = event now)
+    "price_mult": np.dtype(np.float16),  # (P,) price / list price
+    "promo": np.dtype(np.int8),  # (P,) NO_PROMO / DISCOUNT / MEMBER_ONLY
 }
-DECISION_DTYPE = np.dtype(np.int32)           # (D, 3) [plate, outcome, age in ticks]
+DECISION_DTYPE = np.dtype(np.int32)  # (D, 3) [plate, outcome, age in ticks]
 
 
 @dataclass(frozen=True, eq=False)
 class FrameHeader:
     """Static description of one store: everything drawn that never changes in an episode."""
 
-    grid: np.ndarray                 # (H, W) uint8 cell codes
-    cell_m: float                    # metres per grid cell
-    plate_cell: np.ndarray           # (P, 2) int16 (row, col) of each plate's shelf cell
-    plate_category: np.ndarray       # (P,) int16 category index of the product on the plate
-    plate_product: np.ndarray        # (P,) int16 product index
+    grid: np.ndarray  # (H, W) uint8 cell codes
+    cell_m: float  # metres per grid cell
+    plate_cell: np.ndarray  # (P, 2) int16 (row, col) of each plate's shelf cell
+    plate_category: np.ndarray  # (P,) int16 category index of the product on the plate
+    plate_product: np.ndarray  # (P,) int16 product index
     category_names: tuple[str, ...]
     product_names: tuple[str, ...]
-    task: str = ""                   # shown in the status bar ("attribution", "promotion")
-    tick_hz: float = 10.0            # simulator ticks per second (for time labels)
+    task: str = ""  # shown in the status bar ("attribution", "promotion")
+    tick_hz: float = 10.0  # simulator ticks per second (for time labels)
 
     def __post_init__(self):
         grid = np.ascontiguousarray(self.grid, dtype=np.uint8)
@@ -63,14 +63,19 @@ class FrameHeader:
         cat = np.asarray(self.plate_category, dtype=np.int16).reshape(-1)
         prod = np.asarray(self.plate_product, dtype=np.int16).reshape(-1)
         if len(cat) != n or len(prod) != n:
-            raise ValueError(f"plate arrays disagree: {n} cells, {len(cat)} categories, "
-                             f"{len(prod)} products")
+            raise ValueError(
+                f"plate arrays disagree: {n} cells, {len(cat)} categories, {len(prod)} products"
+            )
         if n and (cells.min() < 0 or (cells >= np.array(grid.shape)).any()):
             raise ValueError("plate_cell lies outside the grid")
         if n and (cat.max() >= len(self.category_names) or cat.min() < 0):
             raise ValueError("plate_category indexes past category_names")
-        for name, value in (("grid", grid), ("plate_cell", cells), ("plate_category", cat),
-                            ("plate_product", prod)):
+        for name, value in (
+            ("grid", grid),
+            ("plate_cell", cells),
+            ("plate_category", cat),
+            ("plate_product", prod),
+        ):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
         object.__setattr__(self, "category_names", tuple(str(c) for c in self.category_names))
@@ -86,20 +91,29 @@ class FrameHeader:
 
     def to_json(self) -> dict:
         """The scalar part (names, sizes); the arrays go into the recording as arrays."""
-        return {"cell_m": self.cell_m, "category_names": list(self.category_names),
-                "product_names": list(self.product_names), "task": self.task,
-                "tick_hz": self.tick_hz}
+        return {
+            "cell_m": self.cell_m,
+            "category_names": list(self.category_names),
+            "product_names": list(self.product_names),
+            "task": self.task,
+            "tick_hz": self.tick_hz,
+        }
 
     @classmethod
     def from_parts(cls, meta: Mapping, arrays: Mapping[str, np.ndarray]) -> FrameHeader:
-        return cls(**{k: arrays[k] for k in cls.ARRAYS}, cell_m=meta["cell_m"],
-                   category_names=tuple(meta["category_names"]),
-                   product_names=tuple(meta["product_names"]), task=meta.get("task", ""),
-                   tick_hz=meta.get("tick_hz", 10.0))
+        return cls(
+            **{k: arrays[k] for k in cls.ARRAYS},
+            cell_m=meta["cell_m"],
+            category_names=tuple(meta["category_names"]),
+            product_names=tuple(meta["product_names"]),
+            task=meta.get("task", ""),
+            tick_hz=meta.get("tick_hz", 10.0),
+        )
 
     def same_as(self, other: FrameHeader) -> bool:
-        return (self.to_json() == other.to_json()
-                and all(np.array_equal(getattr(self, k), getattr(other, k)) for k in self.ARRAYS))
+        return self.to_json() == other.to_json() and all(
+            np.array_equal(getattr(self, k), getattr(other, k)) for k in self.ARRAYS
+        )
 
 
 @dataclass(eq=False)
@@ -129,8 +143,9 @@ class Frame:
         if self.time_s != other.time_s or self.status != other.status:
             return False
         names = [*FRAME_ARRAYS, "decisions"]
-        return all(np.array_equal(getattr(self, k), getattr(other, k), equal_nan=True)
-                   for k in names)
+        return all(
+            np.array_equal(getattr(self, k), getattr(other, k), equal_nan=True) for k in names
+        )
 
 
 def _arr(x, dtype, shape: tuple) -> np.ndarray:
@@ -140,15 +155,23 @@ def _arr(x, dtype, shape: tuple) -> np.ndarray:
     return np.ascontiguousarray(a.reshape(shape).astype(dtype))
 
 
-def make_frame(header: FrameHeader, time_s: float, *,
-               shopper_pos: np.ndarray, shopper_kind: np.ndarray,
-               shopper_account: np.ndarray | None = None,
-               track_pos: np.ndarray | None = None, track_account: np.ndarray | None = None,
-               track_trail: np.ndarray | None = None,
-               plate_stock_frac: np.ndarray | None = None, plate_event: np.ndarray | None = None,
-               price_mult: np.ndarray | None = None, promo: np.ndarray | None = None,
-               decisions: np.ndarray | Sequence | None = None,
-               status: Mapping[str, float] | None = None) -> Frame:
+def make_frame(
+    header: FrameHeader,
+    time_s: float,
+    *,
+    shopper_pos: np.ndarray,
+    shopper_kind: np.ndarray,
+    shopper_account: np.ndarray | None = None,
+    track_pos: np.ndarray | None = None,
+    track_account: np.ndarray | None = None,
+    track_trail: np.ndarray | None = None,
+    plate_stock_frac: np.ndarray | None = None,
+    plate_event: np.ndarray | None = None,
+    price_mult: np.ndarray | None = None,
+    promo: np.ndarray | None = None,
+    decisions: np.ndarray | Sequence | None = None,
+    status: Mapping[str, float] | None = None,
+) -> Frame:
     """Quantise plain arrays into a :class:`Frame`.
 
     Fractions (stock, flash) are in [0, 1]; positions in metres; ``decisions`` rows are
@@ -178,11 +201,15 @@ def make_frame(header: FrameHeader, time_s: float, *,
         time_s=float(time_s),
         shopper_pos=_arr(pos, f["shopper_pos"], (s, 2)),
         shopper_kind=_arr(kind, f["shopper_kind"], (s,)),
-        shopper_account=_arr(np.full(s, -1) if shopper_account is None else shopper_account,
-                             f["shopper_account"], (s,)),
+        shopper_account=_arr(
+            np.full(s, -1) if shopper_account is None else shopper_account,
+            f["shopper_account"],
+            (s,),
+        ),
         track_pos=_arr(tpos, f["track_pos"], (t, 2)),
-        track_account=_arr(np.full(t, -1) if track_account is None else track_account,
-                           f["track_account"], (t,)),
+        track_account=_arr(
+            np.full(t, -1) if track_account is None else track_account, f["track_account"], (t,)
+        ),
         track_trail=_arr(trail, f["track_trail"], trail.shape),
         plate_stock=_arr(np.asarray(stock, np.float64) * 255.0, f["plate_stock"], (p,)),
         plate_event=_arr(np.asarray(flash, np.float64) * 255.0, f["plate_event"], (p,)),
@@ -203,4 +230,3 @@ def format_clock(time_s: float) -> str:
         return f"{int(time_s // 3600)}:{int(time_s % 3600 // 60):02d}:{int(time_s % 60):02d}"
     day, rest = divmod(time_s, 86400)
     return f"day {int(day) + 1} {int(rest // 3600):02d}:{int(rest % 3600 // 60):02d}"
-

@@ -15,8 +15,8 @@ from retail_env.render import marks
 from retail_env.render import palette as pal
 from retail_env.render.frame import CORRECT, REVIEWED, WRONG, FrameHeader
 
-ROW = 17            # px per legend line
-COL_W = 198         # px per column when the legend runs under the map
+ROW = 17  # px per legend line
+COL_W = 198  # px per column when the legend runs under the map
 Icon = Callable[[pygame.Surface, int, int], object]
 
 
@@ -30,7 +30,8 @@ MARKS: dict[str, Icon] = {
     "camera track (ring, trail)": lambda s, x, y: marks.ring(s, (x, y), pal.ACCOUNT[0], 7),
     "staff": lambda s, x, y: s.fill(pal.STAFF, pygame.Rect(x - 5, y - 5, 10, 10)),
     "shelf event (deciding)": lambda s, x, y: pygame.draw.rect(
-        s, pal.EVENT, pygame.Rect(x - 6, y - 6, 12, 12), 3),
+        s, pal.EVENT, pygame.Rect(x - 6, y - 6, 12, 12), 3
+    ),
     "charged right": lambda s, x, y: marks.badge(s, (x, y), CORRECT, 6),
     "charged wrong": lambda s, x, y: marks.badge(s, (x, y), WRONG, 6),
     "human review": lambda s, x, y: marks.badge(s, (x, y), REVIEWED, 6),
@@ -39,11 +40,23 @@ MARKS: dict[str, Icon] = {
     "stock left (pale = sold)": _stock,
 }
 TASK_MARKS = {
-    "attribution": ("shopper (colour = account)", "camera track (ring, trail)", "staff",
-                    "shelf event (deciding)", "charged right", "charged wrong", "human review",
-                    "stock left (pale = sold)"),
-    "promotion": ("shopper (colour = account)", "staff", "discount (tag: % off)",
-                  "member-only discount", "stock left (pale = sold)"),
+    "attribution": (
+        "shopper (colour = account)",
+        "camera track (ring, trail)",
+        "staff",
+        "shelf event (deciding)",
+        "charged right",
+        "charged wrong",
+        "human review",
+        "stock left (pale = sold)",
+    ),
+    "promotion": (
+        "shopper (colour = account)",
+        "staff",
+        "discount (tag: % off)",
+        "member-only discount",
+        "stock left (pale = sold)",
+    ),
 }
 
 
@@ -67,7 +80,7 @@ def _place(rows, per_col: int) -> list[tuple[int, int]]:
     out, col, r = [], 0, 0
     for i, (_, icon) in enumerate(rows):
         if icon is None and i:
-            r += 1                                   # gap before a new section
+            r += 1  # gap before a new section
             if r >= per_col - 1:
                 col, r = col + 1, 0
         elif r >= per_col:
@@ -86,8 +99,9 @@ def rows_needed(header: FrameHeader, n_cols: int) -> int:
     return len(rows) + 1
 
 
-def draw_legend(surf: pygame.Surface, text: marks.TextCache, header: FrameHeader,
-                rect: pygame.Rect, n_cols: int) -> None:
+def draw_legend(
+    surf: pygame.Surface, text: marks.TextCache, header: FrameHeader, rect: pygame.Rect, n_cols: int
+) -> None:
     """Paint the legend into ``rect`` in ``n_cols`` columns (lines that do not fit are cut)."""
     surf.fill(pal.PANEL_BG, rect)
     rows = legend_rows(header)

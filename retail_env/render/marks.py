@@ -70,8 +70,13 @@ def badge(surf, centre, outcome, r, colour=None) -> None:
     k = max(1, r // 2)
     w = max(1, r // 3)
     if outcome == CORRECT:
-        pygame.draw.lines(surf, WHITE, False,
-                          [(cx - k, cy), (cx - k // 3, cy + k * 2 // 3), (cx + k, cy - k * 2 // 3)], w)
+        pygame.draw.lines(
+            surf,
+            WHITE,
+            False,
+            [(cx - k, cy), (cx - k // 3, cy + k * 2 // 3), (cx + k, cy - k * 2 // 3)],
+            w,
+        )
     elif outcome == WRONG:
         pygame.draw.line(surf, WHITE, (cx - k, cy - k), (cx + k, cy + k), w)
         pygame.draw.line(surf, WHITE, (cx - k, cy + k), (cx + k, cy - k), w)

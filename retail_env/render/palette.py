@@ -29,25 +29,34 @@ HELP_BG: RGB = (20, 22, 27)
 HELP_FG: RGB = (220, 224, 232)
 
 CATEGORY: tuple[RGB, ...] = (
-    (78, 121, 167),    # blue
-    (242, 142, 43),    # orange
-    (118, 183, 178),   # teal
-    (237, 201, 72),    # yellow
-    (176, 122, 161),   # purple
-    (255, 157, 167),   # pink
-    (156, 117, 95),    # brown
-    (186, 176, 172),   # grey
-    (106, 61, 154),    # violet
-    (31, 190, 207),    # cyan
-    (140, 86, 75),     # umber
-    (188, 189, 34),    # olive
+    (78, 121, 167),  # blue
+    (242, 142, 43),  # orange
+    (118, 183, 178),  # teal
+    (237, 201, 72),  # yellow
+    (176, 122, 161),  # purple
+    (255, 157, 167),  # pink
+    (156, 117, 95),  # brown
+    (186, 176, 172),  # grey
+    (106, 61, 154),  # violet
+    (31, 190, 207),  # cyan
+    (140, 86, 75),  # umber
+    (188, 189, 34),  # olive
 )
 
 # Shopper / track colours by account (family members share an account, hence a colour).
 ACCOUNT: tuple[RGB, ...] = (
-    (31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (227, 119, 194),
-    (140, 86, 75), (188, 189, 34), (0, 0, 128), (255, 187, 120), (0, 128, 128),
-    (197, 176, 213), (128, 0, 128),
+    (31, 119, 180),
+    (255, 127, 14),
+    (148, 103, 189),
+    (23, 190, 207),
+    (227, 119, 194),
+    (140, 86, 75),
+    (188, 189, 34),
+    (0, 0, 128),
+    (255, 187, 120),
+    (0, 128, 128),
+    (197, 176, 213),
+    (128, 0, 128),
 )
 NO_ACCOUNT: RGB = (90, 90, 90)
 STAFF: RGB = (50, 50, 50)
@@ -65,7 +74,7 @@ MEMBER: RGB = (156, 39, 176)
 PRICE_UP: RGB = (96, 96, 110)
 
 EMPTY_SLOT: RGB = (255, 255, 255)
-EMPTY_MIX = 0.72               # empty part of a plate: category colour faded this far to white
+EMPTY_MIX = 0.72  # empty part of a plate: category colour faded this far to white
 
 
 def category(i: int) -> RGB:
@@ -81,7 +90,6 @@ def empty(c: RGB) -> RGB:
     return mix(c, EMPTY_SLOT, EMPTY_MIX)
 
 
-
 def mix(a: RGB, b: RGB, t: float) -> RGB:
     """Blend from ``a`` (t=0) to ``b`` (t=1)."""
     t = float(min(1.0, max(0.0, t)))
@@ -89,9 +97,19 @@ def mix(a: RGB, b: RGB, t: float) -> RGB:
 
 
 # Heatmap colour map: perceptually ordered anchors of matplotlib's "inferno".
-_HEAT_ANCHORS = np.array([
-    (0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
-    (245, 125, 21), (250, 193, 39), (252, 255, 164)], dtype=np.float64)
+_HEAT_ANCHORS = np.array(
+    [
+        (0, 0, 4),
+        (40, 11, 84),
+        (101, 21, 110),
+        (159, 42, 99),
+        (212, 72, 66),
+        (245, 125, 21),
+        (250, 193, 39),
+        (252, 255, 164),
+    ],
+    dtype=np.float64,
+)
 
 
 def heat_lut(n: int = 256) -> np.ndarray:

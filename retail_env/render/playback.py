@@ -19,8 +19,9 @@ from retail_env.render.recording import Recording
 HELP_H = 44
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEEK_S = 10.0
-KEYS_HELP = ("space pause   left/right step   [ ] seek 10 s   home/end   +/- speed   "
-             "1-6 overlays   q quit")
+KEYS_HELP = (
+    "space pause   left/right step   [ ] seek 10 s   home/end   +/- speed   1-6 overlays   q quit"
+)
 
 
 HEADLESS_DRIVERS = ("dummy", "offscreen")
@@ -29,14 +30,19 @@ HEADLESS_DRIVERS = ("dummy", "offscreen")
 class Player:
     """Playback state plus drawing; ``open()`` makes the window, ``run()`` loops until quit."""
 
-    def __init__(self, rec: Recording, size: tuple[int, int] = DEFAULT_SIZE, speed: float = 1.0,
-                 start_s: float = 0.0):
+    def __init__(
+        self,
+        rec: Recording,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        speed: float = 1.0,
+        start_s: float = 0.0,
+    ):
         if len(rec) == 0:
             raise ValueError("the recording has no frames")
         self.rec = rec
         self.drawer = FrameDrawer(rec.header, size)
         self.times = rec.times
-        self.rate = playback_fps(rec)        # frames per second at 1x (real time, floored)
+        self.rate = playback_fps(rec)  # frames per second at 1x (real time, floored)
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.layers = int(ALL_LAYERS)
         self.paused = False
@@ -100,13 +106,19 @@ class Player:
         x = 8
         for n, layer in enumerate(LAYER_ORDER, start=1):
             on = bool(self.layers & layer)
-            img = text.get(f"{n} {(layer.name or '').lower()}", 16, pal.HELP_FG if on else (95, 99, 110),
-                           bold=on)
+            img = text.get(
+                f"{n} {(layer.name or '').lower()}",
+                16,
+                pal.HELP_FG if on else (95, 99, 110),
+                bold=on,
+            )
             canvas.blit(img, (x, h + 24))
             x += img.get_width() + 10
         state = "PAUSED" if self.paused else "playing"
-        info = (f"{state}  {self.speed:g}x   frame {self.index + 1}/{len(self.times)}   "
-                f"t {format_clock(float(self.times[self.index]))}")
+        info = (
+            f"{state}  {self.speed:g}x   frame {self.index + 1}/{len(self.times)}   "
+            f"t {format_clock(float(self.times[self.index]))}"
+        )
         img = text.get(info, 16, pal.EVENT if self.paused else pal.HELP_FG, bold=True)
         canvas.blit(img, (w - img.get_width() - 8, h + 24))
         return canvas
@@ -128,7 +140,7 @@ class Player:
         if not self.running:
             return False
         if dt_s is None:
-            assert self._clock is not None   # open() first
+            assert self._clock is not None  # open() first
             dt_s = self._clock.tick(60) / 1000.0
         self.advance(dt_s)
         assert self.window is not None
@@ -165,7 +177,12 @@ class Player:
             pygame.display.quit()
 
 
-def play(rec: Recording, speed: float = 1.0, start_s: float = 0.0, frames: int | None = None,
-         exit_at_end: bool | None = None) -> int:
+def play(
+    rec: Recording,
+    speed: float = 1.0,
+    start_s: float = 0.0,
+    frames: int | None = None,
+    exit_at_end: bool | None = None,
+) -> int:
     """Open a window and play ``rec`` until the user quits (see :meth:`Player.run`)."""
     return Player(rec, speed=speed, start_s=start_s).run(frames, exit_at_end)

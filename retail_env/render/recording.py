@@ -39,6 +39,7 @@ VERSION = 1
 
 def _package_version() -> str:
     from retail_env import __version__
+
     return __version__
 
 
@@ -65,9 +66,9 @@ class Recording:
     """A loaded (or about to be saved) episode: header, stacked frame arrays and metadata."""
 
     header: FrameHeader
-    arrays: dict[str, np.ndarray]            # FRAME_ARRAYS stacked (T, ...) + time_s
-    decisions: list[np.ndarray]              # per frame (D, 3)
-    status: dict[str, np.ndarray]            # key -> (T,) float64, NaN = absent
+    arrays: dict[str, np.ndarray]  # FRAME_ARRAYS stacked (T, ...) + time_s
+    decisions: list[np.ndarray]  # per frame (D, 3)
+    status: dict[str, np.ndarray]  # key -> (T,) float64, NaN = absent
     meta: dict[str, Any]
 
     def __len__(self) -> int:
@@ -80,15 +81,20 @@ class Recording:
     def frame(self, i: int) -> Frame:
         a = self.arrays
         status = {k: float(v[i]) for k, v in self.status.items() if not np.isnan(v[i])}
-        return Frame(time_s=float(a["time_s"][i]), decisions=self.decisions[i], status=status,
-                     **{k: a[k][i] for k in FRAME_ARRAYS})
+        return Frame(
+            time_s=float(a["time_s"][i]),
+            decisions=self.decisions[i],
+            status=status,
+            **{k: a[k][i] for k in FRAME_ARRAYS},
+        )
 
     def __iter__(self):
         return (self.frame(i) for i in range(len(self)))
 
     @classmethod
-    def from_frames(cls, header: FrameHeader, frames: Sequence[Frame],
-                    meta: dict | None = None) -> Recording:
+    def from_frames(
+        cls, header: FrameHeader, frames: Sequence[Frame], meta: dict | None = None
+    ) -> Recording:
         if not frames:
             raise ValueError("a recording needs at least one frame")
         arrays: dict[str, np.ndarray] = {"time_s": np.array([f.time_s for f in frames])}
@@ -97,30 +103,40 @@ class Recording:
             if len(shapes) != 1:
                 raise ValueError(f"frames disagree on the shape of {name}: {sorted(shapes)}")
             arrays[name] = np.stack([getattr(f, name) for f in frames]).astype(dtype, copy=False)
-        keys = list(dict.fromkeys(k for f in frames for k in f.status))   # status-bar order
+        keys = list(dict.fromkeys(k for f in frames for k in f.status))  # status-bar order
         status = {k: np.array([f.status.get(k, np.nan) for f in frames], np.float64) for k in keys}
         return cls(header, arrays, [f.decisions for f in frames], status, dict(meta or {}))
 
     # --- file I/O ------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically (temporary name, then rename); returns the path."""
-        meta = {**_jsonable(self.meta), "format": FORMAT, "version": VERSION,
-                "retail_env_version": _package_version(), "n_frames": len(self),
-                "header": self.header.to_json()}
+        meta = {
+            **_jsonable(self.meta),
+            "format": FORMAT,
+            "version": VERSION,
+            "retail_env_version": _package_version(),
+            "n_frames": len(self),
+            "header": self.header.to_json(),
+        }
         counts = np.array([len(d) for d in self.decisions], np.int32)
         dec = np.concatenate([*self.decisions, np.zeros((0, 3), DECISION_DTYPE)])
-        out = {"header_json": np.frombuffer(json.dumps(meta).encode(), np.uint8),
-               **{f"header__{k}": getattr(self.header, k) for k in FrameHeader.ARRAYS},
-               **self.arrays, "decisions": dec.astype(DECISION_DTYPE), "decision_count": counts,
-               **{f"status__{k}": v for k, v in self.status.items()}}
+        out = {
+            "header_json": np.frombuffer(json.dumps(meta).encode(), np.uint8),
+            **{f"header__{k}": getattr(self.header, k) for k in FrameHeader.ARRAYS},
+            **self.arrays,
+            "decisions": dec.astype(DECISION_DTYPE),
+            "decision_count": counts,
+            **{f"status__{k}": v for k, v in self.status.items()},
+        }
         path = Path(path)
         with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, **out)
         return path
 
 
-def save_recording(path: str | os.PathLike, header: FrameHeader, frames: Sequence[Frame],
-                   meta: dict | None = None) -> Path:
+def save_recording(
+    path: str | os.PathLike, header: FrameHeader, frames: Sequence[Frame], meta: dict | None = None
+) -> Path:
     return Recording.from_frames(header, frames, meta).save(path)
 
 
@@ -130,37 +146,51 @@ def load_recording(path: str | os.PathLike) -> Recording:
     if not path.is_file():
         raise RecordingError(f"{path}: no such recording file")
     if not zipfile.is_zipfile(path):
-        raise RecordingError(f"{path} is not a retail-env recording (not a NumPy .npz archive; "
-                             "it may be truncated)")
+        raise RecordingError(
+            f"{path} is not a retail-env recording (not a NumPy .npz archive; it may be truncated)"
+        )
     try:
-        check_archive(path)                             # sizes, before any decompression
+        check_archive(path)  # sizes, before any decompression
         with np.load(path, allow_pickle=False) as npz:
             if "header_json" not in npz.files:
-                raise RecordingError(f"{path} is not a retail-env recording (an .npz without a "
-                                     f"header_json member; it holds {sorted(npz.files)[:6]})")
+                raise RecordingError(
+                    f"{path} is not a retail-env recording (an .npz without a "
+                    f"header_json member; it holds {sorted(npz.files)[:6]})"
+                )
             meta = parse_header(path, npz["header_json"].tobytes())
             _check_meta(path, meta)
-            data = {k: npz[k] for k in npz.files}       # reading every member checks its CRC
+            data = {k: npz[k] for k in npz.files}  # reading every member checks its CRC
     except RecordingError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
-            UnicodeDecodeError, NotImplementedError) as err:
-        raise RecordingError(f"{path} is truncated or corrupted ({type(err).__name__}: {err})") \
-            from err
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        KeyError,
+        UnicodeDecodeError,
+        NotImplementedError,
+    ) as err:
+        raise RecordingError(
+            f"{path} is truncated or corrupted ({type(err).__name__}: {err})"
+        ) from err
     return _assemble(path, meta, data)
 
 
 def _check_meta(path: Path, meta: Any) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         fmt = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise RecordingError(f"{path} is not a retail-env recording (format {fmt!r}, "
-                             f"expected {FORMAT!r})")
+        raise RecordingError(
+            f"{path} is not a retail-env recording (format {fmt!r}, expected {FORMAT!r})"
+        )
     if meta.get("version") != VERSION:
         raise RecordingError(
             f"{path} is a version {meta.get('version')} recording (written by retail-env "
             f"{meta.get('retail_env_version', '?')}); this retail-env {_package_version()} reads "
             f"version {VERSION} only. Re-record the episode, or play it with the version that "
-            "wrote it.")
+            "wrote it."
+        )
 
 
 def _assemble(path: Path, meta: dict, data: dict[str, np.ndarray]) -> Recording:
@@ -171,7 +201,7 @@ def _assemble(path: Path, meta: dict, data: dict[str, np.ndarray]) -> Recording:
         counts, dec = data["decision_count"], data["decisions"]
     except KeyError as err:
         raise RecordingError(f"{path} is damaged: missing member {err}") from err
-    status = {k[len("status__"):]: v for k, v in data.items() if k.startswith("status__")}
+    status = {k[len("status__") :]: v for k, v in data.items() if k.startswith("status__")}
     check_frames(path, header, n, arrays, counts, dec, status)
     splits = np.split(dec, np.cumsum(counts.astype(np.int64))[:-1])
     meta = {k: v for k, v in meta.items() if k != "header"}
@@ -190,13 +220,21 @@ class RecordEpisode(gym.Wrapper):
     never replaced unless ``overwrite=True``: saving it raises FileExistsError instead.
     """
 
-    def __init__(self, env: gym.Env, folder: str | os.PathLike, every: int = 1,
-                 prefix: str = "episode", overwrite: bool = False):
+    def __init__(
+        self,
+        env: gym.Env,
+        folder: str | os.PathLike,
+        every: int = 1,
+        prefix: str = "episode",
+        overwrite: bool = False,
+    ):
         super().__init__(env)
         base = env.unwrapped
         if not (hasattr(base, "frame_header") and hasattr(base, "current_frame")):
-            raise TypeError(f"{type(base).__name__} cannot be recorded: it needs frame_header() "
-                            "and current_frame()")
+            raise TypeError(
+                f"{type(base).__name__} cannot be recorded: it needs frame_header() "
+                "and current_frame()"
+            )
         if int(every) < 1:
             raise ValueError(f"every={every!r} must be >= 1")
         self.folder = Path(folder)
@@ -219,7 +257,7 @@ class RecordEpisode(gym.Wrapper):
 
     def reset(self, *, seed=None, options=None):
         self._flush()
-        if self._uses_sink:                 # the ticks up to the first decision are drawn too
+        if self._uses_sink:  # the ticks up to the first decision are drawn too
             self.env.unwrapped.frame_sink = self._on_frame  # pyright: ignore[reportAttributeAccessIssue]  (the task env's frame hooks)
         obs, info = self.env.reset(seed=seed, options=options)
         self._seed = seed
@@ -243,14 +281,20 @@ class RecordEpisode(gym.Wrapper):
             self._frames.append(self._last)
         base = self.env.unwrapped
         spec = getattr(base, "spec", None)
-        meta = {"env_id": spec.id if spec else None, "seed": self._seed,
-                "episode": self.episode, "frame_every": self.every,
-                "config": _jsonable(getattr(base, "config", None))}
+        meta = {
+            "env_id": spec.id if spec else None,
+            "seed": self._seed,
+            "episode": self.episode,
+            "frame_every": self.every,
+            "config": _jsonable(getattr(base, "config", None)),
+        }
         path = self.folder / f"{self.prefix}-{self.episode:04d}.npz"
         if path.exists() and not self.overwrite:
             self._frames, self._seen, self._last = [], 0, None
-            raise FileExistsError(f"{path} exists (another recording?): RecordEpisode does not "
-                                  "replace it; use another folder or prefix, or overwrite=True")
+            raise FileExistsError(
+                f"{path} exists (another recording?): RecordEpisode does not "
+                "replace it; use another folder or prefix, or overwrite=True"
+            )
         self.saved.append(save_recording(path, self._header, self._frames, meta))
         self.episode += 1
         self._frames, self._seen, self._last = [], 0, None

@@ -22,12 +22,19 @@ class Renderer:
     shut with the window's close button is reopened by the next ``render``.
     """
 
-    def __init__(self, header: FrameHeader, render_mode: str = "rgb_array", fps: float = 10.0,
-                 size: tuple[int, int] = DEFAULT_SIZE, layers: int = ALL_LAYERS,
-                 title: str = "retail-env"):
+    def __init__(
+        self,
+        header: FrameHeader,
+        render_mode: str = "rgb_array",
+        fps: float = 10.0,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        layers: int = ALL_LAYERS,
+        title: str = "retail-env",
+    ):
         if render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed: must be one of "
-                             f"{list(RENDER_MODES)}")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not allowed: must be one of {list(RENDER_MODES)}"
+            )
         self.render_mode = render_mode
         self.fps = float(fps)
         self.layers = layers
@@ -65,7 +72,7 @@ class Renderer:
                 return
         self._window.blit(self._surface, (0, 0))
         pygame.display.flip()
-        assert self._clock is not None   # set with the window
+        assert self._clock is not None  # set with the window
         self._clock.tick(self.fps)
 
     def close(self) -> None:

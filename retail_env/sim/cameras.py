@@ -57,8 +57,9 @@ def _pair_d2(xi, yi, ni, xj, yj, nj):
 
 
 @numba.njit(cache=True, nogil=True)
-def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, track_body,
-              n_switches, xyn):
+def _crowding(
+    b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, track_body, n_switches, xyn
+):
     """Neighbour counts of store ``b``'s tracks, and at most one identity switch.
 
     Absent shoppers are parked at least 10 m apart and 100 m from the store, so only
@@ -103,7 +104,7 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
     prob = min(npairs * switch_p_pair, _F(1.0))
     if not u_switch < prob:
         return
-    k = int(u_switch / prob * np.rint(npairs))   # which close pair (i < j, row-major), 0-based
+    k = int(u_switch / prob * np.rint(npairs))  # which close pair (i < j, row-major), 0-based
     hit_i = hit_j = seen = 0
     for a in range(m):
         for c in range(a + 1, m):
@@ -122,27 +123,59 @@ def _crowding(b, bx, by, alive, far, near, r2, rs2, switch_p_pair, u_switch, tra
 class CameraConsts(NamedTuple):
     """Constants of ``_camera_kernel`` (float32 where the model is)."""
 
-    bank: np.ndarray          # the plates' noise bank (unit normals)
-    far: np.ndarray           # (S,) complex64 parking spots of absent shoppers
-    keep: np.float32          # AR(1) share of last tick's position error
-    err_in: np.float32        # AR(1) innovation sd
+    bank: np.ndarray  # the plates' noise bank (unit normals)
+    far: np.ndarray  # (S,) complex64 parking spots of absent shoppers
+    keep: np.float32  # AR(1) share of last tick's position error
+    err_in: np.float32  # AR(1) innovation sd
     err_in_crowded: np.float32
-    crowd_n: np.float32       # neighbours that make a track crowded
-    base: np.float32          # dropout share alone
-    per_nb: np.float32        # dropout share per neighbour
+    crowd_n: np.float32  # neighbours that make a track crowded
+    base: np.float32  # dropout share alone
+    per_nb: np.float32  # dropout share per neighbour
     max_miss: np.float32
-    q_out: float              # P(a dropout ends in a tick)
-    crowd_every: int          # ticks between crowding refreshes
-    r2: np.float32            # crowd radius^2
-    rs2: np.float32           # switch radius^2
+    q_out: float  # P(a dropout ends in a tick)
+    crowd_every: int  # ticks between crowding refreshes
+    r2: np.float32  # crowd radius^2
+    rs2: np.float32  # switch radius^2
     switch_p_pair: np.float32  # P(a close pair switches) per refresh
 
 
 @numba.njit(cache=True, nogil=True)
-def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_body, track_account,
-                   track_pos_c, hist_c, err_c, dropped, near, age, n_switches, consts):
-    (bank, far, keep, err_in, err_in_crowded, crowd_n, base, per_nb, max_miss, q_out, crowd_every,
-     r2, rs2, switch_p_pair) = CameraConsts(*consts)
+def _camera_kernel(
+    pos,
+    present,
+    account,
+    born,
+    u,
+    u0,
+    idle,
+    hist_pos,
+    track_body,
+    track_account,
+    track_pos_c,
+    hist_c,
+    err_c,
+    dropped,
+    near,
+    age,
+    n_switches,
+    consts,
+):
+    (
+        bank,
+        far,
+        keep,
+        err_in,
+        err_in_crowded,
+        crowd_n,
+        base,
+        per_nb,
+        max_miss,
+        q_out,
+        crowd_every,
+        r2,
+        rs2,
+        switch_p_pair,
+    ) = CameraConsts(*consts)
     B, S = track_body.shape
     nan = _F(np.nan)
     xyn = np.empty((3, -(-S // 16) * 16), np.float32)
@@ -156,7 +189,7 @@ def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_bod
             who = track_body[b, j]
             bx[j], by[j] = pos[b, who, 0], pos[b, who, 1]
             alive[j] = present[b, who]
-            if born[b, who]:                   # the gate binds the entering shopper's account
+            if born[b, who]:  # the gate binds the entering shopper's account
                 track_account[b, j] = account[b, who]
                 hist_c[:, b, j] = complex(nan, nan)
                 dropped[b, j] = False
@@ -181,14 +214,35 @@ def _camera_kernel(pos, present, account, born, u, u0, idle, hist_pos, track_bod
             track_pos_c[b, j] = xy
             hist_c[hist_pos, b, j] = xy
         if age[b] % crowd_every == 0:
-            _crowding(b, bx, by, alive, far, near[b], r2, rs2, switch_p_pair, u[b, u0 + S],
-                      track_body, n_switches, xyn)
+            _crowding(
+                b,
+                bx,
+                by,
+                alive,
+                far,
+                near[b],
+                r2,
+                rs2,
+                switch_p_pair,
+                u[b, u0 + S],
+                track_body,
+                n_switches,
+                xyn,
+            )
         age[b] += 1
 
 
-def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
-                present: np.ndarray, account: np.ndarray, born: np.ndarray, u: np.ndarray,
-                u0: int, idle: np.ndarray) -> None:
+def camera_step(
+    sstate: SensorState,
+    sp: SensorParams,
+    shopper_pos: np.ndarray,
+    present: np.ndarray,
+    account: np.ndarray,
+    born: np.ndarray,
+    u: np.ndarray,
+    u0: int,
+    idle: np.ndarray,
+) -> None:
     """Update track positions, dropouts, history and crowding for one tick.
 
     Tracks whose shopper entered this tick (``born``) first take that shopper's
@@ -201,16 +255,45 @@ def camera_step(sstate: SensorState, sp: SensorParams, shopper_pos: np.ndarray,
     switches. Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
-    _camera_kernel(np.asarray(shopper_pos, np.float32), present, account, born, u, u0, idle,
-                   s.hist_pos, s.track_body, s.track_account, s.track_pos_c, s.hist_c, s.err_c,
-                   s.dropped, s.near, s.age, s.n_switches, s.kernel_consts(sp)[2])
+    _camera_kernel(
+        np.asarray(shopper_pos, np.float32),
+        present,
+        account,
+        born,
+        u,
+        u0,
+        idle,
+        s.hist_pos,
+        s.track_body,
+        s.track_account,
+        s.track_pos_c,
+        s.hist_c,
+        s.err_c,
+        s.dropped,
+        s.near,
+        s.age,
+        s.n_switches,
+        s.kernel_consts(sp)[2],
+    )
 
 
 def camera_consts(s: SensorState, sp: SensorParams) -> tuple:
     """``CameraConsts`` as a plain tuple (see ``SensorState.kernel_consts``)."""
-    return tuple(CameraConsts(
-        bank=noise_bank(), far=s.far, keep=s.err_keep, err_in=s.err_in,
-        err_in_crowded=s.err_in_crowded, crowd_n=_F(sp.crowd_n), base=_F(sp.dropout_base),
-        per_nb=_F(sp.dropout_per_neighbor), max_miss=_F(sp.dropout_max), q_out=s.q_out,
-        crowd_every=s.crowd_every, r2=_F(sp.crowd_radius_m ** 2), rs2=_F(sp.switch_radius_m ** 2),
-        switch_p_pair=_F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0)))
+    return tuple(
+        CameraConsts(
+            bank=noise_bank(),
+            far=s.far,
+            keep=s.err_keep,
+            err_in=s.err_in,
+            err_in_crowded=s.err_in_crowded,
+            crowd_n=_F(sp.crowd_n),
+            base=_F(sp.dropout_base),
+            per_nb=_F(sp.dropout_per_neighbor),
+            max_miss=_F(sp.dropout_max),
+            q_out=s.q_out,
+            crowd_every=s.crowd_every,
+            r2=_F(sp.crowd_radius_m**2),
+            rs2=_F(sp.switch_radius_m**2),
+            switch_p_pair=_F(s.switch_p_pair) if sp.switch_rate_hz > 0 else _F(0.0),
+        )
+    )

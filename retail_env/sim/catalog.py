@@ -37,16 +37,16 @@ INF = math.inf
 #   prices. [A] chosen so the c-store assortment covers ~1.3 of the 2.6-3.0 items
 #   per c-store basket (NACS / MSA via CSP); the rest is tobacco, fuel, etc.
 CATEGORIES: dict[str, tuple[str, float, float]] = {
-    "soft_drinks": ("Soft drinks", 0.425, 0.30),    # packaged beverages, NACS SOI 2020
-    "water": ("Water", 0.425, 0.18),                # packaged beverages, NACS SOI 2020
-    "salty_snacks": ("Salty snacks", 0.38, 0.18),   # CSNews 2020
-    "candy": ("Candy", 0.49, 0.16),                 # CSNews 2020
-    "dairy": ("Dairy", 0.30, 0.12),                 # secondary blog (supermarkets)
-    "bakery": ("Bakery", 0.55, 0.10),               # secondary blog (supermarkets)
-    "produce": ("Produce", 0.308, 0.10),            # National Grocers Association 2020
-    "prepared": ("Prepared food", 0.473, 0.20),     # NACS SOI 2024
-    "juice": ("Chilled juice", 0.425, 0.10),        # packaged beverages, NACS SOI 2020
-    "deli": ("Deli", 0.473, 0.10),                  # prepared food, NACS SOI 2024
+    "soft_drinks": ("Soft drinks", 0.425, 0.30),  # packaged beverages, NACS SOI 2020
+    "water": ("Water", 0.425, 0.18),  # packaged beverages, NACS SOI 2020
+    "salty_snacks": ("Salty snacks", 0.38, 0.18),  # CSNews 2020
+    "candy": ("Candy", 0.49, 0.16),  # CSNews 2020
+    "dairy": ("Dairy", 0.30, 0.12),  # secondary blog (supermarkets)
+    "bakery": ("Bakery", 0.55, 0.10),  # secondary blog (supermarkets)
+    "produce": ("Produce", 0.308, 0.10),  # National Grocers Association 2020
+    "prepared": ("Prepared food", 0.473, 0.20),  # NACS SOI 2024
+    "juice": ("Chilled juice", 0.425, 0.10),  # packaged beverages, NACS SOI 2020
+    "deli": ("Deli", 0.473, 0.10),  # prepared food, NACS SOI 2024
 }
 
 # --- products -----------------------------------------------------------------
@@ -96,11 +96,15 @@ PRODUCTS: tuple[tuple, ...] = (
 # Named assortments: (categories, products per category).
 ASSORTMENTS: dict[str, tuple[tuple[str, ...], int]] = {
     # c-store: 8 categories x 3 = 24 products, 4 of them perishable categories
-    "cstore": (("soft_drinks", "water", "salty_snacks", "candy",
-                "dairy", "bakery", "produce", "prepared"), 3),
+    "cstore": (
+        ("soft_drinks", "water", "salty_snacks", "candy", "dairy", "bakery", "produce", "prepared"),
+        3,
+    ),
     # fresh-heavy format (Amazon Go style): 6 of 8 categories perishable
-    "fresh": (("soft_drinks", "salty_snacks", "dairy", "bakery",
-               "produce", "prepared", "juice", "deli"), 3),
+    "fresh": (
+        ("soft_drinks", "salty_snacks", "dairy", "bakery", "produce", "prepared", "juice", "deli"),
+        3,
+    ),
     # small and fast, for tests and quick training: 4 categories x 2 products
     "mini": (("soft_drinks", "salty_snacks", "dairy", "produce"), 2),
 }
@@ -131,11 +135,11 @@ class CatalogConfig:
     """Which assortment the store carries."""
 
     assortment: str = spec("cstore", choices=tuple(ASSORTMENTS), doc="named assortment")
-    look_alikes: bool = spec(True, choices=(True, False),
-                             doc="keep equal-weight look-alike pairs (else drop the second)")
+    look_alikes: bool = spec(
+        True, choices=(True, False), doc="keep equal-weight look-alike pairs (else drop the second)"
+    )
     produce: bool = spec(True, choices=(True, False), doc="carry variable-weight produce")
-    shelf_life_scale: float = spec(1.0, lo=0.1, hi=10.0,
-                                   doc="multiplies every finite shelf life")
+    shelf_life_scale: float = spec(1.0, lo=0.1, hi=10.0, doc="multiplies every finite shelf life")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -143,17 +147,17 @@ class Catalog:
     """Frozen arrays over products (N) and categories (C); read-only."""
 
     name: tuple[str, ...]
-    category: np.ndarray          # (N,) int category index
+    category: np.ndarray  # (N,) int category index
     category_names: tuple[str, ...]
-    price: np.ndarray             # (N,) list price, $
-    cost: np.ndarray              # (N,) unit cost, $
-    unit_weight: np.ndarray       # (N,) mean gross unit weight, kg
-    weight_sd: np.ndarray         # (N,) unit-to-unit weight sd, kg
-    shelf_life_h: np.ndarray      # (N,) hours (inf if not perishable)
-    lookalike: np.ndarray         # (N,) look-alike group id or -1
-    perishable: np.ndarray        # (N,) bool
-    variable_weight: np.ndarray   # (N,) bool (produce)
-    popularity: np.ndarray        # (N,) unit share within its category at list price
+    price: np.ndarray  # (N,) list price, $
+    cost: np.ndarray  # (N,) unit cost, $
+    unit_weight: np.ndarray  # (N,) mean gross unit weight, kg
+    weight_sd: np.ndarray  # (N,) unit-to-unit weight sd, kg
+    shelf_life_h: np.ndarray  # (N,) hours (inf if not perishable)
+    lookalike: np.ndarray  # (N,) look-alike group id or -1
+    perishable: np.ndarray  # (N,) bool
+    variable_weight: np.ndarray  # (N,) bool (produce)
+    popularity: np.ndarray  # (N,) unit share within its category at list price
     category_penetration: np.ndarray  # (C,) P(non-member visit buys in category) at list
 
     @property
@@ -205,8 +209,9 @@ def build_catalog(cfg: CatalogConfig | None = None) -> Catalog:
     margin = np.array([CATEGORIES[p[1]][1] for p in rows])
     net = np.array([p[3] for p in rows])
     tare = np.array([p[4] for p in rows])
-    sd = np.array([p[8] if p[8] is not None else tolerable_negative_error_kg(p[3]) / 2.0
-                   for p in rows])
+    sd = np.array(
+        [p[8] if p[8] is not None else tolerable_negative_error_kg(p[3]) / 2.0 for p in rows]
+    )
     life = np.array([p[5] for p in rows]) * cfg.shelf_life_scale
     pop = np.array([p[7] for p in rows])
     category = np.array([cat_index[p[1]] for p in rows])

@@ -40,7 +40,9 @@ def _check_ranges(cfg: Any, *names: str) -> None:
 class ShopperConfig:
     """How shoppers arrive, walk and handle items."""
 
-    max_shoppers: int = spec(48, lo=1, hi=512, doc="shopper slots per store (arrivals beyond are turned away)")
+    max_shoppers: int = spec(
+        48, lo=1, hi=512, doc="shopper slots per store (arrivals beyond are turned away)"
+    )
     # 15 % of c-store visits in groups, mostly pairs [A] (17 % of grocery shoppers
     # bring children: Page, Sharp & Lockshin, JRCS 2018).
     group_share: float = spec(0.15, lo=0.0, hi=1.0)
@@ -138,7 +140,9 @@ class SimConfig:
     plate_max_kg: float = spec(20.0, lo=0.1, hi=1000.0)
     # [A] share of plates whose believed product is wrong when wrong_planogram is on.
     wrong_planogram_share: float = spec(0.1, lo=0.0, hi=1.0)
-    events_per_tick: int = spec(4, lo=1, hi=64, doc="max shopper decisions per store per tick (more wait a tick)")
+    events_per_tick: int = spec(
+        4, lo=1, hi=64, doc="max shopper decisions per store per tick (more wait a tick)"
+    )
     shoppers: ShopperConfig = ShopperConfig()
     staff: StaffConfig = StaffConfig()
     hard: HardCases = HardCases()
@@ -149,8 +153,9 @@ class SimConfig:
     sensors: SensorParams = SensorParams()
 
     def __post_init__(self):
-        cat = dataclasses.replace(self.catalog, look_alikes=self.hard.look_alikes,
-                                  produce=self.hard.produce)
+        cat = dataclasses.replace(
+            self.catalog, look_alikes=self.hard.look_alikes, produce=self.hard.produce
+        )
         object.__setattr__(self, "catalog", cat)
         object.__setattr__(self, "sensors", dataclasses.replace(self.sensors, tick_hz=self.tick_hz))
 
@@ -161,16 +166,25 @@ _ALL_OFF = {k: False for k in _ALL_ON}
 # Presets: nested overrides over the SimConfig defaults (= "medium").
 PRESETS: dict[str, dict[str, Any]] = {
     # One gondola, a few shoppers (fuel c-store 1,100 visits/day, NACS), no hard cases.
-    "easy": {"layout": "small", "catalog": {"assortment": "mini"},
-             "demand": {"daily_visits": 1100.0}, "shoppers": {"max_shoppers": 8},
-             "hard": _ALL_OFF},
+    "easy": {
+        "layout": "small",
+        "catalog": {"assortment": "mini"},
+        "demand": {"daily_visits": 1100.0},
+        "shoppers": {"max_shoppers": 8},
+        "hard": _ALL_OFF,
+    },
     "medium": {},
     # Every hard case at once, with more put-backs and resting hands [A].
-    "hard": {"hard": _ALL_ON, "shoppers": {"p_putback": 0.2, "p_wrong_place": 0.3,
-                                           "p_hand_rest": 0.3, "p_multi": 0.25}},
+    "hard": {
+        "hard": _ALL_ON,
+        "shoppers": {"p_putback": 0.2, "p_wrong_place": 0.3, "p_hand_rest": 0.3, "p_multi": 0.25},
+    },
     # A lunch rush: ~40 shoppers on the medium floor; crowds cross reaches.
-    "crowded": {"demand": {"daily_visits": 10000.0}, "shoppers": {"max_shoppers": 64},
-                "hard": {"crowd_crossed_reaches": True}},
+    "crowded": {
+        "demand": {"daily_visits": 10000.0},
+        "shoppers": {"max_shoppers": 64},
+        "hard": {"crowd_crossed_reaches": True},
+    },
     # Fresh format (Amazon Go style): variable-weight produce on many plates.
     "produce": {"catalog": {"assortment": "fresh"}, "hard": {"produce": True}},
 }

@@ -46,9 +46,34 @@ N_SEGMENTS = 2  # 0 = non-member, 1 = loyalty member
 
 # Hourly share of daily visits, c-store [A] shape: commute peaks 05-09 h and
 # 16-20 h, noon ~8 % of daily visits (GasBuddy Q3 2018; NPD; inMarket).
-HOURLY_PROFILE = np.array([
-    0.010, 0.010, 0.010, 0.010, 0.010, 0.030, 0.050, 0.060, 0.060, 0.045, 0.045, 0.055,
-    0.080, 0.060, 0.045, 0.050, 0.060, 0.065, 0.060, 0.050, 0.035, 0.025, 0.020, 0.015])
+HOURLY_PROFILE = np.array(
+    [
+        0.010,
+        0.010,
+        0.010,
+        0.010,
+        0.010,
+        0.030,
+        0.050,
+        0.060,
+        0.060,
+        0.045,
+        0.045,
+        0.055,
+        0.080,
+        0.060,
+        0.045,
+        0.050,
+        0.060,
+        0.065,
+        0.060,
+        0.050,
+        0.035,
+        0.025,
+        0.020,
+        0.015,
+    ]
+)
 HOURLY_PROFILE = HOURLY_PROFILE / HOURLY_PROFILE.sum()
 
 
@@ -95,31 +120,31 @@ class DemandModel:
     """Calibrated coefficients, arrays over (segment, product); static."""
 
     params: DemandParams
-    category: np.ndarray      # (N,) category index (products contiguous per category)
+    category: np.ndarray  # (N,) category index (products contiguous per category)
     category_start: np.ndarray  # (C,) first product of each category
     n_categories: int
-    list_price: np.ndarray    # (N,)
-    alpha: np.ndarray         # (S, N) intercepts
-    beta: np.ndarray          # (S, N) price coefficient, per $
-    gain: np.ndarray          # (S, N) per $ below reference
-    loss: np.ndarray          # (S, N) per $ above reference
-    visit_rate: np.ndarray    # (S,) mean visits per hour by segment
+    list_price: np.ndarray  # (N,)
+    alpha: np.ndarray  # (S, N) intercepts
+    beta: np.ndarray  # (S, N) price coefficient, per $
+    gain: np.ndarray  # (S, N) per $ below reference
+    loss: np.ndarray  # (S, N) per $ above reference
+    visit_rate: np.ndarray  # (S,) mean visits per hour by segment
 
 
 @dataclasses.dataclass
 class DemandState:
     """What shoppers remember, arrays (B, ...); updated in place by ``update_demand_state``."""
 
-    ref: np.ndarray      # (B, S, N) reference price per segment
-    pantry: np.ndarray   # (B, S, C) extra units held at home per segment
+    ref: np.ndarray  # (B, S, N) reference price per segment
+    pantry: np.ndarray  # (B, S, C) extra units held at home per segment
 
 
 @dataclasses.dataclass
 class DemandTable:
     """One period's per-visit purchase probabilities (what both fidelities draw from)."""
 
-    prob: np.ndarray     # (B, S, N) P(buy product j on a visit); sums <= 1 within a category
-    extra: np.ndarray    # (B, S, N) P(a second unit | buys j)
+    prob: np.ndarray  # (B, S, N) P(buy product j on a visit); sums <= 1 within a category
+    extra: np.ndarray  # (B, S, N) P(a second unit | buys j)
 
 
 def build_demand_model(params: DemandParams, catalog: Catalog) -> DemandModel:
@@ -130,8 +155,8 @@ def build_demand_model(params: DemandParams, catalog: Catalog) -> DemandModel:
     price = np.asarray(catalog.price, dtype=np.float64)
     n_cat = catalog.n_categories
     pen = np.asarray(catalog.category_penetration, dtype=np.float64)
-    pen_seg = np.stack([pen, np.minimum(pen * params.member_spend_ratio, 0.9)])   # (S, C)
-    share = pen_seg[:, cat] * np.asarray(catalog.popularity)[None, :]            # (S, N)
+    pen_seg = np.stack([pen, np.minimum(pen * params.member_spend_ratio, 0.9)])  # (S, C)
+    share = pen_seg[:, cat] * np.asarray(catalog.popularity)[None, :]  # (S, N)
     # beta per category: share-weighted mean of -beta p (1 - s) equals the elasticity.
     w = share[0]
     num = np.bincount(cat, weights=w * price * (1.0 - w), minlength=n_cat)
@@ -143,10 +168,18 @@ def build_demand_model(params: DemandParams, catalog: Catalog) -> DemandModel:
     gain = params.gain_share * beta
     rate = params.daily_visits / 24.0
     visit_rate = np.array([1.0 - params.member_visit_share, params.member_visit_share]) * rate
-    return DemandModel(params=params, category=cat, category_start=category_starts(cat),
-                       n_categories=n_cat, list_price=price,
-                       alpha=alpha, beta=beta, gain=gain, loss=params.loss_aversion * gain,
-                       visit_rate=visit_rate)
+    return DemandModel(
+        params=params,
+        category=cat,
+        category_start=category_starts(cat),
+        n_categories=n_cat,
+        list_price=price,
+        alpha=alpha,
+        beta=beta,
+        gain=gain,
+        loss=params.loss_aversion * gain,
+        visit_rate=visit_rate,
+    )
 
 
 def init_demand_state(model: DemandModel, batch: int) -> DemandState:
@@ -168,8 +201,12 @@ def _category_softmax(v: np.ndarray, cat: np.ndarray, n_cat: int) -> np.ndarray:
     return ev / den[..., cat]
 
 
-def demand_table(model: DemandModel, dstate: DemandState, seg_price: np.ndarray,
-                 exposure: np.ndarray | float = 0.0) -> DemandTable:
+def demand_table(
+    model: DemandModel,
+    dstate: DemandState,
+    seg_price: np.ndarray,
+    exposure: np.ndarray | float = 0.0,
+) -> DemandTable:
     """Per-visit purchase probabilities for prices ``seg_price`` (B, S, N).
 
     ``exposure`` (B, N) in [0, 1]: share of shoppers who pass the product on an end-cap.
@@ -177,8 +214,12 @@ def demand_table(model: DemandModel, dstate: DemandState, seg_price: np.ndarray,
     p = model.params
     r = dstate.ref
     diff = r - seg_price
-    v = (model.alpha - model.beta * seg_price + model.gain * np.maximum(diff, 0.0)
-         - model.loss * np.maximum(-diff, 0.0))
+    v = (
+        model.alpha
+        - model.beta * seg_price
+        + model.gain * np.maximum(diff, 0.0)
+        - model.loss * np.maximum(-diff, 0.0)
+    )
     expo = np.asarray(exposure, dtype=np.float64)
     v = v + p.display_lift * (expo[..., None, :] if expo.ndim else expo)
     # Pantry: extra units consumed over pantry_h displace that share of purchases.
@@ -194,8 +235,12 @@ def demand_table(model: DemandModel, dstate: DemandState, seg_price: np.ndarray,
 def list_category_units(model: DemandModel) -> np.ndarray:
     """(S, C) category purchase probability per visit at list prices (no pantry)."""
     odds = np.exp(model.alpha - model.beta * model.list_price)
-    inside = np.stack([np.bincount(model.category, weights=odds[s], minlength=model.n_categories)
-                       for s in range(N_SEGMENTS)])
+    inside = np.stack(
+        [
+            np.bincount(model.category, weights=odds[s], minlength=model.n_categories)
+            for s in range(N_SEGMENTS)
+        ]
+    )
     return inside / (1.0 + inside)
 
 
@@ -287,12 +332,14 @@ def _scan_block(p, u, todo, carry, out):
     return left[:m]
 
 
-def sample_sales(table: DemandTable, visits: np.ndarray, rng: BatchRNG) -> tuple[np.ndarray, np.ndarray]:
+def sample_sales(
+    table: DemandTable, visits: np.ndarray, rng: BatchRNG
+) -> tuple[np.ndarray, np.ndarray]:
     """Aggregate fidelity: units demanded (B, S, N) and the extra (second) units among them.
 
     Single- and double-unit buyers are independent Poisson counts (Poisson visits, thinned).
     """
-    u = rng.uniform(2, *table.prob.shape[1:])                           # (B, 2, S, N)
+    u = rng.uniform(2, *table.prob.shape[1:])  # (B, 2, S, N)
     mean_buyers = visits[..., None] * table.prob
     doubles = poisson_from_uniform(u[:, 1], mean_buyers * table.extra)
     singles = poisson_from_uniform(u[:, 0], mean_buyers * (1.0 - table.extra))
@@ -303,8 +350,9 @@ def expected_capped_units(singles: np.ndarray, doubles: np.ndarray, cap: np.ndar
     """E[min(D, cap)] for D = S1 + 2 S2, S1 ~ Poisson(``singles``), S2 ~ Poisson(``doubles``)
     independent (the aggregate fidelity's units demanded): expected sales from ``cap`` units
     of stock. Arrays broadcast to one shape; exact (the PMF summed up to ``cap``)."""
-    m1, m2, c = np.broadcast_arrays(np.asarray(singles, np.float64),
-                                    np.asarray(doubles, np.float64), np.asarray(cap, np.int64))
+    m1, m2, c = np.broadcast_arrays(
+        np.asarray(singles, np.float64), np.asarray(doubles, np.float64), np.asarray(cap, np.int64)
+    )
     out = np.empty(m1.shape)
     _capped_kernel(m1.ravel(), m2.ravel(), c.ravel(), out.reshape(-1))
     return out
@@ -332,18 +380,18 @@ def _capped_kernel(m1, m2, cap, out):
         if c <= 0:
             out[i] = 0.0
             continue
-        if c > mean + 12.0 * math.sqrt(a + 4.0 * b) + 30.0:   # the cap is never reached
+        if c > mean + 12.0 * math.sqrt(a + 4.0 * b) + 30.0:  # the cap is never reached
             out[i] = mean
             continue
         p1 = _poisson_pmf(a, c)
         p2 = _poisson_pmf(b, c // 2 + 1)
         acc, cdf = 0.0, 0.0
-        for k in range(c):                 # P(D = k) = sum_j P(S2 = j) P(S1 = k - 2j)
+        for k in range(c):  # P(D = k) = sum_j P(S2 = j) P(S1 = k - 2j)
             pk = 0.0
             for j in range(k // 2 + 1):
                 pk += p2[j] * p1[k - 2 * j]
             cdf += pk
-            acc += 1.0 - cdf               # P(D > k)
+            acc += 1.0 - cdf  # P(D > k)
         out[i] = acc
 
 
@@ -352,8 +400,9 @@ def category_starts(category: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(np.diff(category)) + 1])
 
 
-def draw_lists(table: DemandTable, member: np.ndarray, category: np.ndarray,
-               rng: BatchRNG) -> np.ndarray:
+def draw_lists(
+    table: DemandTable, member: np.ndarray, category: np.ndarray, rng: BatchRNG
+) -> np.ndarray:
     """Spatial fidelity: shopping lists (B, K, N) int for K arriving shoppers.
 
     Takes 2 * K * C uniforms whatever ``member`` holds: one picks the product (or
@@ -368,8 +417,15 @@ def draw_lists(table: DemandTable, member: np.ndarray, category: np.ndarray,
     out = np.empty((b, k, category.size), np.int64)
     for i in range(b):
         for j in range(k):
-            draw_list(table.prob[i, seg[i, j]], table.extra[i, seg[i, j]], u[i, j], category,
-                      starts, cum, out[i, j])
+            draw_list(
+                table.prob[i, seg[i, j]],
+                table.extra[i, seg[i, j]],
+                u[i, j],
+                category,
+                starts,
+                cum,
+                out[i, j],
+            )
     return out
 
 
@@ -386,13 +442,18 @@ def draw_list(prob, extra, u, category, starts, cum, out):
         cum[j] = acc
     for j in range(category.size):
         c = category[j]
-        hi = cum[j] - (cum[starts[c]] - prob[starts[c]])      # cum before the category
+        hi = cum[j] - (cum[starts[c]] - prob[starts[c]])  # cum before the category
         lo = hi - prob[j]
         out[j] = (u[c, 0] >= lo and u[c, 0] < hi) * (1 + (u[c, 1] < extra[j]))
 
 
-def update_demand_state(dstate: DemandState, model: DemandModel, seg_price: np.ndarray,
-                        extra_units: np.ndarray, period_h: float) -> None:
+def update_demand_state(
+    dstate: DemandState,
+    model: DemandModel,
+    seg_price: np.ndarray,
+    extra_units: np.ndarray,
+    period_h: float,
+) -> None:
     """After a period: references move toward the prices seen; pantries fill and empty.
 
     ``extra_units`` (B, S, N): second units sold this period (they go to pantries).

@@ -42,16 +42,22 @@ class InventoryParams:
     # Retailers forecast promoted weeks with a promotion lift model rather than from the
     # base rate (promotion forecasting is standard in retail replenishment systems; Fildes,
     # Ma & Kolassa, IJF 2022 review). "fixed" keeps the list-price order-up-to level.
-    policy: str = spec("forecast", choices=("forecast", "fixed"),
-                       doc="order-up-to from demand forecast at the prices in force, or at list")
+    policy: str = spec(
+        "forecast",
+        choices=("forecast", "fixed"),
+        doc="order-up-to from demand forecast at the prices in force, or at list",
+    )
     # A promotion short of stock gets its opening stock at once, at a premium
     # (docs/promotion_economics.md). Retailers enter a promotion at least "planning horizon +
     # lead time" before it starts so that its stock arrives first (Nextail help centre, "How
     # many days in advance should I configure a promotion"; RELEX, "the art of promotion
     # management": initial quantities delivered before the start). The pricing action gives no
     # such notice, so the opening stock is expedited and the premium prices the short notice.
-    expedite: bool = spec(False, choices=(True, False),
-                          doc="deliver a starting promotion's missing stock at once, at a premium")
+    expedite: bool = spec(
+        False,
+        choices=(True, False),
+        doc="deliver a starting promotion's missing stock at once, at a premium",
+    )
     # [A] premium per expedited unit, as a share of unit cost: store logistics cost 1-5 % of
     # sales (Javelin Group retail logistics benchmark), same-day ground freight 3-5x a planned
     # shipment (freightmaths.com emergency freight calculator): ~4 % x 4 extra = 16 % of the
@@ -64,9 +70,11 @@ class InventoryParams:
     # over-order after a promotion) blocks its replacement and the shelf empties for a day.
     # Only a floor: netting the whole position over-ordered the fresh preset's generous
     # cover (list price: +300 spoiled units for 5 fewer lost).
-    net_outdating: bool = spec(False, choices=(True, False),
-                               doc="order at least cover x a review's demand usable on arrival, "
-                                   "net of expected outdating")
+    net_outdating: bool = spec(
+        False,
+        choices=(True, False),
+        doc="order at least cover x a review's demand usable on arrival, net of expected outdating",
+    )
     # Holding cost 20-40 %/yr of unit cost, 25 % rule of thumb (SIG glossary).
     holding_rate: float = spec(0.25, lo=0.0, hi=5.0)
     # [A] disposal cost per spoiled unit as a share of unit cost, on top of the write-off.
@@ -74,20 +82,22 @@ class InventoryParams:
 
     def __post_init__(self):
         if self.expedite and self.policy != "forecast":
-            raise ConfigError(f"inventory.expedite=True needs inventory.policy='forecast' (got "
-                              f"{self.policy!r}): the fixed rule does not see promotions")
+            raise ConfigError(
+                f"inventory.expedite=True needs inventory.policy='forecast' (got "
+                f"{self.policy!r}): the fixed rule does not see promotions"
+            )
 
 
 @dataclasses.dataclass
 class InventoryState:
     """Arrays (B, ...), updated in place."""
 
-    lot_qty: np.ndarray      # (B, N, K) int units per lot
-    lot_expiry: np.ndarray   # (B, N, K) float hours (inf = never)
-    pipeline: np.ndarray     # (B, D, N) int units arriving at the end of the period d+1 from now
-    received: np.ndarray     # (B, N) int cumulative
-    sold: np.ndarray         # (B, N) int cumulative
-    spoiled: np.ndarray      # (B, N) int cumulative
+    lot_qty: np.ndarray  # (B, N, K) int units per lot
+    lot_expiry: np.ndarray  # (B, N, K) float hours (inf = never)
+    pipeline: np.ndarray  # (B, D, N) int units arriving at the end of the period d+1 from now
+    received: np.ndarray  # (B, N) int cumulative
+    sold: np.ndarray  # (B, N) int cumulative
+    spoiled: np.ndarray  # (B, N) int cumulative
 
     @property
     def on_hand(self) -> np.ndarray:
@@ -105,26 +115,32 @@ class InventoryPlan:
     params: InventoryParams
     period_h: float
     order_up_to: np.ndarray  # (N,) int
-    base_per_h: np.ndarray   # (N,) list-price demand per hour the plan was made for
+    base_per_h: np.ndarray  # (N,) list-price demand per hour the plan was made for
     shelf_life_h: np.ndarray  # (N,)
-    perishable: np.ndarray   # (N,) bool
+    perishable: np.ndarray  # (N,) bool
     n_lots: int
     lead_periods: int
 
 
-def make_plan(params: InventoryParams, shelf_life_h: np.ndarray, base_units_per_h: np.ndarray,
-              period_h: float) -> InventoryPlan:
+def make_plan(
+    params: InventoryParams, shelf_life_h: np.ndarray, base_units_per_h: np.ndarray, period_h: float
+) -> InventoryPlan:
     """Order-up-to levels from list-price demand ``base_units_per_h`` (N,)."""
     life = np.asarray(shelf_life_h, dtype=np.float64)
     perishable = np.isfinite(life)
     max_life = life[perishable].max() if perishable.any() else 0.0
     n_lots = int(math.ceil(max_life / params.review_h)) + 2 if perishable.any() else 1
     lead_periods = int(math.ceil(params.lead_time_h / period_h - 1e-9))
-    return InventoryPlan(params=params, period_h=period_h,
-                         order_up_to=order_up_to(params, np.asarray(base_units_per_h))[0],
-                         base_per_h=np.asarray(base_units_per_h, np.float64),
-                         shelf_life_h=life, perishable=perishable, n_lots=n_lots,
-                         lead_periods=lead_periods)
+    return InventoryPlan(
+        params=params,
+        period_h=period_h,
+        order_up_to=order_up_to(params, np.asarray(base_units_per_h))[0],
+        base_per_h=np.asarray(base_units_per_h, np.float64),
+        shelf_life_h=life,
+        perishable=perishable,
+        n_lots=n_lots,
+        lead_periods=lead_periods,
+    )
 
 
 def init_inventory(plan: InventoryPlan, batch: int, now_h: float = 0.0) -> InventoryState:
@@ -142,8 +158,9 @@ def init_inventory(plan: InventoryPlan, batch: int, now_h: float = 0.0) -> Inven
     return st
 
 
-def _put_away(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float,
-              merge: bool = False) -> None:
+def _put_away(
+    st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: float, merge: bool = False
+) -> None:
     """Add a delivery to the lots (perishables: the lot picked by the delivery time).
 
     ``merge``: a delivery between reviews joins the review window's lot (which holds that
@@ -160,8 +177,9 @@ def _put_away(st: InventoryState, plan: InventoryPlan, qty: np.ndarray, now_h: f
         forced = np.where(new, held, 0)  # only if a lot outlived n_lots reviews
         new_lot = new
         st.lot_qty[:, :, k] = np.where(new, qty, held)
-    st.lot_expiry[:, :, k] = np.where(new_lot, now_h + plan.shelf_life_h[None, :],
-                                      st.lot_expiry[:, :, k])
+    st.lot_expiry[:, :, k] = np.where(
+        new_lot, now_h + plan.shelf_life_h[None, :], st.lot_expiry[:, :, k]
+    )
     st.lot_qty[:, :, 0] += np.where(per, 0, qty)
     st.received += qty
     st.spoiled += forced
@@ -186,7 +204,7 @@ def _sell_kernel(lot_qty, lot_expiry, demand, sold):
     for b in range(B):
         for n in range(N):
             exp = lot_expiry[b, n]
-            for k in range(K):              # insertion sort by expiry, stable (ties by lot)
+            for k in range(K):  # insertion sort by expiry, stable (ties by lot)
                 j = k
                 while j > 0 and exp[order[j - 1]] > exp[k]:
                     order[j] = order[j - 1]
@@ -237,14 +255,18 @@ def order_up_to(params: InventoryParams, rate_per_h: np.ndarray) -> np.ndarray:
     return np.maximum(s, 1)
 
 
-def order(st: InventoryState, plan: InventoryPlan, now_h: float,
-          forecast_per_h: np.ndarray | None = None) -> np.ndarray:
+def order(
+    st: InventoryState, plan: InventoryPlan, now_h: float, forecast_per_h: np.ndarray | None = None
+) -> np.ndarray:
     """At a review, order up to the target: from ``forecast_per_h`` (B, N) units per hour
     when given (``policy="forecast"``), else the list-price level ``plan.order_up_to``."""
     if not is_review(plan, now_h):
         return np.zeros_like(st.received)
-    target = (plan.order_up_to[None, :] if forecast_per_h is None
-              else order_up_to(plan.params, forecast_per_h))
+    target = (
+        plan.order_up_to[None, :]
+        if forecast_per_h is None
+        else order_up_to(plan.params, forecast_per_h)
+    )
     qty = np.maximum(target - st.on_hand - st.on_order, 0)
     if plan.params.net_outdating:
         # at least ``cover x`` a review's demand usable once the order arrives
@@ -280,8 +302,9 @@ def expiring_within(st: InventoryState, now_h: float, hours: float) -> np.ndarra
     return np.where(soon, st.lot_qty, 0).sum(axis=-1)
 
 
-def expected_outdating(st: InventoryState, now_h: float, hours: float,
-                       rate_per_h: np.ndarray) -> np.ndarray:
+def expected_outdating(
+    st: InventoryState, now_h: float, hours: float, rate_per_h: np.ndarray
+) -> np.ndarray:
     """(B, N) units expected to expire unsold within ``hours``: lots are sold oldest first
     to demand arriving at ``rate_per_h`` (B, N), each until its expiry."""
     order = np.argsort(st.lot_expiry, axis=-1, kind="stable")
@@ -290,7 +313,7 @@ def expected_outdating(st: InventoryState, now_h: float, hours: float,
     demand = np.asarray(rate_per_h, np.float64)[..., None] * np.clip(exp - now_h, 0.0, hours)
     consumed = np.zeros(qty.shape[:2])
     waste = np.zeros(qty.shape[:2])
-    for k in range(qty.shape[-1]):        # a handful of lots
+    for k in range(qty.shape[-1]):  # a handful of lots
         sold = np.clip(demand[..., k] - consumed, 0.0, qty[..., k])
         consumed += sold
         waste += np.where(exp[..., k] <= now_h + hours, qty[..., k] - sold, 0.0)

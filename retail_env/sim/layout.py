@@ -42,9 +42,9 @@ WALKABLE = (FLOOR, ENTRY, EXIT)
 MAP_DIR = Path(__file__).with_name("maps")
 BUILTIN = ("small", "medium", "large")
 UNREACHABLE = np.iinfo(np.int16).max
-MAX_MAP_BYTES = 1 << 20        # a map file (1 MiB: far above MAX_CELLS characters plus comments)
-MAX_CELLS = 16_384             # grid cells (e.g. 128 x 128, 64 m square; 'large' has 960)
-MAX_PLATES = 1_024             # plates ('large' has 215)
+MAX_MAP_BYTES = 1 << 20  # a map file (1 MiB: far above MAX_CELLS characters plus comments)
+MAX_CELLS = 16_384  # grid cells (e.g. 128 x 128, 64 m square; 'large' has 960)
+MAX_PLATES = 1_024  # plates ('large' has 215)
 # neighbour offsets N, S, W, E
 _DIRS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -54,21 +54,21 @@ class Layout:
     """A static store map: grid codes, plates and the walking tables."""
 
     name: str
-    grid: np.ndarray            # (H, W) uint8 cell codes
-    cell_m: float               # cell edge, metres
-    plate_cell: np.ndarray      # (P, 2) row, col of each plate's shelf cell
-    plate_access: np.ndarray    # (P,) flat floor cell a shopper stands on to reach it
-    plate_shelf: np.ndarray     # (P,) shelf id
+    grid: np.ndarray  # (H, W) uint8 cell codes
+    cell_m: float  # cell edge, metres
+    plate_cell: np.ndarray  # (P, 2) row, col of each plate's shelf cell
+    plate_access: np.ndarray  # (P,) flat floor cell a shopper stands on to reach it
+    plate_shelf: np.ndarray  # (P,) shelf id
     plate_neighbors: np.ndarray  # (P, 2) left/right plate on the same shelf, -1 if none
-    plate_endcap: np.ndarray    # (P,) bool, plate is an end-cap display
-    entry_cells: np.ndarray     # flat indices
+    plate_endcap: np.ndarray  # (P,) bool, plate is an end-cap display
+    entry_cells: np.ndarray  # flat indices
     exit_cells: np.ndarray
     endcap_cells: np.ndarray
-    targets: np.ndarray         # (T,) flat target cell; the last target is "nearest exit"
-    plate_target: np.ndarray    # (P,) row of each plate's access cell in the tables
-    dist: np.ndarray            # (T, H*W) int16 steps to target (UNREACHABLE if none)
-    next_cell: np.ndarray       # (T, H*W) int32 next flat cell toward target
-    cell_xy: np.ndarray         # (H*W, 2) float32 cell centre (x = col, y = row), metres
+    targets: np.ndarray  # (T,) flat target cell; the last target is "nearest exit"
+    plate_target: np.ndarray  # (P,) row of each plate's access cell in the tables
+    dist: np.ndarray  # (T, H*W) int16 steps to target (UNREACHABLE if none)
+    next_cell: np.ndarray  # (T, H*W) int32 next flat cell toward target
+    cell_xy: np.ndarray  # (H*W, 2) float32 cell centre (x = col, y = row), metres
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -107,14 +107,18 @@ def _parse(text: str, source: str) -> tuple[np.ndarray, list[int]]:
         raise MapError(f"{source}: map has no grid lines")
     width = max(len(r) for _, r in rows)
     if len(rows) * width > MAX_CELLS:
-        raise MapError(f"{source}: map of {len(rows)} x {width} = {len(rows) * width:,} cells is "
-                       f"too large: at most {MAX_CELLS:,} cells")
+        raise MapError(
+            f"{source}: map of {len(rows)} x {width} = {len(rows) * width:,} cells is "
+            f"too large: at most {MAX_CELLS:,} cells"
+        )
     grid = np.full((len(rows), width), WALL, dtype=np.uint8)
     for r, (lineno, line) in enumerate(rows):
         for c, ch in enumerate(line):
             if ch not in CHARS:
-                raise MapError(f"{source}:{lineno}:{c + 1}: unknown map character {ch!r}; "
-                                  f"allowed: {sorted(CHARS)}")
+                raise MapError(
+                    f"{source}:{lineno}:{c + 1}: unknown map character {ch!r}; "
+                    f"allowed: {sorted(CHARS)}"
+                )
             grid[r, c] = CHARS[ch]
     for code, what in ((ENTRY, "entry gate 'E'"), (EXIT, "exit gate 'X'")):
         if not (grid == code).any():
@@ -144,8 +148,12 @@ def _bfs_kernel(walk: np.ndarray, w: int, src_ptr: np.ndarray, src: np.ndarray) 
             head += 1
             d = dist[t, c] + 1
             r, col = c // w, c % w
-            for nb, ok in ((c - w, r > 0), (c + w, c + w < n), (c - 1, col > 0),
-                           (c + 1, col < w - 1)):
+            for nb, ok in (
+                (c - w, r > 0),
+                (c + w, c + w < n),
+                (c - 1, col > 0),
+                (c + 1, col < w - 1),
+            ):
                 if ok and walk[nb] and dist[t, nb] > d:
                     dist[t, nb] = d
                     queue[tail] = nb
@@ -176,7 +184,7 @@ def _next_step(dist: np.ndarray) -> np.ndarray:
     nxt = np.broadcast_to(idx, dist.shape).copy()
     pad = np.pad(dist, ((0, 0), (1, 1), (1, 1)), constant_values=NO_PATH)
     for dr, dc in _DIRS:
-        nd = pad[:, 1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
+        nd = pad[:, 1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
         better = nd < best
         best = np.where(better, nd, best)
         nxt = np.where(better, np.roll(idx, (-dr, -dc), axis=(0, 1)), nxt)
@@ -202,14 +210,18 @@ def _plates(grid: np.ndarray, source: str, lines: list[int]):
             order = _DIRS if horiz or not vert else (_DIRS[2], _DIRS[3], _DIRS[0], _DIRS[1])
             acc = next(((r + dr, c + dc) for dr, dc in order if ok(r + dr, c + dc, walk)), None)
             if acc is None:
-                raise MapError(f"{source}:{lines[r]}:{c + 1}: shelf cell "
-                                  f"{'=+'[int(grid[r, c] == ENDCAP)]!r} has no floor cell next to it")
+                raise MapError(
+                    f"{source}:{lines[r]}:{c + 1}: shelf cell "
+                    f"{'=+'[int(grid[r, c] == ENDCAP)]!r} has no floor cell next to it"
+                )
             cells.append((r, c))
             access.append(acc)
             orient.append("h" if horiz or not vert else "v")
     # shelves: runs of '=' with the same orientation and access side
-    key = {cell: (o, (a[0] - cell[0], a[1] - cell[1]), grid[cell] == ENDCAP)
-           for cell, a, o in zip(cells, access, orient, strict=True)}
+    key = {
+        cell: (o, (a[0] - cell[0], a[1] - cell[1]), grid[cell] == ENDCAP)
+        for cell, a, o in zip(cells, access, orient, strict=True)
+    }
     index = {cell: i for i, cell in enumerate(cells)}
     shelf = np.full(len(cells), -1, dtype=np.int64)
     nbr = np.full((len(cells), 2), -1, dtype=np.int64)
@@ -229,8 +241,7 @@ def _plates(grid: np.ndarray, source: str, lines: list[int]):
                 k = nbr[k, 1]
                 shelf[k] = n_shelf
             n_shelf += 1
-    return (np.array(cells, dtype=np.int64), np.array(access, dtype=np.int64),
-            shelf, nbr)
+    return (np.array(cells, dtype=np.int64), np.array(access, dtype=np.int64), shelf, nbr)
 
 
 def parse_layout(text: str, name: str = "map", cell_m: float = 0.5) -> Layout:
@@ -249,27 +260,37 @@ def parse_layout(text: str, name: str = "map", cell_m: float = 0.5) -> Layout:
     reach, dist = dist[0], dist[1:]
     longest = int(reach[reach < NO_PATH].max())
     if longest >= UNREACHABLE:
-        raise MapError(f"{name}: a walk of {longest:,} steps from the entry is longer than the "
-                       f"{UNREACHABLE:,} steps the tables hold")
+        raise MapError(
+            f"{name}: a walk of {longest:,} steps from the entry is longer than the "
+            f"{UNREACHABLE:,} steps the tables hold"
+        )
     for (r, c), (ar, ac) in zip(plate_cell, acc_rc, strict=True):
         if reach[ar, ac] >= UNREACHABLE:
-            raise MapError(f"{name}:{lines[r]}:{c + 1}: plate at row {r}, col {c} "
-                           "cannot be reached from the entry")
+            raise MapError(
+                f"{name}:{lines[r]}:{c + 1}: plate at row {r}, col {c} "
+                "cannot be reached from the entry"
+            )
     for r, c in exits:
         if reach[r, c] >= UNREACHABLE:
-            raise MapError(f"{name}:{lines[r]}:{c + 1}: exit gate cannot be reached "
-                           "from the entry")
+            raise MapError(f"{name}:{lines[r]}:{c + 1}: exit gate cannot be reached from the entry")
     nexts = _next_step(dist)
     rows, cols = np.divmod(np.arange(h * w), w)
     cell_xy = (np.stack([cols, rows], axis=1) + 0.5).astype(np.float32) * np.float32(cell_m)
     arrays = dict(
-        grid=grid, plate_cell=plate_cell, plate_access=plate_access, plate_shelf=plate_shelf,
-        plate_neighbors=nbr, plate_endcap=grid[plate_cell[:, 0], plate_cell[:, 1]] == ENDCAP,
-        entry_cells=flat(entries), exit_cells=flat(exits),
+        grid=grid,
+        plate_cell=plate_cell,
+        plate_access=plate_access,
+        plate_shelf=plate_shelf,
+        plate_neighbors=nbr,
+        plate_endcap=grid[plate_cell[:, 0], plate_cell[:, 1]] == ENDCAP,
+        entry_cells=flat(entries),
+        exit_cells=flat(exits),
         endcap_cells=flat(np.argwhere(grid == ENDCAP)),
-        targets=np.append(uniq, flat(exits)[0]), plate_target=plate_target.astype(np.int64),
+        targets=np.append(uniq, flat(exits)[0]),
+        plate_target=plate_target.astype(np.int64),
         dist=np.minimum(dist.reshape(len(dist), -1), UNREACHABLE).astype(np.int16),
-        next_cell=nexts, cell_xy=cell_xy,
+        next_cell=nexts,
+        cell_xy=cell_xy,
     )
     for a in arrays.values():
         a.setflags(write=False)
@@ -280,14 +301,19 @@ def load_layout(name_or_path: str, cell_m: float = 0.5) -> Layout:
     """A built-in layout by name (``small``, ``medium``, ``large``) or a map file path."""
     path = MAP_DIR / f"{name_or_path}.txt" if name_or_path in BUILTIN else Path(name_or_path)
     if not path.is_file():
-        raise MapError(f"layout={name_or_path!r} is neither a built-in {list(BUILTIN)} "
-                       "nor a map file")
+        raise MapError(
+            f"layout={name_or_path!r} is neither a built-in {list(BUILTIN)} nor a map file"
+        )
     if path.stat().st_size > MAX_MAP_BYTES:
-        raise MapError(f"{path}: map file of {path.stat().st_size:,} bytes is too large: at most "
-                       f"{MAX_MAP_BYTES:,}")
+        raise MapError(
+            f"{path}: map file of {path.stat().st_size:,} bytes is too large: at most "
+            f"{MAX_MAP_BYTES:,}"
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
-        raise MapError(f"{path} is not a text map (not UTF-8: byte {err.start} is "
-                       f"{err.object[err.start:err.start + 1]!r})") from None
+        raise MapError(
+            f"{path} is not a text map (not UTF-8: byte {err.start} is "
+            f"{err.object[err.start : err.start + 1]!r})"
+        ) from None
     return parse_layout(text, name=str(path), cell_m=cell_m)

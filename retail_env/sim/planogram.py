@@ -25,11 +25,11 @@ from retail_env.sim.layout import Layout
 class Planogram:
     """Static plate -> product maps and plate capacities."""
 
-    truth: np.ndarray           # (P,) product really on each plate
-    believed: np.ndarray        # (P,) product the store's planogram lists
-    capacity: np.ndarray        # (P,) items when full
+    truth: np.ndarray  # (P,) product really on each plate
+    believed: np.ndarray  # (P,) product the store's planogram lists
+    capacity: np.ndarray  # (P,) items when full
     product_plates: np.ndarray  # (N, K) plates holding each product (truth), -1 padded
-    n_plates_of: np.ndarray     # (N,) number of plates per product (0: not on a shelf)
+    n_plates_of: np.ndarray  # (N,) number of plates per product (0: not on a shelf)
 
 
 def shelf_order(layout: Layout) -> np.ndarray:
@@ -45,8 +45,9 @@ def shelf_order(layout: Layout) -> np.ndarray:
     return np.array(order, dtype=np.int64)
 
 
-def build_planogram(layout: Layout, catalog: Catalog, capacity: int, max_kg: float,
-                    wrong_share: float = 0.0) -> Planogram:
+def build_planogram(
+    layout: Layout, catalog: Catalog, capacity: int, max_kg: float, wrong_share: float = 0.0
+) -> Planogram:
     """Truth and believed planograms; ``wrong_share`` > 0 makes that share of plates wrong."""
     n_plates, n_prod = layout.n_plates, catalog.n_products
     order = shelf_order(layout)
@@ -67,9 +68,14 @@ def build_planogram(layout: Layout, catalog: Catalog, capacity: int, max_kg: flo
     table = np.full((n_prod, max(1, int(n_of.max()))), -1, dtype=np.int64)
     for p in range(n_prod):  # static set-up, runs once
         on = np.flatnonzero(truth == p)
-        table[p, :on.size] = on
-    arrays = dict(truth=truth, believed=believed, capacity=np.maximum(cap, 1).astype(np.int64),
-                  product_plates=table, n_plates_of=n_of.astype(np.int64))
+        table[p, : on.size] = on
+    arrays = dict(
+        truth=truth,
+        believed=believed,
+        capacity=np.maximum(cap, 1).astype(np.int64),
+        product_plates=table,
+        n_plates_of=n_of.astype(np.int64),
+    )
     for a in arrays.values():
         a.setflags(write=False)
     return Planogram(**arrays)

@@ -67,24 +67,40 @@ _BANK = noise_bank()
 class SamplesConsts(NamedTuple):
     """Constants of ``_samples_kernel`` (quantities in quanta, float32 where the model is)."""
 
-    nb_left: np.ndarray    # (P,) left neighbour of each plate (itself where none)
+    nb_left: np.ndarray  # (P,) left neighbour of each plate (itself where none)
     nb_right: np.ndarray
-    w_left: np.ndarray     # (P,) float32 crosstalk weight from it
+    w_left: np.ndarray  # (P,) float32 crosstalk weight from it
     w_right: np.ndarray
-    ramp: np.ndarray       # (k,) share of the tick's change at each sample
-    drift: np.float32      # zero drift step
-    inv_unit: np.float32   # 1 / quantisation step
-    tremor: np.float32     # noise sd per unit of hand force
-    jolt: np.float32       # noise sd per unit of force change
-    spike_p: float         # P(a spike on a plate in a tick)
-    spike_q: np.float32    # spike sd
+    ramp: np.ndarray  # (k,) share of the tick's change at each sample
+    drift: np.float32  # zero drift step
+    inv_unit: np.float32  # 1 / quantisation step
+    tremor: np.float32  # noise sd per unit of hand force
+    jolt: np.float32  # noise sd per unit of force change
+    spike_p: float  # P(a spike on a plate in a tick)
+    spike_q: np.float32  # spike sd
     quantise: bool
     hist_scale: np.float32  # window sum -> kg
 
 
 @numba.njit(cache=True, nogil=True)
-def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel, level,
-                    prev_force, noise_sd_q, ring, sums, baseline, consts):
+def _samples_kernel(
+    weight,
+    touch,
+    u,
+    ticks,
+    idle,
+    slot,
+    hist_row,
+    raw,
+    zero_rel,
+    level,
+    prev_force,
+    noise_sd_q,
+    ring,
+    sums,
+    baseline,
+    consts,
+):
     """One tick of readings for every plate, and the detector's window sums (see plate_samples).
 
     Per store: a pass over the plates for their tick constants, then the k samples
@@ -92,8 +108,21 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
     vectorises), then the sums. Each plate's float32 operations run in the same order
     as one sample loop per plate would, so results do not depend on the loop order.
     """
-    (nb_left, nb_right, w_left, w_right, ramp, drift, inv_unit, tremor, jolt, spike_p, spike_q,
-     quantise, hist_scale) = SamplesConsts(*consts)
+    (
+        nb_left,
+        nb_right,
+        w_left,
+        w_right,
+        ramp,
+        drift,
+        inv_unit,
+        tremor,
+        jolt,
+        spike_p,
+        spike_q,
+        quantise,
+        hist_scale,
+    ) = SamplesConsts(*consts)
     k, B, P = raw.shape
     W = ring.shape[0]
     off = np.empty(P, np.int64)
@@ -106,7 +135,7 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
     for b in range(B):
         if idle[b]:
             continue
-        js = ((ticks[b] - 1) % W) % k          # the sample this store's spikes land on
+        js = ((ticks[b] - 1) % W) % k  # the sample this store's spikes land on
         for p in range(P):
             t = touch[b, p]
             force = (t + touch[b, nb_left[p]] * w_left[p]) + touch[b, nb_right[p]] * w_right[p]
@@ -146,8 +175,16 @@ def _samples_kernel(weight, touch, u, ticks, idle, slot, hist_row, raw, zero_rel
             hist_row[b, p] = s0[p] * hist_scale + baseline[b, p]
 
 
-def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, touch: np.ndarray,
-                  u: np.ndarray, ticks: np.ndarray, hist_row: np.ndarray, idle: np.ndarray) -> None:
+def plate_samples(
+    sstate: SensorState,
+    sp: SensorParams,
+    weight: np.ndarray,
+    touch: np.ndarray,
+    u: np.ndarray,
+    ticks: np.ndarray,
+    hist_row: np.ndarray,
+    idle: np.ndarray,
+) -> None:
     """One tick of every plate: readings into ``raw``, window sums into the detector's ring.
 
     ``touch`` (B,P) is the hand force on each plate; a plate feels its own plus
@@ -163,36 +200,79 @@ def plate_samples(sstate: SensorState, sp: SensorParams, weight: np.ndarray, tou
     Stores ``idle`` (B,) are left as they are.
     """
     s = sstate
-    _samples_kernel(weight, touch, u, ticks, idle, s.slot, hist_row, s.raw, s.zero_rel, s.level,
-                    s.prev_force, s.noise_sd_q, s.ring, s.sums, s.baseline,
-                    s.kernel_consts(sp)[0])
+    _samples_kernel(
+        weight,
+        touch,
+        u,
+        ticks,
+        idle,
+        s.slot,
+        hist_row,
+        s.raw,
+        s.zero_rel,
+        s.level,
+        s.prev_force,
+        s.noise_sd_q,
+        s.ring,
+        s.sums,
+        s.baseline,
+        s.kernel_consts(sp)[0],
+    )
     s.slot = (s.slot + 1) % s.ring.shape[0]
 
 
 def samples_consts(s: SensorState, sp: SensorParams) -> tuple:
     """``SamplesConsts`` as a plain tuple (see ``SensorState.kernel_consts``; plain tuples
     cross into Numba faster, see ``kernel_args.py``)."""
-    return tuple(SamplesConsts(
-        nb_left=s.nb_left, nb_right=s.nb_right, w_left=s.w_left, w_right=s.w_right, ramp=s.ramp,
-        drift=_F(sp.drift_step_kg), inv_unit=_F(s.inv_unit), tremor=s.tremor_q, jolt=s.jolt_q,
-        spike_p=s.spike_p_tick, spike_q=s.spike_q, quantise=sp.quant_kg > 0,
-        hist_scale=_F(s.unit / s.k)))
+    return tuple(
+        SamplesConsts(
+            nb_left=s.nb_left,
+            nb_right=s.nb_right,
+            w_left=s.w_left,
+            w_right=s.w_right,
+            ramp=s.ramp,
+            drift=_F(sp.drift_step_kg),
+            inv_unit=_F(s.inv_unit),
+            tremor=s.tremor_q,
+            jolt=s.jolt_q,
+            spike_p=s.spike_p_tick,
+            spike_q=s.spike_q,
+            quantise=sp.quant_kg > 0,
+            hist_scale=_F(s.unit / s.k),
+        )
+    )
 
 
 class DetectorConsts(NamedTuple):
     """Constants of ``_detector_kernel`` (variances and weights in quanta)."""
 
-    inv_n: float     # 1 / samples in the window
-    thr_q: float     # variance threshold
-    hold: int        # quiet ticks that end a segment
+    inv_n: float  # 1 / samples in the window
+    thr_q: float  # variance threshold
+    hold: int  # quiet ticks that end a segment
     min_dw_q: float  # smallest |dw| reported
-    unit: float      # quantum -> kg
-    unit2: float     # quantum^2 -> kg^2
+    unit: float  # quantum -> kg
+    unit2: float  # quantum^2 -> kg^2
 
 
 @numba.njit(cache=True, nogil=True)
-def _detector_kernel(sums, ticks, idle, j, var_q, active, quiet, t_start, peak_var_q, pre_mean,
-                     mean_ring, calm, out_idx, out_dw, out_peak, consts):
+def _detector_kernel(
+    sums,
+    ticks,
+    idle,
+    j,
+    var_q,
+    active,
+    quiet,
+    t_start,
+    peak_var_q,
+    pre_mean,
+    mean_ring,
+    calm,
+    out_idx,
+    out_dw,
+    out_peak,
+    consts,
+):
     inv_n, thr_q, hold, min_dw_q, unit, unit2 = DetectorConsts(*consts)
     B, P = active.shape
     W = mean_ring.shape[0]
@@ -231,8 +311,9 @@ def _detector_kernel(sums, ticks, idle, j, var_q, active, quiet, t_start, peak_v
     return n
 
 
-def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
-                  idle: np.ndarray) -> tuple[np.ndarray, ...] | None:
+def detector_step(
+    sstate: SensorState, sp: SensorParams, ticks: np.ndarray, idle: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
     """Advance the per-plate stable/active machine; return ended segments or None.
 
     stable -> active when the moving variance exceeds the threshold (t_start = that
@@ -248,9 +329,24 @@ def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
     """
     s = sstate
     P = s.active.shape[1]
-    n = _detector_kernel(s.sums, ticks, idle, (s.slot - 1) % s.mean_ring.shape[0], s.var_q,
-                         s.active, s.quiet, s.t_start, s.peak_var_q, s.pre_mean, s.mean_ring,
-                         s.calm, s.ev_idx, s.ev_dw, s.ev_peak, s.kernel_consts(sp)[1])
+    n = _detector_kernel(
+        s.sums,
+        ticks,
+        idle,
+        (s.slot - 1) % s.mean_ring.shape[0],
+        s.var_q,
+        s.active,
+        s.quiet,
+        s.t_start,
+        s.peak_var_q,
+        s.pre_mean,
+        s.mean_ring,
+        s.calm,
+        s.ev_idx,
+        s.ev_dw,
+        s.ev_peak,
+        s.kernel_consts(sp)[1],
+    )
     if not n:
         return None
     b, p = np.divmod(s.ev_idx[:n], P)
@@ -259,5 +355,13 @@ def detector_step(sstate: SensorState, sp: SensorParams, ticks: np.ndarray,
 
 def detector_consts(s: SensorState) -> tuple:
     """``DetectorConsts`` as a plain tuple."""
-    return tuple(DetectorConsts(inv_n=1.0 / s.window_n, thr_q=s.thr_q, hold=s.hold,
-                                min_dw_q=s.min_dw_q, unit=s.unit, unit2=s.unit ** 2))
+    return tuple(
+        DetectorConsts(
+            inv_n=1.0 / s.window_n,
+            thr_q=s.thr_q,
+            hold=s.hold,
+            min_dw_q=s.min_dw_q,
+            unit=s.unit,
+            unit2=s.unit**2,
+        )
+    )

@@ -57,8 +57,13 @@ def _pcg64_random(state, out):
         for j in range(n):
             m = lo * _MULT_LO
             lo_new = m + inc_lo
-            hi = (_mulhi(lo, _MULT_LO) + lo * _MULT_HI + hi * _MULT_LO + inc_hi  # pyright: ignore[reportCallIssue]  (numba intrinsic)
-                  + np.uint64(lo_new < m))
+            hi = (
+                _mulhi(lo, _MULT_LO)
+                + lo * _MULT_HI
+                + hi * _MULT_LO
+                + inc_hi  # pyright: ignore[reportCallIssue]  (numba intrinsic)
+                + np.uint64(lo_new < m)
+            )
             lo = lo_new
             x = hi ^ lo
             r = hi >> np.uint64(58)

@@ -62,14 +62,18 @@ class SensorParams:
     dropout_max: float = spec(0.9, 0.0, 0.99, doc="[A] cap on the miss share")
     dropout_mean_s: float = spec(0.5, 0.0, 60.0, doc="[A] mean length of a dropout")
     # docs/sources.md#multi-camera-tracking [A]: 0.005 identity switches/s per pair closer than 0.5 m.
-    switch_rate_hz: float = spec(0.005, 0.0, 100.0, doc="identity switches per second per close pair")
+    switch_rate_hz: float = spec(
+        0.005, 0.0, 100.0, doc="identity switches per second per close pair"
+    )
     switch_radius_m: float = spec(0.5, 0.0, 100.0, doc="distance under which a pair is close")
     crowd_every_s: float = spec(0.5, 0.0, 10.0, doc="[A] refresh period of crowding (cost)")
 
     def __post_init__(self):
         if self.plate_hz % self.tick_hz:
-            raise ConfigError(f"plate_hz={self.plate_hz!r} is not allowed: must be a multiple "
-                              f"of tick_hz={self.tick_hz}")
+            raise ConfigError(
+                f"plate_hz={self.plate_hz!r} is not allowed: must be a multiple "
+                f"of tick_hz={self.tick_hz}"
+            )
         if self.window_s * self.plate_hz < 2:
             raise ConfigError(f"window_s={self.window_s!r} is too short: must hold >= 2 samples")
 
@@ -111,8 +115,9 @@ class DetectedEvents:
     def concat(cls, parts: list[DetectedEvents]) -> DetectedEvents:
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(e, f.name) for e in parts])
-                     for f in dataclasses.fields(cls)))
+        return cls(
+            *(np.concatenate([getattr(e, f.name) for e in parts]) for f in dataclasses.fields(cls))
+        )
 
 
 def _no_events() -> DetectedEvents:
@@ -140,30 +145,30 @@ class SensorState:
     # plates: raw is (k, B, P) quanta relative to baseline (see plates.py)
     raw: np.ndarray
     plate_hist: np.ndarray
-    noise_sd_q: np.ndarray    # per-plate noise sd (quanta)
-    zero_rel: np.ndarray      # absolute zero error (offset + drift) minus baseline (kg)
-    level: np.ndarray         # noiseless reading at the end of the last tick (quanta)
+    noise_sd_q: np.ndarray  # per-plate noise sd (quanta)
+    zero_rel: np.ndarray  # absolute zero error (offset + drift) minus baseline (kg)
+    level: np.ndarray  # noiseless reading at the end of the last tick (quanta)
     prev_force: np.ndarray
-    baseline: np.ndarray      # reset-time reading (kg), on the quantisation grid
+    baseline: np.ndarray  # reset-time reading (kg), on the quantisation grid
     # detector
-    ring: np.ndarray          # (W, 2, B, P) float32
-    sums: np.ndarray          # (2, B, P) float64 running sums over the ring
+    ring: np.ndarray  # (W, 2, B, P) float32
+    sums: np.ndarray  # (2, B, P) float64 running sums over the ring
     var_q: np.ndarray
     active: np.ndarray
     quiet: np.ndarray
     t_start: np.ndarray
     peak_var_q: np.ndarray
     pre_mean: np.ndarray
-    mean_ring: np.ndarray     # (W, B, P) float64 window means of the last W ticks
-    calm: np.ndarray          # (B, P) ticks since the plate was last active
-    ev_idx: np.ndarray        # (B*P,) scratch: flat plate index of each ended segment
-    ev_dw: np.ndarray         # (B*P,) scratch: its dw (kg)
-    ev_peak: np.ndarray       # (B*P,) scratch: its peak variance (kg^2)
+    mean_ring: np.ndarray  # (W, B, P) float64 window means of the last W ticks
+    calm: np.ndarray  # (B, P) ticks since the plate was last active
+    ev_idx: np.ndarray  # (B*P,) scratch: flat plate index of each ended segment
+    ev_dw: np.ndarray  # (B*P,) scratch: its dw (kg)
+    ev_peak: np.ndarray  # (B*P,) scratch: its peak variance (kg^2)
     # cameras (positions as complex64 views, see cameras.py)
     track_pos_c: np.ndarray
     track_body: np.ndarray
     track_account: np.ndarray
-    hist_c: np.ndarray        # (H, B, S) complex64 ring of track positions
+    hist_c: np.ndarray  # (H, B, S) complex64 ring of track positions
     err_c: np.ndarray
     dropped: np.ndarray
     near: np.ndarray
@@ -181,10 +186,10 @@ class SensorState:
     hold: int
     crowd_every: int
     spike_p_tick: float
-    ramp: np.ndarray          # (k,) float32 share of this tick's change at each sample
-    nb_left: np.ndarray       # (P,) left neighbour of each plate (itself where none)
+    ramp: np.ndarray  # (k,) float32 share of this tick's change at each sample
+    nb_left: np.ndarray  # (P,) left neighbour of each plate (itself where none)
     nb_right: np.ndarray
-    w_left: np.ndarray        # (P,) float32 crosstalk weight from it (0 where none)
+    w_left: np.ndarray  # (P,) float32 crosstalk weight from it (0 where none)
     w_right: np.ndarray
     spike_q: np.float32
     far: np.ndarray
@@ -204,7 +209,7 @@ class SensorState:
     @property
     def var(self) -> np.ndarray:
         """Moving variance over the detector window (B, P) kg^2."""
-        return self.var_q * self.unit ** 2
+        return self.var_q * self.unit**2
 
     @property
     def track_hist(self) -> np.ndarray:
@@ -234,8 +239,9 @@ def _neighbours(layout, crosstalk: float) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.where(nb >= 0, nb, np.arange(nb.shape[1]))), w
 
 
-def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B: int,
-                 n_slots: int) -> SensorState:
+def sensor_reset(
+    sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B: int, n_slots: int
+) -> SensorState:
     """Fresh sensors over plates at ``plate_weight`` (B,P) kg and ``n_slots`` shopper slots.
 
     Draws P + n_shelves + 2S normals and P + S + 1 uniforms per store. The detector
@@ -253,47 +259,77 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
     baseline = weight + zero
     if sp.quant_kg > 0:
         baseline = (np.rint(baseline / unit) * unit).astype(np.float32)
-    shelf_f = np.exp(sp.noise_shelf_cv * zn[:, P:P + n_shelf])
+    shelf_f = np.exp(sp.noise_shelf_cv * zn[:, P : P + n_shelf])
     nb_idx, nb_w = _neighbours(layout, sp.crosstalk)
     keep = float(np.exp(-1.0 / (sp.pos_tau_s * sp.tick_hz))) if sp.pos_tau_s > 0 else 0.0
     grow = (1.0 - keep * keep) ** 0.5
-    zc = zn[:, P + n_shelf:].reshape(B, S, 2)
+    zc = zn[:, P + n_shelf :].reshape(B, S, 2)
     s = SensorState(
-        raw=np.zeros((k, B, P), np.float32), plate_hist=np.zeros((H, B, P), np.float32),
+        raw=np.zeros((k, B, P), np.float32),
+        plate_hist=np.zeros((H, B, P), np.float32),
         noise_sd_q=(sp.noise_sd_kg / unit * shelf_f[:, shelf]).astype(np.float32),
-        zero_rel=zero - baseline, level=(weight + zero - baseline) / np.float32(unit),
-        prev_force=np.zeros((B, P), np.float32), baseline=baseline,
+        zero_rel=zero - baseline,
+        level=(weight + zero - baseline) / np.float32(unit),
+        prev_force=np.zeros((B, P), np.float32),
+        baseline=baseline,
         ring=np.zeros((W, 2, B, P), np.float32),
-        sums=np.zeros((2, B, P)), var_q=np.zeros((B, P)), active=np.zeros((B, P), bool),
-        quiet=np.zeros((B, P), np.int32), t_start=np.zeros((B, P), np.int64),
-        peak_var_q=np.zeros((B, P)), pre_mean=np.zeros((B, P)),
-        mean_ring=np.zeros((W, B, P)), calm=np.full((B, P), W + 1, np.int64),
-        ev_idx=np.zeros(B * P, np.int64), ev_dw=np.zeros(B * P, np.float32),
+        sums=np.zeros((2, B, P)),
+        var_q=np.zeros((B, P)),
+        active=np.zeros((B, P), bool),
+        quiet=np.zeros((B, P), np.int32),
+        t_start=np.zeros((B, P), np.int64),
+        peak_var_q=np.zeros((B, P)),
+        pre_mean=np.zeros((B, P)),
+        mean_ring=np.zeros((W, B, P)),
+        calm=np.full((B, P), W + 1, np.int64),
+        ev_idx=np.zeros(B * P, np.int64),
+        ev_dw=np.zeros(B * P, np.float32),
         ev_peak=np.zeros(B * P, np.float32),
         track_pos_c=np.full((B, S), np.nan, np.complex64),
         track_body=np.tile(np.arange(S, dtype=np.intp), (B, 1)),
         track_account=np.full((B, S), -1, np.int64),
         hist_c=np.full((H, B, S), NAN_XY),
         err_c=(sp.pos_sd_m * (zc[..., 0] + 1j * zc[..., 1])).astype(np.complex64),
-        dropped=np.zeros((B, S), bool), near=np.zeros((B, S), np.float32),
-        age=np.zeros(B, np.int64), n_switches=np.zeros(B, np.int64),
-        k=k, unit=unit, inv_unit=1.0 / unit, tremor_q=np.float32(sp.hand_tremor / unit),
-        jolt_q=np.float32(sp.hand_jolt / unit), thr_q=sp.var_threshold_kg2 / unit ** 2,
-        min_dw_q=sp.min_dw_kg / unit, window_n=W * k, hold=sp.ticks(sp.stable_hold_s),
-        crowd_every=sp.ticks(sp.crowd_every_s), spike_p_tick=1.0 - (1.0 - sp.spike_rate) ** k,
+        dropped=np.zeros((B, S), bool),
+        near=np.zeros((B, S), np.float32),
+        age=np.zeros(B, np.int64),
+        n_switches=np.zeros(B, np.int64),
+        k=k,
+        unit=unit,
+        inv_unit=1.0 / unit,
+        tremor_q=np.float32(sp.hand_tremor / unit),
+        jolt_q=np.float32(sp.hand_jolt / unit),
+        thr_q=sp.var_threshold_kg2 / unit**2,
+        min_dw_q=sp.min_dw_kg / unit,
+        window_n=W * k,
+        hold=sp.ticks(sp.stable_hold_s),
+        crowd_every=sp.ticks(sp.crowd_every_s),
+        spike_p_tick=1.0 - (1.0 - sp.spike_rate) ** k,
         ramp=np.arange(1, k + 1, dtype=np.float32) / k,
-        nb_left=nb_idx[0], nb_right=nb_idx[1], w_left=nb_w[0], w_right=nb_w[1],
+        nb_left=nb_idx[0],
+        nb_right=nb_idx[1],
+        w_left=nb_w[0],
+        w_right=nb_w[1],
         spike_q=np.float32(sp.spike_sd_kg / unit),
         # absent shoppers are parked 100 m outside the store, 10 m apart (never close)
         far=(-100.0 - 10.0 * np.arange(S) - 100.0j).astype(np.complex64),
-        err_keep=np.float32(keep), err_in=np.float32(grow * sp.pos_sd_m),
+        err_keep=np.float32(keep),
+        err_in=np.float32(grow * sp.pos_sd_m),
         err_in_crowded=np.float32(grow * sp.pos_sd_crowded_m),
         q_out=min(1.0, 1.0 / (sp.dropout_mean_s * sp.tick_hz)) if sp.dropout_mean_s > 0 else 1.0,
         switch_p_pair=sp.switch_rate_hz / sp.tick_hz * sp.ticks(sp.crowd_every_s),
     )
     u = rng.uniform(P + S + 1, copy=False)
-    plate_samples(s, sp, weight, np.zeros((B, P), np.float32), u, np.ones(B, np.int64),
-                  s.plate_hist[0], np.zeros(B, bool))
+    plate_samples(
+        s,
+        sp,
+        weight,
+        np.zeros((B, P), np.float32),
+        u,
+        np.ones(B, np.int64),
+        s.plate_hist[0],
+        np.zeros(B, bool),
+    )
     s.ring[:] = s.ring[0]
     s.sums[:] = s.ring.sum(axis=0, dtype=np.float64)
     s.slot = 0
@@ -305,10 +341,21 @@ def sensor_reset(sparams: SensorParams, layout, plate_weight: np.ndarray, rng, B
     return s
 
 
-def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight: np.ndarray,
-                touch: np.ndarray, shopper_pos: np.ndarray, present: np.ndarray, rng, tick,
-                *, account: np.ndarray, born: np.ndarray,
-                idle: np.ndarray | None = None) -> DetectedEvents:
+def sensor_step(
+    sstate: SensorState,
+    sparams: SensorParams,
+    layout,
+    plate_weight: np.ndarray,
+    touch: np.ndarray,
+    shopper_pos: np.ndarray,
+    present: np.ndarray,
+    rng,
+    tick,
+    *,
+    account: np.ndarray,
+    born: np.ndarray,
+    idle: np.ndarray | None = None,
+) -> DetectedEvents:
     """Advance all sensors by one tick; return the plate events that closed in it.
 
     plate_weight (B,P) true kg after this tick; touch (B,P) float32 hand force on each
@@ -327,8 +374,9 @@ def sensor_step(sstate: SensorState, sparams: SensorParams, layout, plate_weight
     # (B,) clocks; the store passes its (B,) array as is (broadcast_to costs ~5 us a tick)
     ticks = tick if getattr(tick, "ndim", 0) == 1 else np.full(s.level.shape[0], tick, np.int64)
     idle = np.zeros(len(ticks), bool) if idle is None else idle
-    plate_samples(s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos],
-                  idle)
+    plate_samples(
+        s, sp, weight, np.asarray(touch, np.float32), u, ticks, s.plate_hist[s.hist_pos], idle
+    )
     ended = detector_step(s, sp, ticks, idle)
     camera_step(s, sp, shopper_pos, present, account, born, u, P, idle)
     s.hist_pos = (s.hist_pos + 1) % s.plate_hist.shape[0]
@@ -342,8 +390,9 @@ def _chronological(sstate: SensorState) -> np.ndarray:
 
 def plate_window(sstate: SensorState, store, plate) -> np.ndarray:
     """Per-tick mean readings of the last H ticks, oldest first: (..., H) kg (one gather)."""
-    return sstate.plate_hist[_chronological(sstate), np.asarray(store)[..., None],
-                             np.asarray(plate)[..., None]]
+    return sstate.plate_hist[
+        _chronological(sstate), np.asarray(store)[..., None], np.asarray(plate)[..., None]
+    ]
 
 
 def track_window(sstate: SensorState, store, slot, ticks: slice = slice(None)) -> np.ndarray:

@@ -71,32 +71,42 @@ from retail_env.sim.state import HANDOFF as K_HANDOFF
 # What the current reach does.
 ACT_PICK, ACT_PUT_SAME, ACT_PUT_WRONG, ACT_RESTOCK = 1, 2, 3, 4
 RETRY_TICKS = 5  # a blocked reach looks again after 0.5 s
-TRUTH_COLS = ("store", "tick", "shopper", "account", "plate", "product", "qty", "kind",
-              "other", "cell")
+TRUTH_COLS = (
+    "store",
+    "tick",
+    "shopper",
+    "account",
+    "plate",
+    "product",
+    "qty",
+    "kind",
+    "other",
+    "cell",
+)
 
 
 class Due(NamedTuple):
     """The decisions of the tick, one row each."""
 
-    b: np.ndarray      # store
-    s: np.ndarray      # slot
-    ph: np.ndarray     # phase whose timer ran out
-    u: np.ndarray      # (n, 8) uniforms, columns U_*
-    z: np.ndarray      # (n, 2) normals: walking speed, item weight
+    b: np.ndarray  # store
+    s: np.ndarray  # slot
+    ph: np.ndarray  # phase whose timer ran out
+    u: np.ndarray  # (n, 8) uniforms, columns U_*
+    z: np.ndarray  # (n, 2) normals: walking speed, item weight
     dwell: np.ndarray  # (n,) dwell ticks if it arrives at a plate
 
 
 class Reaches(NamedTuple):
     """The reaches ending this tick (one per plate and store) and what came of each."""
 
-    grp: np.ndarray     # its row of ``Due``
+    grp: np.ndarray  # its row of ``Due``
     plate: np.ndarray
-    acts: np.ndarray    # ACT_* the reach did
-    done: np.ndarray    # the shopper moves on to its next stop
+    acts: np.ndarray  # ACT_* the reach did
+    done: np.ndarray  # the shopper moves on to its next stop
     picked: np.ndarray  # something left the plate
-    moved: np.ndarray   # product picked
-    qty: np.ndarray     # items picked
-    back: np.ndarray    # the pick will be put back
+    moved: np.ndarray  # product picked
+    qty: np.ndarray  # items picked
+    back: np.ndarray  # the pick will be put back
 
 
 def decide(ctx: Ctx, due: np.ndarray, x: np.ndarray) -> None:
@@ -129,7 +139,7 @@ def _decide_kernel(b, s, ph, u, z, dwell, st, tables, consts, rows, dws):
     _spawn(d, st, tb, c)
     _arrive(d, st, c)
     n = _dwell_over(d, st, tb, c, out, 0)
-    for i in range(b.size):   # a resting hand or a look at the item is over: reach
+    for i in range(b.size):  # a resting hand or a look at the item is over: reach
         if ph[i] == REST or ph[i] == HOLD:
             st.phase[b[i], s[i]] = REACH
             st.timer[b[i], s[i]] = _dur(c.reach_lo, c.reach_hi, u[i, U_DUR])
@@ -257,8 +267,7 @@ def _spawn(d, st, tb, c):
             st.speed[bi, si] = c.staff_speed
             st.browse[bi, si] = 0
         else:
-            st.speed[bi, si] = min(max(c.speed_mean + c.speed_sd * z[i, 0], c.speed_lo),
-                                   c.speed_hi)
+            st.speed[bi, si] = min(max(c.speed_mean + c.speed_sd * z[i, 0], c.speed_lo), c.speed_hi)
             st.browse[bi, si] = np.searchsorted(tb.browse_cdf, u[i, U_DUR], side="right")
     _route(grp, d, st, tb, c)
 
@@ -306,8 +315,10 @@ def _dwell_over(d, st, tb, c, out, n):
         free = _first_per_plate(grp, b, plate)
         for r in range(grp.size):
             bi, si = b[grp[r]], s[grp[r]]
-            free[r] &= (not _plate_busy(bi, si, plate[r], st.phase, st.plate)
-                        and st.tick[bi] - st.plate_last[bi, plate[r]] >= c.gap)
+            free[r] &= (
+                not _plate_busy(bi, si, plate[r], st.phase, st.plate)
+                and st.tick[bi] - st.plate_last[bi, plate[r]] >= c.gap
+            )
         for r in range(grp.size):
             if not free[r]:
                 st.timer[b[grp[r]], s[grp[r]]] = RETRY_TICKS
@@ -349,8 +360,16 @@ def _reach_over(d, st, tb, c, out, n):
         bi, si = b[grp[r]], s[grp[r]]
         st.plate_last[bi, plate[r]] = st.tick[bi]
         acts[r] = st.act[bi, si]
-    rc = Reaches(grp, plate, acts, np.zeros(m, np.bool_), np.zeros(m, np.bool_),
-                 np.empty(m, np.int64), np.empty(m, np.int64), np.zeros(m, np.bool_))
+    rc = Reaches(
+        grp,
+        plate,
+        acts,
+        np.zeros(m, np.bool_),
+        np.zeros(m, np.bool_),
+        np.empty(m, np.int64),
+        np.empty(m, np.int64),
+        np.zeros(m, np.bool_),
+    )
     n = _picks(rc, d, st, tb, c, out, n)
     _after_picks(rc, d, st, c)
     if c.handoffs:
@@ -385,7 +404,7 @@ def _picks(rc, d, st, tb, c, out, n):
             for k in range(st.stock.shape[2]):
                 if k != prod and st.stock[bi, pl, k] > best:
                     best, mv = st.stock[bi, pl, k], k
-            if best <= 0:              # all others empty: the first 0, as NumPy's argmax
+            if best <= 0:  # all others empty: the first 0, as NumPy's argmax
                 mv = min(mv, prod)
         q = 1 if take_f else min(q, have)
         st.want[bi, si, prod] = max(wanted - q, 0) if (take_f or have > 0) else 0
@@ -414,8 +433,12 @@ def _after_picks(rc, d, st, c):
         bi, si = b[i], s[i]
         rc.back[r] = u[i, U_PUTBACK] < c.p_putback
         later = False
-        if c.wrong_put_back and rc.back[r] and u[i, U_WRONG] < c.p_wrong_place \
-                and st.unwanted[bi, si] < 0:
+        if (
+            c.wrong_put_back
+            and rc.back[r]
+            and u[i, U_WRONG] < c.p_wrong_place
+            and st.unwanted[bi, si] < 0
+        ):
             more = st.browse[bi, si] > 0
             for k in range(st.want.shape[2]):
                 more = more or st.want[bi, si, k] > 0

@@ -35,7 +35,7 @@ U_MODE, U_PLATE, U_DUR, U_PUTBACK, U_WRONG, U_MULTI, U_HANDOFF, U_MISC = range(8
 # Each BatchRNG double carries SPLIT uniforms of BITS bits (resolution 1/8192): few
 # draws per tick whatever B is, and plenty for decisions with probabilities >= 1e-3.
 SPLIT, BITS = 4, 13
-EV_DOUBLES = 3   # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
+EV_DOUBLES = 3  # BatchRNG doubles per decision slot (12 uniforms: 8 used + 2 normals)
 EXIT_COLS = ("store", "tick", "shopper", "account", "product", "qty")
 _SHIFTS = np.arange(SPLIT, dtype=np.uint64) * np.uint64(BITS)
 _MASK = np.uint64((1 << BITS) - 1)
@@ -62,8 +62,8 @@ class Ctx:
         self.truth: list[dict] = []
         self.exits: list[dict] = []
         self.entries: list[dict] = []
-        self.born = np.zeros(st.phase.shape, bool)   # who came in through the gate this tick
-        self.n_active = 0                            # shoppers inside, all stores (advance)
+        self.born = np.zeros(st.phase.shape, bool)  # who came in through the gate this tick
+        self.n_active = 0  # shoppers inside, all stores (advance)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -87,15 +87,29 @@ def _enter(b, s, cell, account, member, leader, partner, is_staff, st, tb, born,
     st.plate[b, s] = -1
     born[b, s] = True
     ent[0, n], ent[1, n], ent[2, n], ent[3, n], ent[4, n], ent[5, n] = (
-        b, st.tick[b], s, account, member, is_staff)
+        b,
+        st.tick[b],
+        s,
+        account,
+        member,
+        is_staff,
+    )
     return n + 1
 
 
 def _log_entries(ctx: Ctx, ent: np.ndarray, n: int) -> None:
     if n:
         e = ent[:, :n]
-        ctx.entries.append(dict(store=e[0], tick=e[1], shopper=e[2], account=e[3],
-                                member=e[4].astype(bool), staff=e[5].astype(bool)))
+        ctx.entries.append(
+            dict(
+                store=e[0],
+                tick=e[1],
+                shopper=e[2],
+                account=e[3],
+                member=e[4].astype(bool),
+                staff=e[5].astype(bool),
+            )
+        )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -130,7 +144,7 @@ def _arrivals_kernel(bi, u, st, tb, c, born, ent):
     cum = np.empty(category.size, np.float64)
     n = 0
     for b in bi:
-        party = split_uniforms(u[b:b + 1, 1:2])[0]        # group, member, entry cell
+        party = split_uniforms(u[b : b + 1, 1:2])[0]  # group, member, entry cell
         size = 1 + (party[0] < c.group_share)
         free = 0
         for j in range(c.n_staff, S):
@@ -144,11 +158,18 @@ def _arrivals_kernel(bi, u, st, tb, c, born, ent):
         account = st.next_account[b]
         st.next_account[b] += 1
         member = party[1] < c.member_share
-        lu = split_uniforms(u[b:b + 1, 2:c.u_ev])[0, :c.n_list].reshape(2, n_cat, 2)
+        lu = split_uniforms(u[b : b + 1, 2 : c.u_ev])[0, : c.n_list].reshape(2, n_cat, 2)
         seg = np.int64(member)
         for k in range(2):
-            draw_list(st.buy_prob[b, seg], st.buy_extra[b, seg], lu[k], category,
-                      tb.category_start, cum, lists[k])
+            draw_list(
+                st.buy_prob[b, seg],
+                st.buy_extra[b, seg],
+                lu[k],
+                category,
+                tb.category_start,
+                cum,
+                lists[k],
+            )
         cell = tb.entry_cells[np.int64(party[2] * tb.entry_cells.size)]
         for k in range(size):
             for j in range(category.size):
@@ -156,8 +177,9 @@ def _arrivals_kernel(bi, u, st, tb, c, born, ent):
         st.n_entered[b] += size
         for k in range(size):
             partner = slots[1 - k] if size == 2 else -1
-            n = _enter(b, slots[k], cell, account, member, k == 0, partner, False, st, tb, born,
-                       ent, n)
+            n = _enter(
+                b, slots[k], cell, account, member, k == 0, partner, False, st, tb, born, ent, n
+            )
     return n
 
 
@@ -175,8 +197,7 @@ def advance(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     this was some 40 small calls a tick, half of a one-store tick.
     """
     st = ctx.st
-    ent, ext, due, x, ctx.n_active = _tick_kernel(ctx.u, st.gate_open, *ctx.kernel_args,
-                                                  ctx.born)
+    ent, ext, due, x, ctx.n_active = _tick_kernel(ctx.u, st.gate_open, *ctx.kernel_args, ctx.born)
     _log_entries(ctx, ent, ent.shape[1])
     if ext.shape[1]:
         ctx.exits.append(dict(zip(EXIT_COLS, ext, strict=True)))
@@ -205,8 +226,11 @@ def _tick_kernel(u, gate_open, st, tables, consts, born):
     if c.n_staff:
         m = 0
         for b in range(B):
-            if tick[b] % c.check == 0 and phase[b, 0] == FREE \
-                    and low_plate(b, st.stock, tb.truth, tb.capacity, c.restock_below) >= 0:
+            if (
+                tick[b] % c.check == 0
+                and phase[b, 0] == FREE
+                and low_plate(b, st.stock, tb.truth, tb.capacity, c.restock_below) >= 0
+            ):
                 bi[m] = b
                 m += 1
         n = _enter_staff(bi[:m], tb.entry_cells[0], st, tb, born, ent, n)
@@ -248,8 +272,13 @@ def _tick_kernel(u, gate_open, st, tables, consts, born):
     for i in range(nk):
         for q in range(EV_DOUBLES):
             draws[i, q] = u[dec[0, i], c.u_ev + EV_DOUBLES * slot[i] + q]
-    return (ent[:, :n], ext[:, :n_ext], dec[:, :nk], split_uniforms(draws),
-            st.n_entered.sum() - st.n_exited.sum())
+    return (
+        ent[:, :n],
+        ext[:, :n_ext],
+        dec[:, :nk],
+        split_uniforms(draws),
+        st.n_entered.sum() - st.n_exited.sum(),
+    )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -261,8 +290,15 @@ def _walk_kernel(b, s, st, tb, c):
     blocked is judged on the occupancy before anyone moves this tick. With ``crossed``
     (crowd_crossed_reaches) a walker blocked one step from its plate's access cell
     reaches past the person there."""
-    cell, tgt, occ, wait, plate, phase, timer = st.cell, st.tgt, st.occ, st.wait, st.plate, \
-        st.phase, st.timer
+    cell, tgt, occ, wait, plate, phase, timer = (
+        st.cell,
+        st.tgt,
+        st.occ,
+        st.wait,
+        st.plate,
+        st.phase,
+        st.timer,
+    )
     next_flat, hw = tb.next_flat, c.hw
     n = b.size
     blocked = np.empty(n, np.bool_)

@@ -34,48 +34,48 @@ KIND_NAMES = {PICK: "pick", PUT: "put", HANDOFF: "handoff", RESTOCK: "restock", 
 class StoreState:
     """Mutable simulator state for B stores; ``step`` updates it in place."""
 
-    tick: np.ndarray          # (B,) int64 ticks since this store's reset
+    tick: np.ndarray  # (B,) int64 ticks since this store's reset
     # shopper slots (B, S)
-    phase: np.ndarray         # int8 phase code (FREE, WALK, ...)
-    timer: np.ndarray         # int32 ticks until the slot's next step or decision (IDLE if free)
-    cell: np.ndarray          # int32 flat grid cell
-    tgt: np.ndarray           # int32 row of the walking tables (target)
-    plate: np.ndarray         # int32 plate being visited (-1: heading for the exit)
-    act: np.ndarray           # int8 what the current reach does (ACT_* in shoppers.py)
-    act_prod: np.ndarray      # int32 product the reach moves
-    unwanted: np.ndarray      # int32 product to put back at the next plate (-1 none)
-    acc: np.ndarray           # float32 fraction of a tick carried to the next step
-    speed: np.ndarray         # float32 cells per tick
-    wait: np.ndarray          # int16 ticks waited behind someone
-    browse: np.ndarray        # int16 browsing stops left
-    account: np.ndarray       # int64 account id (-1: free slot or staff)
-    member: np.ndarray        # bool loyalty member
-    partner: np.ndarray       # int32 slot of the other group member (-1 none)
-    leader: np.ndarray        # bool leads its group (or shops alone)
-    staff: np.ndarray         # bool slot holds a staff member
-    entered: np.ndarray       # int64 tick the slot's occupant came in
-    present: np.ndarray       # bool someone is in the slot
-    pos: np.ndarray           # (B, S, 2) float32 metres (x, y); NaN when absent
-    want: np.ndarray          # (B, S, N) int16 shopping list still to buy
-    basket: np.ndarray        # (B, S, N) int32 true basket
+    phase: np.ndarray  # int8 phase code (FREE, WALK, ...)
+    timer: np.ndarray  # int32 ticks until the slot's next step or decision (IDLE if free)
+    cell: np.ndarray  # int32 flat grid cell
+    tgt: np.ndarray  # int32 row of the walking tables (target)
+    plate: np.ndarray  # int32 plate being visited (-1: heading for the exit)
+    act: np.ndarray  # int8 what the current reach does (ACT_* in shoppers.py)
+    act_prod: np.ndarray  # int32 product the reach moves
+    unwanted: np.ndarray  # int32 product to put back at the next plate (-1 none)
+    acc: np.ndarray  # float32 fraction of a tick carried to the next step
+    speed: np.ndarray  # float32 cells per tick
+    wait: np.ndarray  # int16 ticks waited behind someone
+    browse: np.ndarray  # int16 browsing stops left
+    account: np.ndarray  # int64 account id (-1: free slot or staff)
+    member: np.ndarray  # bool loyalty member
+    partner: np.ndarray  # int32 slot of the other group member (-1 none)
+    leader: np.ndarray  # bool leads its group (or shops alone)
+    staff: np.ndarray  # bool slot holds a staff member
+    entered: np.ndarray  # int64 tick the slot's occupant came in
+    present: np.ndarray  # bool someone is in the slot
+    pos: np.ndarray  # (B, S, 2) float32 metres (x, y); NaN when absent
+    want: np.ndarray  # (B, S, N) int16 shopping list still to buy
+    basket: np.ndarray  # (B, S, N) int32 true basket
     # plates (B, P)
-    stock: np.ndarray         # (B, P, N) int32 true items on each plate, by product
-    plate_count: np.ndarray   # (B, P) int32 items on the plate (all products)
-    weight: np.ndarray        # (B, P) float64 true load on the plate, kg
-    plate_last: np.ndarray    # (B, P) int64 tick the last reach at the plate ended
-    occ: np.ndarray           # (B, H*W) int16 people per cell
+    stock: np.ndarray  # (B, P, N) int32 true items on each plate, by product
+    plate_count: np.ndarray  # (B, P) int32 items on the plate (all products)
+    weight: np.ndarray  # (B, P) float64 true load on the plate, kg
+    plate_last: np.ndarray  # (B, P) int64 tick the last reach at the plate ended
+    occ: np.ndarray  # (B, H*W) int16 people per cell
     # books (B, N) int64
     initial: np.ndarray
     restocked: np.ndarray
     exited: np.ndarray
     next_account: np.ndarray  # (B,) int64
-    n_entered: np.ndarray     # (B,) int64 shoppers who came in
-    n_exited: np.ndarray      # (B,) int64 shoppers who left
-    n_balked: np.ndarray      # (B,) int64 arrivals turned away (store full)
+    n_entered: np.ndarray  # (B,) int64 shoppers who came in
+    n_exited: np.ndarray  # (B,) int64 shoppers who left
+    n_balked: np.ndarray  # (B,) int64 arrivals turned away (store full)
     # demand table in force: P(buy product) per visit by segment (0 non-member, 1 member)
-    buy_prob: np.ndarray      # (B, 2, N) float64
-    buy_extra: np.ndarray     # (B, 2, N) float64 P(second unit | buys)
-    sensors: Any = None       # SensorState of retail_env.sim.sensors
+    buy_prob: np.ndarray  # (B, 2, N) float64
+    buy_extra: np.ndarray  # (B, 2, N) float64 P(second unit | buys)
+    sensors: Any = None  # SensorState of retail_env.sim.sensors
     # (B,) bool entry gate open; a closed gate turns arrivals away (closing time of one
     # store of a batch, without changing its random draws). None: always open.
     gate_open: np.ndarray | None = None
@@ -93,8 +93,13 @@ class StoreState:
 
     def books_balance(self) -> np.ndarray:
         """(B, N) shelves + baskets + exited - initial - restocked; all zeros when books hold."""
-        return (self.stock.sum(axis=1) + self.basket.sum(axis=1) + self.exited
-                - self.initial - self.restocked)
+        return (
+            self.stock.sum(axis=1)
+            + self.basket.sum(axis=1)
+            + self.exited
+            - self.initial
+            - self.restocked
+        )
 
 
 def _map(obj, fn):
@@ -137,8 +142,10 @@ def scatter_stores(dst, src, index: np.ndarray) -> None:
             if ax is not None:
                 d[(slice(None),) * ax + (index,)] = s
             elif not np.array_equal(d, s):
-                raise ValueError(f"cannot reset stores separately: field {f.name!r} has no "
-                                 "store axis and differs between stores")
+                raise ValueError(
+                    f"cannot reset stores separately: field {f.name!r} has no "
+                    "store axis and differs between stores"
+                )
         elif dataclasses.is_dataclass(d) and not isinstance(d, type):
             scatter_stores(d, s, index)
 
@@ -149,15 +156,15 @@ class Truth:
 
     store: np.ndarray
     tick: np.ndarray
-    shopper: np.ndarray   # slot of the actor (the giver for HANDOFF)
-    account: np.ndarray   # actor's account (-1 for staff)
-    plate: np.ndarray     # -1 for HANDOFF
+    shopper: np.ndarray  # slot of the actor (the giver for HANDOFF)
+    account: np.ndarray  # actor's account (-1 for staff)
+    plate: np.ndarray  # -1 for HANDOFF
     product: np.ndarray
-    qty: np.ndarray       # items moved (0 for TOUCH)
-    kind: np.ndarray      # PICK, PUT, HANDOFF, RESTOCK, TOUCH
-    dw: np.ndarray        # true plate weight change, kg (negative = removed)
-    other: np.ndarray     # receiving slot for HANDOFF, else -1
-    cell: np.ndarray      # flat cell the actor stood on
+    qty: np.ndarray  # items moved (0 for TOUCH)
+    kind: np.ndarray  # PICK, PUT, HANDOFF, RESTOCK, TOUCH
+    dw: np.ndarray  # true plate weight change, kg (negative = removed)
+    other: np.ndarray  # receiving slot for HANDOFF, else -1
+    cell: np.ndarray  # flat cell the actor stood on
 
     def __len__(self) -> int:
         return len(self.store)
@@ -185,7 +192,7 @@ class Entries:
     store: np.ndarray
     tick: np.ndarray
     shopper: np.ndarray
-    account: np.ndarray   # -1 for staff
+    account: np.ndarray  # -1 for staff
     member: np.ndarray
     staff: np.ndarray
 
@@ -194,9 +201,13 @@ class Entries:
 
 
 def _empty(cls):
-    kw = {f.name: np.zeros(0, np.float64 if f.name == "dw" else
-                           (bool if f.name in ("member", "staff") else np.int64))
-          for f in dataclasses.fields(cls)}
+    kw = {
+        f.name: np.zeros(
+            0,
+            np.float64 if f.name == "dw" else (bool if f.name in ("member", "staff") else np.int64),
+        )
+        for f in dataclasses.fields(cls)
+    }
     for a in kw.values():
         a.setflags(write=False)
     return cls(**kw)
@@ -212,16 +223,17 @@ def concat_rows(cls, parts: list[dict]):
         return _EMPTY[cls]
     if len(parts) == 1:
         return cls(**parts[0])
-    return cls(**{f.name: np.concatenate([p[f.name] for p in parts])
-                  for f in dataclasses.fields(cls)})
+    return cls(
+        **{f.name: np.concatenate([p[f.name] for p in parts]) for f in dataclasses.fields(cls)}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class TickOutput:
     """What one tick produced, for B stores."""
 
-    events: Any        # sensors.DetectedEvents (store, plate, t_start, t_end, dw)
+    events: Any  # sensors.DetectedEvents (store, plate, t_start, t_end, dw)
     truth: Truth
     exits: Exits
     entries: Entries
-    n_active: int      # shoppers (not staff) in all stores after the tick
+    n_active: int  # shoppers (not staff) in all stores after the tick

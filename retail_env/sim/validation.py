@@ -22,20 +22,36 @@ from retail_env.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
-else:   # gymnasium requires typing_extensions
+else:  # gymnasium requires typing_extensions
     from typing_extensions import dataclass_transform
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T")
-C = TypeVar("C", bound="DataclassInstance")   # a config class (made by @config)
-__all__ = ["ConfigError", "check_choice", "check_count", "check_mapping", "config", "from_dict",
-           "replace", "spec", "to_dict", "validate"]
+C = TypeVar("C", bound="DataclassInstance")  # a config class (made by @config)
+__all__ = [
+    "ConfigError",
+    "check_choice",
+    "check_count",
+    "check_mapping",
+    "config",
+    "from_dict",
+    "replace",
+    "spec",
+    "to_dict",
+    "validate",
+]
 
 
-def spec(default: Any, lo: float | None = None, hi: float | None = None,
-         choices: tuple | None = None, doc: str = "", length: int | None = None,
-         rows: int | None = None) -> Any:
+def spec(
+    default: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple | None = None,
+    doc: str = "",
+    length: int | None = None,
+    rows: int | None = None,
+) -> Any:
     """A dataclass field with its allowed range (inclusive) or choices.
 
     The field's type is its annotation (int, float, bool, str, a config class or
@@ -46,8 +62,15 @@ def spec(default: Any, lo: float | None = None, hi: float | None = None,
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for sequence defaults (configs are frozen)")
     item = type(default[0]) if isinstance(default, tuple) and default else None
-    meta = {"lo": lo, "hi": hi, "choices": choices, "doc": doc, "length": length, "item": item,
-            "rows": rows}
+    meta = {
+        "lo": lo,
+        "hi": hi,
+        "choices": choices,
+        "doc": doc,
+        "length": length,
+        "item": item,
+        "rows": rows,
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -88,22 +111,32 @@ def _check_type(path: str, value: Any, tp: Any, meta: Mapping[str, Any]) -> None
     if tp is tuple and meta.get("rows"):
         w = meta["rows"]
         if not isinstance(value, tuple) or not all(
-                isinstance(r, (tuple, list)) and len(r) == w
-                and all(_is_type(v, float) for v in r) for r in value):
-            raise ConfigError(f"{path}={value!r} has the wrong type: must be a list of rows of "
-                              f"{w} numbers each (or an empty list)")
+            isinstance(r, (tuple, list)) and len(r) == w and all(_is_type(v, float) for v in r)
+            for r in value
+        ):
+            raise ConfigError(
+                f"{path}={value!r} has the wrong type: must be a list of rows of "
+                f"{w} numbers each (or an empty list)"
+            )
     elif tp is tuple:
         item, length = meta.get("item") or float, meta.get("length")
         items = _PLURALS.get(item, item.__name__)
         want = f"a list of {length} {items}" if length else f"a non-empty list of {items}"
-        if not isinstance(value, tuple) or not value or (length and len(value) != length) \
-                or not all(_is_type(v, item) for v in value):
-            raise ConfigError(f"{path}={value!r} has the wrong type: must be {want} "
-                              f"{_allowed(meta)}")
+        if (
+            not isinstance(value, tuple)
+            or not value
+            or (length and len(value) != length)
+            or not all(_is_type(v, item) for v in value)
+        ):
+            raise ConfigError(
+                f"{path}={value!r} has the wrong type: must be {want} {_allowed(meta)}"
+            )
     elif tp in _TYPE_NAMES and not _is_type(value, tp):
         rng = "" if _allowed(meta) == "any value" else f", {_allowed(meta)}"
-        raise ConfigError(f"{path}={value!r} has the wrong type ({type(value).__name__}): "
-                          f"must be {_TYPE_NAMES[tp]}{rng}")
+        raise ConfigError(
+            f"{path}={value!r} has the wrong type ({type(value).__name__}): "
+            f"must be {_TYPE_NAMES[tp]}{rng}"
+        )
 
 
 def _check_value(path: str, value: Any, meta: Mapping[str, Any], tp: Any = None) -> None:
@@ -139,8 +172,10 @@ def validate(obj: Any, prefix: str = "") -> None:
         tp = hints.get(f.name)
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             if not isinstance(value, tp):
-                raise ConfigError(f"{path}={value!r} has the wrong type: must be a mapping of "
-                                  f"{tp.__name__} fields")
+                raise ConfigError(
+                    f"{path}={value!r} has the wrong type: must be a mapping of "
+                    f"{tp.__name__} fields"
+                )
             validate(value, prefix=path + ".")
         else:
             _check_value(path, value, f.metadata, tp)
@@ -169,7 +204,7 @@ def _coerce(path: str, tp: Any, value: Any, meta: Mapping[str, Any]) -> Any:
     item = meta.get("item")
     if tp is tuple and meta.get("rows") and (_listed(value) or isinstance(value, tuple)):
         rows = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
-        if all(_listed(r) or isinstance(r, tuple) for r in rows):    # a table: rows as tuples
+        if all(_listed(r) or isinstance(r, tuple) for r in rows):  # a table: rows as tuples
             return tuple(tuple(r.tolist() if isinstance(r, np.ndarray) else r) for r in rows)
         return value
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
@@ -178,14 +213,14 @@ def _coerce(path: str, tp: Any, value: Any, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path} must be a mapping of {tp.__name__} fields, got {value!r}")
         return from_dict(tp, value, prefix=path + ".")
-    if tp is tuple and _listed(value):                          # lists, Hydra ListConfig
+    if tp is tuple and _listed(value):  # lists, Hydra ListConfig
         items = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
         ok = items and all(_is_type(v, item or float) for v in items)
-        return items if ok else value          # a bad list is named as given
-    if _is_type(value, tp) and tp in (int, float, bool):    # NumPy scalars -> Python
+        return items if ok else value  # a bad list is named as given
+    if _is_type(value, tp) and tp in (int, float, bool):  # NumPy scalars -> Python
         try:
             return tp(value)
-        except OverflowError:           # an int beyond any float: the range check names it
+        except OverflowError:  # an int beyond any float: the range check names it
             return value
     return value
 
@@ -195,18 +230,24 @@ def check_mapping(name: str, data: Any) -> dict:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{name}={data!r} has the wrong type ({type(data).__name__}): "
-                          "must be a mapping of config keys (a dict) or None")
+        raise ConfigError(
+            f"{name}={data!r} has the wrong type ({type(data).__name__}): "
+            "must be a mapping of config keys (a dict) or None"
+        )
     return dict(data)
 
 
 def check_count(name: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
     """``value`` as an int in [lo, hi], or a ConfigError naming it (``num_envs`` and the like)."""
     if not _is_type(value, int):
-        raise ConfigError(f"{name}={value!r} has the wrong type ({type(value).__name__}): "
-                          f"must be an integer {_allowed({'lo': lo, 'hi': hi})}")
+        raise ConfigError(
+            f"{name}={value!r} has the wrong type ({type(value).__name__}): "
+            f"must be an integer {_allowed({'lo': lo, 'hi': hi})}"
+        )
     if value < lo or (hi is not None and value > hi):
-        raise ConfigError(f"{name}={value!r} is out of range: must be {_allowed({'lo': lo, 'hi': hi})}")
+        raise ConfigError(
+            f"{name}={value!r} is out of range: must be {_allowed({'lo': lo, 'hi': hi})}"
+        )
     return int(value)
 
 
@@ -224,8 +265,10 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted((k for k in data if k not in names), key=repr)
     if unknown:
-        raise ConfigError(f"unknown config key(s) {[prefix + str(k) for k in unknown]}; "
-                          f"allowed keys under '{prefix or cls.__name__}': {names}")
+        raise ConfigError(
+            f"unknown config key(s) {[prefix + str(k) for k in unknown]}; "
+            f"allowed keys under '{prefix or cls.__name__}': {names}"
+        )
     metas = {f.name: f.metadata for f in dataclasses.fields(cls)}
     kwargs = {k: _coerce(prefix + k, hints[k], v, metas[k]) for k, v in data.items()}
     try:

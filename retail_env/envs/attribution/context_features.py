@@ -20,21 +20,21 @@ import numpy as np
 
 from retail_env.envs.attribution.track_features import N_TRACK_FEATURES, track_features
 
-CONTEXT_WINDOW_S = 2.0   # events overlapping the decided one within this are concurrent
+CONTEXT_WINDOW_S = 2.0  # events overlapping the decided one within this are concurrent
 
 CONTEXT_FEATURES = (
-    "d_min_rank",         # rank of its closest approach among the event's candidates / K
-    "d_min_lead_m",       # nearest other candidate's d_min minus its own (> 0: it is nearest)
-    "dwell_lead",         # its dwell share minus the largest other candidate's
-    "other_events",       # concurrent events (any plate) it is a candidate of
-    "other_nearest",      # concurrent events where it is the nearest candidate
-    "other_same_plate",   # 1 if it is the nearest candidate of a concurrent event on this plate
-    "other_d_min_m",      # its closest approach in any concurrent event (FAR if none)
-    "other_lead_m",       # its largest d_min lead in a concurrent event (-FAR if none)
-    "other_dwell",        # its largest dwell share in a concurrent event (0 if none)
-    "d_min_vs_other_m",   # its d_min here minus its closest approach elsewhere (FAR if none)
+    "d_min_rank",  # rank of its closest approach among the event's candidates / K
+    "d_min_lead_m",  # nearest other candidate's d_min minus its own (> 0: it is nearest)
+    "dwell_lead",  # its dwell share minus the largest other candidate's
+    "other_events",  # concurrent events (any plate) it is a candidate of
+    "other_nearest",  # concurrent events where it is the nearest candidate
+    "other_same_plate",  # 1 if it is the nearest candidate of a concurrent event on this plate
+    "other_d_min_m",  # its closest approach in any concurrent event (FAR if none)
+    "other_lead_m",  # its largest d_min lead in a concurrent event (-FAR if none)
+    "other_dwell",  # its largest dwell share in a concurrent event (0 if none)
+    "d_min_vs_other_m",  # its d_min here minus its closest approach elsewhere (FAR if none)
 )
-D_MIN, DWELL = 0, 7       # columns of observations.CANDIDATE_FEATURES
+D_MIN, DWELL = 0, 7  # columns of observations.CANDIDATE_FEATURES
 
 
 def _leads(d: np.ndarray, far: float) -> np.ndarray:
@@ -46,8 +46,9 @@ def _leads(d: np.ndarray, far: float) -> np.ndarray:
     return best_other - d
 
 
-def context_rows(own: np.ndarray, recs: list, others: list[list], hz: int, reach: float,
-                 lim: float, far: float) -> np.ndarray:
+def context_rows(
+    own: np.ndarray, recs: list, others: list[list], hz: int, reach: float, lim: float, far: float
+) -> np.ndarray:
     """(R, K, C) context features of events ``recs`` whose candidate features are ``own``
     (R, K, F); ``others[i]``: the events concurrent with ``recs[i]``. Rows past each
     ``n_cand`` are 0."""
@@ -62,8 +63,17 @@ def context_rows(own: np.ndarray, recs: list, others: list[list], hz: int, reach
                 pool.append(r)
     tf = np.zeros((len(pool), K, N_TRACK_FEATURES), np.float32)
     if pool:
-        track_features(np.stack([r.cand_rel for r in pool]), [r.n_cand for r in pool],  # pyright: ignore[reportArgumentType]  (takes array-likes)
-                       [r.lo for r in pool], [r.hi for r in pool], hz, reach, lim, far, tf)  # pyright: ignore[reportArgumentType]
+        track_features(
+            np.stack([r.cand_rel for r in pool]),
+            [r.n_cand for r in pool],  # pyright: ignore[reportArgumentType]  (takes array-likes)
+            [r.lo for r in pool],
+            [r.hi for r in pool],
+            hz,
+            reach,
+            lim,
+            far,
+            tf,
+        )  # pyright: ignore[reportArgumentType]
     for i, rec in enumerate(recs):
         n = rec.n_cand
         if n <= 0:
@@ -79,9 +89,9 @@ def context_rows(own: np.ndarray, recs: list, others: list[list], hz: int, reach
             if r.n_cand <= 0:
                 continue
             j = seen[id(r)]
-            od = tf[j, :r.n_cand, D_MIN].astype(np.float64)
+            od = tf[j, : r.n_cand, D_MIN].astype(np.float64)
             lead = _leads(od, far)
-            where = {t: k for k, t in enumerate(r.cand_track[:r.n_cand].tolist())}
+            where = {t: k for k, t in enumerate(r.cand_track[: r.n_cand].tolist())}
             for k, t in enumerate(tracks):
                 m = where.get(t)
                 if m is None:

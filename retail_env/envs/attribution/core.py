@@ -34,7 +34,7 @@ from retail_env.sim.sensors import track_window
 from retail_env.sim.state import PICK, PUT, RESTOCK, TOUCH
 from retail_env.sim.validation import config, replace, spec
 
-CORRECT, WRONG, REVIEWED = 1, 2, 3   # decision outcomes (as drawn by retail_env.render)
+CORRECT, WRONG, REVIEWED = 1, 2, 3  # decision outcomes (as drawn by retail_env.render)
 # The task's tuning of each sim preset, applied under the user's ``store`` overrides.
 # Every scenario keeps 12 s of camera history (the sensors' default ring is 5 s): who
 # arrived at a plate first, and who walked away after the event, is the evidence
@@ -43,10 +43,13 @@ _HISTORY = {"sensors": {"hist_s": 12.0}}
 TASK_TUNING: dict[str, dict[str, Any]] = {name: dict(_HISTORY) for name in sim_config.PRESETS}
 # easy = a quiet fuel-station hour [A]: ~5 shoppers per 10 min, at most 4 inside, so
 # two shoppers rarely stand at one shelf at once and the best heuristic is near perfect.
-TASK_TUNING["easy"] = {**_HISTORY, "demand": {"daily_visits": 600.0},
-                       "shoppers": {"max_shoppers": 4}}
+TASK_TUNING["easy"] = {
+    **_HISTORY,
+    "demand": {"daily_visits": 600.0},
+    "shoppers": {"max_shoppers": 4},
+}
 ON_PLATE = [k in (PICK, PUT, RESTOCK, TOUCH) for k in range(TOUCH + 1)]  # truth kinds a plate shows
-RECEIPT_SIGN = [0] * (TOUCH + 1)                 # what a truth kind does to a receipt line
+RECEIPT_SIGN = [0] * (TOUCH + 1)  # what a truth kind does to a receipt line
 RECEIPT_SIGN[PICK], RECEIPT_SIGN[PUT] = 1, -1
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
@@ -57,7 +60,9 @@ class ObservationConfig:
 
     type: str = spec("features", choices=("features", "features_context", "raw"))
     # Raw windows: per-tick plate means and track positions ending at the decision.
-    raw_ticks: int = spec(50, lo=2, hi=600, doc="ticks of weight and track history (<= sensor ring)")
+    raw_ticks: int = spec(
+        50, lo=2, hi=600, doc="ticks of weight and track history (<= sensor ring)"
+    )
 
 
 @config
@@ -107,9 +112,16 @@ class AttributionConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     **{name: {"scenario": name} for name in sim_config.PRESETS},
     "raw": {"scenario": "medium", "observation": {"type": "raw"}},
-    "promo": {"scenario": "medium",
-              "promotion": {"policy": "hi_lo", "depth": 0.5, "cycle_days": 1, "promo_h": 6,
-                            "n_endcaps": 4}},
+    "promo": {
+        "scenario": "medium",
+        "promotion": {
+            "policy": "hi_lo",
+            "depth": 0.5,
+            "cycle_days": 1,
+            "promo_h": 6,
+            "n_endcaps": 4,
+        },
+    },
 }
 
 
@@ -118,22 +130,37 @@ class EventRecord:
     (``truth``: the receipt lines the event really changed, kept from the matching; read
     only, as every decision and the oracle look at it)."""
 
-    __slots__ = ("plate", "product", "t_start", "t_end", "t_detect", "t_snap", "dw", "lo", "hi",
-                 "cand_track", "cand_account", "cand_rel", "n_cand", "weights",
-                 "truth", "index")
+    __slots__ = (
+        "plate",
+        "product",
+        "t_start",
+        "t_end",
+        "t_detect",
+        "t_snap",
+        "dw",
+        "lo",
+        "hi",
+        "cand_track",
+        "cand_account",
+        "cand_rel",
+        "n_cand",
+        "weights",
+        "truth",
+        "index",
+    )
 
 
-Line = tuple[int, int, int]   # (account, product, signed qty): a line of a receipt change
+Line = tuple[int, int, int]  # (account, product, signed qty): a line of a receipt change
 
 
 class _Ledger:
     """Growable (accounts, products) int ledgers of one store."""
 
     def __init__(self, n_products: int):
-        self.charged = np.zeros((64, n_products), np.int64)   # what decisions charged
-        self.ceiling = np.zeros((64, n_products), np.int64)   # truth of every detected event
-        self.true = np.zeros((64, n_products), np.int64)      # what shoppers left with
-        self.seen = np.zeros(64, bool)                         # accounts that came in
+        self.charged = np.zeros((64, n_products), np.int64)  # what decisions charged
+        self.ceiling = np.zeros((64, n_products), np.int64)  # truth of every detected event
+        self.true = np.zeros((64, n_products), np.int64)  # what shoppers left with
+        self.seen = np.zeros(64, bool)  # accounts that came in
 
     def fit(self, account: Sequence[int] | np.ndarray) -> None:
         """Grow to hold ``account`` (a few integers: Python's max beats a NumPy reduction)."""
@@ -145,7 +172,7 @@ class _Ledger:
             for name in ("charged", "ceiling", "true", "seen"):
                 old = getattr(self, name)
                 new = np.zeros((size, *old.shape[1:]), old.dtype)
-                new[:len(old)] = old
+                new[: len(old)] = old
                 setattr(self, name, new)
 
 
@@ -182,13 +209,22 @@ def _score(a: dict[tuple[int, int], int], t: dict[tuple[int, int], int]) -> tupl
 class _SimLink:
     """The few things the task needs from the batched simulator, in one place."""
 
-    def __init__(self, scenario: str, overrides: Mapping[str, Any], batch: int,
-                 promotion: PromotionPlanConfig | None = None, episode_s: float = 600.0):
+    def __init__(
+        self,
+        scenario: str,
+        overrides: Mapping[str, Any],
+        batch: int,
+        promotion: PromotionPlanConfig | None = None,
+        episode_s: float = 600.0,
+    ):
         cfg = replace(sim_config.make_config(scenario), TASK_TUNING.get(scenario, {}))
         self.params = sim_store.make_params(replace(cfg, overrides))
-        self.promotions = (None if promotion is None or promotion.policy == "none"
-                           else StorePromotions(promotion, self.params, episode_s))
-        self.installed = np.full(batch, -1, np.int64)   # pricing period each store holds
+        self.promotions = (
+            None
+            if promotion is None or promotion.policy == "none"
+            else StorePromotions(promotion, self.params, episode_s)
+        )
+        self.installed = np.full(batch, -1, np.int64)  # pricing period each store holds
         lay = self.params.layout
         self.B = batch
         self.catalog = self.params.catalog
@@ -196,7 +232,7 @@ class _SimLink:
         self.plate_xy = np.asarray(lay.cell_xy[lay.plate_access], np.float32)  # where one stands
         self.believed = np.asarray(self.params.planogram_believed)
         self.nbr = np.asarray(lay.plate_neighbors)
-        self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]   # plate -> neighbours
+        self.nbr_sets = [{int(x) for x in row if x >= 0} for row in self.nbr]  # plate -> neighbours
         self.plate_shelf = lay.plate_shelf.tolist()
         self.hist_ticks = self.params.sensors.ticks(self.params.sensors.hist_s)
 
@@ -217,8 +253,8 @@ class _SimLink:
         return int(self.state.tick[b])
 
     def close_gate(self, b: int) -> None:
-        assert self.state.gate_open is not None   # set by reset
-        self.state.gate_open[b] = False     # arrivals turned away; draws unchanged
+        assert self.state.gate_open is not None  # set by reset
+        self.state.gate_open[b] = False  # arrivals turned away; draws unchanged
 
     def _customers(self, b: int) -> np.ndarray:
         return self.state.present[b] & ~self.state.staff[b]
@@ -233,8 +269,9 @@ class _SimLink:
         s, p = np.nonzero(self.state.basket[b] * self._customers(b)[:, None])
         return self.state.account[b, s], p, self.state.basket[b, s, p].astype(np.int64)
 
-    def track_window(self, b, slots=slice(None), ticks: slice = slice(None)
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def track_window(
+        self, b, slots=slice(None), ticks: slice = slice(None)
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Track positions (..., slots, ticks, 2) oldest first and the tracks' accounts, of
         store ``b`` or stores ``b`` (an array)."""
         sens = self.state.sensors
@@ -244,8 +281,9 @@ class _SimLink:
 class AttributionCore:
     """B stores, their event queues and the books of every decision."""
 
-    def __init__(self, cfg: AttributionConfig, store: Mapping[str, Any] | None = None,
-                 batch: int = 1):
+    def __init__(
+        self, cfg: AttributionConfig, store: Mapping[str, Any] | None = None, batch: int = 1
+    ):
         self.cfg = cfg
         self.B = int(batch)
         self.K = cfg.n_candidates
@@ -273,13 +311,26 @@ class AttributionCore:
         self.ledgers = [_Ledger(self.N) for _ in range(B)]
         self.credit = np.full(B, self.cfg.review_credit_start)
         self.closed = np.zeros(B, bool)
-        self.shut = np.zeros(B, bool)          # simulation over (store empty or grace spent)
-        self.stats = [dict.fromkeys(("decisions", "reviews", "refused", "empty_slot", "events",
-                                     "events_with_truth", "missed_items", "missed_rows",
-                                     "need_review"),
-                                    0) for _ in range(B)]
-        self.pending: list[list[tuple]] = [[] for _ in range(B)]   # unmatched truth rows
-        self.recent = [deque(maxlen=64) for _ in range(B)]             # decided records
+        self.shut = np.zeros(B, bool)  # simulation over (store empty or grace spent)
+        self.stats = [
+            dict.fromkeys(
+                (
+                    "decisions",
+                    "reviews",
+                    "refused",
+                    "empty_slot",
+                    "events",
+                    "events_with_truth",
+                    "missed_items",
+                    "missed_rows",
+                    "need_review",
+                ),
+                0,
+            )
+            for _ in range(B)
+        ]
+        self.pending: list[list[tuple]] = [[] for _ in range(B)]  # unmatched truth rows
+        self.recent = [deque(maxlen=64) for _ in range(B)]  # decided records
         for b, acc in enumerate(self.sim.accounts_inside()):
             self._register(b, acc.tolist())
 
@@ -318,7 +369,7 @@ class AttributionCore:
     def tick(self) -> None:
         """Advance every store one tick, capturing the events it closes."""
         out = self.sim.step()
-        live = ~self.shut          # a shut store's books are closed; later ticks are ignored
+        live = ~self.shut  # a shut store's books are closed; later ticks are ignored
         self._book(out, live)
         due = []
         for b in np.flatnonzero(live):
@@ -342,14 +393,15 @@ class AttributionCore:
                     ledger_add_lines(led.true, rows)
         if len(tr := out.truth):
             # Plate interactions wait for an event to claim them (or expire as missed).
-            for b, rows in _by_store(live, tr.store, tr.tick, tr.plate, tr.account, tr.product,
-                                     tr.qty, tr.kind).items():
+            for b, rows in _by_store(
+                live, tr.store, tr.tick, tr.plate, tr.account, tr.product, tr.qty, tr.kind
+            ).items():
                 self.pending[b] += [r for r in rows if ON_PLATE[r[5]] and r[1] >= 0]
         if not len(ev := out.events):
             return []
         closed = _by_store(live, ev.store, ev.plate, ev.t_start, ev.t_end, ev.dw)
         for b, rows in closed.items():
-            rows.sort(key=lambda r: r[2])     # stable: by detector end, then as reported
+            rows.sort(key=lambda r: r[2])  # stable: by detector end, then as reported
             self._capture(b, rows)
         return list(closed)
 
@@ -364,7 +416,7 @@ class AttributionCore:
             rec.product = int(self.believed[p])
             rec.t_start, rec.t_end, rec.t_detect = t_start, t_end, now
             rec.dw = dw
-            rec.n_cand = -1                               # sensors not read yet: see _snapshot
+            rec.n_cand = -1  # sensors not read yet: see _snapshot
             n_truth = self._match(b, rec)
             st["events"] += 1
             st["events_with_truth"] += int(n_truth > 0)
@@ -382,13 +434,14 @@ class AttributionCore:
         walked away, who stepped in) is part of the evidence, so tracks are read then.
         """
         now, shut = self.sim.now(b), self.shut[b]
-        unread = []                            # a suffix of the queue, oldest detection first
+        unread = []  # a suffix of the queue, oldest detection first
         for rec in reversed(self.queues[b]):
             if rec.n_cand >= 0:
                 break
             unread.append(rec)
-        return [(b, rec) for rec in reversed(unread)
-                if shut or now - rec.t_detect >= self.delay_ticks]
+        return [
+            (b, rec) for rec in reversed(unread) if shut or now - rec.t_detect >= self.delay_ticks
+        ]
 
     def _snapshot(self, due: list[tuple[int, EventRecord]]) -> None:
         """Read the sensors for events ``due`` (store, event) in one pass (``readout.py``):
@@ -399,13 +452,21 @@ class AttributionCore:
         H, K = self.sim.hist_ticks, self.K
         stores = [b for b, _ in due]
         recs = [rec for _, rec in due]
-        for b, rec in due:                   # the events' windows in the ring, oldest tick 0
+        for b, rec in due:  # the events' windows in the ring, oldest tick 0
             rec.t_snap = now = int(self.sim.state.tick[b])
             rec.lo = min(H - 1, max(0, H - 1 - (now - rec.t_start)))
             rec.hi = min(H - 1, max(rec.lo, H - 1 - (now - rec.t_end)))
         first = [max(0, rec.lo - self.slack_ticks) for rec in recs]
-        read = read_events(self.sim.state.sensors, stores, [rec.plate for rec in recs], first,  # pyright: ignore[reportArgumentType]  (takes array-likes)
-                           [rec.hi for rec in recs], self.plate_xy, self.sim.nbr, K)
+        read = read_events(
+            self.sim.state.sensors,
+            stores,
+            [rec.plate for rec in recs],
+            first,  # pyright: ignore[reportArgumentType]  (takes array-likes)
+            [rec.hi for rec in recs],
+            self.plate_xy,
+            self.sim.nbr,
+            K,
+        )
         for rec, track, account, rel, weights, n in zip(recs, *read, strict=True):
             rec.n_cand, rec.cand_track, rec.cand_account = int(n), track, account
             rec.cand_rel, rec.weights = rel, weights
@@ -417,8 +478,9 @@ class AttributionCore:
         got = [r for r in rows if r[1] == p and lo <= r[0] <= hi]
         if got:
             self.pending[b] = [r for r in rows if not (r[1] == p and lo <= r[0] <= hi)]
-        rec.truth = [(a, prod, sign * q) for _, _, a, prod, q, k in got
-                     if (sign := RECEIPT_SIGN[k])]
+        rec.truth = [
+            (a, prod, sign * q) for _, _, a, prod, q, k in got if (sign := RECEIPT_SIGN[k])
+        ]
         return len(got)
 
     def _expire_truth(self, b: int, now: int, force: bool = False) -> None:
@@ -441,7 +503,7 @@ class AttributionCore:
         if self.closed[b] and not self.shut[b]:
             if self.sim.n_inside(b) == 0 or now >= self.end_tick + self.grace_ticks:
                 self.shut[b] = True
-                acc, prod, qty = self.sim.baskets_inside(b)   # flush: score what they hold
+                acc, prod, qty = self.sim.baskets_inside(b)  # flush: score what they hold
                 led = self.ledgers[b]
                 led.fit(acc)
                 ledger_add(led.true, acc, prod, qty)
@@ -466,7 +528,7 @@ class AttributionCore:
                 w = self.unit_w[held]
                 q = np.maximum(1, np.rint(rec.dw / w))
                 prod = int(held[np.argmin(np.abs(rec.dw - q * w))])
-        qty = round(abs(rec.dw) / self.unit_w_list[prod])   # half to even, as np.rint
+        qty = round(abs(rec.dw) / self.unit_w_list[prod])  # half to even, as np.rint
         if qty == 0:
             return None
         return account, prod, qty if rec.dw < 0 else -qty
@@ -479,7 +541,7 @@ class AttributionCore:
         (acc, prod), net = next(iter(truth.items()))
         if net == 0:
             return False
-        for k, a in enumerate(rec.cand_account[:rec.n_cand].tolist()):
+        for k, a in enumerate(rec.cand_account[: rec.n_cand].tolist()):
             if a == acc and self.charge_line(b, rec, k) == (acc, prod, net):
                 return False
         return True
@@ -492,20 +554,33 @@ class AttributionCore:
         deltas.append(rec.truth if can_review else [])
         return deltas, can_review
 
-    def terms(self, lines: list[Line], truth: list[Line], *, review: bool = False,
-              refused: bool = False, empty: bool = False) -> dict[str, float]:
+    def terms(
+        self,
+        lines: list[Line],
+        truth: list[Line],
+        *,
+        review: bool = False,
+        refused: bool = False,
+        empty: bool = False,
+    ) -> dict[str, float]:
         """Named reward terms (already weighted) of one decision writing receipt ``lines``
         where ``truth`` is what really changed."""
         return self._weigh(_score(_net(lines), _net(truth)), review, refused, empty)
 
-    def _weigh(self, counts: tuple[int, int, int], review: bool, refused: bool,
-               empty: bool) -> dict[str, float]:
+    def _weigh(
+        self, counts: tuple[int, int, int], review: bool, refused: bool, empty: bool
+    ) -> dict[str, float]:
         """Named reward terms of (correct, over, under) item counts and the decision's kind."""
         w = self.cfg.reward
         c, over, under = counts
-        return {"correct": w.correct * c, "overcharge": w.overcharge * over,
-                "undercharge": w.undercharge * under, "review": w.review * review,
-                "refused": w.refused * refused, "empty_slot": w.empty_slot * empty}
+        return {
+            "correct": w.correct * c,
+            "overcharge": w.overcharge * over,
+            "undercharge": w.undercharge * under,
+            "review": w.review * review,
+            "refused": w.refused * refused,
+            "empty_slot": w.empty_slot * empty,
+        }
 
     def action_counts(self, b: int, rec: EventRecord) -> tuple[list[tuple[int, int, int]], bool]:
         """(correct, over, under) item counts of every action on ``rec`` now (K charges, no
@@ -522,9 +597,14 @@ class AttributionCore:
         counts, can_review = self.action_counts(b, rec)
         best, best_r = self.K, -np.inf
         for a, c in enumerate(counts):
-            r = sum(self._weigh(c, a == self.K + 1 and can_review,
-                                a == self.K + 1 and not can_review,
-                                a < self.K and a >= rec.n_cand).values())
+            r = sum(
+                self._weigh(
+                    c,
+                    a == self.K + 1 and can_review,
+                    a == self.K + 1 and not can_review,
+                    a < self.K and a >= rec.n_cand,
+                ).values()
+            )
             if r > best_r + 1e-9:
                 best, best_r = a, r
         return best
@@ -537,7 +617,7 @@ class AttributionCore:
         """``action_mask`` of each of ``stores``, (len(stores), K + 2), built at once."""
         n = np.array([q[0].n_cand if (q := self.queues[b]) else 0 for b in stores])
         m = np.zeros((len(n), self.K + 2), np.int8)
-        m[:, :self.K] = np.arange(self.K) < n[:, None]
+        m[:, : self.K] = np.arange(self.K) < n[:, None]
         m[:, self.K] = 1
         m[:, self.K + 1] = self.credit[stores] >= 1.0
         return m
@@ -546,10 +626,14 @@ class AttributionCore:
         """What the env's ``info`` carries at a decision (``oracle_action`` is the truth's view;
         ``oracle=False`` leaves it out, for speed, when no oracle is deciding)."""
         rec = self.head(b)
-        return {"store": b, "oracle_action": self.oracle_action(b) if oracle else -1,
-                "action_mask": self.action_mask(b),
-                "event_index": -1 if rec is None else rec.index,
-                "time_s": self.now(b) / self.hz, "review_credit": float(self.credit[b])}
+        return {
+            "store": b,
+            "oracle_action": self.oracle_action(b) if oracle else -1,
+            "action_mask": self.action_mask(b),
+            "event_index": -1 if rec is None else rec.index,
+            "time_s": self.now(b) / self.hz,
+            "review_credit": float(self.credit[b]),
+        }
 
     def decide(self, b: int, action: int) -> dict[str, float]:
         """Apply ``action`` to store ``b``'s head event; return its reward terms."""
@@ -604,8 +688,9 @@ class AttributionCore:
     def oracle_actions(self, stores) -> np.ndarray:
         return np.array([self.oracle_action(b) for b in stores], np.int64)
 
-    def outcome(self, b: int, rec: EventRecord, action: int, review: bool
-                ) -> tuple[list[Line], tuple[int, int, int], bool]:
+    def outcome(
+        self, b: int, rec: EventRecord, action: int, review: bool
+    ) -> tuple[list[Line], tuple[int, int, int], bool]:
         """What ``action`` writes on the receipts (``review``: granted), its (correct,
         over, under) item counts, and whether only a review gets ``rec`` exactly right."""
         truth = _net(rec.truth)
@@ -624,8 +709,9 @@ class AttributionCore:
         seen = led.seen
         st = self.stats[b]
         price = np.asarray(self.catalog.price)
-        out = receipt_metrics(led.true[seen], led.charged[seen], price, st["decisions"],
-                              st["reviews"])
+        out = receipt_metrics(
+            led.true[seen], led.charged[seen], price, st["decisions"], st["reviews"]
+        )
         ceiling = receipt_metrics(led.true[seen], led.ceiling[seen], price, 1, 0)
         out["ceiling_exact_match"] = ceiling["exact_match"]
         out["ceiling_f1"] = ceiling["f1"]

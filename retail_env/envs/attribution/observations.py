@@ -32,56 +32,59 @@ from retail_env.envs.attribution.track_features import N_TRACK_FEATURES, track_f
 if TYPE_CHECKING:
     from retail_env.bank.core import BankCore
 
-LIM = 10.0        # features are scaled to about [-LIM, LIM] and clipped there
-FAR_M = 10.0      # distance reported for a track not seen in a window
+LIM = 10.0  # features are scaled to about [-LIM, LIM] and clipped there
+FAR_M = 10.0  # distance reported for a track not seen in a window
 
 EVENT_FEATURES = (
-    "dw_kg",              # weight change (negative = removed: a pick)
-    "is_putback",         # 1 if weight was added
-    "qty_est",            # |dw| / unit weight of the plate's believed product
-    "qty_residual",       # distance of qty_est from the nearest integer (look-alike, wrong item)
-    "qty_zero",           # 1 if the estimate rounds to 0 items (touch, noise)
-    "duration_s",         # detector segment length
-    "unit_weight_kg",     # believed product's unit weight
-    "weight_cv",          # its unit-weight spread / weight (variable-weight produce)
-    "price_rel",          # its price / the dearest product's
-    "lookalike",          # 1 if an equal-weight look-alike exists
-    "plate_x", "plate_y",  # where the plate is, as a share of the store's width / depth
-    "endcap",             # 1 for an end-cap display plate
-    "time_frac",          # store time / opening span (> 1 after closing)
-    "closed",             # 1 once the entry gate has closed
-    "n_candidates",       # valid candidates / K
-    "queue_len",          # other events waiting for a decision
-    "shelf_events",       # other events on the same shelf within 2 s (queued or decided)
+    "dw_kg",  # weight change (negative = removed: a pick)
+    "is_putback",  # 1 if weight was added
+    "qty_est",  # |dw| / unit weight of the plate's believed product
+    "qty_residual",  # distance of qty_est from the nearest integer (look-alike, wrong item)
+    "qty_zero",  # 1 if the estimate rounds to 0 items (touch, noise)
+    "duration_s",  # detector segment length
+    "unit_weight_kg",  # believed product's unit weight
+    "weight_cv",  # its unit-weight spread / weight (variable-weight produce)
+    "price_rel",  # its price / the dearest product's
+    "lookalike",  # 1 if an equal-weight look-alike exists
+    "plate_x",
+    "plate_y",  # where the plate is, as a share of the store's width / depth
+    "endcap",  # 1 for an end-cap display plate
+    "time_frac",  # store time / opening span (> 1 after closing)
+    "closed",  # 1 once the entry gate has closed
+    "n_candidates",  # valid candidates / K
+    "queue_len",  # other events waiting for a decision
+    "shelf_events",  # other events on the same shelf within 2 s (queued or decided)
     "neighbor_dw_ratio",  # largest |dw| on a neighbour plate within 1 s / this |dw| (crosstalk)
-    "undoes_recent",      # 1 if an opposite, equal-size event hit this plate in the last 5 s
-    "review_credit",      # reviews the budget allows now (capped at LIM)
-    "review_available",   # 1 if a review would be accepted
-    "review_rate",        # reviews / decisions so far
+    "undoes_recent",  # 1 if an opposite, equal-size event hit this plate in the last 5 s
+    "review_credit",  # reviews the budget allows now (capped at LIM)
+    "review_available",  # 1 if a review would be accepted
+    "review_rate",  # reviews / decisions so far
 )
 
 CANDIDATE_FEATURES = (
-    "d_min_m",            # closest approach to the plate's access point during the event
-    "d_mean_m",           # mean distance during the event
-    "d_start_m",          # distance at the event start
-    "d_end_m",            # distance at the event end
-    "d_now_m",            # distance now, decision_delay_s after detection
-    "leave_m",            # d_now - d_end: how far it walked away after the event (0 if unseen)
-    "stay_s",             # time spent within arm's reach without a break up to the event end
-    "dwell",              # share of the event spent within arm's reach
-    "visible",            # share of the event the track was seen
-    "approach_mps",       # closing speed over the second before the event
-    "gap_to_best_m",      # d_min minus the best candidate's d_min
-    "crowd",              # other candidates within 1 m of this one mid-event
-    "has_account",        # 1 if the entry gate bound an account to the track
-    "receipt_items",      # items already charged to its account / 10
-    "holds_product",      # believed product on its receipt (items / 5)
-    "busy_elsewhere",     # 1 if it is the nearest track of a concurrent event on another plate
+    "d_min_m",  # closest approach to the plate's access point during the event
+    "d_mean_m",  # mean distance during the event
+    "d_start_m",  # distance at the event start
+    "d_end_m",  # distance at the event end
+    "d_now_m",  # distance now, decision_delay_s after detection
+    "leave_m",  # d_now - d_end: how far it walked away after the event (0 if unseen)
+    "stay_s",  # time spent within arm's reach without a break up to the event end
+    "dwell",  # share of the event spent within arm's reach
+    "visible",  # share of the event the track was seen
+    "approach_mps",  # closing speed over the second before the event
+    "gap_to_best_m",  # d_min minus the best candidate's d_min
+    "crowd",  # other candidates within 1 m of this one mid-event
+    "has_account",  # 1 if the entry gate bound an account to the track
+    "receipt_items",  # items already charged to its account / 10
+    "holds_product",  # believed product on its receipt (items / 5)
+    "busy_elsewhere",  # 1 if it is the nearest track of a concurrent event on another plate
 )
 
-CF_RECEIPT = slice(CANDIDATE_FEATURES.index("receipt_items"), CANDIDATE_FEATURES.index("holds_product") + 1)
+CF_RECEIPT = slice(
+    CANDIDATE_FEATURES.index("receipt_items"), CANDIDATE_FEATURES.index("holds_product") + 1
+)
 CF_BUSY = CANDIDATE_FEATURES.index("busy_elsewhere")
-EV_REVIEW = slice(EVENT_FEATURES.index("review_credit"), len(EVENT_FEATURES))   # the last three
+EV_REVIEW = slice(EVENT_FEATURES.index("review_credit"), len(EVENT_FEATURES))  # the last three
 
 
 def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s: float):
@@ -91,8 +94,11 @@ def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s:
     # The queue after its head (read-out events only), then the decided events. Those
     # were decided in detection order and end by their detection, so the walk back
     # from the newest stops at the first detected before ``lo``.
-    queued = [r for r in itertools.islice(core.queues[b], 1, None)
-              if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0]
+    queued = [
+        r
+        for r in itertools.islice(core.queues[b], 1, None)
+        if r.t_start <= hi and r.t_end >= lo and r is not rec and r.n_cand >= 0
+    ]
     decided = []
     for r, _ in reversed(core.recent[b]):
         if r.t_detect < lo:
@@ -106,10 +112,10 @@ def concurrent_events(core: AttributionCore, b: int, rec: EventRecord, within_s:
 class Around(NamedTuple):
     """What the features take from the events around one (see EVENT_FEATURES)."""
 
-    neighbor_dw: float       # largest |dw| on a neighbour plate within 1 s
-    undone: bool             # an opposite, equal-size event hit this plate in the last 5 s
-    same_shelf: int          # events on the same shelf within 2 s
-    busy_tracks: set[int]    # nearest tracks of events on other plates within 2 s
+    neighbor_dw: float  # largest |dw| on a neighbour plate within 1 s
+    undone: bool  # an opposite, equal-size event hit this plate in the last 5 s
+    same_shelf: int  # events on the same shelf within 2 s
+    busy_tracks: set[int]  # nearest tracks of events on other plates within 2 s
 
 
 def around(core: AttributionCore, b: int, rec: EventRecord) -> Around:
@@ -125,9 +131,12 @@ def around(core: AttributionCore, b: int, rec: EventRecord) -> Around:
                 busy.add(int(r.cand_track[0]))
             if r.t_start <= rec.t_end + pad1 and r.t_end >= rec.t_start - pad1 and r.plate in nbr:
                 nb_dw = max(nb_dw, abs(r.dw))
-        undone = undone or (r.plate == rec.plate and r.t_end <= rec.t_start
-                            and _sign(r.dw) != _sign(rec.dw)
-                            and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw))
+        undone = undone or (
+            r.plate == rec.plate
+            and r.t_end <= rec.t_start
+            and _sign(r.dw) != _sign(rec.dw)
+            and abs(r.dw + rec.dw) < 0.15 * abs(rec.dw)
+        )
     return Around(nb_dw, undone, same, busy)
 
 
@@ -141,8 +150,12 @@ def event_features(core: AttributionCore, b: int, rec: EventRecord) -> np.ndarra
     return event_rows(core, [b], [rec])[0]
 
 
-def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
-                   near: list[Around] | None = None) -> np.ndarray:
+def candidate_rows(
+    core: AttributionCore,
+    stores: list[int],
+    recs: list[EventRecord],
+    near: list[Around] | None = None,
+) -> np.ndarray:
     """(R, K, F) candidate features of events ``recs`` of ``stores``: the trajectory
     features in one compiled pass over all of them (``track_features.py``; a vector env
     observes every store at once), the receipt look-ups as array ops, the concurrent
@@ -154,10 +167,18 @@ def candidate_rows(core: AttributionCore, stores: list[int], recs: list[EventRec
         return out
     rs = [recs[i] for i in sel]
     n = [r.n_cand for r in rs]
-    track_features(np.stack([r.cand_rel for r in recs]), [r.n_cand for r in recs],
-                   [r.lo for r in recs], [r.hi for r in recs], core.hz, core.cfg.reach_m,
-                   LIM, FAR_M, out)
-    valid = np.arange(K) < np.array(n)[:, None]                       # (R, K)
+    track_features(
+        np.stack([r.cand_rel for r in recs]),
+        [r.n_cand for r in recs],
+        [r.lo for r in recs],
+        [r.hi for r in recs],
+        core.hz,
+        core.cfg.reach_m,
+        LIM,
+        FAR_M,
+        out,
+    )
+    valid = np.arange(K) < np.array(n)[:, None]  # (R, K)
     acc = np.array([r.cand_account for r in rs])
     near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     busy = np.zeros((len(sel), K), np.float32)
@@ -178,16 +199,18 @@ def receipt_columns(core: AttributionCore, stores: list[int], recs: list) -> np.
     out = np.zeros((len(recs), core.K, 2))
     for i, (b, r) in enumerate(zip(stores, recs, strict=True)):
         if r.n_cand > 0:
-            receipt_row(core.ledgers[b].charged, r.cand_account, r.n_cand, r.product, LIM,
-                         out[i])
+            receipt_row(core.ledgers[b].charged, r.cand_account, r.n_cand, r.product, LIM, out[i])
     return out
 
 
 def review_columns(core: AttributionCore, stores: list[int]) -> np.ndarray:
     """(R, 3) ``review_credit``, ``review_available``, ``review_rate`` of ``stores``: the
     event features that depend on earlier decisions."""
-    return review_cols(core.credit[stores], np.array([core.stats[b]["reviews"] for b in stores]),
-                       np.array([core.stats[b]["decisions"] for b in stores]))
+    return review_cols(
+        core.credit[stores],
+        np.array([core.stats[b]["reviews"] for b in stores]),
+        np.array([core.stats[b]["decisions"] for b in stores]),
+    )
 
 
 def review_cols(credit: np.ndarray, reviews: np.ndarray, decisions: np.ndarray) -> np.ndarray:
@@ -206,31 +229,68 @@ def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
 
-def event_rows(core: AttributionCore, stores: list[int], recs: list[EventRecord],
-               near: list[Around] | None = None) -> np.ndarray:
+def event_rows(
+    core: AttributionCore,
+    stores: list[int],
+    recs: list[EventRecord],
+    near: list[Around] | None = None,
+) -> np.ndarray:
     """(R, E) event features of events ``recs`` of ``stores`` (see EVENT_FEATURES): the
     concurrent-event counts in Python per event, the rest as array ops over all."""
     cat, lay = core.catalog, core.sim.params.layout
     near = near or [around(core, b, rec) for b, rec in zip(stores, recs, strict=True)]
     ctx = []
     for b, rec, ar in zip(stores, recs, near, strict=True):
-        ctx.append((rec.dw, rec.product, rec.plate, rec.t_end - rec.t_start, rec.t_detect,
-                    bool(core.closed[b]), rec.n_cand / core.K, len(core.queues[b]) - 1,
-                    ar.same_shelf, ar.neighbor_dw / max(abs(rec.dw), 1e-3), ar.undone))
+        ctx.append(
+            (
+                rec.dw,
+                rec.product,
+                rec.plate,
+                rec.t_end - rec.t_start,
+                rec.t_detect,
+                bool(core.closed[b]),
+                rec.n_cand / core.K,
+                len(core.queues[b]) - 1,
+                ar.same_shelf,
+                ar.neighbor_dw / max(abs(rec.dw), 1e-3),
+                ar.undone,
+            )
+        )
     dw, p, plate, dur, t_detect, closed, cand, queue, same, nb, undo = (
-        np.array(c) for c in zip(*ctx, strict=True))
+        np.array(c) for c in zip(*ctx, strict=True)
+    )
     uw = core.unit_w[p]
     q = np.abs(dw) / uw
     H, W = lay.shape
-    f = np.stack([
-        dw, dw > 0, q, np.abs(q - np.rint(q)), np.rint(q) == 0, dur / core.hz, uw,
-        cat.weight_sd[p] / uw, cat.price[p] / cat.price.max(), cat.lookalike[p] >= 0,
-        core.plate_xy[plate, 0] / (W * lay.cell_m), core.plate_xy[plate, 1] / (H * lay.cell_m),
-        lay.plate_endcap[plate], t_detect / max(1, core.end_tick), closed, cand, queue, same, nb,
-        undo,
-    ], axis=1, dtype=np.float64)
-    return np.concatenate([np.clip(f, -LIM, LIM), review_columns(core, stores)],
-                          axis=1).astype(np.float32)
+    f = np.stack(
+        [
+            dw,
+            dw > 0,
+            q,
+            np.abs(q - np.rint(q)),
+            np.rint(q) == 0,
+            dur / core.hz,
+            uw,
+            cat.weight_sd[p] / uw,
+            cat.price[p] / cat.price.max(),
+            cat.lookalike[p] >= 0,
+            core.plate_xy[plate, 0] / (W * lay.cell_m),
+            core.plate_xy[plate, 1] / (H * lay.cell_m),
+            lay.plate_endcap[plate],
+            t_detect / max(1, core.end_tick),
+            closed,
+            cand,
+            queue,
+            same,
+            nb,
+            undo,
+        ],
+        axis=1,
+        dtype=np.float64,
+    )
+    return np.concatenate([np.clip(f, -LIM, LIM), review_columns(core, stores)], axis=1).astype(
+        np.float32
+    )
 
 
 def _box(*shape: int, lo: float = -LIM, hi: float = LIM) -> spaces.Box:
@@ -242,7 +302,9 @@ class ObservationType(abc.ABC):
 
     def __init__(self, core: AttributionCore):
         self.core = core
-        self.shapes: dict[str, tuple[int, ...]] = {k: s.shape for k, s in self.space().spaces.items()}  # pyright: ignore[reportAttributeAccessIssue]  (Boxes: shape is set)
+        self.shapes: dict[str, tuple[int, ...]] = {
+            k: s.shape for k, s in self.space().spaces.items()
+        }  # pyright: ignore[reportAttributeAccessIssue]  (Boxes: shape is set)
 
     @abc.abstractmethod
     def space(self) -> spaces.Dict:
@@ -272,8 +334,9 @@ class ObservationType(abc.ABC):
         return {k: np.zeros(s, np.float32) for k, s in self.shapes.items()}
 
     def mask(self, recs: list[EventRecord]) -> np.ndarray:
-        return (np.arange(self.core.K) < np.array([r.n_cand for r in recs])[:, None]
-                ).astype(np.float32)
+        return (np.arange(self.core.K) < np.array([r.n_cand for r in recs])[:, None]).astype(
+            np.float32
+        )
 
 
 class FeaturesObservation(ObservationType):
@@ -281,23 +344,30 @@ class FeaturesObservation(ObservationType):
 
     def space(self) -> spaces.Dict:
         K = self.core.K
-        return spaces.Dict({"event": _box(len(EVENT_FEATURES)),
-                            "candidates": _box(K, len(CANDIDATE_FEATURES)),
-                            "mask": _box(K, lo=0.0, hi=1.0)})
+        return spaces.Dict(
+            {
+                "event": _box(len(EVENT_FEATURES)),
+                "candidates": _box(K, len(CANDIDATE_FEATURES)),
+                "mask": _box(K, lo=0.0, hi=1.0),
+            }
+        )
 
     def rows(self, stores, recs):
         near = [around(self.core, b, rec) for b, rec in zip(stores, recs, strict=True)]
-        return {"event": event_rows(self.core, stores, recs, near),
-                "candidates": candidate_rows(self.core, stores, recs, near),
-                "mask": self.mask(recs)}
+        return {
+            "event": event_rows(self.core, stores, recs, near),
+            "candidates": candidate_rows(self.core, stores, recs, near),
+            "mask": self.mask(recs),
+        }
 
 
 class FeaturesContextObservation(FeaturesObservation):
     """``features`` plus ``context`` (K, C): see CONTEXT_FEATURES."""
 
     def space(self) -> spaces.Dict:
-        return spaces.Dict({**super().space().spaces,
-                            "context": _box(self.core.K, len(CONTEXT_FEATURES))})
+        return spaces.Dict(
+            {**super().space().spaces, "context": _box(self.core.K, len(CONTEXT_FEATURES))}
+        )
 
     def rows(self, stores, recs):
         out = super().rows(stores, recs)
@@ -305,17 +375,30 @@ class FeaturesContextObservation(FeaturesObservation):
         return out
 
 
-def context_columns(core: AttributionCore, stores: list[int], recs: list[EventRecord],
-                    candidates: np.ndarray) -> np.ndarray:
+def context_columns(
+    core: AttributionCore, stores: list[int], recs: list[EventRecord], candidates: np.ndarray
+) -> np.ndarray:
     """(R, K, C) context features of events ``recs`` of ``stores`` whose candidate features
     are ``candidates`` (only their action-independent trajectory columns are read)."""
-    others = [concurrent_events(core, b, rec, CONTEXT_WINDOW_S)
-              for b, rec in zip(stores, recs, strict=True)]
+    others = [
+        concurrent_events(core, b, rec, CONTEXT_WINDOW_S)
+        for b, rec in zip(stores, recs, strict=True)
+    ]
     return context_rows(candidates, recs, others, core.hz, core.cfg.reach_m, LIM, FAR_M)
 
 
-RAW_EVENT = ("dw_kg", "duration_s", "start_offset", "end_offset", "unit_weight_kg",
-             "plate_x", "plate_y", "review_credit", "review_available", "time_frac")
+RAW_EVENT = (
+    "dw_kg",
+    "duration_s",
+    "start_offset",
+    "end_offset",
+    "unit_weight_kg",
+    "plate_x",
+    "plate_y",
+    "review_credit",
+    "review_available",
+    "time_frac",
+)
 RAW_REVIEW = slice(RAW_EVENT.index("review_credit"), RAW_EVENT.index("review_available") + 1)
 
 
@@ -330,35 +413,68 @@ class RawObservation(ObservationType):
 
     def space(self) -> spaces.Dict:
         K, T = self.core.K, self.T
-        return spaces.Dict({"weights": _box(3, T, lo=-2 * LIM, hi=2 * LIM),
-                            "tracks": _box(K, T, 2, lo=-4 * LIM, hi=4 * LIM),
-                            "track_seen": _box(K, T, lo=0.0, hi=1.0),
-                            "event": _box(len(RAW_EVENT)),
-                            "mask": _box(K, lo=0.0, hi=1.0)})
+        return spaces.Dict(
+            {
+                "weights": _box(3, T, lo=-2 * LIM, hi=2 * LIM),
+                "tracks": _box(K, T, 2, lo=-4 * LIM, hi=4 * LIM),
+                "track_seen": _box(K, T, lo=0.0, hi=1.0),
+                "event": _box(len(RAW_EVENT)),
+                "mask": _box(K, lo=0.0, hi=1.0),
+            }
+        )
 
     def rows(self, stores, recs):
         core, T = self.core, self.T
         H = recs[0].cand_rel.shape[1]
-        w = np.stack([r.weights for r in recs])[:, :, H - T:]
-        tracks = np.stack([r.cand_rel for r in recs])[:, :, H - T:]
+        w = np.stack([r.weights for r in recs])[:, :, H - T :]
+        tracks = np.stack([r.cand_rel for r in recs])[:, :, H - T :]
         seen = ~np.isnan(tracks[..., 0])
         H_, W_ = core.sim.params.layout.shape
         size = np.array([W_, H_]) * core.sim.params.layout.cell_m
         credit = core.credit[stores]
-        col = [np.array(c) for c in zip(*((r.dw, r.t_end - r.t_start, r.lo, r.hi, r.product,
-                                            r.plate, r.t_detect) for r in recs), strict=True)]
+        col = [
+            np.array(c)
+            for c in zip(
+                *(
+                    (r.dw, r.t_end - r.t_start, r.lo, r.hi, r.product, r.plate, r.t_detect)
+                    for r in recs
+                ),
+                strict=True,
+            )
+        ]
         dw, dur, lo, hi, p, plate, t_detect = col
         xy = core.plate_xy[plate] / size
-        ev = np.stack([dw, dur / core.hz, (lo - (H - T)) / T, (hi - (H - T)) / T, core.unit_w[p],
-                       xy[:, 0], xy[:, 1], np.minimum(credit, LIM), credit >= 1.0,
-                       t_detect / max(1, core.end_tick)], axis=1, dtype=np.float64)
-        return {"weights": np.clip(w - w[:, :, :1], -2 * LIM, 2 * LIM),
-                "tracks": np.clip(np.where(seen[..., None], tracks, 0.0), -4 * LIM, 4 * LIM),
-                "track_seen": seen, "event": np.clip(ev, -LIM, LIM), "mask": self.mask(recs)}
+        ev = np.stack(
+            [
+                dw,
+                dur / core.hz,
+                (lo - (H - T)) / T,
+                (hi - (H - T)) / T,
+                core.unit_w[p],
+                xy[:, 0],
+                xy[:, 1],
+                np.minimum(credit, LIM),
+                credit >= 1.0,
+                t_detect / max(1, core.end_tick),
+            ],
+            axis=1,
+            dtype=np.float64,
+        )
+        return {
+            "weights": np.clip(w - w[:, :, :1], -2 * LIM, 2 * LIM),
+            "tracks": np.clip(np.where(seen[..., None], tracks, 0.0), -4 * LIM, 4 * LIM),
+            "track_seen": seen,
+            "event": np.clip(ev, -LIM, LIM),
+            "mask": self.mask(recs),
+        }
 
 
-def banked_features(core, stores: np.ndarray, out: dict[str, np.ndarray] | None = None,
-                    rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def banked_features(
+    core,
+    stores: np.ndarray,
+    out: dict[str, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """``features`` of the head events of ``stores`` of a bank replay
     (``retail_env.bank.core.BankCore``; a finished store's row is blank): the banked rows,
     with the decision-dependent columns computed from the replay's arrays as the live
@@ -370,15 +486,33 @@ def banked_features(core, stores: np.ndarray, out: dict[str, np.ndarray] | None 
     stores = np.asarray(stores, np.int64)
     if out is None:
         R, K = len(stores), core.K
-        out = {"event": np.zeros((R, len(EVENT_FEATURES)), np.float32),
-               "candidates": np.zeros((R, K, len(CANDIDATE_FEATURES)), np.float32),
-               "mask": np.zeros((R, K), np.float32)}
+        out = {
+            "event": np.zeros((R, len(EVENT_FEATURES)), np.float32),
+            "candidates": np.zeros((R, K, len(CANDIDATE_FEATURES)), np.float32),
+            "mask": np.zeros((R, K), np.float32),
+        }
         rows = np.arange(R)
     buf = core.buf
-    features_into(stores, rows, core.pos, core.n, buf["event"], buf["candidates"],
-                  buf["n_cand"], buf["cand_account"], buf["product"], core.charged, core.credit,
-                  core.stat, LIM, EV_REVIEW.start, CF_RECEIPT.start, out["event"],
-                  out["candidates"], out["mask"])
+    features_into(
+        stores,
+        rows,
+        core.pos,
+        core.n,
+        buf["event"],
+        buf["candidates"],
+        buf["n_cand"],
+        buf["cand_account"],
+        buf["product"],
+        core.charged,
+        core.credit,
+        core.stat,
+        LIM,
+        EV_REVIEW.start,
+        CF_RECEIPT.start,
+        out["event"],
+        out["candidates"],
+        out["mask"],
+    )
     return out
 
 
@@ -393,15 +527,21 @@ def banked_row(core, b: int) -> dict[str, np.ndarray]:
     n = int(core.buf["n_cand"][b, d])
     if n:
         out = np.zeros((K, 2))
-        receipt_row(core.charged[b], core.buf["cand_account"][b, d], n,
-                     int(core.buf["product"][b, d]), LIM, out)
+        receipt_row(
+            core.charged[b],
+            core.buf["cand_account"][b, d],
+            n,
+            int(core.buf["product"][b, d]),
+            LIM,
+            out,
+        )
         cand[:, CF_RECEIPT] = out
     mask = np.zeros(K, np.float32)
     mask[:n] = 1.0
     return {"event": ev, "candidates": cand, "mask": mask}
 
 
-if TYPE_CHECKING:   # what the mixin extends (object at run time)
+if TYPE_CHECKING:  # what the mixin extends (object at run time)
     _ObservationBase = ObservationType
 else:
     _ObservationBase = object
@@ -413,11 +553,15 @@ class _Banked(_ObservationBase):
 
     core: BankCore
     if TYPE_CHECKING:
+
         def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]: ...
 
     def observe_many(self, stores: list[int] | np.ndarray) -> dict[str, np.ndarray]:
-        if len(stores) == 1 and isinstance(self, BankFeaturesObservation) \
-                and self.core.pos[stores[0]] < self.core.n[stores[0]]:
+        if (
+            len(stores) == 1
+            and isinstance(self, BankFeaturesObservation)
+            and self.core.pos[stores[0]] < self.core.n[stores[0]]
+        ):
             return {k: v[None] for k, v in banked_row(self.core, int(stores[0])).items()}
         stores = np.asarray(stores, np.int64)
         out = {k: np.zeros((len(stores), *s), np.float32) for k, s in self.shapes.items()}
@@ -457,23 +601,30 @@ class BankRawObservation(_Banked, RawObservation):
     def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
         core, R = self.core, len(stores)
         d = core.pos[stores]
-        out = {k: core.raw_buf[k][stores, d].reshape(R, *self.shapes[k])
-               for k in ("weights", "tracks", "track_seen", "event")}
+        out = {
+            k: core.raw_buf[k][stores, d].reshape(R, *self.shapes[k])
+            for k in ("weights", "tracks", "track_seen", "event")
+        }
         credit = core.credit[stores]
         out["event"][:, RAW_REVIEW] = np.clip(
-            np.stack([np.minimum(credit, LIM), credit >= 1.0], axis=1, dtype=np.float64),
-            -LIM, LIM)
+            np.stack([np.minimum(credit, LIM), credit >= 1.0], axis=1, dtype=np.float64), -LIM, LIM
+        )
         out["mask"] = (np.arange(core.K) < core.buf["n_cand"][stores, d][:, None]).astype(
-            np.float32)
+            np.float32
+        )
         return out
 
 
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
-    "features": FeaturesObservation, "features_context": FeaturesContextObservation,
-    "raw": RawObservation}
+    "features": FeaturesObservation,
+    "features_context": FeaturesContextObservation,
+    "raw": RawObservation,
+}
 BANK_OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
-    "features": BankFeaturesObservation, "features_context": BankFeaturesContextObservation,
-    "raw": BankRawObservation}
+    "features": BankFeaturesObservation,
+    "features_context": BankFeaturesContextObservation,
+    "raw": BankRawObservation,
+}
 
 
 def observation_factory(core: AttributionCore) -> ObservationType:

@@ -42,12 +42,14 @@ def _tuples(value, width: int, name: str) -> tuple:
     except TypeError:
         raise ConfigError(f"promotion.{name}={value!r} must be a list of rows") from None
     for r in rows:
-        if len(r) != width or any(isinstance(x, bool) or not isinstance(x, (int, float))
-                                  for x in r):
+        if len(r) != width or any(
+            isinstance(x, bool) or not isinstance(x, (int, float)) for x in r
+        ):
             raise ConfigError(f"promotion.{name} row {r!r} must be {width} numbers")
         if r[0] != int(r[0]) or r[0] < 0 or r[1] != int(r[1]) or r[1] < 0:
-            raise ConfigError(f"promotion.{name} row {r!r}: period and product must be "
-                              "integers >= 0")
+            raise ConfigError(
+                f"promotion.{name} row {r!r}: period and product must be integers >= 0"
+            )
     return rows
 
 
@@ -55,10 +57,12 @@ def _tuples(value, width: int, name: str) -> tuple:
 class PromotionPlanConfig:
     """Prices in force in an Attribution store (``policy="none"``: list prices, no plan)."""
 
-    policy: str = spec("none", choices=POLICIES, doc="a Promotion baseline, an explicit 'plan' "
-                       "or 'none'")
-    period_h: float = spec(0.1, choices=(0.05, 0.1, 0.25, 0.5, 1.0),
-                           doc="hours per pricing period (store time)")
+    policy: str = spec(
+        "none", choices=POLICIES, doc="a Promotion baseline, an explicit 'plan' or 'none'"
+    )
+    period_h: float = spec(
+        0.1, choices=(0.05, 0.1, 0.25, 0.5, 1.0), doc="hours per pricing period (store time)"
+    )
     depth: float = spec(0.3, lo=0.0, hi=0.9, doc="hi_lo: discount while a unit is on deal")
     cycle_days: int = spec(7, lo=1, hi=365, doc="hi_lo: days between a unit's deals")
     promo_h: int = spec(24, lo=1, hi=24 * 365, doc="hi_lo: hours a deal lasts")
@@ -69,36 +73,51 @@ class PromotionPlanConfig:
     endcap_reach: float = spec(0.6, lo=0.0, hi=1.0, doc="share of shoppers passing an end-cap")
     discounts: tuple = spec((), rows=3, doc="plan: (period, product, depth) rows")
     member_offers: tuple = spec((), rows=2, doc="plan: (period, product) rows, members-only")
-    endcaps: tuple = spec((), rows=2, doc="plan: (period, product) end-cap placements (none given: "
-                          "the deepest shelf discounts, as in the Promotion task)")
+    endcaps: tuple = spec(
+        (),
+        rows=2,
+        doc="plan: (period, product) end-cap placements (none given: "
+        "the deepest shelf discounts, as in the Promotion task)",
+    )
 
     def __post_init__(self):
         for name, width in (("discounts", 3), ("member_offers", 2), ("endcaps", 2)):
             rows = _tuples(getattr(self, name), width, name)
             object.__setattr__(self, name, rows)
             if rows and self.policy != "plan":
-                raise ConfigError(f"promotion.{name} is set but policy={self.policy!r}: "
-                                  "explicit rows need policy='plan'")
+                raise ConfigError(
+                    f"promotion.{name} is set but policy={self.policy!r}: "
+                    "explicit rows need policy='plan'"
+                )
         for r in self.discounts:
             if not 0.0 <= r[2] <= 0.9:
                 raise ConfigError(f"promotion.discounts row {r!r}: depth must be in [0, 0.9]")
 
 
-def promotion_config(plan: PromotionPlanConfig, sim_config, episode_s: float) -> core.PromotionConfig:
+def promotion_config(
+    plan: PromotionPlanConfig, sim_config, episode_s: float
+) -> core.PromotionConfig:
     """The Promotion task over the walking store's catalog and demand (one day at most)."""
-    return core.make_config("default", {
-        "catalog": to_dict(sim_config.catalog), "demand": to_dict(sim_config.demand),
-        "period_h": 1.0, "start_hour": int(sim_config.start_hour),
-        "episode_days": max(1, math.ceil(episode_s / 86400.0)),
-        "n_endcaps": plan.n_endcaps, "endcap_min_depth": plan.endcap_min_depth,
-        "endcap_reach": plan.endcap_reach})
+    return core.make_config(
+        "default",
+        {
+            "catalog": to_dict(sim_config.catalog),
+            "demand": to_dict(sim_config.demand),
+            "period_h": 1.0,
+            "start_hour": int(sim_config.start_hour),
+            "episode_days": max(1, math.ceil(episode_s / 86400.0)),
+            "n_endcaps": plan.n_endcaps,
+            "endcap_min_depth": plan.endcap_min_depth,
+            "endcap_reach": plan.endcap_reach,
+        },
+    )
 
 
 class PromotionDesk:
     """What a Promotion baseline reads of its env (``params``, ``state``, ``action_space``),
     its clock set to a plan's period by :meth:`at`."""
 
-    task = "promotion"      # make_agent builds Promotion baselines for it
+    task = "promotion"  # make_agent builds Promotion baselines for it
 
     def __init__(self, params: core.PromoParams, period_h: float):
         from retail_env.envs.promotion.env import action_space_for
@@ -127,8 +146,9 @@ def promotion_params(plan: PromotionPlanConfig, sim_params, episode_s: float) ->
     return params
 
 
-def period_table(params: core.PromoParams, seg_price: np.ndarray, exposure: np.ndarray
-                 ) -> dm.DemandTable:
+def period_table(
+    params: core.PromoParams, seg_price: np.ndarray, exposure: np.ndarray
+) -> dm.DemandTable:
     """Demand tables (n, 2, N) of ``n`` periods' prices (n, 2, N) and end-caps (n, N), with
     shoppers' references at list (see the module's [A])."""
     ds = dm.init_demand_state(params.model, seg_price.shape[0])
@@ -141,8 +161,12 @@ def plan_policy(plan: PromotionPlanConfig, desk: PromotionDesk):
 
     kw = {}
     if plan.policy == "hi_lo":
-        kw = dict(depth=plan.depth, cycle_days=plan.cycle_days, promo_h=plan.promo_h,
-                  member_only=plan.member_only)
+        kw = dict(
+            depth=plan.depth,
+            cycle_days=plan.cycle_days,
+            promo_h=plan.promo_h,
+            member_only=plan.member_only,
+        )
     return make_agent(plan.policy, desk, **kw)
 
 
@@ -156,7 +180,7 @@ class StorePromotions:
         self.n_periods = int(math.ceil(episode_s * sim_params.config.tick_hz / self.period_ticks))
         self.seg_price, self.exposure = self._schedule()
         table = period_table(self.params, self.seg_price, self.exposure)
-        self.prob, self.extra = table.prob, table.extra        # (n_periods, 2, N)
+        self.prob, self.extra = table.prob, table.extra  # (n_periods, 2, N)
 
     def _schedule(self) -> tuple[np.ndarray, np.ndarray]:
         """Prices (n, 2, N) and end-cap exposure (n, N) of every period."""
@@ -181,18 +205,23 @@ class StorePromotions:
         for rows in (plan.discounts, plan.member_offers, plan.endcaps):
             for r in rows:
                 if int(r[1]) >= N:
-                    raise ConfigError(f"promotion plan row {r!r}: product {int(r[1])} is not in "
-                                      f"the catalog (products 0..{N - 1})")
+                    raise ConfigError(
+                        f"promotion plan row {r!r}: product {int(r[1])} is not in "
+                        f"the catalog (products 0..{N - 1})"
+                    )
                 if int(r[0]) >= n:
-                    raise ConfigError(f"promotion plan row {r!r}: period {int(r[0])} is after "
-                                      f"the episode (periods 0..{n - 1} of {plan.period_h} h)")
+                    raise ConfigError(
+                        f"promotion plan row {r!r}: period {int(r[0])} is after "
+                        f"the episode (periods 0..{n - 1} of {plan.period_h} h)"
+                    )
         for k, j, d in plan.discounts:
             depth[int(k), int(j)] = d
         for k, j in plan.member_offers:
             member[int(k), int(j)] = True
         lst = self.params.catalog.price[None, :]
-        seg_price = np.stack([lst * (1.0 - np.where(member, 0.0, depth)), lst * (1.0 - depth)],
-                             axis=1)
+        seg_price = np.stack(
+            [lst * (1.0 - np.where(member, 0.0, depth)), lst * (1.0 - depth)], axis=1
+        )
         if not plan.endcaps:
             return seg_price, core.endcap_exposure(self.params, seg_price)
         expo = np.zeros((n, N))
@@ -217,5 +246,6 @@ class StorePromotions:
     def promoted(self, period: int = 0) -> np.ndarray:
         """Products on a shelf discount or an end-cap in ``period``."""
         lst = self.params.catalog.price
-        return np.flatnonzero((self.seg_price[period].min(axis=0) < lst - 1e-9)
-                              | (self.exposure[period] > 0))
+        return np.flatnonzero(
+            (self.seg_price[period].min(axis=0) < lst - 1e-9) | (self.exposure[period] > 0)
+        )

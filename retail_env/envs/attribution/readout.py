@@ -23,8 +23,16 @@ import numpy as np
 from retail_env.sim.sensors import SensorState
 
 
-def read_events(sens: SensorState, stores: np.ndarray, plates: np.ndarray, first: np.ndarray,
-                last: np.ndarray, plate_xy: np.ndarray, neighbours: np.ndarray, k: int):
+def read_events(
+    sens: SensorState,
+    stores: np.ndarray,
+    plates: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    plate_xy: np.ndarray,
+    neighbours: np.ndarray,
+    k: int,
+):
     """Read R events; ``first``/``last`` index the ring's ticks oldest first (0..H-1).
 
     Returns ``cand_track`` (R, K) slots (-1 = none), ``cand_account`` (R, K) the
@@ -32,9 +40,16 @@ def read_events(sens: SensorState, stores: np.ndarray, plates: np.ndarray, first
     from the plate (NaN = not seen or no candidate), ``weights`` (R, 3, H) float32
     kg and ``n_cand`` (R,) candidates found.
     """
-    return _read(sens.hist_c, sens.plate_hist, sens.hist_pos, sens.track_account,
-                 np.array([stores, plates, first, last], np.int64).reshape(4, -1), plate_xy,
-                 neighbours, k)
+    return _read(
+        sens.hist_c,
+        sens.plate_hist,
+        sens.hist_pos,
+        sens.track_account,
+        np.array([stores, plates, first, last], np.int64).reshape(4, -1),
+        plate_xy,
+        neighbours,
+        k,
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -51,7 +66,7 @@ def _read(hist_c, plate_hist, hist_pos, track_account, events, plate_xy, neighbo
     near2 = np.empty(S, np.float64)
     near_t = np.empty(S, np.int64)
     taken = np.zeros(S, np.bool_)
-    ring = np.empty(H, np.int64)                # ring row of each tick, oldest first
+    ring = np.empty(H, np.int64)  # ring row of each tick, oldest first
     for t in range(H):
         ring[t] = (hist_pos + t) % H
     for r in range(R):
@@ -64,7 +79,7 @@ def _read(hist_c, plate_hist, hist_pos, track_account, events, plate_xy, neighbo
             for s in range(S):
                 x = np.float64(row[s].real - px)
                 y = np.float64(row[s].imag - py)
-                if x * x + y * y < near2[s]:   # NaN (not seen) never counts
+                if x * x + y * y < near2[s]:  # NaN (not seen) never counts
                     near2[s] = x * x + y * y
                     near_t[s] = t
         for s in range(S):
@@ -81,7 +96,7 @@ def _read(hist_c, plate_hist, hist_pos, track_account, events, plate_xy, neighbo
                     best = s
             taken[best] = True
             if not np.isfinite(dmin[best]):
-                break                           # the rest were never seen either
+                break  # the rest were never seen either
             cand_track[r, k] = best
             cand_account[r, k] = track_account[b, best]
             for t in range(H):
@@ -93,7 +108,7 @@ def _read(hist_c, plate_hist, hist_pos, track_account, events, plate_xy, neighbo
         for j in range(3):
             q = p if j == 0 else neighbours[p, j - 1]
             if q < 0:
-                continue                        # no neighbour: zeros
+                continue  # no neighbour: zeros
             w0 = plate_hist[ring[0], b, q]
             for t in range(H):
                 weights[r, j, t] = plate_hist[ring[t], b, q] - w0

@@ -14,7 +14,7 @@ def receipt_row(charged, account, n, product, lim, out):
     for k in range(n):
         a = account[k]
         if a < 0:
-            continue                       # no account: charges no one
+            continue  # no account: charges no one
         a = min(a, last)
         items = 0
         for p in range(charged.shape[1]):

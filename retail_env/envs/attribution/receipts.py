@@ -25,19 +25,29 @@ import numpy as np
 
 from retail_env.envs.attribution.receipt_kernel import tally
 
-RECEIPT_KEYS = ("exact_match", "exact_match_nonempty", "precision", "recall", "f1", "review_rate",
-                "overcharge_value", "undercharge_value")
+RECEIPT_KEYS = (
+    "exact_match",
+    "exact_match_nonempty",
+    "precision",
+    "recall",
+    "f1",
+    "review_rate",
+    "overcharge_value",
+    "undercharge_value",
+)
 
 
-def ledger_add(ledger: np.ndarray, account: np.ndarray, product: np.ndarray,
-               qty: np.ndarray) -> None:
+def ledger_add(
+    ledger: np.ndarray, account: np.ndarray, product: np.ndarray, qty: np.ndarray
+) -> None:
     """Add signed item counts to an ``(A, N)`` ledger in place (picks +, put-backs -).
 
     Rows with ``account < 0`` or ``qty == 0`` are charged to no one. (A change is a few
     rows, so plain Python: far cheaper than ``np.add.at`` at that size.)
     """
-    ledger_add_lines(ledger, zip(*(np.asarray(x).ravel().tolist() for x in (account, product, qty)),
-                                 strict=True))
+    ledger_add_lines(
+        ledger, zip(*(np.asarray(x).ravel().tolist() for x in (account, product, qty)), strict=True)
+    )
 
 
 def ledger_add_lines(ledger: np.ndarray, lines: Iterable[tuple[int, int, int]]) -> None:
@@ -52,8 +62,9 @@ def receipts_from_ledger(ledger: np.ndarray) -> np.ndarray:
     return np.maximum(ledger, 0)
 
 
-def receipt_metrics(true_qty: np.ndarray, charged: np.ndarray, price: np.ndarray,
-                    n_events: int, n_reviews: int) -> dict[str, float]:
+def receipt_metrics(
+    true_qty: np.ndarray, charged: np.ndarray, price: np.ndarray, n_events: int, n_reviews: int
+) -> dict[str, float]:
     """Score one episode's receipts.
 
     true_qty: (A, N) items each scored account really left with (>= 0).

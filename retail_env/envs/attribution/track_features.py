@@ -19,15 +19,33 @@ import numpy as np
 N_TRACK_FEATURES = 12
 
 
-def track_features(rel: np.ndarray, n_cand: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   hz: int, reach: float, lim: float, far: float, out: np.ndarray) -> None:
+def track_features(
+    rel: np.ndarray,
+    n_cand: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    hz: int,
+    reach: float,
+    lim: float,
+    far: float,
+    out: np.ndarray,
+) -> None:
     """Fill ``out[r, k, :12]`` for the valid candidates ``k < n_cand[r]`` of events ``r``.
 
     ``rel`` (R, K, H, 2) float32 metres from the plate (NaN = unseen); ``lo``/``hi``
     the events' first and last ring ticks (inclusive).
     """
-    _kernel(rel, np.asarray(n_cand, np.int64), np.asarray(lo, np.int64),
-            np.asarray(hi, np.int64) + 1, hz, np.float32(reach), lim, np.float32(far), out)
+    _kernel(
+        rel,
+        np.asarray(n_cand, np.int64),
+        np.asarray(lo, np.int64),
+        np.asarray(hi, np.int64) + 1,
+        hz,
+        np.float32(reach),
+        lim,
+        np.float32(far),
+        out,
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,13 +58,15 @@ def _pairwise_sum(a, lo, n, part):
             res += a[i]
         return res
     if n <= 128:
-        part[:] = a[lo:lo + 8]
+        part[:] = a[lo : lo + 8]
         i = 8
         while i < n - n % 8:
             for j in range(8):
                 part[j] += a[lo + i + j]
             i += 8
-        res = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))
+        res = ((part[0] + part[1]) + (part[2] + part[3])) + (
+            (part[4] + part[5]) + (part[6] + part[7])
+        )
         while i < n:
             res += a[lo + i]
             i += 1
@@ -92,8 +112,8 @@ def _kernel(rel, n_cand, lo_, hi_, hz, reach, lim, far, out):
                     best = min(best, d[t])
                     if d[t] < reach:
                         near += 1
-            last_away = -1                      # last tick up to the end out of reach,
-            for t in range(hi - 1, -1, -1):     # walked back: it is seldom far
+            last_away = -1  # last tick up to the end out of reach,
+            for t in range(hi - 1, -1, -1):  # walked back: it is seldom far
                 dt = d[t] if t >= lo else _dist(rel, r, k, t)
                 if (far if np.isnan(dt) else dt) >= reach:
                     last_away = t

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 from retail_env.errors import ConfigError, EpisodeStateError, InvalidActionError
 from retail_env.sim.validation import check_count
 
-NEVER = np.iinfo(np.int64).max // 4   # "no such tick" (empty queue, not shut, ...)
+NEVER = np.iinfo(np.int64).max // 4  # "no such tick" (empty queue, not shut, ...)
 
 
 class BatchAttributionCore(AttributionCore):
@@ -73,11 +73,11 @@ class BatchAttributionCore(AttributionCore):
     def reset(self, seeds: Sequence[int]) -> None:
         super().reset(seeds)
         B = self.B
-        self.head_t = np.full(B, NEVER, np.int64)     # head event's detection tick
+        self.head_t = np.full(B, NEVER, np.int64)  # head event's detection tick
         self.next_snap = np.full(B, NEVER, np.int64)  # when the next queued event is read out
         self.shut_tick = np.full(B, NEVER, np.int64)
-        self.dec_tick = np.zeros(B, np.int64)         # tick the current decision is taken at
-        self._scan_out = np.empty((2, B), np.int64)   # _scan's store lists
+        self.dec_tick = np.zeros(B, np.int64)  # tick the current decision is taken at
+        self._scan_out = np.empty((2, B), np.int64)  # _scan's store lists
 
     def reset_stores(self, idx: np.ndarray, seeds: Sequence[int]) -> None:
         """Restart stores ``idx`` with ``seeds``, as ``reset`` would (others keep running)."""
@@ -118,9 +118,19 @@ class BatchAttributionCore(AttributionCore):
             self.head_t[b] = self.queues[b][0].t_detect
             if self.next_snap[b] == NEVER:
                 self.next_snap[b] = now[b] + self.delay_ticks
-        n_close, n_read, waiting = _scan(now, self.shut, self.closed, self.next_snap, self.head_t,
-                                         self.delay_ticks, st.present, st.staff, self.end_tick,
-                                         self.grace_ticks, self._scan_out)
+        n_close, n_read, waiting = _scan(
+            now,
+            self.shut,
+            self.closed,
+            self.next_snap,
+            self.head_t,
+            self.delay_ticks,
+            st.present,
+            st.staff,
+            self.end_tick,
+            self.grace_ticks,
+            self._scan_out,
+        )
         due = self._scan_out[1, :n_read].tolist()
         if n_close:
             due = self._close_due(self._scan_out[0, :n_close].tolist(), now, due)
@@ -139,7 +149,7 @@ class BatchAttributionCore(AttributionCore):
         self.shut_tick[shut] = now[shut]
         st = self.sim.state
         st.gate_open &= ~self.closed
-        st.sensors_idle |= self.shut     # an ended episode's sensors are never read again
+        st.sensors_idle |= self.shut  # an ended episode's sensors are never read again
         return sorted({*read, *shut})
 
     def _first_unread(self, b: int) -> int:
@@ -253,7 +263,7 @@ def _scan(now, shut, closed, next_snap, head_t, delay, present, staff, end_tick,
         if closed[b] and now[b] < end_tick + grace_ticks:
             for s in range(S):
                 if present[b, s] and not staff[b, s]:
-                    due = False                 # a customer is still inside
+                    due = False  # a customer is still inside
                     break
         if due:
             out[0, n_close] = b
@@ -270,9 +280,16 @@ class AttributionVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, preset: str = "medium",
-                 config: Mapping[str, Any] | None = None, oracle_info: bool = False,
-                 render_mode: str | None = None, bank: Any = None, **old: Any):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        preset: str = "medium",
+        config: Mapping[str, Any] | None = None,
+        oracle_info: bool = False,
+        render_mode: str | None = None,
+        bank: Any = None,
+        **old: Any,
+    ):
         refuse_old_kwargs("AttributionVectorEnv", old)
         refuse_vector_render(render_mode, "AttributionEnv")
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
@@ -281,8 +298,10 @@ class AttributionVectorEnv(VectorEnv):
         self.render_mode = None
         self.oracle_info = bool(oracle_info)
         self.core: BatchAttributionCore | BankCore = (
-            BatchAttributionCore(self.config, store, self.num_envs) if bank is None
-            else cast("BankCore", make_core(self.config, store, self.num_envs, bank)))
+            BatchAttributionCore(self.config, store, self.num_envs)
+            if bank is None
+            else cast("BankCore", make_core(self.config, store, self.num_envs, bank))
+        )
         self.K = self.config.n_candidates
         self._obs = observation_factory(self.core)
         self.single_observation_space = self._obs.space()
@@ -291,8 +310,10 @@ class AttributionVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.episode_seeds = np.zeros(self.num_envs, np.int64)
         self.prev_done = np.zeros(self.num_envs, bool)
-        self._obs_buf = {k: np.zeros((self.num_envs, *s.shape), np.float32)  # pyright: ignore[reportOptionalIterable]  (Box)
-                         for k, s in self.single_observation_space.spaces.items()}
+        self._obs_buf = {
+            k: np.zeros((self.num_envs, *s.shape), np.float32)  # pyright: ignore[reportOptionalIterable]  (Box)
+            for k, s in self.single_observation_space.spaces.items()
+        }
         self._blank = self._obs.blank()
         self._started = False
 
@@ -344,7 +365,7 @@ class AttributionVectorEnv(VectorEnv):
         idx = np.flatnonzero(~restart)
         if len(idx):
             t = core.decide_batch(idx, a[idx])
-            total = 0                          # the single env's sum, in its order
+            total = 0  # the single env's sum, in its order
             for k in REWARD_TERMS:
                 terms[k][idx] = t[k]
                 total = total + t[k]
@@ -355,8 +376,13 @@ class AttributionVectorEnv(VectorEnv):
         terminated = ~restart & core.finished_mask()
         core.set_decision_ticks(~restart)
         self.prev_done = terminated
-        return (self._observe(np.ones(B, bool)), reward, terminated, np.zeros(B, bool),
-                self._info(terms, terminated))
+        return (
+            self._observe(np.ones(B, bool)),
+            reward,
+            terminated,
+            np.zeros(B, bool),
+            self._info(terms, terminated),
+        )
 
     def reset_done_seeded(self, seeds: Sequence[int] | None = None):
         """``reset_done``, restarting with ``seeds`` (in store order; None: drawn)."""
@@ -371,8 +397,8 @@ class AttributionVectorEnv(VectorEnv):
     # --- episodes -----------------------------------------------------------
     def restart(self, which: np.ndarray, seeds: Sequence[int] | np.ndarray | None) -> None:
         idx = np.flatnonzero(which)
-        if seeds is None:               # drawn after the actions were checked, as before
-            if not len(idx):            # (drawing none would not move np_random either)
+        if seeds is None:  # drawn after the actions were checked, as before
+            if not len(idx):  # (drawing none would not move np_random either)
                 return
             seeds = self.core.draw_seeds(self.np_random, len(idx))
         if len(idx) != len(seeds):
@@ -403,20 +429,22 @@ class AttributionVectorEnv(VectorEnv):
                 seeds.append(draw_seed(gens[b]))
             core.reset_stores(idx, seeds)
             core.advance()
-        raise ConfigError(f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "
-                           f"scenario is too quiet for episode_s={self.config.episode_s}")
+        raise ConfigError(
+            f"{MAX_EMPTY_RESETS} stores in a row produced no event; the "
+            f"scenario is too quiet for episode_s={self.config.episode_s}"
+        )
 
     # --- observations, infos, actions ----------------------------------------
     def _observe(self, which: np.ndarray) -> dict[str, np.ndarray]:
         """Refresh the observation of stores ``which`` (blank if finished) and return the batch's."""
         core, buf = self.core, self._obs_buf
-        if hasattr(self._obs, "observe_into"):          # a bank replay, compiled
+        if hasattr(self._obs, "observe_into"):  # a bank replay, compiled
             self._obs.observe_into(np.flatnonzero(which), buf)  # pyright: ignore[reportAttributeAccessIssue]  (hasattr)
             return {k: v.copy() for k, v in buf.items()}
         finished = core.finished_mask()
         live = np.flatnonzero(which & ~finished).tolist()
         with contextlib.ExitStack() as stack:
-            if isinstance(core, BatchAttributionCore):     # a banked core shows its decision
+            if isinstance(core, BatchAttributionCore):  # a banked core shows its decision
                 for b in live:
                     stack.enter_context(core.as_of(b, int(core.dec_tick[b])))
             obs = self._obs.observe_many(live)
@@ -452,12 +480,15 @@ def check_actions(actions, n: int, K: int) -> np.ndarray:
     a = np.asarray(actions)
     hi = K + 1
     if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
-        raise InvalidActionError(f"actions must be {n} integers in [0, {hi}] "
-                                 f"(one per store), got {actions!r}")
+        raise InvalidActionError(
+            f"actions must be {n} integers in [0, {hi}] (one per store), got {actions!r}"
+        )
     bad = (a < 0) | (a > hi)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InvalidActionError(f"actions[{i}]={int(a[i])} is out of range: must be in "
-                                 f"[0, {hi}] (charge candidate 0..{K - 1}, "
-                                 f"{K} = no one, {hi} = review)")
+        raise InvalidActionError(
+            f"actions[{i}]={int(a[i])} is out of range: must be in "
+            f"[0, {hi}] (charge candidate 0..{K - 1}, "
+            f"{K} = no one, {hi} = review)"
+        )
     return a.astype(np.int64)

@@ -52,28 +52,41 @@ class PromotionConfig:
     inventory: inv.InventoryParams = spec(inv.InventoryParams())
     fidelity: str = spec("aggregate", choices=("aggregate", "spatial"))
     action: str = spec("discrete", choices=("discrete", "continuous"))
-    granularity: str = spec("product", choices=("product", "category"),
-                            doc="one price decision per product or per category")
-    period_h: float = spec(1.0, choices=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0),
-                           doc="hours per step (short periods suit the spatial fidelity)")
+    granularity: str = spec(
+        "product",
+        choices=("product", "category"),
+        doc="one price decision per product or per category",
+    )
+    period_h: float = spec(
+        1.0,
+        choices=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0),
+        doc="hours per step (short periods suit the spatial fidelity)",
+    )
     start_hour: int = spec(0, lo=0, hi=23, doc="hour of day of the first period")
     episode_days: int = spec(14, lo=1, hi=365)
     # Typical discount depth 30 % (RetailSynth Beta(15, 35)); UK scanner mean 24 %
     # (AgEcon 51572). Levels the discrete action picks from.
     discount_levels: tuple = spec((0.0, 0.1, 0.2, 0.3, 0.4, 0.5), lo=0.0, hi=0.9)
-    member_offers: bool = spec(True, choices=(True, False),
-                               doc="discrete action has a member-only flag per unit")
+    member_offers: bool = spec(
+        True, choices=(True, False), doc="discrete action has a member-only flag per unit"
+    )
     max_discount: float = spec(0.5, lo=0.0, hi=0.9, doc="continuous action -1 -> this discount")
     max_markup: float = spec(0.2, lo=0.0, hi=1.0, doc="continuous action +1 -> this markup")
-    n_endcaps: int = spec(2, lo=0, hi=16, doc="end-cap displays, given to the deepest discounts "
-                          "of at least endcap_min_depth that every shopper is offered")
+    n_endcaps: int = spec(
+        2,
+        lo=0,
+        hi=16,
+        doc="end-cap displays, given to the deepest discounts "
+        "of at least endcap_min_depth that every shopper is offered",
+    )
     # A display comes with a real promotion: syndicated data record a display (a temporary
     # secondary location, usually an end-cap) mostly together with a price cut (cpgdatainsights
     # glossary "Display"); IRI's price-reduction flag needs a cut of at least 5 % (Bronnenberg,
     # Kruger & Mela, Mkt Sci 2008). [A] 20 %: the low end of promoted depths (UK scanner mean
     # 24 %, AgEcon 51572; typical 30 %, RetailSynth), so no token discount buys a display.
-    endcap_min_depth: float = spec(0.2, lo=0.01, hi=0.9,
-                                   doc="shelf-price discount (non-member price) that earns an end-cap")
+    endcap_min_depth: float = spec(
+        0.2, lo=0.01, hi=0.9, doc="shelf-price discount (non-member price) that earns an end-cap"
+    )
     # [A] share of shoppers whose path passes an end-cap (end-caps face the main aisle).
     endcap_reach: float = spec(0.6, lo=0.0, hi=1.0)
     reward_scale: float = spec(1.0, lo=1e-6, hi=1e6, doc="reward = profit x this")
@@ -82,8 +95,9 @@ class PromotionConfig:
     def __post_init__(self):
         lv = self.discount_levels
         if len(lv) < 2 or lv[0] != 0.0 or any(b <= a for a, b in zip(lv[:-1], lv[1:], strict=True)):
-            raise ConfigError(f"discount_levels={lv!r}: must start at 0.0 and increase, "
-                              "with at least two levels")
+            raise ConfigError(
+                f"discount_levels={lv!r}: must start at 0.0 and increase, with at least two levels"
+            )
 
 
 # Named scenarios (kwargs for the registry; gym.make(id, config={...}) overrides them).
@@ -97,8 +111,13 @@ PRESETS: dict[str, dict] = {
     "mini": {"catalog": {"assortment": "mini"}, "period_h": 24, "episode_days": 28},
     # the walking store, on the small assortment
     # the walking store, on the small assortment; 6-minute periods from 11:00, one day
-    "spatial": {"catalog": {"assortment": "mini"}, "fidelity": "spatial", "period_h": 0.1,
-                "start_hour": 11, "episode_days": 1},
+    "spatial": {
+        "catalog": {"assortment": "mini"},
+        "fidelity": "spatial",
+        "period_h": 0.1,
+        "start_hour": 11,
+        "episode_days": 1,
+    },
 }
 
 
@@ -115,26 +134,36 @@ class PromoParams:
     catalog: Catalog
     model: dm.DemandModel
     plan: inv.InventoryPlan
-    unit_of_product: np.ndarray   # (N,) decision unit index of each product
+    unit_of_product: np.ndarray  # (N,) decision unit index of each product
     n_units: int
-    base_units: np.ndarray        # (N,) expected units per period at list prices (day mean)
+    base_units: np.ndarray  # (N,) expected units per period at list prices (day mean)
     n_periods: int
 
 
 def build_params(cfg: PromotionConfig) -> PromoParams:
     cat = build_catalog(cfg.catalog)
     model = dm.build_demand_model(cfg.demand, cat)
-    table = dm.demand_table(model, dm.init_demand_state(model, 1),
-                            np.broadcast_to(cat.price, (1, dm.N_SEGMENTS, cat.n_products)))
+    table = dm.demand_table(
+        model,
+        dm.init_demand_state(model, 1),
+        np.broadcast_to(cat.price, (1, dm.N_SEGMENTS, cat.n_products)),
+    )
     per_h = dm.expected_sales(table, model.visit_rate[None, :]).sum(axis=1)[0]  # (N,)
     plan = inv.make_plan(cfg.inventory, cat.shelf_life_h, per_h, cfg.period_h)
     if cfg.granularity == "product":
         unit, n_units = np.arange(cat.n_products), cat.n_products
     else:
         unit, n_units = np.asarray(cat.category), cat.n_categories
-    return PromoParams(config=cfg, catalog=cat, model=model, plan=plan, unit_of_product=unit,
-                       n_units=n_units, base_units=per_h * cfg.period_h,
-                       n_periods=int(round(cfg.episode_days * 24 / cfg.period_h)))
+    return PromoParams(
+        config=cfg,
+        catalog=cat,
+        model=model,
+        plan=plan,
+        unit_of_product=unit,
+        n_units=n_units,
+        base_units=per_h * cfg.period_h,
+        n_periods=int(round(cfg.episode_days * 24 / cfg.period_h)),
+    )
 
 
 @dataclasses.dataclass
@@ -144,11 +173,11 @@ class PromoState:
     period: int
     demand: dm.DemandState
     inv: inv.InventoryState
-    price: np.ndarray        # (B, S, N) prices of the last period
-    depth: np.ndarray        # (B, N) last discount depth (negative = markup)
+    price: np.ndarray  # (B, S, N) prices of the last period
+    depth: np.ndarray  # (B, N) last discount depth (negative = markup)
     member_only: np.ndarray  # (B, N) bool
-    units: np.ndarray        # (B, S, N) units sold last period
-    lost: np.ndarray         # (B, N) units demanded but not in stock last period
+    units: np.ndarray  # (B, S, N) units sold last period
+    lost: np.ndarray  # (B, N) units demanded but not in stock last period
     # Replenishment forecast: expected units at the prices in force, summed since the last
     # order, over the day-average hours they stand for (rate = forecast_units / forecast_hours).
     forecast_units: np.ndarray  # (B, N)
@@ -157,8 +186,20 @@ class PromoState:
 
 
 REWARD_KEYS = ("revenue", "cogs", "spoilage", "holding", "expedite")  # reward terms, summed
-TOTAL_KEYS = ("revenue", "profit", "units", "member_units", "list_revenue", "stockouts",
-              "spoilage", "cogs", "holding", "spoilage_cost", "expedited", "expedite_cost")
+TOTAL_KEYS = (
+    "revenue",
+    "profit",
+    "units",
+    "member_units",
+    "list_revenue",
+    "stockouts",
+    "spoilage",
+    "cogs",
+    "holding",
+    "spoilage_cost",
+    "expedited",
+    "expedite_cost",
+)
 
 
 def init_state(params: PromoParams, batch: int) -> PromoState:
@@ -239,8 +280,9 @@ def replenishment_forecast(params: PromoParams, state: PromoState, now_h: float)
     return np.where(clearance, params.base_units[None, :] / params.config.period_h, rate)
 
 
-def promotion_top_up(params: PromoParams, state: PromoState, seg_price: np.ndarray,
-                     rate: np.ndarray, now_h: float) -> np.ndarray:
+def promotion_top_up(
+    params: PromoParams, state: PromoState, seg_price: np.ndarray, rate: np.ndarray, now_h: float
+) -> np.ndarray:
     """(B, N) units to expedite at ``now_h``, the start of a period (``inventory.expedite``).
 
     A product on promotion (some segment's price below list) whose stock on hand falls
@@ -269,8 +311,14 @@ def period_hour(params: PromoParams, period: int) -> float:
     return (params.config.start_hour + period * params.config.period_h) % 24
 
 
-def step(state: PromoState, seg_price: np.ndarray, depth: np.ndarray, member_only: np.ndarray,
-         params: PromoParams, rng: BatchRNG) -> tuple[dict, dict]:
+def step(
+    state: PromoState,
+    seg_price: np.ndarray,
+    depth: np.ndarray,
+    member_only: np.ndarray,
+    params: PromoParams,
+    rng: BatchRNG,
+) -> tuple[dict, dict]:
     """One period for B stores (aggregate fidelity); returns (reward terms, period KPIs)."""
     cfg = params.config
     exposure = endcap_exposure(params, seg_price)
@@ -281,15 +329,25 @@ def step(state: PromoState, seg_price: np.ndarray, depth: np.ndarray, member_onl
     return settle(state, seg_price, depth, member_only, demand, doubles, table, params)
 
 
-def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
-           doubles: np.ndarray, table: dm.DemandTable, params: PromoParams) -> tuple[dict, dict]:
+def settle(
+    state: PromoState,
+    seg_price,
+    depth,
+    member_only,
+    demand: np.ndarray,
+    doubles: np.ndarray,
+    table: dm.DemandTable,
+    params: PromoParams,
+) -> tuple[dict, dict]:
     """Book a period's demand (B, S, N) (from either fidelity, drawn from ``table``) and
     close the period."""
     cfg, cat = params.config, params.catalog
     # Expected units per hour of day-average traffic at this period's prices (the true
     # model's promotion lift), weighted by the traffic the period holds.
-    hours = float(dm.traffic_share(np.array([period_hour(params, state.period)]),
-                                   cfg.period_h)[0]) * 24.0
+    hours = (
+        float(dm.traffic_share(np.array([period_hour(params, state.period)]), cfg.period_h)[0])
+        * 24.0
+    )
     rate = dm.expected_sales(table, params.model.visit_rate[None, :]).sum(axis=1)
     state.forecast_units += rate * hours
     state.forecast_hours += hours
@@ -322,17 +380,29 @@ def settle(state: PromoState, seg_price, depth, member_only, demand: np.ndarray,
     cogs = (sold * cat.cost).sum(axis=1)
     spoil_cost = (spoiled * cat.cost).sum(axis=1) * (1.0 + cfg.inventory.disposal_share)
     holding = inv.holding_cost(state.inv, params.plan, cat.cost)
-    rewards = {"revenue": revenue, "cogs": -cogs, "spoilage": -spoil_cost, "holding": -holding,
-               "expedite": -expedite_cost}
+    rewards = {
+        "revenue": revenue,
+        "cogs": -cogs,
+        "spoilage": -spoil_cost,
+        "holding": -holding,
+        "expedite": -expedite_cost,
+    }
     profit = revenue - cogs - spoil_cost - holding - expedite_cost
     lost = want - sold
-    flows = {"revenue": revenue, "profit": profit, "units": sold.sum(axis=1).astype(float),
-             "member_units": member_units.sum(axis=1).astype(float),
-             "list_revenue": (sold * cat.price).sum(axis=1),
-             "stockouts": lost.sum(axis=1).astype(float),
-             "spoilage": spoiled.sum(axis=1).astype(float), "cogs": cogs, "holding": holding,
-             "spoilage_cost": spoil_cost, "expedited": expedited.sum(axis=1).astype(float),
-             "expedite_cost": expedite_cost}
+    flows = {
+        "revenue": revenue,
+        "profit": profit,
+        "units": sold.sum(axis=1).astype(float),
+        "member_units": member_units.sum(axis=1).astype(float),
+        "list_revenue": (sold * cat.price).sum(axis=1),
+        "stockouts": lost.sum(axis=1).astype(float),
+        "spoilage": spoiled.sum(axis=1).astype(float),
+        "cogs": cogs,
+        "holding": holding,
+        "spoilage_cost": spoil_cost,
+        "expedited": expedited.sum(axis=1).astype(float),
+        "expedite_cost": expedite_cost,
+    }
     for k in TOTAL_KEYS:
         state.totals[k] += flows[k]
     state.period += 1
@@ -345,9 +415,14 @@ def kpis_from(t: dict) -> dict:
     """KPIs from period flows or episode totals (ratios over the same span)."""
     units = np.maximum(t["units"], 1e-9)
     return {
-        "revenue": t["revenue"], "profit": t["profit"], "units": t["units"],
-        "stockouts": t["stockouts"], "spoilage": t["spoilage"], "expedited": t["expedited"],
+        "revenue": t["revenue"],
+        "profit": t["profit"],
+        "units": t["units"],
+        "stockouts": t["stockouts"],
+        "spoilage": t["spoilage"],
+        "expedited": t["expedited"],
         "member_share": np.where(t["units"] > 0, t["member_units"] / units, 0.0),
-        "mean_discount": np.where(t["list_revenue"] > 0,
-                                  1.0 - t["revenue"] / np.maximum(t["list_revenue"], 1e-9), 0.0),
+        "mean_discount": np.where(
+            t["list_revenue"] > 0, 1.0 - t["revenue"] / np.maximum(t["list_revenue"], 1e-9), 0.0
+        ),
     }

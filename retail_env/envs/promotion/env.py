@@ -37,16 +37,18 @@ def check_action(space: spaces.Space, action: Any, batch: int | None = None) -> 
     shape = space.shape if batch is None else (batch, *space.shape)  # pyright: ignore[reportOptionalIterable]  (Box)
     if a.shape != shape:
         raise InvalidActionError(f"action has shape {a.shape}, expected {shape} ({space})")
-    if a.dtype.kind not in "iuf":      # no strings, bools, complex or objects
+    if a.dtype.kind not in "iuf":  # no strings, bools, complex or objects
         raise InvalidActionError(f"action must hold real numbers, got dtype {a.dtype}: {action!r}")
     if isinstance(space, spaces.MultiDiscrete):
         if a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
             raise InvalidActionError(f"action must hold integers, got {action!r}")
-        bad = (a < 0) | (a >= space.nvec)       # compared as given, before any cast
+        bad = (a < 0) | (a >= space.nvec)  # compared as given, before any cast
         if bad.any():
             i = tuple(int(x) for x in np.argwhere(bad)[0])
-            raise InvalidActionError(f"action{list(i)}={a[i].item()!r} is out of range: must be in "
-                                     f"[0, {space.nvec[i[-1]] - 1}] ({space})")
+            raise InvalidActionError(
+                f"action{list(i)}={a[i].item()!r} is out of range: must be in "
+                f"[0, {space.nvec[i[-1]] - 1}] ({space})"
+            )
         a = a.astype(np.int64)
     else:
         a = a.astype(np.float64)
@@ -62,8 +64,9 @@ def decode(params: core.PromoParams, a: np.ndarray):
     return core.prices_from_discrete(params, a)
 
 
-def play_period(params: core.PromoParams, fidelity, state: core.PromoState, a: np.ndarray,
-                rng: BatchRNG):
+def play_period(
+    params: core.PromoParams, fidelity, state: core.PromoState, a: np.ndarray, rng: BatchRNG
+):
     """Play one period of every store in ``state`` with checked actions ``a``, in the
     aggregate fidelity or the walking store (``fidelity``): ``(rewards, kpis)``."""
     seg_price, depth, member_only = decode(params, a)
@@ -90,8 +93,9 @@ class PromotionEnv(TaskEnv):
     # just double the shoppers and blink over the price tags.
     render_layers = ALL_LAYERS & ~(Layer.TRACKS | Layer.EVENTS)
 
-    def __init__(self, preset: str = "default", config: dict | None = None,
-                 render_mode: str | None = None):
+    def __init__(
+        self, preset: str = "default", config: dict | None = None, render_mode: str | None = None
+    ):
         super().__init__(render_mode)
         self.preset = preset
         self.cfg = core.make_config(preset, config)
@@ -101,6 +105,7 @@ class PromotionEnv(TaskEnv):
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
             from retail_env.envs.promotion.spatial import SpatialFidelity
+
             self._fidelity = SpatialFidelity(self.params)
         self._view: PromotionView | None = None
         self.state: core.PromoState | None = None
@@ -114,16 +119,18 @@ class PromotionEnv(TaskEnv):
         if self._fidelity is not None:
             self._fidelity.reset(self.rng)
         if self.render_mode == "human":
-            self.render()       # Gymnasium's convention: human mode draws at reset and every step
+            self.render()  # Gymnasium's convention: human mode draws at reset and every step
         return self._obs(), self._info(None, None)
 
     def step(self, action):
-        if self.state is None or self.rng is None:   # (set together by reset)
+        if self.state is None or self.rng is None:  # (set together by reset)
             raise EpisodeStateError("call reset() before step()")
         a = check_action(self.action_space, action)
         if self.state.period >= self.params.n_periods:
-            raise EpisodeStateError(f"the episode is over (truncated after {self.params.n_periods} "
-                                    "periods): call reset() before step()")
+            raise EpisodeStateError(
+                f"the episode is over (truncated after {self.params.n_periods} "
+                "periods): call reset() before step()"
+            )
         rewards, kpis = play_period(self.params, self._fidelity, self.state, a, self.rng)
         reward = float(sum(r[0] for r in rewards.values())) * self.cfg.reward_scale
         truncated = self.state.period >= self.params.n_periods
@@ -140,8 +147,11 @@ class PromotionEnv(TaskEnv):
         zero = {k: 0.0 for k in core.REWARD_KEYS}
         return {
             "rewards": zero if rewards is None else {k: float(v[0]) for k, v in rewards.items()},
-            "kpis": ({k: 0.0 for k in core.kpis_from(self.state.totals)} if kpis is None
-                     else {k: float(v[0]) for k, v in kpis.items()}),
+            "kpis": (
+                {k: 0.0 for k in core.kpis_from(self.state.totals)}
+                if kpis is None
+                else {k: float(v[0]) for k, v in kpis.items()}
+            ),
             "episode_kpis": {k: float(v[0]) for k, v in core.kpis_from(self.state.totals).items()},
             "period": self.state.period,
         }

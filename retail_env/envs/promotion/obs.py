@@ -32,10 +32,18 @@ HI = 10.0  # ratio parts are clipped to [0, HI]
 
 def _parts(params: PromoParams) -> list[tuple[str, int, float, float]]:
     n, c = params.catalog.n_products, params.catalog.n_categories
-    return [("time", 5, -1.0, 1.0), ("ref_price", 2 * n, 0.0, HI), ("on_hand", n, 0.0, HI),
-            ("on_order", n, 0.0, HI), ("expiring", n, 0.0, HI), ("sales", n, 0.0, HI),
-            ("lost", n, 0.0, HI), ("discount", n, -1.0, 1.0), ("member_only", n, 0.0, 1.0),
-            ("pantry", 2 * c, 0.0, HI)]
+    return [
+        ("time", 5, -1.0, 1.0),
+        ("ref_price", 2 * n, 0.0, HI),
+        ("on_hand", n, 0.0, HI),
+        ("on_order", n, 0.0, HI),
+        ("expiring", n, 0.0, HI),
+        ("sales", n, 0.0, HI),
+        ("lost", n, 0.0, HI),
+        ("discount", n, -1.0, 1.0),
+        ("member_only", n, 0.0, 1.0),
+        ("pantry", 2 * c, 0.0, HI),
+    ]
 
 
 def observation_space(params: PromoParams) -> spaces.Box:
@@ -60,15 +68,22 @@ def build_observation(params: PromoParams, state: PromoState) -> np.ndarray:
     b = state.price.shape[0]
     hour = period_hour(params, state.period)
     day = int(state.period * params.config.period_h // 24) % 7
-    t = np.array([np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24),
-                  np.sin(2 * np.pi * day / 7), np.cos(2 * np.pi * day / 7),
-                  min(state.period / params.n_periods, 1.0)])
+    t = np.array(
+        [
+            np.sin(2 * np.pi * hour / 24),
+            np.cos(2 * np.pi * hour / 24),
+            np.sin(2 * np.pi * day / 7),
+            np.cos(2 * np.pi * day / 7),
+            min(state.period / params.n_periods, 1.0),
+        ]
+    )
     s = plan.order_up_to[None, :].astype(np.float64)
     now = state.period * params.config.period_h
     base = np.maximum(params.base_units, 1e-6)[None, :]
     model = params.model
-    pantry_norm = (model.visit_rate[:, None] * model.params.pantry_h
-                   * list_category_units(model))[None]
+    pantry_norm = (model.visit_rate[:, None] * model.params.pantry_h * list_category_units(model))[
+        None
+    ]
     parts = [
         np.broadcast_to(t, (b, 5)),
         (state.demand.ref / cat.price[None, None, :]).reshape(b, -1),

@@ -46,12 +46,16 @@ class PromotionView:
             layout = load_layout("small" if cat.n_products <= 8 else "medium")
             self.endcap = np.asarray(layout.plate_endcap, dtype=bool)
             self.plate_product = display_planogram(layout.n_plates, self.endcap, cat.n_products)
-            self.header = FrameHeader(grid=layout.grid, cell_m=layout.cell_m,
-                                 plate_cell=layout.plate_cell,
-                                 plate_category=cat.category[self.plate_product],
-                                 plate_product=self.plate_product,
-                                 category_names=cat.category_names, product_names=cat.name,
-                                      task="promotion")
+            self.header = FrameHeader(
+                grid=layout.grid,
+                cell_m=layout.cell_m,
+                plate_cell=layout.plate_cell,
+                plate_category=cat.category[self.plate_product],
+                plate_product=self.plate_product,
+                category_names=cat.category_names,
+                product_names=cat.name,
+                task="promotion",
+            )
 
     def frame(self, state: PromoState) -> Frame:
         """Store 0 now, as a :class:`Frame` (what ``RecordEpisode`` would record)."""
@@ -62,19 +66,35 @@ class PromotionView:
         if len(on_cap) and len(caps):
             prod[caps] = on_cap[np.arange(len(caps)) % len(on_cap)]
         mult = state.price[0, 1] / cat.price
-        promo = np.where(state.depth[0] > 0,
-                         np.where(state.member_only[0], MEMBER_ONLY, DISCOUNT), NO_PROMO)
+        promo = np.where(
+            state.depth[0] > 0, np.where(state.member_only[0], MEMBER_ONLY, DISCOUNT), NO_PROMO
+        )
         k = kpis_from(state.totals)
-        status = {"profit": float(k["profit"][0]), "units": float(k["units"][0]),
-                  "spoiled": float(k["spoilage"][0]), "stock_outs": float(k["stockouts"][0])}
+        status = {
+            "profit": float(k["profit"][0]),
+            "units": float(k["units"][0]),
+            "spoiled": float(k["spoilage"][0]),
+            "stock_outs": float(k["stockouts"][0]),
+        }
         if self.spatial is not None:
-            return frame_from_state(self.spatial.state, self.spatial.sim, 0,
-                                    header=self.header, price_mult=mult[prod],
-                                    promo=promo[prod], status=status)
+            return frame_from_state(
+                self.spatial.state,
+                self.spatial.sim,
+                0,
+                header=self.header,
+                price_mult=mult[prod],
+                promo=promo[prod],
+                status=status,
+            )
         stock = state.inv.on_hand[0] / np.maximum(p.plan.order_up_to, 1)
         hours = p.config.start_hour + state.period * p.config.period_h
         return make_frame(
-            self.header, time_s=hours * 3600.0,
-            shopper_pos=np.zeros((0, 2)), shopper_kind=np.zeros(0, dtype=np.int64),
-            plate_stock_frac=np.clip(stock[prod], 0.0, 1.0), price_mult=mult[prod],
-            promo=promo[prod], status=status)
+            self.header,
+            time_s=hours * 3600.0,
+            shopper_pos=np.zeros((0, 2)),
+            shopper_kind=np.zeros(0, dtype=np.int64),
+            plate_stock_frac=np.clip(stock[prod], 0.0, 1.0),
+            price_mult=mult[prod],
+            promo=promo[prod],
+            status=status,
+        )

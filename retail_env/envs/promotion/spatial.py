@@ -26,11 +26,19 @@ def sim_config(cfg: core.PromotionConfig):
     """The walking store's SimConfig for a Promotion config (attribution hard cases off)."""
     sp = cfg.spatial
     return make_config(
-        "easy", layout=sp.layout, tick_hz=sp.tick_hz, start_hour=float(cfg.start_hour),
-        catalog=to_dict(cfg.catalog), demand=to_dict(cfg.demand),
+        "easy",
+        layout=sp.layout,
+        tick_hz=sp.tick_hz,
+        start_hour=float(cfg.start_hour),
+        catalog=to_dict(cfg.catalog),
+        demand=to_dict(cfg.demand),
         shoppers={"max_shoppers": sp.max_shoppers, "p_putback": sp.p_putback},
-        hard={"staff_restock": True, "produce": cfg.catalog.produce,
-              "look_alikes": cfg.catalog.look_alikes})
+        hard={
+            "staff_restock": True,
+            "produce": cfg.catalog.produce,
+            "look_alikes": cfg.catalog.look_alikes,
+        },
+    )
 
 
 class SpatialFidelity:
@@ -54,14 +62,14 @@ class SpatialFidelity:
         b, acc = entries.store[keep], entries.account[keep]
         if len(acc) and acc.max() >= self.member_of.shape[1]:
             grow = np.zeros((self.member_of.shape[0], 2 * (int(acc.max()) + 1)), bool)
-            grow[:, :self.member_of.shape[1]] = self.member_of
+            grow[:, : self.member_of.shape[1]] = self.member_of
             self.member_of = grow
         self.member_of[b, acc] = entries.member[keep]
 
     def run_period(self, table: dm.DemandTable, rng: BatchRNG) -> np.ndarray:
         """Play one period; returns units that left the store (B, S, N) by segment."""
         st, b = self.state, rng.batch_size
-        assert st is not None   # reset first
+        assert st is not None  # reset first
         store.set_demand(st, table.prob, table.extra)
         units = np.zeros((b, dm.N_SEGMENTS, self.params.catalog.n_products), np.int64)
         for _ in range(self.ticks):
@@ -76,7 +84,9 @@ class SpatialFidelity:
 
     def step(self, state: core.PromoState, seg_price, depth, member_only, rng: BatchRNG):
         p = self.params
-        table = dm.demand_table(p.model, state.demand, seg_price, core.endcap_exposure(p, seg_price))
+        table = dm.demand_table(
+            p.model, state.demand, seg_price, core.endcap_exposure(p, seg_price)
+        )
         units = self.run_period(table, rng)
         # Second units are not labelled in the walking store: book their expected share.
         doubles = units * table.extra / (1.0 + table.extra)

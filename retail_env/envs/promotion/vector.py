@@ -39,7 +39,7 @@ from retail_env.errors import EpisodeStateError
 from retail_env.sim.rng import BatchRNG
 from retail_env.sim.validation import check_count
 
-SEED_HI = 2**31 - 1   # autoreset seeds are drawn from [0, SEED_HI)
+SEED_HI = 2**31 - 1  # autoreset seeds are drawn from [0, SEED_HI)
 
 
 def store_seed(gym_seed: int) -> int:
@@ -52,8 +52,13 @@ class PromotionVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, preset: str = "default", config: dict | None = None,
-                 render_mode: str | None = None):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        preset: str = "default",
+        config: dict | None = None,
+        render_mode: str | None = None,
+    ):
         refuse_vector_render(render_mode, "PromotionEnv")
         self.num_envs = check_count("num_envs", num_envs, hi=MAX_NUM_ENVS)
         self.render_mode = None
@@ -67,6 +72,7 @@ class PromotionVectorEnv(VectorEnv):
         self._fidelity = None
         if self.cfg.fidelity == "spatial":
             from retail_env.envs.promotion.spatial import SpatialFidelity
+
             self._fidelity = SpatialFidelity(self.params)
         self.state: core.PromoState | None = None
         self.rng: BatchRNG | None = None
@@ -85,11 +91,11 @@ class PromotionVectorEnv(VectorEnv):
         return self._obs(), self._info(None, None)
 
     def step(self, actions):
-        if self.state is None or self.rng is None:   # (set together by reset)
+        if self.state is None or self.rng is None:  # (set together by reset)
             raise EpisodeStateError("call reset() before step()")
         a = check_action(self.single_action_space, actions, batch=self.num_envs)
         B = self.num_envs
-        if self.prev_done.any():       # NEXT_STEP: every store finished together; restart
+        if self.prev_done.any():  # NEXT_STEP: every store finished together; restart
             obs, info = self.reset_done()
             return obs, np.zeros(B), np.zeros(B, bool), np.zeros(B, bool), info
         rewards, kpis = play_period(self.params, self._fidelity, self.state, a, self.rng)
@@ -97,8 +103,13 @@ class PromotionVectorEnv(VectorEnv):
         reward = sum(rewards.values()) * self.cfg.reward_scale
         truncated = np.full(B, self.state.period >= self.params.n_periods)
         self.prev_done = truncated.copy()
-        return (self._obs(), np.asarray(reward, np.float64), np.zeros(B, bool), truncated,
-                self._info(rewards, kpis))
+        return (
+            self._obs(),
+            np.asarray(reward, np.float64),
+            np.zeros(B, bool),
+            truncated,
+            self._info(rewards, kpis),
+        )
 
     def reset_done(self):
         """Restart the stores that finished (all of them: they end together) now.
@@ -130,10 +141,14 @@ class PromotionVectorEnv(VectorEnv):
         zero = {k: np.zeros(B) for k in core.REWARD_KEYS}
         episode = core.kpis_from(self.state.totals)
         return {
-            "rewards": zero if rewards is None else {k: np.asarray(v, np.float64)
-                                                     for k, v in rewards.items()},
-            "kpis": ({k: np.zeros(B) for k in episode} if kpis is None
-                     else {k: np.asarray(v, np.float64) for k, v in kpis.items()}),
+            "rewards": zero
+            if rewards is None
+            else {k: np.asarray(v, np.float64) for k, v in rewards.items()},
+            "kpis": (
+                {k: np.zeros(B) for k in episode}
+                if kpis is None
+                else {k: np.asarray(v, np.float64) for k, v in kpis.items()}
+            ),
             "episode_kpis": {k: np.asarray(v, np.float64) for k, v in episode.items()},
             "period": np.full(B, self.state.period, np.int64),
         }

@@ -88,7 +88,8 @@ def run_episode(env: gym.Env, agent: Agent, seed: int) -> dict[str, float]:
     total, done, terms = 0.0, False, Counter()
     while not done:
         obs, reward, term, trunc, info = env.step(agent.act(obs, info))
-        total += reward
+        total += float(reward)
         terms.update(info.get("rewards", {}))
         done = term or trunc
-    return TASKS[env.unwrapped.task].load("episode_metrics")(info, total, terms)
+    task: str = env.unwrapped.task  # pyright: ignore[reportAttributeAccessIssue]  (TaskEnv)
+    return TASKS[task].load("episode_metrics")(info, total, terms)

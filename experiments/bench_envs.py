@@ -397,7 +397,7 @@ def main(argv=None) -> dict:
     # Attribution is timed over whole episodes (see ``rate``); --quick shortens them.
     short: dict[str, Any] = {"episode_s": 120.0, "close_grace_s": 60.0} if args.quick else {}
     res: dict = {"quick": args.quick, "seconds": sec, "attribution_env": short}
-    env_short = {"config": short} if short else {}  # the envs take it as config=
+    env_short: dict[str, Any] = {"config": short} if short else {}  # the envs take it as config=
     params = make_params("medium")
     res["simulator"] = {str(b): measure(params, b, sec) for b in (1, 64, 1024)}
     res["repeats"] = reps

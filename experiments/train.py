@@ -111,7 +111,8 @@ def env_bank(cfg: DictConfig) -> str | None:
         from retail_env.sim.validation import to_dict
 
         task, store = attribution_config(
-            cfg.env.id, OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}
+            cfg.env.id,
+            cast(dict, OmegaConf.to_container(cfg.env.kwargs, resolve=True) or {}),
         )
         task = to_dict(task)
         n = int(cfg.train.get("bank_episodes", 1024))

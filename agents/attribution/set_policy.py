@@ -33,11 +33,8 @@ REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")
 
 def slot_features(space: gym.spaces.Dict) -> int:
     """Features per candidate slot: ``candidates`` plus, with ``features_context``, ``context``."""
-    return space["candidates"].shape[1] + (
-        space["context"].shape[1]
-        if "context" in space.spaces  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
-        else 0
-    )
+    width = [space[k].shape for k in ("candidates", "context") if k in space.spaces]
+    return sum(shape[1] for shape in width if shape is not None)
 
 
 class SetObsExtractor(BaseFeaturesExtractor):

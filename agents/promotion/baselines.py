@@ -20,6 +20,8 @@ they read the unwrapped env's params and state (for the model-based ones that is
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from retail_env.envs.promotion import core as core
@@ -37,7 +39,7 @@ class PromotionAgent(Agent):
 
     def __init__(self, env, seed: int | None = None):
         super().__init__(env, seed)
-        self.store = env.unwrapped
+        self.store: Any = env.unwrapped  # the PromotionEnv: params, state, action_space
 
 
 class ListPrice(PromotionAgent):

@@ -28,7 +28,7 @@ from retail_env.atomic import write_json
 from retail_env.data.log_tables import KEYS, SCHEMAS, TASK_TABLES
 from retail_env.data.policies import Policy, task_of
 from retail_env.data.staging import DataExportError, staged_dir
-from retail_env.experiments.tasks import TASKS
+from retail_env.experiments.tasks import TASKS  # pyright: ignore[reportMissingImports]  (installed from experiments/)
 
 FORMAT, SCHEMA_VERSION = "retail-env-log", 1
 MANIFEST = "manifest.json"

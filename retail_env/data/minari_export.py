@@ -117,7 +117,7 @@ def collect(env: gym.Env, pol: Policy, seed: int, episode: int, task: str):
         id=episode,
         seed=seed,
         observations=stacked,  # pyright: ignore[reportArgumentType]  (takes arrays)
-        actions=np.stack(actions),
+        actions=np.stack(actions),  # pyright: ignore[reportArgumentType]  (takes arrays)
         rewards=rewards,
         terminations=terms,  # pyright: ignore[reportArgumentType]
         truncations=truncs,

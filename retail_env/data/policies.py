@@ -19,7 +19,7 @@ from retail_env.data.staging import DataExportError
 def task_of(env_id: str) -> str:
     """The task (its name in the task table) of a registered id; DataExportError otherwise."""
     import retail_env  # noqa: F401  (registers the ids)
-    from retail_env.experiments.tasks import task_of as table_entry
+    from retail_env.experiments.tasks import task_of as table_entry  # pyright: ignore[reportMissingImports]  (installed from experiments/)
 
     if env_id not in gym.registry:
         known = [e for e in gym.registry if e.startswith("RetailStore/")]
@@ -29,7 +29,7 @@ def task_of(env_id: str) -> str:
 
 def policy_names(task: str) -> list[str]:
     """The baseline names a task accepts."""
-    from retail_env.agents.factory import agent_names
+    from retail_env.agents.factory import agent_names  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
     return agent_names(task)
 
@@ -43,7 +43,7 @@ class Policy:
         if self.is_checkpoint:
             self._agent = _checkpoint_agent(env, spec, env_id)
         elif spec in policy_names(self.task):
-            from retail_env.agents.factory import make_agent
+            from retail_env.agents.factory import make_agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
             self._agent = make_agent(spec, env)
         else:

@@ -42,7 +42,8 @@ def preset_config(
 ) -> T:
     """Config class ``cls`` as preset ``preset`` with the nested ``config`` on top, validated
     (an unknown preset or key, a wrong type or range raise ConfigError naming it)."""
-    base = replace(cls(), presets[check_choice("preset", preset, presets)])
+    overrides = presets[check_choice("preset", preset, presets)]
+    base = replace(cls(), overrides)  # pyright: ignore[reportArgumentType]  (T: a config dataclass)
     return replace(base, check_mapping("config", config))
 
 

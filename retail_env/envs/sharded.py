@@ -131,9 +131,9 @@ class ShardedAttributionEnv(VectorEnv):
         ctx = mp.get_context(context)
         for n in self._sizes:
             here, there = ctx.Pipe()
-            proc = ctx.Process(
+            proc = ctx.Process(  # pyright: ignore[reportAttributeAccessIssue]  (every context has Process)
                 target=_worker,
-                args=(there, n, kwargs, int(run_ahead)),  # pyright: ignore[reportAttributeAccessIssue]  (every context has Process)
+                args=(there, n, kwargs, int(run_ahead)),
                 daemon=True,
                 name="retail-env-shard",
             )

@@ -30,7 +30,7 @@ class Manager:
     ``predict(obs)``."""
 
     def __init__(self, policy: str | Any = "list_price", **kwargs: Any):
-        from retail_env.agents.factory import agent_names
+        from retail_env.agents.factory import agent_names  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
         if isinstance(policy, str) and policy not in agent_names("promotion"):
             raise ConfigError(
@@ -43,14 +43,15 @@ class Manager:
 
     def reset(self, env: WholeStoreEnv, seed: int = 0) -> None:
         if isinstance(self.policy, str):
-            from retail_env.agents.factory import make_agent
+            from retail_env.agents.factory import make_agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
             self.agent = make_agent(self.policy, env.manager_desk(), **self.kwargs)
             self.agent.reset(seed)
 
     def act(self, env: WholeStoreEnv, obs, info: dict):
         if self.agent is None:
-            return self.policy.predict(obs, deterministic=True)[0]
+            model: Any = self.policy  # a trained model (checked when built)
+            return model.predict(obs, deterministic=True)[0]
         env.manager_desk()
         return self.agent.act(obs, info)
 

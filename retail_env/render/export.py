@@ -97,8 +97,8 @@ def export_mp4(
         writer = imageio_ffmpeg.write_frames(
             str(tmp),
             (first.shape[1], first.shape[0]),
-            fps=fps,
-            codec="libx264",  # pyright: ignore[reportArgumentType]  (takes a float fps)
+            fps=fps,  # pyright: ignore[reportArgumentType]  (takes a float fps)
+            codec="libx264",
             pix_fmt_out="yuv420p",
             macro_block_size=1,
             ffmpeg_log_level="error",

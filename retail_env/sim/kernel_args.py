@@ -25,10 +25,8 @@ import numpy as np
 
 from retail_env.sim.state import StoreState
 
-StoreArrays = NamedTuple(
-    "StoreArrays",
-    [(f.name, np.ndarray) for f in dataclasses.fields(StoreState) if f.type == "np.ndarray"],
-)
+_ARRAY_FIELDS = [f.name for f in dataclasses.fields(StoreState) if f.type == "np.ndarray"]
+StoreArrays = NamedTuple("StoreArrays", [(name, np.ndarray) for name in _ARRAY_FIELDS])  # pyright: ignore[reportArgumentType]  (built from StoreState)
 StoreArrays.__doc__ = "Every array field of ``StoreState``, in its order (``st.phase``, ...)."
 store_arrays = operator.attrgetter(*StoreArrays._fields)  # StoreState -> plain tuple
 

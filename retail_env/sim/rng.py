@@ -58,10 +58,10 @@ def _pcg64_random(state, out):
             m = lo * _MULT_LO
             lo_new = m + inc_lo
             hi = (
-                _mulhi(lo, _MULT_LO)
+                _mulhi(lo, _MULT_LO)  # pyright: ignore[reportCallIssue]  (numba intrinsic)
                 + lo * _MULT_HI
                 + hi * _MULT_LO
-                + inc_hi  # pyright: ignore[reportCallIssue]  (numba intrinsic)
+                + inc_hi
                 + np.uint64(lo_new < m)
             )
             lo = lo_new

@@ -66,8 +66,8 @@ def context_rows(
         track_features(
             np.stack([r.cand_rel for r in pool]),
             [r.n_cand for r in pool],  # pyright: ignore[reportArgumentType]  (takes array-likes)
-            [r.lo for r in pool],
-            [r.hi for r in pool],
+            [r.lo for r in pool],  # pyright: ignore[reportArgumentType]
+            [r.hi for r in pool],  # pyright: ignore[reportArgumentType]
             hz,
             reach,
             lim,

@@ -459,9 +459,9 @@ class AttributionCore:
         first = [max(0, rec.lo - self.slack_ticks) for rec in recs]
         read = read_events(
             self.sim.state.sensors,
-            stores,
-            [rec.plate for rec in recs],
-            first,  # pyright: ignore[reportArgumentType]  (takes array-likes)
+            stores,  # pyright: ignore[reportArgumentType]  (takes array-likes)
+            [rec.plate for rec in recs],  # pyright: ignore[reportArgumentType]  (array-likes)
+            first,
             [rec.hi for rec in recs],
             self.plate_xy,
             self.sim.nbr,

@@ -302,9 +302,8 @@ class ObservationType(abc.ABC):
 
     def __init__(self, core: AttributionCore):
         self.core = core
-        self.shapes: dict[str, tuple[int, ...]] = {
-            k: s.shape for k, s in self.space().spaces.items()
-        }  # pyright: ignore[reportAttributeAccessIssue]  (Boxes: shape is set)
+        spaces = self.space().spaces
+        self.shapes: dict[str, tuple[int, ...]] = {k: s.shape for k, s in spaces.items()}  # pyright: ignore[reportAttributeAccessIssue]  (Boxes: shape is set)
 
     @abc.abstractmethod
     def space(self) -> spaces.Dict:

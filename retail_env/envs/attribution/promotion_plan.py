@@ -157,7 +157,7 @@ def period_table(
 
 def plan_policy(plan: PromotionPlanConfig, desk: PromotionDesk):
     """The Promotion baseline a plan names (``hi_lo`` with the plan's calendar), on ``desk``."""
-    from retail_env.agents.factory import make_agent
+    from retail_env.agents.factory import make_agent  # pyright: ignore[reportMissingImports]  (installed from agents/)
 
     kw = {}
     if plan.policy == "hi_lo":

@@ -161,6 +161,7 @@ class PromotionEnv(TaskEnv):
         return self._frames().header
 
     def current_frame(self):
+        assert self.state is not None, "call reset() before drawing a frame"
         return self._frames().frame(self.state)
 
     def _frames(self) -> PromotionView:

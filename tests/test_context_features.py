@@ -8,8 +8,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-from retail_env.agents.attribution.set_policy import SetPolicy
 
 import retail_env  # noqa: F401
 from retail_env.bank import build_bank
@@ -151,6 +149,9 @@ def test_context_rows_by_hand():
 
 
 def test_set_policy_reads_the_context_per_slot():
+    torch = pytest.importorskip("torch")  # the train extra
+    from retail_env.agents.attribution.set_policy import SetPolicy
+
     """Permuting the real slots (candidates and context together) permutes the logits;
     changing a slot's context changes its logit."""
     env = AttributionEnv(config={"observation": OBS, **TASK})

@@ -8,6 +8,8 @@ import shutil
 
 import gymnasium as gym
 import pytest
+
+pytest.importorskip("torch")  # the train extra; skip with only the dev extra
 import torch
 from retail_env.agents.sb3_agents import build_model
 from retail_env.experiments.checkpoints import (

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+pytest.importorskip("omegaconf")  # the train extra; skip with only the dev extra
 from retail_env.experiments import runs
 from retail_env.experiments.leaderboard import build_rows, latest_records, write_leaderboard
 

@@ -132,7 +132,7 @@ def test_bad_config_types_raise_config_error(make, match):
 
 def test_hydra_configs_are_validated_the_same_way():
     """Env kwargs from a Hydra config, as plain containers (experiments) or as nodes."""
-    from omegaconf import OmegaConf
+    OmegaConf = pytest.importorskip("omegaconf").OmegaConf  # the train extra
     from retail_env.experiments.evaluate import env_kwargs
 
     cfg = OmegaConf.create({"env": {"id": MINI, "kwargs": {"config": {"episode_days": 1.5}}}})

@@ -158,6 +158,7 @@ def test_crafted_recordings_are_refused_naming_the_problem(good, tmp_path, name,
 
 def test_whatever_loads_also_exports_and_heatmaps(good, tmp_path):
     """Including noisy tracks a little outside the store and frames sharing a time."""
+    pytest.importorskip("imageio")  # the video extra
     data = members(good)
     data["track_pos"][0, 0] = (-9.0, 14.0)
     data["time_s"][1] = data["time_s"][0]

@@ -101,6 +101,7 @@ def test_rows_outside_catalog_or_episode_named(row, words):
 
 
 def test_coupling_and_leaderboard_scripts_write_their_tables(tmp_path):
+    pytest.importorskip("pettingzoo")  # the multi extra (the two-role leaderboard)
     from retail_env.experiments import whole_store_coupling, whole_store_leaderboard
 
     out = tmp_path / "coupling"

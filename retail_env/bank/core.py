@@ -29,19 +29,13 @@ from retail_env.bank.heads import masks_into
 from retail_env.bank.outcomes import best_action, decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
-from retail_env.envs.attribution.core import REWARD_TERMS, AttributionConfig, AttributionCore
-
-STAT_KEYS = (
-    "decisions",
-    "reviews",
-    "refused",
-    "empty_slot",
-    "events",
-    "events_with_truth",
-    "missed_items",
-    "missed_rows",
-    "need_review",
+from retail_env.envs.attribution.core import (
+    REWARD_TERMS,
+    STAT_KEYS,
+    AttributionConfig,
+    AttributionCore,
 )
+
 _S = {k: i for i, k in enumerate(STAT_KEYS)}
 assert [_S[k] for k in ("decisions", "reviews", "refused", "empty_slot", "need_review")] == [
     kernels.DECISIONS,

@@ -130,7 +130,7 @@ def outcomes(charged, stores, d, account, n_cand, product, dw, truth, unit_w, co
         )
 
 
-# Columns of the banked core's counters (``retail_env.bank.core.STAT_KEYS``).
+# Columns of the banked core's counters (``retail_env.envs.attribution.core.STAT_KEYS``).
 DECISIONS, REVIEWS, REFUSED, EMPTY, NEED = 0, 1, 2, 3, 8
 
 

@@ -51,6 +51,19 @@ TASK_TUNING["easy"] = {
 ON_PLATE = [k in (PICK, PUT, RESTOCK, TOUCH) for k in range(TOUCH + 1)]  # truth kinds a plate shows
 RECEIPT_SIGN = [0] * (TOUCH + 1)  # what a truth kind does to a receipt line
 RECEIPT_SIGN[PICK], RECEIPT_SIGN[PUT] = 1, -1
+# The counters of a store's episode (the bank's core keeps them as columns, in this
+# order).
+STAT_KEYS = (
+    "decisions",
+    "reviews",
+    "refused",
+    "empty_slot",
+    "events",
+    "events_with_truth",
+    "missed_items",
+    "missed_rows",
+    "need_review",
+)
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
 
@@ -312,23 +325,7 @@ class AttributionCore:
         self.credit = np.full(B, self.cfg.review_credit_start)
         self.closed = np.zeros(B, bool)
         self.shut = np.zeros(B, bool)  # simulation over (store empty or grace spent)
-        self.stats = [
-            dict.fromkeys(
-                (
-                    "decisions",
-                    "reviews",
-                    "refused",
-                    "empty_slot",
-                    "events",
-                    "events_with_truth",
-                    "missed_items",
-                    "missed_rows",
-                    "need_review",
-                ),
-                0,
-            )
-            for _ in range(B)
-        ]
+        self.stats = [dict.fromkeys(STAT_KEYS, 0) for _ in range(B)]
         self.pending: list[list[tuple]] = [[] for _ in range(B)]  # unmatched truth rows
         self.recent = [deque(maxlen=64) for _ in range(B)]  # decided records
         for b, acc in enumerate(self.sim.accounts_inside()):

@@ -119,7 +119,7 @@ def collect(env: gym.Env, pol: Policy, seed: int, episode: int, task: str):
         observations=stacked,  # pyright: ignore[reportArgumentType]  (takes arrays)
         actions=np.stack(actions),  # pyright: ignore[reportArgumentType]  (takes arrays)
         rewards=rewards,
-        terminations=terms,  # pyright: ignore[reportArgumentType]
+        terminations=terms,
         truncations=truncs,
         infos=_stack(infos),
     )

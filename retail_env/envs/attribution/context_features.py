@@ -73,7 +73,7 @@ def context_rows(
             lim,
             far,
             tf,
-        )  # pyright: ignore[reportArgumentType]
+        )
     for i, rec in enumerate(recs):
         n = rec.n_cand
         if n <= 0:

@@ -457,7 +457,7 @@ class AttributionCore:
         read = read_events(
             self.sim.state.sensors,
             stores,  # pyright: ignore[reportArgumentType]  (takes array-likes)
-            [rec.plate for rec in recs],  # pyright: ignore[reportArgumentType]  (array-likes)
+            [rec.plate for rec in recs],
             first,
             [rec.hi for rec in recs],
             self.plate_xy,

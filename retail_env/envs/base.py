@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gymnasium as gym
 
 from retail_env.errors import ConfigError
-from retail_env.sim.validation import check_choice, check_mapping, replace
+from retail_env.sim.validation import check_choice, check_mapping, merged, replace
 
 if TYPE_CHECKING:
     from retail_env.render.frame import Frame, FrameHeader
@@ -52,16 +52,6 @@ def versioned(versions: Mapping[int, Mapping[str, Any]], config: Any, version: i
     if version not in versions:
         raise ConfigError(f"version={version!r} is not allowed: must be one of {list(versions)}")
     return merged(versions[version], check_mapping("config", config))
-
-
-def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict:
-    """``over`` applied on ``base``, nested mappings key by key."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = (
-            merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
-        )
-    return out
 
 
 def refuse_old_kwargs(task: str, old: Mapping[str, Any]) -> None:

@@ -284,17 +284,17 @@ def replace(obj: C, overrides: Mapping[str, Any] | None) -> C:
     overrides = check_mapping("overrides", overrides)
     if not overrides:
         return obj
-    merged = to_dict(obj)
-    _deep_update(merged, overrides)
-    return from_dict(type(obj), merged)
+    return from_dict(type(obj), merged(to_dict(obj), overrides))
 
 
-def _deep_update(base: dict, new: Mapping[str, Any]) -> None:
-    for k, v in new.items():
-        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
-            _deep_update(base[k], v)
-        else:
-            base[k] = v
+def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict:
+    """``over`` applied on ``base``, nested mappings key by key."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (
+            merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+        )
+    return out
 
 
 def to_dict(obj: Any) -> dict:

@@ -171,43 +171,11 @@ def test_full_disk_leaves_nothing(tmp_path, monkeypatch):
 
 def test_cli_export_log_and_recording_export_coexist(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert (
-        main(
-            [
-                "export",
-                "log",
-                "--env",
-                PROMO,
-                "--policy",
-                "list_price",
-                "--seeds",
-                "0:1",
-                "--out",
-                str(out),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    args = ["export", "log", "--env", PROMO, "--policy", "list_price", "--seeds", "0:1"]
+    args += ["--out", str(out), "--quiet"]
+    assert main(args) == 0
     assert "1 episodes of list_price" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "export",
-                "log",
-                "--env",
-                PROMO,
-                "--policy",
-                "list_price",
-                "--seeds",
-                "0:1",
-                "--out",
-                str(out),
-                "--quiet",
-            ]
-        )
-        == 2
-    )
+    assert main(args) == 2  # the same export again is refused
     assert "already exists" in capsys.readouterr().err
     # ``export FILE`` still means a recording to video
     assert main(["export", str(tmp_path / "missing.npz"), "--gif", str(tmp_path / "x.gif")]) == 2

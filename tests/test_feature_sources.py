@@ -85,7 +85,7 @@ def test_vector_env_features_come_from_event_records(observation):
         oracle_info=True,
     )
     obs, info = venv.reset(seed=5)
-    core = venv.unwrapped.core if hasattr(venv, "unwrapped") else venv.core
+    core = venv.unwrapped.core
     for step in range(40):
         if step % 8 == 0:
             with _LiveStateHidden(core):

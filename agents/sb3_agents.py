@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, cast
 
+import numpy as np
 from gymnasium import spaces
 
 from retail_env.sim.validation import ConfigError
@@ -167,13 +168,14 @@ def build_model(
         )
     hp = _materialise(dict(_plain(hyperparams)), algo)
     policy = _policy(hp.pop("policy", "default"), algo, env.observation_space)
+    prior = hp.pop("prior_logit", 0.0)
     if inference and "buffer_size" in hp:
         hp.update(buffer_size=1, learning_starts=0)
     try:
         with warnings.catch_warnings():
             if inference:  # rollout-size advice is about training, not about loading weights
                 warnings.simplefilter("ignore", UserWarning)
-            return cls(
+            model = cls(
                 policy,
                 env,
                 seed=seed,
@@ -184,6 +186,43 @@ def build_model(
             )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"agent.hyperparams is not allowed for {cls.__name__}: {err}") from err
+    if prior:
+        start_at_action_zero(model, prior)
+    return model
+
+
+def start_at_action_zero(model, logit: Any) -> None:
+    """Add ``logit`` to the initial logit of action 0 of every (sub-)action.
+
+    ``hyperparams.prior_logit``: with 3 on Promotion's 6 discount levels the first policy
+    keeps list price with probability e^3 / (e^3 + 5) = 0.8 per product, so PPO explores
+    around the safe policy instead of around random discounts, which lose money
+    (experiments/results/leaderboard.md, Promotion-v2). Discrete/MultiDiscrete actor-critics only.
+    """
+    import torch
+
+    space, net = model.action_space, getattr(model.policy, "action_net", None)
+    if not isinstance(logit, (int, float)) or isinstance(logit, bool):
+        raise ConfigError(
+            f"agent.hyperparams.prior_logit={logit!r} is not allowed: must be a number"
+        )
+    if isinstance(space, spaces.Discrete):
+        sizes = [int(space.n)]
+    elif isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
+        sizes = [int(n) for n in space.nvec]
+    else:
+        raise ConfigError(
+            f"agent.hyperparams.prior_logit needs a Discrete or 1-D MultiDiscrete action "
+            f"space; this env has {space}"
+        )
+    if not isinstance(net, torch.nn.Linear) or net.out_features != sum(sizes):
+        raise ConfigError(
+            "agent.hyperparams.prior_logit needs an actor-critic whose action layer outputs "
+            f"the logits (PPO/A2C with the default policy); agent.algo's policy has {net!r}"
+        )
+    first = np.cumsum([0, *sizes[:-1]])
+    with torch.no_grad():
+        net.bias[torch.as_tensor(first)] += float(logit)
 
 
 class SB3Agent(Agent):

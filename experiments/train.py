@@ -107,6 +107,7 @@ def env_bank(cfg: DictConfig) -> str | None:
     from retail_env.bank import Bank, cached_bank
 
     if bank == "auto":
+        from retail_env.envs.attribution.core import RAW_TYPES
         from retail_env.envs.registry import attribution_config
         from retail_env.sim.validation import to_dict
 
@@ -121,7 +122,7 @@ def env_bank(cfg: DictConfig) -> str | None:
             f"0:{n}",
             task.pop("scenario"),
             store=store,
-            raw=task["observation"]["type"] == "raw",
+            raw=task["observation"]["type"] in RAW_TYPES,
             progress=False,
             **task,
         )

@@ -33,7 +33,7 @@ def _episode(env, policy, seed):
     return obs_list, infos
 
 
-@pytest.mark.parametrize("obs_type", ["features", "features_context", "raw"])
+@pytest.mark.parametrize("obs_type", ["features", "features_context", "raw", "features_raw"])
 def test_observations_lie_in_their_space(obs_type):
     env = gym.make(ID, config={"observation": obs_type, **SHORT})
     rng = np.random.default_rng(0)

@@ -148,31 +148,33 @@ def test_context_rows_by_hand():
     assert np.all(out[2] == 0)  # padded slot
 
 
-def test_set_policy_reads_the_context_per_slot():
+@pytest.mark.parametrize("obs_type", [OBS, "features_raw"])
+def test_set_policy_reads_the_context_per_slot(obs_type):
+    """Permuting the real slots (candidates, context and, with features_raw, tracks
+    together) permutes the logits; changing a slot's context, or its track, changes its
+    logit."""
     torch = pytest.importorskip("torch")  # the train extra
     from retail_env.agents.attribution.set_policy import SetPolicy
 
-    """Permuting the real slots (candidates and context together) permutes the logits;
-    changing a slot's context changes its logit."""
-    env = AttributionEnv(config={"observation": OBS, **TASK})
+    env = AttributionEnv(config={"observation": obs_type, **TASK})
     obs, _ = env.reset(seed=3)
     pol = SetPolicy(env.observation_space, env.action_space, lambda _: 1e-3)
     n = int(obs["mask"].sum())
     assert n >= 2
     perm = np.arange(6)
     perm[:n] = np.roll(np.arange(n), 1)
-    swapped = {
-        k: (v[perm] if k in ("candidates", "context", "mask") else v) for k, v in obs.items()
-    }
-    with torch.no_grad():
-        a, b = (
-            pol.mlp_extractor.forward_actor(pol.extract_features(pol.obs_to_tensor(o)[0]))[0]
-            for o in (obs, swapped)
-        )
-        assert torch.allclose(a[perm], b[:6], atol=1e-5) and torch.allclose(a[6:], b[6:])
-        changed = dict(
-            obs,
-            context=obs["context"] + np.eye(6, len(CONTEXT_FEATURES))[:, ::-1].astype(np.float32),
-        )
-        c = pol.mlp_extractor.forward_actor(pol.extract_features(pol.obs_to_tensor(changed)[0]))[0]
-    assert not torch.allclose(a[:n], c[:n])
+    slots = ("candidates", "context", "mask", "tracks", "track_seen")
+    swapped = {k: (v[perm] if k in slots else v) for k, v in obs.items()}
+
+    def logits(o):
+        with torch.no_grad():
+            return pol.mlp_extractor.forward_actor(pol.extract_features(pol.obs_to_tensor(o)[0]))[0]
+
+    a, b = logits(obs), logits(swapped)
+    assert torch.allclose(a[perm], b[:6], atol=1e-5) and torch.allclose(a[6:], b[6:], atol=1e-6)
+    eye = np.eye(6, len(CONTEXT_FEATURES))[:, ::-1].astype(np.float32)
+    assert not torch.allclose(a[:n], logits(dict(obs, context=obs["context"] + eye))[:n])
+    if obs_type == "features_raw":
+        moved = dict(obs, tracks=obs["tracks"].copy())
+        moved["tracks"][0] += 0.5
+        assert not torch.allclose(a[0], logits(moved)[0])

@@ -15,7 +15,7 @@ import pytest
 
 import retail_env  # noqa: F401  (registers the ids)
 
-OBSERVATIONS = ["features", "features_context", "raw"]
+OBSERVATIONS = ["features", "features_context", "raw", "features_raw"]
 
 
 class _Tripwire:

@@ -54,3 +54,26 @@ def test_ppo_reward_rises():
     after = _evaluate(model, seeds)
     print(f"PPO mini preset: return before {before:.2f}, after {after:.2f} (k$ per episode)")
     assert after > before + 0.5, (before, after)  # + $500 profit per 28-day episode
+
+
+def test_prior_logit_starts_ppo_at_list_price():
+    """``hyperparams.prior_logit`` lifts action 0 of every sub-action (list price, no
+    end-cap): the untrained greedy policy is list price, the sampled one mostly so."""
+    from retail_env.agents.sb3_agents import build_model
+    from retail_env.sim.validation import ConfigError
+
+    env = gym.make("RetailStore/Promotion-Category-v2")
+    obs, _ = env.reset(seed=0)
+    plain = build_model("ppo", {}, env, seed=0)
+    model = build_model("ppo", {"prior_logit": 3.0}, env, seed=0)
+    assert not model.predict(obs, deterministic=True)[0].any()
+    sampled = np.stack([model.predict(obs)[0] for _ in range(200)])
+    uniform = np.stack([plain.predict(obs)[0] for _ in range(200)])
+    nvec = env.action_space.nvec
+    expect = np.exp(3.0) / (np.exp(3.0) + nvec - 1)  # ~0.80 of 6 levels, ~0.95 of 2
+    np.testing.assert_allclose((sampled == 0).mean(0), expect, atol=0.12)
+    assert (uniform == 0).mean() < 0.6
+    with pytest.raises(ConfigError, match="prior_logit"):
+        build_model("ppo", {"prior_logit": "high"}, env)
+    with pytest.raises(ConfigError, match="prior_logit needs a Discrete"):
+        build_model("ppo", {"prior_logit": 3.0}, gym.make("RetailStore/Promotion-Continuous-v2"))

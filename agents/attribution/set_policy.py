@@ -9,6 +9,10 @@ refuses get logit ``MASKED`` (probability exactly 0), read from the observation 
 (``mask`` and the event feature ``review_available``), so plain PPO and A2C never choose
 them either; MaskablePPO applies ``info["action_mask"]`` on top (the same mask).
 
+With ``features_context`` a slot also holds its candidate's context columns; with
+``features_raw`` also its track, tick by tick (x, y, distance to the plate, seen), and the
+event token the plate's weight streams.
+
 Permuting the real candidate slots permutes their logits and leaves the rest unchanged
 (tests/test_set_policy.py). ``SetPolicy`` and ``MaskableSetPolicy`` share parameter
 names, so weights trained by one (or by imitation, agents/attribution/imitation.py) load into the other.
@@ -19,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
+import numpy as np
 import torch
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -31,10 +36,25 @@ MASKED = -1e8  # logit of an action that must never be chosen (exp underflows to
 REVIEW_AVAILABLE = EVENT_FEATURES.index("review_available")
 
 
+TRACK_SERIES = 4  # per tick of a candidate's track: x, y, distance to the plate, seen
+
+
+def _width(space: gym.spaces.Dict, key: str) -> int:
+    shape = space[key].shape if key in space.spaces else None
+    return int(np.prod(shape)) if shape is not None else 0
+
+
 def slot_features(space: gym.spaces.Dict) -> int:
-    """Features per candidate slot: ``candidates`` plus, with ``features_context``, ``context``."""
-    width = [space[k].shape for k in ("candidates", "context") if k in space.spaces]
-    return sum(shape[1] for shape in width if shape is not None)
+    """Features per candidate slot: ``candidates``, with ``features_context`` its ``context``
+    columns, with ``features_raw`` also its track series (TRACK_SERIES per tick)."""
+    K = space["candidates"].shape[0]  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
+    per_tick = TRACK_SERIES * _width(space, "track_seen") // K
+    return (_width(space, "candidates") + _width(space, "context")) // K + per_tick
+
+
+def event_features(space: gym.spaces.Dict) -> int:
+    """Event width: ``event``, with ``features_raw`` also the weight streams and ``window``."""
+    return sum(_width(space, k) for k in ("event", "weights", "window"))
 
 
 class SetObsExtractor(BaseFeaturesExtractor):
@@ -50,17 +70,18 @@ class SetObsExtractor(BaseFeaturesExtractor):
                 f"candidates, mask); this one lacks {sorted(missing)}"
             )
         K, F = observation_space["candidates"].shape[0], slot_features(observation_space)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
-        E = observation_space["event"].shape[0]  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
-        super().__init__(observation_space, E + K * F + K)
-        self.context = "context" in observation_space.spaces
+        super().__init__(observation_space, event_features(observation_space) + K * F + K)
+        self.keys = set(observation_space.spaces)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        slots = (
-            torch.cat([obs["candidates"], obs["context"]], dim=2)
-            if self.context
-            else obs["candidates"]
-        )
-        return torch.cat([obs["event"], slots.flatten(1), obs["mask"]], dim=1)
+        slots, event = [obs["candidates"]], [obs["event"]]
+        if "context" in self.keys:
+            slots.append(obs["context"])
+        if "tracks" in self.keys:  # features_raw: each candidate's track, tick by tick
+            seen, xy = obs["track_seen"], obs["tracks"]
+            slots += [xy[..., 0], xy[..., 1], torch.linalg.vector_norm(xy, dim=-1), seen]
+            event += [obs["weights"].flatten(1), obs["window"]]
+        return torch.cat([*event, torch.cat(slots, dim=2).flatten(1), obs["mask"]], dim=1)
 
 
 def _mlp(n_in: int, hidden: int) -> nn.Sequential:
@@ -169,7 +190,7 @@ class _SetMixin(_PolicyBase):
         space = self.observation_space
         assert isinstance(space, gym.spaces.Dict)
         K, F = space["candidates"].shape[0], slot_features(space)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
-        self.mlp_extractor = CandidateSetNet(space["event"].shape[0], K, F, **self.set_kwargs)  # pyright: ignore[reportOptionalSubscript]  (Box: shape is set)
+        self.mlp_extractor = CandidateSetNet(event_features(space), K, F, **self.set_kwargs)
 
     def _build(self, lr_schedule) -> None:
         super()._build(lr_schedule)

@@ -30,6 +30,7 @@ from retail_env.bank.outcomes import best_action, decide_all, outcomes
 from retail_env.bank.replay import Bank, BankRecord, Episode, make_record
 from retail_env.bank.store import BankError
 from retail_env.envs.attribution.core import (
+    RAW_TYPES,
     REWARD_TERMS,
     STAT_KEYS,
     AttributionConfig,
@@ -126,7 +127,7 @@ class BankCore(AttributionCore):
     ):
         super().__init__(cfg, store, batch)
         self.bank = bank if isinstance(bank, Bank) else Bank(bank)
-        self.raw = cfg.observation.type == "raw"
+        self.raw = cfg.observation.type in RAW_TYPES
         self.bank.check_world(world_config(cfg, self, self.raw), self.raw)
         w = cfg.reward
         self._weights = np.array([getattr(w, k) for k in REWARD_TERMS], np.float64)

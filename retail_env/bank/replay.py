@@ -93,8 +93,10 @@ class Bank:
 
     def check_world(self, world: Mapping[str, Any], raw: bool) -> None:
         """Refuse an env whose world differs from the bank's (naming what differs)."""
-        want = {k: v for k, v in world.items() if k != "raw_ticks" or self.raw}
         have = self.manifest["world"]
+        want = {k: v for k, v in world.items() if k != "raw_ticks"}
+        if self.raw:  # an env without the raw observation ignores the window's length
+            want["raw_ticks"] = world["raw_ticks"] if raw else have["raw_ticks"]
         if config_hash(want) != self.manifest["world_hash"]:
             diff = _diff(have, want)
             raise BankError(

@@ -67,11 +67,15 @@ STAT_KEYS = (
 REWARD_TERMS = ("correct", "overcharge", "undercharge", "review", "refused", "empty_slot")
 
 
+# Observations that read the raw windows (a bank replaying them needs its raw group).
+RAW_TYPES = ("raw", "features_raw")
+
+
 @config
 class ObservationConfig:
     """Which observation the agent gets (highway-env style ``{"type": ...}``)."""
 
-    type: str = spec("features", choices=("features", "features_context", "raw"))
+    type: str = spec("features", choices=("features", "features_context", "raw", "features_raw"))
     # Raw windows: per-tick plate means and track positions ending at the decision.
     raw_ticks: int = spec(
         50, lo=2, hi=600, doc="ticks of weight and track history (<= sensor ring)"

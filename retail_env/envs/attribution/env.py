@@ -39,8 +39,8 @@ class AttributionEnv(TaskEnv):
 
     ``preset``: a row of ``PRESETS`` (a simulator scenario, ``raw`` or ``promo``);
     ``config``: a nested mapping over it: any :class:`AttributionConfig` field
-    (``observation`` may be ``"features"``, ``"features_context"``, ``"raw"`` or
-    ``{"type": ..., "raw_ticks": ...}``; ``reward`` the term weights) and ``store``
+    (``observation`` may be ``"features"``, ``"features_context"``, ``"raw"``,
+    ``"features_raw"`` or ``{"type": ..., "raw_ticks": ...}``; ``reward`` the term weights) and ``store``
     (simulator-config overrides); ``bank``: replay an episode bank instead of simulating.
     """
 

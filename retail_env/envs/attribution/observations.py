@@ -5,6 +5,8 @@
 event's other candidates and the concurrent events (``context_features.py``).
 ``raw``: the plate's and its neighbours' weight streams and the candidate tracks'
 raw positions, so sensor-fusion models can learn from the signals themselves.
+``features_raw``: ``features_context`` and ``raw``'s signals together (the set policy
+reads each candidate's track beside its features).
 Both are flat Dicts of float32 Boxes (SB3 ``MultiInputPolicy``);
 :class:`FlattenAttributionObs` turns either into one vector for MLP policies.
 Every value is clipped into its Box, so observations always lie in the space.
@@ -468,6 +470,32 @@ class RawObservation(ObservationType):
         }
 
 
+RAW_KEYS = {"weights": "weights", "tracks": "tracks", "track_seen": "track_seen", "event": "window"}
+
+
+class FeaturesRawObservation(FeaturesContextObservation):
+    """``features_context`` plus ``raw``'s ``weights``, ``tracks`` and ``track_seen``, and
+    its ``event`` as ``window`` (where the event lies in the window): the candidates'
+    whole tracks tell apart shoppers whose summary features look alike (docs/learners.md)."""
+
+    raw_type: type[RawObservation] = RawObservation
+
+    def __init__(self, core: AttributionCore):
+        self.raw = self.raw_type(core)
+        super().__init__(core)
+
+    def space(self) -> spaces.Dict:
+        raw = self.raw.space().spaces
+        return spaces.Dict(
+            {**super().space().spaces, **{new: raw[old] for old, new in RAW_KEYS.items()}}
+        )
+
+    def rows(self, stores, recs):
+        out = super().rows(stores, recs)
+        raw = self.raw.rows(stores, recs)
+        return {**out, **{new: raw[old] for old, new in RAW_KEYS.items()}}
+
+
 def banked_features(
     core,
     stores: np.ndarray,
@@ -589,9 +617,14 @@ class BankFeaturesContextObservation(_Banked, FeaturesContextObservation):
     """``features_context`` replayed from a bank (its stored context columns)."""
 
     def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
-        out = banked_features(self.core, stores)
-        out["context"] = self.core.buf["context"][stores, self.core.pos[stores]]
-        return out
+        return banked_context(self.core, stores)
+
+
+def banked_context(core: BankCore, stores: np.ndarray) -> dict[str, np.ndarray]:
+    """``features_context`` rows of ``stores`` from the bank's columns."""
+    out = banked_features(core, stores)
+    out["context"] = core.buf["context"][stores, core.pos[stores]]
+    return out
 
 
 class BankRawObservation(_Banked, RawObservation):
@@ -614,15 +647,27 @@ class BankRawObservation(_Banked, RawObservation):
         return out
 
 
+class BankFeaturesRawObservation(_Banked, FeaturesRawObservation):
+    """``features_raw`` replayed from a bank (its context columns and raw group)."""
+
+    raw_type = BankRawObservation
+
+    def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
+        raw = cast(BankRawObservation, self.raw).banked_rows(stores)
+        return {**banked_context(self.core, stores), **{n: raw[o] for o, n in RAW_KEYS.items()}}
+
+
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
     "features": FeaturesObservation,
     "features_context": FeaturesContextObservation,
     "raw": RawObservation,
+    "features_raw": FeaturesRawObservation,
 }
 BANK_OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
     "features": BankFeaturesObservation,
     "features_context": BankFeaturesContextObservation,
     "raw": BankRawObservation,
+    "features_raw": BankFeaturesRawObservation,
 }
 
 

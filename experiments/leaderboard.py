@@ -351,7 +351,9 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def plot_curves(records: list[dict], path: Path) -> bool:
-    """Training curves (episode reward vs steps, from each run's progress.csv)."""
+    """Training curves from each run's progress.csv: episode reward vs steps (RL), and on
+    a second axis the imitation learners' agreement with the oracle's labels on each
+    round's fresh states, before fitting them (bc, dagger: their reward is the oracle's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -361,19 +363,36 @@ def plot_curves(records: list[dict], path: Path) -> bool:
     envs = sorted({r["env_id"] for r in learned})
     if not envs:
         return False
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.4), squeeze=False)
-    for ax, env_id in zip(axes[0], envs, strict=True):
+    cols = min(3, len(envs))
+    rows = -(-len(envs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(envs) :]:
+        ax.set_visible(False)
+    for ax, env_id in zip(axes.flat, envs, strict=False):
+        twin = None
         for r in sorted(
             (r for r in learned if r["env_id"] == env_id), key=lambda r: (r["agent"], r["seed"])
         ):
-            steps, rew = _curve(Path(r["run_dir"]) / "logs" / "progress.csv")
+            log = Path(r["run_dir"]) / "logs" / "progress.csv"
+            name = f"{r['agent']}{_observation(r)} s{r['seed']}"
+            steps, agree = _curve(log, "imitation/agreement")
             if len(steps):
-                ax.plot(steps, rew, lw=1, label=f"{r['agent']} s{r['seed']}")
+                twin = twin or ax.twinx()
+                twin.plot(steps, agree, "--", marker=".", lw=1, label=f"{name} agreement")
+                continue
+            steps, rew = _curve(log)
+            if len(steps):
+                ax.plot(steps, rew, lw=1, label=name)
         ax.set_title(env_id.split("/")[-1], fontsize=10)
-        ax.set_xlabel("env steps")
+        ax.set_xlabel("env steps (decisions)")
         ax.set_ylabel("mean episode reward")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+        handles, labels = ax.get_legend_handles_labels()
+        if twin is not None:
+            twin.set_ylabel("agreement with the oracle")
+            more = twin.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        if handles:
+            ax.legend(handles, labels, fontsize=6)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
@@ -381,15 +400,22 @@ def plot_curves(records: list[dict], path: Path) -> bool:
     return True
 
 
-def _curve(progress: Path) -> tuple[np.ndarray, np.ndarray]:
+def _observation(rec: dict) -> str:
+    """`` features_raw`` etc. when the run chose an Attribution observation, else ''."""
+    kwargs = rec["config"]["env"].get("kwargs") or {}
+    obs = (kwargs.get("config") or {}).get("observation") or kwargs.get("observation")
+    return f" {obs}" if isinstance(obs, str) else ""
+
+
+def _curve(progress: Path, key: str = "rollout/ep_rew_mean") -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(progress) as f:
-            rows = [r for r in csv.DictReader(f) if r.get("rollout/ep_rew_mean")]
+            rows = [r for r in csv.DictReader(f) if r.get(key)]
     except OSError:
         return np.zeros(0), np.zeros(0)
     return (
         np.array([float(r["time/total_timesteps"]) for r in rows]),
-        np.array([float(r["rollout/ep_rew_mean"]) for r in rows]),
+        np.array([float(r[key]) for r in rows]),
     )
 
 

@@ -84,7 +84,7 @@ def test_end_to_end_leaderboard(trained, tmp_path):
     from retail_env.experiments.evaluate import evaluate
     from retail_env.experiments.leaderboard import write_leaderboard
 
-    out, _ = trained
+    out, recs = trained
     for agent in ("random", "list_price", "lookahead"):
         evaluate(
             cfg_for("evaluate", out, "env=promotion_mini", f"agent={agent}"),
@@ -99,10 +99,18 @@ def test_end_to_end_leaderboard(trained, tmp_path):
         1.0
     )
     assert rows[(mini, "ppo")]["vs_best_heuristic"] == "unranked (< 3 seeds)"
+    # beside Attribution's exact_match: exact_match over the non-empty receipts
+    episodes = recs["attribution"]["evaluation"]["episodes"]
+    attr = rows[("RetailStore/Attribution-v0", "ppo")]
+    assert attr["nonempty"] == pytest.approx(np.mean([e["exact_match_nonempty"] for e in episodes]))
+    assert rows[(mini, "ppo")]["nonempty"] is None
     for name in ("LEADERBOARD.md", "leaderboard.csv", "leaderboard.png", "learning_curves.png"):
         assert (tmp_path / "lb" / name).stat().st_size > 0
     md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
     assert "| list_price | baseline | 2 |" in md and "| privileged labels |" in md
+    attr_md, mini_md = md.split(f"### {mini}")
+    assert "exact_match, non-empty receipts" in attr_md
+    assert "non-empty" not in mini_md
     ppo_row = next(line for line in md.splitlines() if line.startswith("| ppo |"))
     assert "| no | 256 steps x 1 seed" in ppo_row and "live)" in ppo_row  # no labels, live
     head = (tmp_path / "leaderboard_headline.md").read_text()  # the README's short table

@@ -60,6 +60,7 @@ def test_prior_logit_starts_ppo_at_list_price():
     """``hyperparams.prior_logit`` lifts action 0 of every sub-action (list price, no
     end-cap): the untrained greedy policy is list price, the sampled one mostly so."""
     from retail_env.agents.sb3_agents import build_model
+
     from retail_env.sim.validation import ConfigError
 
     env = gym.make("RetailStore/Promotion-Category-v2")

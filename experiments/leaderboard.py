@@ -123,9 +123,13 @@ def run_groups(records: list[dict], unlike: str = "split") -> dict[tuple[str, st
                 f"differ in {', '.join(keys)}: pass unlike=split for one row each, "
                 f"or give results_root a folder of alike runs"
             )
-        for recs in groups.values():
+        for gid, recs in groups.items():
             flat = ident.flatten({k: v for k, v in recs[0]["identity"].items() if k != "seed"})
-            out[(env_id, f"{agent} [{', '.join(f'{k}={flat.get(k)}' for k in keys)}]")] = recs
+            shown = [f"{k}={flat.get(k)}" for k in keys]
+            label = f"{agent} [{', '.join(shown)}]"
+            if not shown or (env_id, label) in out:  # groups no shown key tells apart (e.g.
+                label = f"{agent} [{', '.join([*shown, f'group {gid}'])}]"  # a legacy record)
+            out[(env_id, label)] = recs
     return out
 
 

@@ -175,6 +175,20 @@ def test_leaderboard_splits_or_refuses_unlike_runs(two_budgets, tmp_path):
         write_leaderboard(out / "runs", tmp_path / "lb2", unlike="refuse")
 
 
+def test_groups_no_key_tells_apart_each_keep_a_row():
+    """Run groups whose identities show no difference (e.g. a legacy record beside a
+    current one) are told apart by their group id, never merged or hidden."""
+    from retail_env.experiments.leaderboard import run_groups
+
+    recs = [
+        {"env_id": "E", "agent": "a", "group_id": g, "identity": {"seed": 0, "x": 1}}
+        for g in ("g1", "g2")
+    ]
+    groups = run_groups(recs)
+    assert sorted(groups) == [("E", "a [group g1]"), ("E", "a [group g2]")]
+    assert [len(v) for v in groups.values()] == [1, 1]
+
+
 def test_leaderboard_pools_seeds_of_one_config(two_budgets, tmp_path):
     """Alike runs (seed apart) share a row; the budget is read from every record."""
     from retail_env.experiments.leaderboard import build_rows, latest_records

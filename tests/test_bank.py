@@ -16,6 +16,7 @@ from retail_env.agents.factory import make_agent
 import retail_env  # noqa: F401
 from retail_env.bank import Bank, BankError, build_bank, build_shard, plan
 from retail_env.bank.store import shard_lock
+from retail_env.envs.attribution.core import RAW_TYPES
 from retail_env.envs.attribution.vector import AttributionVectorEnv
 from retail_env.envs.registry import ATTRIBUTION_SPECS, attribution_config
 from retail_env.envs.seeds import EVAL_SEEDS, draw_seed, draw_seeds, is_eval_seed
@@ -33,7 +34,7 @@ def banks(tmp_path_factory):
     for env_id in IDS:
         task, store = attribution_config(env_id)
         task = to_dict(task)
-        raw = task["observation"]["type"] == "raw"
+        raw = task["observation"]["type"] in RAW_TYPES
         out[env_id] = build_bank(
             root / env_id.split("/")[1],
             task.pop("scenario"),

@@ -12,29 +12,9 @@ import pytest
 import retail_env  # noqa: F401
 from retail_env.bank import build_bank
 from retail_env.envs.attribution.env import AttributionEnv
+from tests.test_context_features import TASK, _episode
 
-TASK = {"scenario": "hard", "episode_s": 150.0, "close_grace_s": 60.0}
 ID = "RetailStore/Attribution-Hard-v0"
-
-
-def _episode(env, seed: int, actions: list[int] | None = None):
-    """Observations of a whole episode; actions mixed (oracle, review, any), or replayed."""
-    rng = np.random.default_rng(seed)
-    obs, info = env.reset(seed=seed)
-    seen, taken = [obs], []
-    K = env.action_space.n - 2
-    while True:
-        if actions is None:
-            u = rng.random()
-            oracle, review = int(info["oracle_action"]), K + 1
-            a = oracle if u < 0.5 else review if u < 0.6 else int(rng.integers(0, K + 2))
-        else:
-            a = actions[len(taken)]
-        taken.append(a)
-        obs, _, term, _, info = env.step(a)
-        if term:
-            return seen, taken
-        seen.append(obs)
 
 
 @pytest.fixture(scope="module")

@@ -473,6 +473,11 @@ class RawObservation(ObservationType):
 RAW_KEYS = {"weights": "weights", "tracks": "tracks", "track_seen": "track_seen", "event": "window"}
 
 
+def raw_part(raw: dict) -> dict:
+    """What ``features_raw`` takes of a ``raw`` observation (or space), under its names."""
+    return {new: raw[old] for old, new in RAW_KEYS.items()}
+
+
 class FeaturesRawObservation(FeaturesContextObservation):
     """``features_context`` plus ``raw``'s ``weights``, ``tracks`` and ``track_seen``, and
     its ``event`` as ``window`` (where the event lies in the window): the candidates'
@@ -485,15 +490,10 @@ class FeaturesRawObservation(FeaturesContextObservation):
         super().__init__(core)
 
     def space(self) -> spaces.Dict:
-        raw = self.raw.space().spaces
-        return spaces.Dict(
-            {**super().space().spaces, **{new: raw[old] for old, new in RAW_KEYS.items()}}
-        )
+        return spaces.Dict({**super().space().spaces, **raw_part(self.raw.space().spaces)})
 
     def rows(self, stores, recs):
-        out = super().rows(stores, recs)
-        raw = self.raw.rows(stores, recs)
-        return {**out, **{new: raw[old] for old, new in RAW_KEYS.items()}}
+        return {**super().rows(stores, recs), **raw_part(self.raw.rows(stores, recs))}
 
 
 def banked_features(
@@ -654,7 +654,7 @@ class BankFeaturesRawObservation(_Banked, FeaturesRawObservation):
 
     def banked_rows(self, stores: np.ndarray) -> dict[str, np.ndarray]:
         raw = cast(BankRawObservation, self.raw).banked_rows(stores)
-        return {**banked_context(self.core, stores), **{n: raw[o] for o, n in RAW_KEYS.items()}}
+        return {**banked_context(self.core, stores), **raw_part(raw)}
 
 
 OBSERVATION_TYPES: dict[str, type[ObservationType]] = {
